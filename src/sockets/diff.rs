@@ -1,0 +1,1 @@
+//! Comparing two snapshots. (Filled in by the snapshots work.)

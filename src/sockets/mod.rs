@@ -1,0 +1,202 @@
+//! The live sockets of a machine, as one owned, serialisable [`Snapshot`].
+//!
+//! This module owns the data model and the [`Collector`] seam. It knows nothing about terminals,
+//! the registry or hints. Text fields hold what the OS said, unescaped (invalid UTF-8 bytes are
+//! already shown as `\xNN`); every output escapes them through [`crate::text`].
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+pub use crate::registry::Protocol;
+
+pub mod collect;
+pub mod diff;
+
+pub use collect::{CollectError, Collector, FixtureCollector, SystemCollector};
+
+/// The version of the snapshot JSON layout. Bump it when a field changes meaning or is removed;
+/// readers refuse a newer version with a clear message instead of guessing.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Everything one collection saw: the host facts and its sockets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub schema_version: u32,
+    pub host: HostInfo,
+    pub sockets: Vec<Socket>,
+}
+
+/// Facts about the machine and the run that took the snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct HostInfo {
+    pub hostname: String,
+    /// e.g. "Debian GNU/Linux 12 (bookworm)".
+    pub os: String,
+    pub kernel: String,
+    /// When the snapshot was taken, seconds since the Unix epoch.
+    pub taken_at: u64,
+    /// The effective uid and user name portscope ran as.
+    pub uid: u32,
+    pub user: String,
+    /// True when this run could read every process's file descriptors, so no owner is hidden
+    /// for lack of permission.
+    pub sees_all_owners: bool,
+    /// Whether connections were collected too (`--all`), or only listeners.
+    pub includes_connections: bool,
+    /// Problems met while collecting that did not stop it (a netlink family missing, a fallback
+    /// taken); shown to the user, never swallowed.
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+/// The address family a socket was opened with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    V4,
+    V6,
+    /// An IPv6 socket bound to `::` with `IPV6_V6ONLY` off: it accepts IPv4 as well.
+    Dual,
+}
+
+/// TCP states as the kernel names them; `Unconnected` is a bound UDP socket with no peer, the
+/// UDP equivalent of a listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SocketState {
+    Listen,
+    Unconnected,
+    Established,
+    SynSent,
+    SynReceived,
+    FinWait1,
+    FinWait2,
+    TimeWait,
+    Close,
+    CloseWait,
+    LastAck,
+    Closing,
+    /// A connected UDP socket (it has a peer) or a TCP state the collector did not recognise.
+    Other,
+}
+
+impl SocketState {
+    /// A listener in the sense of this tool: TCP LISTEN or an unconnected bound UDP socket.
+    pub fn is_listener(self) -> bool {
+        matches!(self, SocketState::Listen | SocketState::Unconnected)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SocketState::Listen => "LISTEN",
+            SocketState::Unconnected => "UNCONN",
+            SocketState::Established => "ESTAB",
+            SocketState::SynSent => "SYN-SENT",
+            SocketState::SynReceived => "SYN-RECV",
+            SocketState::FinWait1 => "FIN-WAIT-1",
+            SocketState::FinWait2 => "FIN-WAIT-2",
+            SocketState::TimeWait => "TIME-WAIT",
+            SocketState::Close => "CLOSE",
+            SocketState::CloseWait => "CLOSE-WAIT",
+            SocketState::LastAck => "LAST-ACK",
+            SocketState::Closing => "CLOSING",
+            SocketState::Other => "OTHER",
+        }
+    }
+}
+
+/// One socket and the processes that hold it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Socket {
+    pub protocol: Protocol,
+    pub family: Family,
+    pub local_addr: IpAddr,
+    pub local_port: u16,
+    /// The peer, for connections; `None` for listeners.
+    pub remote_addr: Option<IpAddr>,
+    pub remote_port: Option<u16>,
+    pub state: SocketState,
+    /// The kernel's inode number for the socket; 0 when unknown. Joins sockets to owners.
+    pub inode: u64,
+    /// Every process holding the socket (a forked server shares its listener).
+    pub owners: Vec<Owner>,
+    /// Why `owners` is empty, when it is.
+    pub owner_unknown: Option<UnknownOwner>,
+}
+
+impl Socket {
+    /// A stable identity across refreshes and snapshots: what, where, and (for connections) whom.
+    pub fn key(&self) -> SocketKey {
+        SocketKey {
+            protocol: self.protocol,
+            local_addr: self.local_addr,
+            local_port: self.local_port,
+            remote_addr: self.remote_addr,
+            remote_port: self.remote_port,
+        }
+    }
+
+    /// Bound to every interface (0.0.0.0 or ::), reachable from the network.
+    pub fn is_wildcard(&self) -> bool {
+        self.local_addr.is_unspecified()
+    }
+
+    /// Bound to a loopback address only.
+    pub fn is_loopback(&self) -> bool {
+        self.local_addr.is_loopback()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SocketKey {
+    pub protocol: Protocol,
+    pub local_addr: IpAddr,
+    pub local_port: u16,
+    pub remote_addr: Option<IpAddr>,
+    pub remote_port: Option<u16>,
+}
+
+/// A process holding a socket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Owner {
+    pub pid: u32,
+    /// The kernel's short name (comm), as the process set it: untrusted.
+    pub name: String,
+    pub uid: Option<u32>,
+    pub user: Option<String>,
+    /// The executable path, with the kernel's " (deleted)" suffix removed (see `exe_deleted`).
+    pub exe: Option<String>,
+    /// The executable was deleted or replaced after the process started.
+    #[serde(default)]
+    pub exe_deleted: bool,
+    pub cmdline: Vec<String>,
+    /// Start time, seconds since the Unix epoch.
+    pub start_time: Option<u64>,
+    pub parent_pid: Option<u32>,
+}
+
+/// Why a socket has no known owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UnknownOwner {
+    /// Other users' /proc/PID/fd could not be read (not root, or /proc mounted with hidepid).
+    Hidden,
+    /// No process holds it: the kernel does (NFS, RPC, WireGuard, a TIME-WAIT remnant).
+    Kernel,
+    /// The process exited between the socket dump and the owner scan.
+    Vanished,
+    /// It could not be told which of the above applies.
+    Unknown,
+}
+
+impl UnknownOwner {
+    pub fn explain(self) -> &'static str {
+        match self {
+            UnknownOwner::Hidden => "owner hidden: run as root to see other users' processes",
+            UnknownOwner::Kernel => "held by the kernel, not by a process",
+            UnknownOwner::Vanished => "the owning process exited while collecting",
+            UnknownOwner::Unknown => "owner could not be determined",
+        }
+    }
+}
