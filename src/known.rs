@@ -40,6 +40,8 @@ pub fn table() -> &'static [KnownUse] {
 pub fn uses_of(port: u16, protocol: Option<Protocol>) -> Vec<&'static KnownUse> {
     table()
         .iter()
-        .filter(|k| k.port == port && (protocol.is_none() || k.protocol.is_none() || k.protocol == protocol))
+        .filter(|k| {
+            k.port == port && (protocol.is_none() || k.protocol.is_none() || k.protocol == protocol)
+        })
         .collect()
 }

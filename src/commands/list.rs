@@ -5,6 +5,3 @@ use super::{CmdResult, Context, Failure};
 pub fn run(_ctx: &Context, _args: &crate::cli::ListArgs) -> CmdResult {
     Err(Failure::Usage("`portscope list` is not built yet".into()))
 }
-
-/// The rows `list` prints (shared with the TUI). Not built yet.
-pub fn list_rows() {}

@@ -15,7 +15,10 @@ mod search;
 mod snapshot;
 mod view;
 
-pub use list::list_rows;
+/// The plain `list` table, for when the explorer cannot run (TERM=dumb, no tty).
+pub fn list_default(ctx: &Context) -> CmdResult {
+    list::run(ctx, &crate::cli::ListArgs::default())
+}
 
 /// How a command failed: a usage error (the user can fix the command line: exit 2) or a runtime
 /// failure (exit 1). Both print one line.

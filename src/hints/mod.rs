@@ -55,6 +55,10 @@ pub fn assess_port(registry: &Registry, port: u16, protocol: Option<Protocol>) -
 }
 
 /// Assess one live socket of `snapshot` (port rules plus socket rules).
-pub fn assess_socket<'r>(registry: &'r Registry, _snapshot: &Snapshot, socket: &Socket) -> Assessment<'r> {
+pub fn assess_socket<'r>(
+    registry: &'r Registry,
+    _snapshot: &Snapshot,
+    socket: &Socket,
+) -> Assessment<'r> {
     assess_port(registry, socket.local_port, Some(socket.protocol))
 }
