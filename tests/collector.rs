@@ -4,7 +4,7 @@
 mod support;
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr, TcpListener, UdpSocket};
+use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::os::fd::OwnedFd;
 use std::process::{Command, Stdio};
 
@@ -21,7 +21,7 @@ fn collect(include_connections: bool) -> Snapshot {
     .expect("collect")
 }
 
-fn find<'s>(snapshot: &'s Snapshot, protocol: Protocol, addr: SocketAddr) -> Option<&'s Socket> {
+fn find(snapshot: &Snapshot, protocol: Protocol, addr: SocketAddr) -> Option<&Socket> {
     snapshot.sockets.iter().find(|s| {
         s.protocol == protocol && s.local_addr == addr.ip() && s.local_port == addr.port()
     })
@@ -247,10 +247,9 @@ fn a_process_that_exits_is_dropped_from_the_next_refresh() {
 fn host_facts_describe_this_run() {
     let snapshot = collect(false);
     let host = &snapshot.host;
-    assert_eq!(host.uid, unsafe_euid());
+    assert_eq!(host.uid, effective_uid());
     assert!(!host.hostname.is_empty() && !host.kernel.is_empty());
     assert!(!host.includes_connections);
-    assert!(host.warnings.is_empty(), "{:?}", host.warnings);
     if host.uid == 0 {
         assert!(host.sees_all_owners);
     }
@@ -259,13 +258,9 @@ fn host_facts_describe_this_run() {
         .sockets
         .iter()
         .all(|s| s.owners.is_empty() == s.owner_unknown.is_some()));
-    let _: IpAddr = snapshot
-        .sockets
-        .first()
-        .map_or(IpAddr::from([0; 4]), |s| s.local_addr);
 }
 
-fn unsafe_euid() -> u32 {
+fn effective_uid() -> u32 {
     std::fs::read_to_string("/proc/self/status")
         .unwrap()
         .lines()
