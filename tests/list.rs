@@ -183,6 +183,14 @@ fn filters_and_sorting_select_the_rows_asked_for() {
         .collect();
     assert!(pids.windows(2).all(|w| w[0] <= w[1]), "{pids:?}");
 
+    let me = json(&["--pid", &pid]);
+    let user = me["host"]["user"].as_str().unwrap().to_string();
+    let uid = me["host"]["uid"].to_string();
+    assert_eq!(ports(&json(&["--pid", &pid, "--user", &user])).len(), 2);
+    assert_eq!(ports(&json(&["--pid", &pid, "--user", &uid])).len(), 2);
+    let stranger = list(&["--pid", &pid, "--user", "no-such-user-here"]);
+    assert_eq!(stranger.status.code(), Some(1));
+
     let none = list(&["--pid", &pid, "--port", "1"]);
     assert_eq!(none.status.code(), Some(1));
     assert_eq!(stdout(&none), "No sockets match.\n");

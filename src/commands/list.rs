@@ -120,31 +120,44 @@ impl<'a> ListRow<'a> {
     fn user_cell(&self) -> String {
         escape(self.user.unwrap_or("-")).into_owned()
     }
+}
 
-    fn matches(&self, args: &ListArgs) -> bool {
-        let proto_ok = match (args.tcp, args.udp) {
-            (true, false) => self.protocol == Protocol::Tcp,
-            (false, true) => self.protocol == Protocol::Udp,
-            _ => true,
+/// Whether `socket` passes the command-line filters. Checked before a row is built, so the
+/// hints are assessed only for the sockets shown.
+fn wanted(socket: &Socket, args: &ListArgs) -> bool {
+    let proto_ok = match (args.tcp, args.udp) {
+        (true, false) => socket.protocol == Protocol::Tcp,
+        (false, true) => socket.protocol == Protocol::Udp,
+        _ => true,
+    };
+    let name_ok = args.process.as_deref().is_none_or(|want| {
+        let want = want.to_lowercase();
+        socket
+            .owners
+            .iter()
+            .any(|o| o.name.to_lowercase().contains(&want))
+    });
+    let user_ok = args.user.as_deref().is_none_or(|want| {
+        let is_want = |uid: Option<u32>, user: Option<&str>| {
+            user == Some(want) || uid.is_some_and(|u| u.to_string() == want)
         };
-        let name_ok = args.process.as_deref().is_none_or(|want| {
-            let want = want.to_lowercase();
-            self.owners
+        if socket.owners.is_empty() {
+            is_want(socket.uid, socket.user.as_deref())
+        } else {
+            socket
+                .owners
                 .iter()
-                .any(|o| o.name.to_lowercase().contains(&want))
-        });
-        let user_ok = args.user.as_deref().is_none_or(|want| {
-            self.user == Some(want)
-                || self.owners.iter().any(|o| {
-                    o.user.as_deref() == Some(want) || o.uid.is_some_and(|u| u.to_string() == want)
-                })
-        });
-        proto_ok
-            && name_ok
-            && user_ok
-            && args.port.is_none_or(|p| p == self.local_port)
-            && args.pid.is_none_or(|p| self.pids.contains(&p))
-    }
+                .any(|o| is_want(o.uid, o.user.as_deref()))
+        }
+    });
+    (args.all || socket.state.is_listener())
+        && proto_ok
+        && name_ok
+        && user_ok
+        && args.port.is_none_or(|p| p == socket.local_port)
+        && args
+            .pid
+            .is_none_or(|p| socket.owners.iter().any(|o| o.pid == p))
 }
 
 /// The whole `--json` document: host facts, how many owners are hidden, the rows, and each
@@ -169,9 +182,8 @@ pub fn run(ctx: &Context, args: &ListArgs) -> CmdResult {
     let mut rows: Vec<ListRow> = snapshot
         .sockets
         .iter()
-        .filter(|s| args.all || s.state.is_listener())
+        .filter(|s| wanted(s, args))
         .map(|s| ListRow::new(&registry, &snapshot, s))
-        .filter(|r| r.matches(args))
         .collect();
     sort_rows(&mut rows, args.sort);
     let hidden = rows
