@@ -267,3 +267,41 @@ fn piped_output_has_no_escape_sequences() {
         assert!(stdout(&output).contains("plain-kid"), "{args:?}");
     }
 }
+
+#[test]
+fn on_a_terminal_the_table_fits_its_width() {
+    use portable_pty::{native_pty_system, CommandBuilder, PtySize};
+    use std::io::Read;
+
+    let child = hold(&["--name", "a-very-long-nam", "--tcp", "127.0.0.1:0"]);
+    let pair = native_pty_system()
+        .openpty(PtySize {
+            rows: 24,
+            cols: 60,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    let mut cmd = CommandBuilder::new(assert_cmd::cargo::cargo_bin("portscope"));
+    cmd.args(["list", "--pid", &child.pid().to_string()]);
+    let mut process = pair.slave.spawn_command(cmd).unwrap();
+    drop(pair.slave);
+    let mut reader = pair.master.try_clone_reader().unwrap();
+    let mut raw = Vec::new();
+    let _ = reader.read_to_end(&mut raw); // ends with EIO once the program has exited
+    process.wait().unwrap();
+    let text = String::from_utf8(raw).unwrap();
+    assert!(!text.contains('\x1b'), "{text:?}");
+    let lines: Vec<&str> = text.lines().map(|l| l.trim_end_matches('\r')).collect();
+    assert!(lines.len() >= 2, "{text:?}");
+    for line in &lines {
+        assert!(
+            line.chars().count() <= 60,
+            "{line:?} is wider than the terminal"
+        );
+    }
+    assert!(
+        lines[1].contains("a-very…"),
+        "the process column gave way: {text}"
+    );
+}
