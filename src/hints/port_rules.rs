@@ -36,7 +36,7 @@ pub(super) fn unassigned_system_port(f: &PortFacts) -> Option<Finding> {
             title: format!("{port} is an unassigned system port"),
             why: format!(
                 "IANA has assigned nothing to port {port}{}. System ports (0-1023, RFC 6335) are \
-                 assigned only through IETF review, so unassigned ones should be silent: if \
+                 assigned only through IETF review, so unassigned ports should be silent: if \
                  something listens here, that is unusual.",
                 run_text(run)
             ),
