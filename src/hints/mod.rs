@@ -398,6 +398,8 @@ pub(crate) mod fixtures {
                 _ => SocketState::Listen,
             },
             inode: u64::from(port) * 7 + 1,
+            uid: owners.first().and_then(|o| o.uid),
+            user: owners.first().and_then(|o| o.user.clone()),
             owners,
             owner_unknown: None,
         }

@@ -258,13 +258,18 @@ pub(super) fn exposed_all_interfaces(f: &SocketFacts) -> Option<Finding> {
         ),
         None => (Severity::Info, String::new()),
     };
+    let reach = if s.is_wildcard() {
+        "this machine on any of its addresses".to_string()
+    } else {
+        s.local_addr.to_string()
+    };
     let mut next_steps = next_steps::find_listener(s.local_port, Some(s.protocol));
     next_steps.extend(next_steps::firewall(s.local_port));
     Some(Finding {
         severity,
         title: format!("{}/{} listens on {where_}", s.local_port, s.protocol),
         why: format!(
-            "Any host that can reach {where_} can connect to port {}, unless a firewall stops \
+            "Any host that can reach {reach} can connect to port {}, unless a firewall stops \
              it. If only this machine needs it, bind it to 127.0.0.1 or ::1.{extra}",
             s.local_port
         ),
@@ -458,6 +463,11 @@ pub(super) fn owner_unknown(f: &SocketFacts) -> Option<Finding> {
              another network namespace (a container) or have hidden itself."
         }
     };
+    let opened_by = match (s.user.as_deref(), s.uid) {
+        (Some(user), _) => format!(" The kernel records that user {} opened it.", escape(user)),
+        (None, Some(uid)) => format!(" The kernel records that uid {uid} opened it."),
+        (None, None) => String::new(),
+    };
     Some(Finding {
         severity,
         title: format!(
@@ -466,7 +476,7 @@ pub(super) fn owner_unknown(f: &SocketFacts) -> Option<Finding> {
             s.protocol,
             reason.explain()
         ),
-        why: why.to_string(),
+        why: format!("{why}{opened_by}"),
         next_steps,
     })
 }
@@ -854,7 +864,9 @@ mod tests {
         assert_eq!(f.severity, Severity::Info);
         assert!(f.title.contains("held by the kernel"));
         s.owner_unknown = Some(UnknownOwner::Hidden);
+        s.user = Some("postgres".into());
         let f = run(owner_unknown, s.clone()).unwrap();
+        assert!(f.why.contains("user postgres opened it"), "{}", f.why);
         assert!(f.next_steps[0].starts_with("sudo portscope explain 2049/tcp"));
         s.owner_unknown = None;
         assert_eq!(run(owner_unknown, s).unwrap().severity, Severity::Notice);
