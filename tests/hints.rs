@@ -101,6 +101,8 @@ fn interpreter_on_an_unassigned_port_is_flagged_and_loopback_is_not_exposed() {
     // Fresh from the test, so it started recently, judged against the snapshot's own time.
     assert!(has(&hints, "started-recently"), "{hints:?}");
     assert!(!has(&hints, "exposed-all-interfaces"), "{hints:?}");
+    // Named python3, but its executable is hold_sockets.
+    assert_eq!(severity_of(&hints, "name-differs-from-exe"), "notice");
     let owner = &report["sockets"][0]["socket"]["owners"][0];
     assert_eq!(owner["pid"], holder.pid());
     assert_eq!(owner["name"], "python3");

@@ -9,6 +9,8 @@
 //! Hint text is display-ready: untrusted parts (process names, paths, registry text) are passed
 //! through [`crate::text::escape`] when the hint is built, so front ends print it as is.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use crate::known::KnownUse;
@@ -137,6 +139,18 @@ pub(crate) struct SocketFacts<'a, 'r> {
     pub port: PortFacts<'a, 'r>,
     pub snapshot: &'a Snapshot,
     pub socket: &'a Socket,
+    /// The snapshot's listeners on the same protocol and port (this one included when it is
+    /// one): looked up once per snapshot by [`assess_all`], so a listing stays linear.
+    pub same_port: &'a [&'a Socket],
+}
+
+/// The listeners of `snapshot` on `protocol`/`port`.
+pub(crate) fn listeners_on(snapshot: &Snapshot, protocol: Protocol, port: u16) -> Vec<&Socket> {
+    snapshot
+        .sockets
+        .iter()
+        .filter(|s| s.state.is_listener() && s.protocol == protocol && s.local_port == port)
+        .collect()
 }
 
 #[derive(Clone, Copy)]
@@ -235,6 +249,11 @@ pub static RULES: &[Rule] = &[
         check: Check::Socket(socket_rules::name_needed_escaping),
     },
     Rule {
+        id: "name-differs-from-exe",
+        trigger: "An owner's process name is not its executable's name (renamed with prctl or exec -a); scripts under an interpreter or runtime are exempt",
+        check: Check::Socket(socket_rules::name_differs_from_exe),
+    },
+    Rule {
         id: "owner-unknown",
         trigger: "No owning process could be found; says why (hidden without root, kernel-held, exited, unknown)",
         check: Check::Socket(socket_rules::owner_unknown),
@@ -311,11 +330,43 @@ pub fn assess_port(registry: &Registry, port: u16, protocol: Option<Protocol>) -
     }
 }
 
-/// Assess one live socket of `snapshot` (port rules plus socket rules).
+/// Assess one live socket of `snapshot` (port rules plus socket rules). To assess every socket
+/// of a snapshot, [`assess_all`] does the same work without rescanning the snapshot per socket.
 pub fn assess_socket<'r>(
     registry: &'r Registry,
     snapshot: &Snapshot,
     socket: &Socket,
+) -> Assessment<'r> {
+    let same_port = listeners_on(snapshot, socket.protocol, socket.local_port);
+    evaluate(registry, snapshot, socket, &same_port)
+}
+
+/// Assess every socket of `snapshot`, in snapshot order.
+pub fn assess_all<'r>(registry: &'r Registry, snapshot: &Snapshot) -> Vec<Assessment<'r>> {
+    let mut by_port: HashMap<(Protocol, u16), Vec<&Socket>> = HashMap::new();
+    for s in snapshot.sockets.iter().filter(|s| s.state.is_listener()) {
+        by_port
+            .entry((s.protocol, s.local_port))
+            .or_default()
+            .push(s);
+    }
+    snapshot
+        .sockets
+        .iter()
+        .map(|socket| {
+            let same_port = by_port
+                .get(&(socket.protocol, socket.local_port))
+                .map_or(&[][..], Vec::as_slice);
+            evaluate(registry, snapshot, socket, same_port)
+        })
+        .collect()
+}
+
+fn evaluate<'r>(
+    registry: &'r Registry,
+    snapshot: &Snapshot,
+    socket: &Socket,
+    same_port: &[&Socket],
 ) -> Assessment<'r> {
     let port = socket.local_port;
     let protocol = Some(socket.protocol);
@@ -332,6 +383,7 @@ pub fn assess_socket<'r>(
         ),
         snapshot,
         socket,
+        same_port,
     };
     let hints = RULES
         .iter()
@@ -487,6 +539,44 @@ mod tests {
         let a = assess_socket(&reg, &snap, &sock);
         assert!(a.hints.is_empty(), "{:#?}", a.hints);
         assert_eq!(a.badge(), None);
+    }
+
+    #[test]
+    fn assess_all_agrees_with_assess_socket() {
+        let reg = Registry::embedded();
+        let mut sockets = vec![
+            listener(
+                Protocol::Udp,
+                "127.0.0.53",
+                53,
+                vec![owner(
+                    30,
+                    "systemd-resolve",
+                    991,
+                    "/usr/lib/systemd/systemd-resolved",
+                )],
+            ),
+            listener(
+                Protocol::Udp,
+                "192.168.122.1",
+                53,
+                vec![owner(31, "dnsmasq", 0, "/usr/sbin/dnsmasq")],
+            ),
+            tcp("0.0.0.0", 22, owner(900, "sshd", 0, "/usr/sbin/sshd")),
+            tcp(
+                "127.0.0.1",
+                289,
+                owner(901, "nc", 1000, "/usr/bin/nc.openbsd"),
+            ),
+        ];
+        sockets[3].owners[0].exe_deleted = true;
+        let snap = snapshot(sockets);
+        let all = assess_all(&reg, &snap);
+        assert_eq!(all.len(), snap.sockets.len());
+        for (socket, a) in snap.sockets.iter().zip(&all) {
+            assert_eq!(a.hints, assess_socket(&reg, &snap, socket).hints);
+        }
+        assert!(all[0].hints.iter().any(|h| h.id == "shared-port"));
     }
 
     #[test]

@@ -120,7 +120,7 @@ pub fn fingerprint_exe(pid: u32) -> Vec<String> {
 pub fn show_command(pid: u32) -> Vec<String> {
     if cfg!(target_os = "linux") {
         vec![
-            format!("sudo tr '\\0' ' ' < /proc/{pid}/cmdline; echo"),
+            format!("tr '\\0' ' ' < /proc/{pid}/cmdline; echo"),
             format!("sudo ls -l /proc/{pid}/cwd"),
             format!("pstree -sp {pid}"),
         ]

@@ -426,6 +426,38 @@ pub(super) fn name_needed_escaping(f: &SocketFacts) -> Option<Finding> {
     })
 }
 
+/// Runtimes whose processes legitimately carry another name (the script's, or a title the
+/// program set), besides the shells and interpreters above.
+const RENAMING_RUNTIMES: &[&str] = &[
+    "node", "nodejs", "deno", "bun", "java", "dotnet", "beam.smp",
+];
+
+/// A process calling itself something other than its executable: renamed with prctl or exec -a.
+pub(super) fn name_differs_from_exe(f: &SocketFacts) -> Option<Finding> {
+    let (o, exe) = f.socket.owners.iter().find_map(|o| {
+        let exe = exe_name(o)?;
+        let name = o.name.as_str();
+        let runtime = SHELLS.contains(&exe)
+            || INTERPRETERS.contains(&interpreter_family(exe))
+            || RENAMING_RUNTIMES.contains(&exe);
+        // The kernel cuts names at 15 bytes, so a prefix either way is a match.
+        let same = exe.starts_with(name) || name.starts_with(exe);
+        (!name.is_empty() && !runtime && !same).then_some((o, exe))
+    })?;
+    Some(Finding {
+        severity: Severity::Notice,
+        title: format!("{} runs the executable {}", who(o), escape(exe)),
+        why: format!(
+            "The process calls itself \"{}\" but runs {}. Any program can rename itself (prctl, \
+             exec -a); it is how malware passes for a kernel thread or a known daemon, though \
+             some servers rename their own workers too.",
+            escape(&o.name),
+            escape(o.exe.as_deref().unwrap_or(exe))
+        ),
+        next_steps: next_steps::inspect_process(o),
+    })
+}
+
 /// No owner: say why, and how to find out.
 pub(super) fn owner_unknown(f: &SocketFacts) -> Option<Finding> {
     let s = f.socket;
@@ -547,12 +579,9 @@ fn related(a: &Owner, b: &Owner) -> bool {
 pub(super) fn shared_port(f: &SocketFacts) -> Option<Finding> {
     let s = as_listener(f)?;
     let owners: Vec<&Owner> = f
-        .snapshot
-        .sockets
+        .same_port
         .iter()
-        .filter(|o| {
-            o.state.is_listener() && o.protocol == s.protocol && o.local_port == s.local_port
-        })
+        .copied()
         .chain(std::iter::once(s))
         .flat_map(|o| &o.owners)
         .collect();
@@ -597,7 +626,7 @@ pub(super) fn shared_port(f: &SocketFacts) -> Option<Finding> {
 #[cfg(test)]
 mod tests {
     use super::super::fixtures::*;
-    use super::super::{port_facts, SocketFacts};
+    use super::super::{listeners_on, port_facts, SocketFacts};
     use super::*;
     use crate::known::uses_of;
     use crate::registry::Registry;
@@ -624,6 +653,7 @@ mod tests {
             ),
             snapshot: snap,
             socket,
+            same_port: &listeners_on(snap, socket.protocol, socket.local_port),
         };
         rule(&facts)
     }
@@ -854,6 +884,69 @@ mod tests {
         assert!(f.why.contains("\\x1b]0;pwned\\x07"));
         assert!(!f.why.contains('\x1b'));
         assert!(run(name_needed_escaping, tcp("0.0.0.0", 22, sshd())).is_none());
+    }
+
+    #[test]
+    fn name_differs_from_exe_fires_for_renamed_processes() {
+        let f = run(
+            name_differs_from_exe,
+            tcp("0.0.0.0", 22, owner(50, "sshd", 0, "/tmp/.x/miner")),
+        )
+        .unwrap();
+        assert_eq!(f.severity, Severity::Notice);
+        assert!(
+            f.title
+                .contains("\"sshd\" (pid 50) runs the executable miner"),
+            "{}",
+            f.title
+        );
+        assert!(run(
+            name_differs_from_exe,
+            tcp("0.0.0.0", 80, owner(51, "[kworker/0:1]", 0, "/usr/bin/x"))
+        )
+        .is_some());
+    }
+
+    #[test]
+    fn name_differs_from_exe_allows_truncation_and_runtimes() {
+        assert!(run(name_differs_from_exe, tcp("0.0.0.0", 22, sshd())).is_none());
+        // comm is cut at 15 bytes.
+        assert!(run(
+            name_differs_from_exe,
+            tcp(
+                "127.0.0.53",
+                53,
+                owner(
+                    52,
+                    "systemd-resolve",
+                    991,
+                    "/usr/lib/systemd/systemd-resolved"
+                )
+            )
+        )
+        .is_none());
+        // A script run by an interpreter or runtime carries the script's name.
+        assert!(run(
+            name_differs_from_exe,
+            tcp(
+                "127.0.0.1",
+                8888,
+                owner(53, "jupyter-lab", 1000, "/usr/bin/python3.12")
+            )
+        )
+        .is_none());
+        assert!(run(
+            name_differs_from_exe,
+            tcp(
+                "127.0.0.1",
+                3000,
+                owner(54, "next-server", 1000, "/usr/bin/node")
+            )
+        )
+        .is_none());
+        let mut no_exe = owner(55, "x", 0, "/x");
+        no_exe.exe = None;
+        assert!(run(name_differs_from_exe, tcp("127.0.0.1", 3000, no_exe)).is_none());
     }
 
     #[test]
