@@ -297,7 +297,7 @@ fn port_facts<'a, 'r>(
 
 fn finish(mut hints: Vec<Hint>) -> Vec<Hint> {
     // Most severe first; rule order breaks ties, so the output is stable.
-    hints.sort_by(|a, b| b.severity.cmp(&a.severity));
+    hints.sort_by_key(|h| std::cmp::Reverse(h.severity));
     hints
 }
 

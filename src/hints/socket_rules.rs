@@ -21,9 +21,17 @@ const PROXY_HOLDERS: &[&str] = &[
     "conmon",
 ];
 
-/// The daemons that usually serve well-known ports: (ports, protocol or both, service label,
-/// process names as the kernel shows them, 15 characters at most).
-const USUAL_DAEMONS: &[(&[u16], Option<Protocol>, &str, &[&str])] = &[
+/// (ports, protocol or `None` for both, what serves them, process names as the kernel shows
+/// them: 15 bytes at most).
+type UsualDaemons = (
+    &'static [u16],
+    Option<Protocol>,
+    &'static str,
+    &'static [&'static str],
+);
+
+/// The daemons that usually serve well-known ports.
+const USUAL_DAEMONS: &[UsualDaemons] = &[
     (
         &[21],
         Some(Protocol::Tcp),
