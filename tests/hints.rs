@@ -66,6 +66,7 @@ fn is_root() -> bool {
 }
 
 /// A port IANA left unassigned in `range` that no known use covers and nothing here holds.
+/// Tests run in parallel: each passes its own range, so two never race for one port.
 fn free_unassigned_port(range: std::ops::Range<u16>) -> u16 {
     let reg = Registry::embedded();
     range
@@ -176,22 +177,38 @@ fn a_name_with_an_invisible_character_is_flagged_and_stays_escaped() {
     assert!(!text.contains('\u{200b}'));
 }
 
-/// A copy of hold_sockets started from `dir`, bound to a loopback port; returns the child and
-/// its port once it is ready.
-fn start_copy(dir: &Path) -> (Child, u16) {
-    let exe = dir.join("holdd");
-    std::fs::copy(support::hold_sockets_path(), &exe).unwrap();
-    let mut child = Command::new(&exe)
-        .args(["--tcp", "127.0.0.1:0"])
+/// A hold_sockets started by `command` (which may wrap it, e.g. in setpriv): the child and the
+/// ports it bound, once it is ready. It exits when its stdin closes.
+fn start(mut command: Command) -> (Child, Vec<u16>) {
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
-        .expect("start the copied hold_sockets");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let port = first.rsplit(':').next().unwrap().parse().unwrap();
-    assert_eq!(lines.next().unwrap().unwrap(), "ready");
-    (child, port)
+        .expect("start hold_sockets");
+    let mut ports = Vec::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if line == "ready" {
+            return (child, ports);
+        }
+        ports.push(line.rsplit(':').next().unwrap().parse().unwrap());
+    }
+    panic!("hold_sockets exited before it was ready");
+}
+
+fn stop(mut child: Child) {
+    drop(child.stdin.take());
+    child.wait().unwrap();
+}
+
+/// A copy of hold_sockets started from `dir`, bound to a loopback port.
+fn start_copy(dir: &Path) -> (Child, u16) {
+    let exe = dir.join("holdd");
+    std::fs::copy(support::hold_sockets_path(), &exe).unwrap();
+    let mut command = Command::new(&exe);
+    command.args(["--tcp", "127.0.0.1:0"]);
+    let (child, ports) = start(command);
+    (child, ports[0])
 }
 
 #[test]
@@ -200,7 +217,7 @@ fn an_executable_under_tmp_is_an_alert_and_a_deleted_one_a_warning() {
         .prefix("portscope-hints")
         .tempdir_in("/tmp")
         .unwrap();
-    let (mut child, port) = start_copy(dir.path());
+    let (child, port) = start_copy(dir.path());
     let hints = hints_on(&explain_pid(child.id()), port);
     assert_eq!(severity_of(&hints, "exe-in-temp-dir"), "alert");
     assert!(!has(&hints, "exe-deleted"));
@@ -210,9 +227,100 @@ fn an_executable_under_tmp_is_an_alert_and_a_deleted_one_a_warning() {
     assert_eq!(severity_of(&hints, "exe-deleted"), "warning");
     // The badge `list` shows is the most severe hint: the alert.
     assert_eq!(hints[0].1, "alert");
+    stop(child);
+}
 
-    drop(child.stdin.take());
-    child.wait().unwrap();
+#[test]
+fn a_service_port_held_by_the_wrong_program_is_a_mismatch() {
+    // The first of these well-known ports that is free here (system ports need root).
+    let candidates: &[u16] = if is_root() {
+        &[22, 25, 80, 443, 3306, 5432, 6379, 27017]
+    } else {
+        &[3306, 5432, 6379, 27017]
+    };
+    let port = *candidates
+        .iter()
+        .find(|&&p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok())
+        .expect("a free well-known service port");
+    let holder = support::hold(&["--name", "python3", "--tcp", &format!("127.0.0.1:{port}")]);
+    let hints = hints_on(&explain_pid(holder.pid()), port);
+    assert_eq!(severity_of(&hints, "service-mismatch"), "warning");
+    drop(holder);
+
+    // The usual daemon's name raises nothing of the kind.
+    let usual = match port {
+        22 => "sshd",
+        25 => "master",
+        80 | 443 => "nginx",
+        3306 => "mysqld",
+        5432 => "postgres",
+        6379 => "redis-server",
+        _ => "mongod",
+    };
+    let holder = support::hold(&["--name", usual, "--tcp", &format!("127.0.0.1:{port}")]);
+    let hints = hints_on(&explain_pid(holder.pid()), port);
+    assert!(!has(&hints, "service-mismatch"), "{hints:?}");
+}
+
+#[test]
+fn one_port_held_by_two_unrelated_programs_is_shared() {
+    let first = support::hold(&["--name", "alpha", "--tcp", "127.0.0.1:0"]);
+    let port = first.tcp[0].port();
+    let second = support::hold(&["--name", "beta", "--tcp", &format!("127.0.0.2:{port}")]);
+    let report = explain_pid(second.pid());
+    let hints = hints_on(&report, port);
+    assert_eq!(severity_of(&hints, "shared-port"), "notice");
+    let shared = report["sockets"][0]["hints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["id"] == "shared-port")
+        .unwrap();
+    let why = shared["why"].as_str().unwrap();
+    assert!(
+        why.contains(&format!("\"alpha\" (pid {})", first.pid())),
+        "{why}"
+    );
+    drop(second);
+    // Alone again: nothing shared.
+    let hints = hints_on(&explain_pid(first.pid()), port);
+    assert!(!has(&hints, "shared-port"), "{hints:?}");
+}
+
+#[test]
+fn a_system_port_held_without_root_is_noted() {
+    let port = free_unassigned_port(500..1024);
+    if is_root() {
+        // Drop to nobody, keeping only the capability to bind low ports.
+        let mut command = Command::new("setpriv");
+        command
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .args([
+                "--inh-caps=+net_bind_service",
+                "--ambient-caps=+net_bind_service",
+            ])
+            .arg(support::hold_sockets_path())
+            .args(["--name", "webd", "--tcp", &format!("127.0.0.1:{port}")]);
+        let (child, ports) = start(command);
+        let report = explain_pid(child.id());
+        let hints = hints_on(&report, ports[0]);
+        assert_eq!(severity_of(&hints, "system-port-non-root"), "info");
+        assert_eq!(report["sockets"][0]["socket"]["owners"][0]["uid"], 65534);
+        stop(child);
+    }
+    // Held by root (or, unprivileged, on a registered port): nothing to note.
+    let (bind_port, expect_root) = if is_root() {
+        (port, true)
+    } else {
+        (free_unassigned_port(24000..28000), false)
+    };
+    let holder = support::hold(&["--name", "webd", "--tcp", &format!("127.0.0.1:{bind_port}")]);
+    let report = explain_pid(holder.pid());
+    assert_eq!(
+        report["sockets"][0]["socket"]["owners"][0]["uid"] == 0,
+        expect_root
+    );
+    assert!(!has(&hints_on(&report, bind_port), "system-port-non-root"));
 }
 
 #[test]
@@ -243,7 +351,7 @@ fn explain_by_port_finds_the_live_listener() {
 
 #[test]
 fn explain_of_a_silent_port_fails_with_one_line() {
-    let port = free_unassigned_port(30000..40000);
+    let port = free_unassigned_port(28000..32000);
     let out = Command::cargo_bin("portscope")
         .unwrap()
         .args(["explain", &format!("port:{port}")])

@@ -572,14 +572,16 @@ pub(super) fn interpreter_listener(f: &SocketFacts) -> Option<Finding> {
     })
 }
 
-/// Two owners belong together when one is the other's parent, they are siblings of one name,
-/// or they run the same executable (a pre-forked server, a dual-stack pair).
+/// Two owners belong together when one is the other's parent, or they carry the same name and
+/// are siblings or run the same executable (a pre-forked server's workers). Two scripts under
+/// one interpreter share an executable but not a name: they are unrelated.
 fn related(a: &Owner, b: &Owner) -> bool {
     a.pid == b.pid
         || a.parent_pid == Some(b.pid)
         || b.parent_pid == Some(a.pid)
-        || (a.parent_pid.is_some() && a.parent_pid == b.parent_pid && a.name == b.name)
-        || (a.exe.is_some() && a.exe == b.exe)
+        || (a.name == b.name
+            && ((a.parent_pid.is_some() && a.parent_pid == b.parent_pid)
+                || (a.exe.is_some() && a.exe == b.exe)))
 }
 
 /// The same port held by several unrelated processes (SO_REUSEPORT, a passed fd, or two
@@ -1061,6 +1063,18 @@ mod tests {
             vec![owner(40, "nginx", 0, "/usr/sbin/nginx"), worker],
         );
         assert!(run(shared_port, forked).is_none());
+        // Two scripts under one interpreter are unrelated programs.
+        let web = tcp(
+            "127.0.0.1",
+            8000,
+            owner(60, "web.py", 1000, "/usr/bin/python3"),
+        );
+        let spy = tcp(
+            "127.0.0.2",
+            8000,
+            owner(61, "spy.py", 1001, "/usr/bin/python3"),
+        );
+        assert!(run_at(shared_port, &snapshot(vec![web, spy]), 0).is_some());
         // The same port over another protocol is not shared.
         let tcp53 = tcp("0.0.0.0", 53, owner(32, "named", 0, "/usr/sbin/named"));
         assert!(run_at(shared_port, &snapshot(vec![resolved, tcp53]), 0).is_none());
