@@ -83,13 +83,13 @@ fn interpreter_on_an_unassigned_port_is_flagged_and_loopback_is_not_exposed() {
     // unassigned registered port.
     let (port, port_rule, port_severity) = if is_root() {
         (
-            free_unassigned_port(1..1024),
+            free_unassigned_port(1..500),
             "unassigned-system-port",
             "warning",
         )
     } else {
         (
-            free_unassigned_port(20000..40000),
+            free_unassigned_port(20000..24000),
             "unassigned-registered-port",
             "info",
         )
