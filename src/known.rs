@@ -59,7 +59,7 @@ impl Confidence {
     /// How a sentence introduces a use of this confidence: the wording never claims identity.
     pub fn phrase(self) -> &'static str {
         match self {
-            Confidence::Documented => "documented default of",
+            Confidence::Documented => "the documented default of",
             Confidence::Common => "commonly used by",
             Confidence::Reported => "reported (secondary sources only) as used by",
         }
@@ -126,6 +126,24 @@ impl KnownUse {
             .iter()
             .filter(|e| e.service.len() >= 2)
             .any(|e| product.contains(&e.service.to_ascii_lowercase()))
+    }
+
+    /// "the documented default of X", "commonly used by X", or for a run of ports "in
+    /// 30000-32767, the documented range of X": what a port *is* to this use, never what a
+    /// socket is.
+    pub fn describe(&self) -> String {
+        if self.port == self.last_port {
+            return format!("{} {}", self.confidence.phrase(), self.product);
+        }
+        let run = format!("{}-{}", self.port, self.last_port);
+        match self.confidence {
+            Confidence::Documented => format!("in {run}, the documented range of {}", self.product),
+            Confidence::Common => format!("in {run}, a range commonly used by {}", self.product),
+            Confidence::Reported => format!(
+                "in {run}, a range reported (secondary sources only) as used by {}",
+                self.product
+            ),
+        }
     }
 
     /// `3489/tcp`, `6881-6889/tcp+udp`.
@@ -283,6 +301,10 @@ mod tests {
         assert_eq!(rows[0].note, "peers, mostly");
         assert!(rows[0].covers(6885) && !rows[0].covers(6890));
         assert_eq!(rows[0].ports_label(), "6881-6889/tcp+udp");
+        assert_eq!(
+            rows[0].describe(),
+            "in 6881-6889, a range commonly used by BitTorrent"
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ fn run_text(run: PortRange) -> String {
 /// "reported (secondary sources only) as used by X; commonly used by Y".
 fn describe_uses(uses: &[&KnownUse]) -> String {
     uses.iter()
-        .map(|k| format!("{} {}", k.confidence.phrase(), escape(&k.product)))
+        .map(|k| escape(&k.describe()).into_owned())
         .collect::<Vec<_>>()
         .join("; ")
 }
@@ -334,7 +334,7 @@ mod tests {
         let k = run(known_unofficial_use, 6443, Some(Protocol::Tcp), None).unwrap();
         assert!(
             k.why
-                .contains("documented default of Kubernetes API server"),
+                .contains("the documented default of Kubernetes API server"),
             "{}",
             k.why
         );
@@ -355,6 +355,15 @@ mod tests {
         assert!(run(known_unofficial_use, 22, Some(Protocol::Tcp), None).is_none());
         assert!(run(known_unofficial_use, 3306, Some(Protocol::Tcp), None).is_none());
         assert!(run(known_unofficial_use, 289, None, None).is_none());
+        // A port inside a documented run says so.
+        let nodeport = run(known_unofficial_use, 31000, Some(Protocol::Tcp), None).unwrap();
+        assert!(
+            nodeport
+                .why
+                .contains("in 30000-32767, the documented range of Kubernetes NodePort"),
+            "{}",
+            nodeport.why
+        );
         // Malware defaults are the other rule's business.
         assert!(run(known_unofficial_use, 12345, Some(Protocol::Tcp), None).is_none());
     }
