@@ -193,7 +193,8 @@ fn start(mut command: Command) -> (Child, Vec<u16>) {
         }
         ports.push(line.rsplit(':').next().unwrap().parse().unwrap());
     }
-    panic!("hold_sockets exited before it was ready");
+    let status = child.wait();
+    panic!("hold_sockets exited before it was ready: {status:?}");
 }
 
 fn stop(mut child: Child) {
