@@ -17,5 +17,9 @@ fn main() {
     let table = parse::parse_table(&bytes).unwrap_or_else(|e| panic!("{ASSET}: {e}"));
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     std::fs::write(out.join("registry-arena.txt"), &table.arena).expect("write arena");
-    std::fs::write(out.join("registry-rows.bin"), parse::encode_rows(&table.rows)).expect("write rows");
+    std::fs::write(
+        out.join("registry-rows.bin"),
+        parse::encode_rows(&table.rows),
+    )
+    .expect("write rows");
 }

@@ -8,7 +8,8 @@ use serde_json::Value;
 /// imported registry (or the user's).
 fn portscope(data: &tempfile::TempDir) -> Command {
     let mut cmd = Command::cargo_bin("portscope").unwrap();
-    cmd.env("PORTSCOPE_DATA_DIR", data.path()).env("NO_COLOR", "1");
+    cmd.env("PORTSCOPE_DATA_DIR", data.path())
+        .env("NO_COLOR", "1");
     cmd
 }
 
@@ -17,7 +18,13 @@ fn tmp() -> tempfile::TempDir {
 }
 
 fn json(cmd: &mut Command) -> Value {
-    let out = cmd.arg("--json").assert().success().get_output().stdout.clone();
+    let out = cmd
+        .arg("--json")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     serde_json::from_slice(&out).expect("valid JSON")
 }
 
@@ -66,9 +73,18 @@ fn lookup_6010_finds_the_x11_range() {
 fn lookup_80_tcp_lists_every_name_in_iana_order() {
     let d = tmp();
     let v = json(portscope(&d).args(["lookup", "80/tcp"]));
-    let names: Vec<&str> = v["entries"].as_array().unwrap().iter().map(|e| e["service"].as_str().unwrap()).collect();
+    let names: Vec<&str> = v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["service"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["http", "www", "www-http"]);
-    assert!(v["entries"].as_array().unwrap().iter().all(|e| e["protocol"] == "tcp"));
+    assert!(v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["protocol"] == "tcp"));
 }
 
 #[test]
@@ -76,12 +92,16 @@ fn lookup_by_name() {
     let d = tmp();
     let v = json(portscope(&d).args(["lookup", "ms-wbt-server"]));
     let entries = v["entries"].as_array().unwrap();
-    assert!(entries.iter().any(|e| e["ports"]["start"] == 3389 && e["protocol"] == "tcp"));
+    assert!(entries
+        .iter()
+        .any(|e| e["ports"]["start"] == 3389 && e["protocol"] == "tcp"));
     portscope(&d)
         .args(["lookup", "no-such-service-xyz"])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("no service is named \"no-such-service-xyz\""));
+        .stderr(predicate::str::contains(
+            "no service is named \"no-such-service-xyz\"",
+        ));
 }
 
 #[test]
@@ -93,7 +113,12 @@ fn bad_lookups_say_why_and_exit_2() {
         ("80/xyz", "unknown protocol \"xyz\""),
         ("", "the lookup query is empty"),
     ] {
-        let out = portscope(&d).args(["lookup", arg]).assert().code(2).get_output().clone();
+        let out = portscope(&d)
+            .args(["lookup", arg])
+            .assert()
+            .code(2)
+            .get_output()
+            .clone();
         let stderr = String::from_utf8(out.stderr).unwrap();
         assert!(stderr.contains(says), "{arg:?}: {stderr}");
         assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
@@ -104,26 +129,53 @@ fn bad_lookups_say_why_and_exit_2() {
 #[test]
 fn search_ranks_and_limits() {
     let d = tmp();
-    let out = portscope(&d).args(["search", "redis", "--limit", "3"]).assert().success().get_output().stdout.clone();
+    let out = portscope(&d)
+        .args(["search", "redis", "--limit", "3"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let text = String::from_utf8(out).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 4, "header + 3 hits: {text}");
     assert!(lines[1].starts_with("redis "), "{text}");
-    assert!(lines.iter().all(|l| l.chars().count() <= 80), "fits 80 columns: {text}");
+    assert!(
+        lines.iter().all(|l| l.chars().count() <= 80),
+        "fits 80 columns: {text}"
+    );
 
     let v = json(portscope(&d).args(["search", "ssh", "--proto", "udp", "-n", "5"]));
     let hits = v.as_array().unwrap();
     assert_eq!(hits[0]["entry"]["service"], "ssh");
-    assert!(hits.iter().all(|h| h["protocols"].as_array().unwrap().iter().all(|p| p == "udp")));
+    assert!(hits.iter().all(|h| h["protocols"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| p == "udp")));
 }
 
 #[test]
 fn search_bad_input() {
     let d = tmp();
-    portscope(&d).args(["search", "  "]).assert().code(2).stderr(predicate::str::contains("query is empty"));
-    portscope(&d).args(["search", "1-70000"]).assert().code(2).stderr(predicate::str::contains("65535"));
-    portscope(&d).args(["search", "x", "--limit", "0"]).assert().code(2);
-    portscope(&d).args(["search", "x", "--proto", "icmp"]).assert().code(2);
+    portscope(&d)
+        .args(["search", "  "])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("query is empty"));
+    portscope(&d)
+        .args(["search", "1-70000"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("65535"));
+    portscope(&d)
+        .args(["search", "x", "--limit", "0"])
+        .assert()
+        .code(2);
+    portscope(&d)
+        .args(["search", "x", "--proto", "icmp"])
+        .assert()
+        .code(2);
 }
 
 const HEAD: &str = "Service Name,Port Number,Transport Protocol,Description,Assignee,Contact,Registration Date,Modification Date,Reference,Service Code,Unauthorized Use Reported,Assignment Notes\n";
@@ -146,7 +198,12 @@ fn import_replaces_the_embedded_registry_and_reset_restores_it() {
     let d = tmp();
     let src = tmp();
     let file = official_like_csv(src.path());
-    portscope(&d).args(["registry", "import"]).arg(&file).assert().success().stdout(predicate::str::contains("Imported 6001 rows"));
+    portscope(&d)
+        .args(["registry", "import"])
+        .arg(&file)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Imported 6001 rows"));
     assert!(d.path().join("service-names-port-numbers.csv").exists());
 
     let v = json(portscope(&d).args(["lookup", "3489"]));
@@ -167,22 +224,55 @@ fn a_bad_import_changes_nothing_and_says_where() {
     let d = tmp();
     let src = tmp();
     let good = official_like_csv(src.path());
-    portscope(&d).args(["registry", "import"]).arg(&good).assert().success();
+    portscope(&d)
+        .args(["registry", "import"])
+        .arg(&good)
+        .assert()
+        .success();
     let before = std::fs::read(d.path().join("service-names-port-numbers.csv")).unwrap();
 
     let cases: [(&str, String, &str); 4] = [
-        ("wrong.csv", "name,port\nssh,22\n".into(), "not IANA's header"),
-        ("bad-port.csv", format!("{HEAD}ok,1,tcp,x,,,,,,,,\nbad,99999,tcp,x,,,,,,,,\n"), "line 3: port \"99999\""),
-        ("short.csv", format!("{HEAD}ok,1,tcp,x,,,,,,,,\n"), "only 1 rows"),
-        ("quote.csv", format!("{HEAD}ok,1,tcp,\"unterminated,,,,,,,,\n"), "line 2"),
+        (
+            "wrong.csv",
+            "name,port\nssh,22\n".into(),
+            "not IANA's header",
+        ),
+        (
+            "bad-port.csv",
+            format!("{HEAD}ok,1,tcp,x,,,,,,,,\nbad,99999,tcp,x,,,,,,,,\n"),
+            "line 3: port \"99999\"",
+        ),
+        (
+            "short.csv",
+            format!("{HEAD}ok,1,tcp,x,,,,,,,,\n"),
+            "only 1 rows",
+        ),
+        (
+            "quote.csv",
+            format!("{HEAD}ok,1,tcp,\"unterminated,,,,,,,,\n"),
+            "line 2",
+        ),
     ];
     for (name, text, says) in cases {
         let path = src.path().join(name);
         std::fs::write(&path, text).unwrap();
-        let out = portscope(&d).args(["registry", "import"]).arg(&path).assert().code(2).get_output().clone();
+        let out = portscope(&d)
+            .args(["registry", "import"])
+            .arg(&path)
+            .assert()
+            .code(2)
+            .get_output()
+            .clone();
         let stderr = String::from_utf8(out.stderr).unwrap();
-        assert!(stderr.contains(says) && stderr.contains("nothing was imported"), "{name}: {stderr}");
-        assert_eq!(std::fs::read(d.path().join("service-names-port-numbers.csv")).unwrap(), before, "{name} changed the store");
+        assert!(
+            stderr.contains(says) && stderr.contains("nothing was imported"),
+            "{name}: {stderr}"
+        );
+        assert_eq!(
+            std::fs::read(d.path().join("service-names-port-numbers.csv")).unwrap(),
+            before,
+            "{name} changed the store"
+        );
     }
     portscope(&d)
         .args(["registry", "import", "/nonexistent/file.csv"])
@@ -190,7 +280,10 @@ fn a_bad_import_changes_nothing_and_says_where() {
         .code(2)
         .stderr(predicate::str::contains("no such file"));
     // No temp files left behind in the data directory.
-    let leftovers: Vec<_> = std::fs::read_dir(d.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(leftovers.len(), 1, "{leftovers:?}");
 }
 
@@ -200,7 +293,12 @@ fn registry_flag_uses_a_file_for_one_run() {
     let src = tmp();
     let path = src.path().join("mini.csv");
     std::fs::write(&path, format!("{HEAD}mini-svc,289,udp,Only here,,,,,,,,\n")).unwrap();
-    let v = json(portscope(&d).arg("--registry").arg(&path).args(["lookup", "289"]));
+    let v = json(
+        portscope(&d)
+            .arg("--registry")
+            .arg(&path)
+            .args(["lookup", "289"]),
+    );
     assert_eq!(v["entries"][0]["service"], "mini-svc");
     // The next run without the flag is back on the embedded copy.
     let v = json(portscope(&d).args(["lookup", "289"]));

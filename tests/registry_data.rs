@@ -18,10 +18,17 @@ fn header_is_ianas_exact_twelve_columns() {
 fn holds_the_whole_registry() {
     let reg = registry();
     assert!(reg.len() >= 12_500, "only {} rows", reg.len());
-    assert!(!EMBEDDED_CSV.contains('\r'), "the embedded CSV must use LF only");
+    assert!(
+        !EMBEDDED_CSV.contains('\r'),
+        "the embedded CSV must use LF only"
+    );
     // Name-only rows and range rows are part of the record.
-    assert!(reg.entries().any(|e| e.ports.is_none() && !e.service.is_empty()));
-    assert!(reg.entries().any(|e| e.ports.is_some_and(|p| !p.is_single())));
+    assert!(reg
+        .entries()
+        .any(|e| e.ports.is_none() && !e.service.is_empty()));
+    assert!(reg
+        .entries()
+        .any(|e| e.ports.is_some_and(|p| !p.is_single())));
 }
 
 #[test]
@@ -29,8 +36,16 @@ fn well_known_ports_carry_their_names() {
     let reg = registry();
     assert_eq!(reg.service_name(22, Protocol::Tcp), Some("ssh"));
     assert_eq!(reg.service_name(3389, Protocol::Tcp), Some("ms-wbt-server"));
-    let http: Vec<&str> = reg.by_port(80, Some(Protocol::Tcp)).iter().map(|e| e.service).collect();
-    assert_eq!(http, ["http", "www", "www-http"], "several names per port, in IANA order");
+    let http: Vec<&str> = reg
+        .by_port(80, Some(Protocol::Tcp))
+        .iter()
+        .map(|e| e.service)
+        .collect();
+    assert_eq!(
+        http,
+        ["http", "www", "www-http"],
+        "several names per port, in IANA order"
+    );
 }
 
 #[test]
@@ -49,15 +64,28 @@ fn ranges_cover_the_ports_inside_them() {
     let x11 = reg.by_port(6010, Some(Protocol::Tcp));
     assert_eq!(x11.len(), 1);
     assert_eq!(x11[0].service, "x11");
-    assert_eq!(x11[0].ports, Some(PortRange { start: 6000, end: 6063 }));
-    assert!(reg.by_port(6064, Some(Protocol::Tcp)).iter().all(|e| e.service != "x11"));
+    assert_eq!(
+        x11[0].ports,
+        Some(PortRange {
+            start: 6000,
+            end: 6063
+        })
+    );
+    assert!(reg
+        .by_port(6064, Some(Protocol::Tcp))
+        .iter()
+        .all(|e| e.service != "x11"));
 }
 
 #[test]
 fn unauthorized_use_notes_are_kept() {
     let reg = registry();
     let e = reg.by_port(4444, Some(Protocol::Tcp));
-    assert!(e.iter().any(|e| e.unauthorized_use.contains("without an assignment")), "{e:?}");
+    assert!(
+        e.iter()
+            .any(|e| e.unauthorized_use.contains("without an assignment")),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -67,8 +95,14 @@ fn unassigned_runs_are_computed_from_the_data() {
     assert!(report.entries.is_empty());
     assert_eq!(report.class, PortClass::System);
     let run = report.unassigned_run.expect("289 is unassigned");
-    assert!(run.contains(288) && run.contains(289) && !run.contains(287), "{run:?}");
-    assert!(reg.is_occupied(run.end + 1), "the run ends where an assignment starts");
+    assert!(
+        run.contains(288) && run.contains(289) && !run.contains(287),
+        "{run:?}"
+    );
+    assert!(
+        reg.is_occupied(run.end + 1),
+        "the run ends where an assignment starts"
+    );
     // Assigned and dynamic ports have no unassigned run.
     assert_eq!(reg.report(22, None).unassigned_run, None);
     assert_eq!(reg.unassigned_run(50_000), None);
@@ -83,8 +117,15 @@ fn search_ranks_the_service_name_first() {
     assert_eq!(reg.entry(hits[0].index).service, "redis");
     let hits = index.search(&Query::parse("ssh").unwrap(), Some(Protocol::Tcp), 3);
     let first = reg.entry(hits[0].index);
-    assert_eq!((first.service, first.ports), ("ssh", Some(PortRange::single(22))));
-    assert_eq!(hits[0].protocols, [Protocol::Tcp], "--proto filters the protocols shown");
+    assert_eq!(
+        (first.service, first.ports),
+        ("ssh", Some(PortRange::single(22)))
+    );
+    assert_eq!(
+        hits[0].protocols,
+        [Protocol::Tcp],
+        "--proto filters the protocols shown"
+    );
 }
 
 #[test]
@@ -92,10 +133,15 @@ fn search_finds_ports_and_ranges() {
     let reg = registry();
     let mut index = SearchIndex::new(&reg);
     let hits = index.search(&Query::parse("3389").unwrap(), None, 10);
-    assert!(hits.iter().any(|h| reg.entry(h.index).service == "ms-wbt-server"));
+    assert!(hits
+        .iter()
+        .any(|h| reg.entry(h.index).service == "ms-wbt-server"));
     let hits = index.search(&Query::parse("6000-6005").unwrap(), None, 50);
     assert!(hits.iter().any(|h| reg.entry(h.index).service == "x11"));
-    assert!(hits.iter().all(|h| reg.entry(h.index).ports.is_some_and(|p| p.start <= 6005 && p.end >= 6000)));
+    assert!(hits.iter().all(|h| reg
+        .entry(h.index)
+        .ports
+        .is_some_and(|p| p.start <= 6005 && p.end >= 6000)));
 }
 
 #[test]

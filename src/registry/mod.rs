@@ -15,8 +15,8 @@ mod parse;
 pub mod search;
 pub mod store;
 
-use parse::{RawRow, Table, PROTOCOLS};
 pub use parse::{ParseError, HEADER};
+use parse::{RawRow, Table, PROTOCOLS};
 pub use search::{Hit, SearchIndex};
 
 /// IANA's CSV, as assembled by `scripts/build-registry.py` (see `assets/SOURCES.md`).
@@ -24,7 +24,6 @@ pub static EMBEDDED_CSV: &str = include_str!("../../assets/service-names-port-nu
 /// The same, parsed by the build script: the text arena and the encoded rows.
 static EMBEDDED_ARENA: &str = include_str!(concat!(env!("OUT_DIR"), "/registry-arena.txt"));
 static EMBEDDED_ROWS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/registry-rows.bin"));
-
 
 /// A transport protocol as the registry names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -314,7 +313,11 @@ impl fmt::Debug for Registry {
 impl Registry {
     /// The copy built into the binary, parsed at compile time.
     pub fn embedded() -> Registry {
-        Registry::from_table(Source::Embedded, Cow::Borrowed(EMBEDDED_ARENA), parse::decode_rows(EMBEDDED_ROWS))
+        Registry::from_table(
+            Source::Embedded,
+            Cow::Borrowed(EMBEDDED_ARENA),
+            parse::decode_rows(EMBEDDED_ROWS),
+        )
     }
 
     /// Parse an IANA CSV, validating its header and every row.
@@ -379,9 +382,13 @@ impl Registry {
             .take_while(|&&(p, _)| p == port)
             .map(|&(_, row)| row)
             .chain(self.ranges.iter().copied().filter(|&r| {
-                self.rows[r as usize].ports.is_some_and(|(start, end)| start <= port && port <= end)
+                self.rows[r as usize]
+                    .ports
+                    .is_some_and(|(start, end)| start <= port && port <= end)
             }))
-            .filter(|&r| protocol.is_none() || protocol_of(self.rows[r as usize].protocol) == protocol)
+            .filter(|&r| {
+                protocol.is_none() || protocol_of(self.rows[r as usize].protocol) == protocol
+            })
             .collect();
         rows.sort_unstable();
         rows.into_iter().map(|r| self.entry(r as usize)).collect()
@@ -432,7 +439,9 @@ impl Registry {
         let mut ranges = Vec::new();
         let mut occupied = Box::new([0u64; 1024]);
         for (i, row) in rows.iter().enumerate() {
-            let Some((start, end)) = row.ports else { continue };
+            let Some((start, end)) = row.ports else {
+                continue;
+            };
             let range = PortRange { start, end };
             if range.is_single() {
                 singles.push((range.start, i as u32));
@@ -462,7 +471,9 @@ impl Registry {
 }
 
 fn protocol_of(code: u8) -> Option<Protocol> {
-    PROTOCOLS.get(usize::from(code).wrapping_sub(1)).and_then(|name| Protocol::parse(name))
+    PROTOCOLS
+        .get(usize::from(code).wrapping_sub(1))
+        .and_then(|name| Protocol::parse(name))
 }
 
 /// What `lookup` reports for a port: its class, its entries, and where it sits.

@@ -79,7 +79,10 @@ impl fmt::Display for ParseError {
 impl std::error::Error for ParseError {}
 
 fn row_error(line: u64, problem: impl Into<String>) -> ParseError {
-    ParseError::Row { line, problem: problem.into() }
+    ParseError::Row {
+        line,
+        problem: problem.into(),
+    }
 }
 
 /// Untrusted text in an error message, with control and invisible characters made visible.
@@ -94,7 +97,9 @@ pub fn parse_port_field(field: &str) -> Result<Option<(u16, u16)>, String> {
         return Ok(None);
     }
     let number = |s: &str| -> Result<u16, String> {
-        s.trim().parse::<u16>().map_err(|_| format!("port \"{}\" is not a number from 0 to 65535", shown(s)))
+        s.trim()
+            .parse::<u16>()
+            .map_err(|_| format!("port \"{}\" is not a number from 0 to 65535", shown(s)))
     };
     match field.split_once('-') {
         None => {
@@ -117,17 +122,28 @@ pub fn parse_table(bytes: &[u8]) -> Result<Table, ParseError> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(ParseError::Empty);
     }
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes);
     let mut record = csv::ByteRecord::new();
 
-    let header_ok = reader.read_byte_record(&mut record).map_err(|e| csv_error(&e))?
+    let header_ok = reader
+        .read_byte_record(&mut record)
+        .map_err(|e| csv_error(&e))?
         && record.len() == HEADER.len()
-        && record.iter().zip(HEADER).all(|(got, want)| got.trim_ascii() == want.as_bytes());
+        && record
+            .iter()
+            .zip(HEADER)
+            .all(|(got, want)| got.trim_ascii() == want.as_bytes());
     if !header_ok {
         return Err(ParseError::Header);
     }
 
-    let mut table = Table { arena: String::with_capacity(bytes.len()), rows: Vec::with_capacity(bytes.len() / 75) };
+    let mut table = Table {
+        arena: String::with_capacity(bytes.len()),
+        rows: Vec::with_capacity(bytes.len() / 75),
+    };
     loop {
         match reader.read_byte_record(&mut record) {
             Ok(false) => break,
@@ -139,30 +155,44 @@ pub fn parse_table(bytes: &[u8]) -> Result<Table, ParseError> {
             continue; // a blank line
         }
         if record.len() != HEADER.len() {
-            return Err(row_error(line, format!("{} fields, expected {}", record.len(), HEADER.len())));
+            return Err(row_error(
+                line,
+                format!("{} fields, expected {}", record.len(), HEADER.len()),
+            ));
         }
         let field = |i: usize| -> Result<&str, ParseError> {
-            std::str::from_utf8(&record[i])
-                .map_err(|_| row_error(line, format!("column \"{}\" is not valid UTF-8", HEADER[i])))
+            std::str::from_utf8(&record[i]).map_err(|_| {
+                row_error(line, format!("column \"{}\" is not valid UTF-8", HEADER[i]))
+            })
         };
         let ports = parse_port_field(field(1)?).map_err(|p| row_error(line, p))?;
         let proto_field = field(2)?.trim();
         let protocol = if proto_field.is_empty() {
             0
         } else {
-            let at = PROTOCOLS.iter().position(|p| p.eq_ignore_ascii_case(proto_field)).ok_or_else(|| {
-                row_error(
-                    line,
-                    format!("unknown transport protocol \"{}\" (expected tcp, udp, sctp or dccp)", shown(proto_field)),
-                )
-            })?;
+            let at = PROTOCOLS
+                .iter()
+                .position(|p| p.eq_ignore_ascii_case(proto_field))
+                .ok_or_else(|| {
+                    row_error(
+                        line,
+                        format!(
+                            "unknown transport protocol \"{}\" (expected tcp, udp, sctp or dccp)",
+                            shown(proto_field)
+                        ),
+                    )
+                })?;
             at as u8 + 1
         };
         let mut text = [Span::default(); TEXT_COLUMNS];
         for (slot, column) in text.iter_mut().zip(TEXT_COLUMN_INDEXES) {
             *slot = push(&mut table.arena, field(column)?);
         }
-        table.rows.push(RawRow { text, ports, protocol });
+        table.rows.push(RawRow {
+            text,
+            ports,
+            protocol,
+        });
     }
     if table.arena.len() > u32::MAX as usize {
         return Err(row_error(0, "the file is too large for a port registry"));
@@ -179,7 +209,10 @@ fn push(arena: &mut String, field: &str) -> Span {
     } else {
         arena.push_str(field);
     }
-    Span { start, len: arena.len() as u32 - start }
+    Span {
+        start,
+        len: arena.len() as u32 - start,
+    }
 }
 
 fn csv_error(err: &csv::Error) -> ParseError {
@@ -212,13 +245,17 @@ pub fn encode_rows(rows: &[RawRow]) -> Vec<u8> {
 
 /// The inverse of [`encode_rows`].
 pub fn decode_rows(bytes: &[u8]) -> Vec<RawRow> {
-    let word = |chunk: &[u8], i: usize| u32::from_le_bytes(chunk[i * 4..i * 4 + 4].try_into().unwrap());
+    let word =
+        |chunk: &[u8], i: usize| u32::from_le_bytes(chunk[i * 4..i * 4 + 4].try_into().unwrap());
     bytes
         .chunks_exact(WORDS_PER_ROW * 4)
         .map(|chunk| {
             let mut text = [Span::default(); TEXT_COLUMNS];
             for (i, span) in text.iter_mut().enumerate() {
-                *span = Span { start: word(chunk, 2 * i), len: word(chunk, 2 * i + 1) };
+                *span = Span {
+                    start: word(chunk, 2 * i),
+                    len: word(chunk, 2 * i + 1),
+                };
             }
             let ports = word(chunk, TEXT_COLUMNS * 2);
             let flags = word(chunk, TEXT_COLUMNS * 2 + 1);

@@ -55,7 +55,9 @@ impl Query {
                 .split_once('-')
                 .is_some_and(|(a, b)| numeric(a.trim()) && numeric(b.trim()))
         {
-            let (start, end) = parse_port_field(raw).map_err(QueryError::Port)?.expect("not empty");
+            let (start, end) = parse_port_field(raw)
+                .map_err(QueryError::Port)?
+                .expect("not empty");
             let range = PortRange { start, end };
             return Ok(if range.is_single() {
                 Query::Port(range.start)
@@ -126,9 +128,18 @@ impl<'r> SearchIndex<'r> {
                     haystack.extend(field.chars().flat_map(char::to_lowercase));
                 }
             }
-            docs.push(Doc { rows: vec![e.index as u32], text: start..haystack.len() as u32 });
+            docs.push(Doc {
+                rows: vec![e.index as u32],
+                text: start..haystack.len() as u32,
+            });
         }
-        SearchIndex { registry, docs, haystack, matcher: SkimMatcherV2::default(), previous: None }
+        SearchIndex {
+            registry,
+            docs,
+            haystack,
+            matcher: SkimMatcherV2::default(),
+            previous: None,
+        }
     }
 
     pub fn registry(&self) -> &'r Registry {
@@ -153,7 +164,10 @@ impl<'r> SearchIndex<'r> {
                 .collect(),
             Query::Range(range) => reg
                 .entries()
-                .filter(|e| e.ports.is_some_and(|p| p.start <= range.end && range.start <= p.end))
+                .filter(|e| {
+                    e.ports
+                        .is_some_and(|p| p.start <= range.end && range.start <= p.end)
+                })
                 .filter(|e| !e.service.is_empty())
                 .map(|e| (e.index, -i64::from(e.ports.map_or(0, |p| p.start))))
                 .collect(),
@@ -161,16 +175,26 @@ impl<'r> SearchIndex<'r> {
         };
         scored.retain(|&(i, _)| keep_proto(i));
         // Best score first; ties in port order, then IANA order.
-        scored.sort_by_key(|&(i, score)| (-score, reg.entry(i).ports.map_or(u32::MAX, |p| u32::from(p.start)), i));
+        scored.sort_by_key(|&(i, score)| {
+            (
+                -score,
+                reg.entry(i).ports.map_or(u32::MAX, |p| u32::from(p.start)),
+                i,
+            )
+        });
         group(reg, scored, limit)
     }
 
     fn score_words(&mut self, words: &[String]) -> Vec<(usize, i64)> {
         let candidates: Vec<u32> = match &self.previous {
-            Some((prev, docs)) if extends(prev, words) => {
-                docs.iter().copied().filter(|&d| self.passes(d as usize, words)).collect()
-            }
-            _ => (0..self.docs.len() as u32).filter(|&d| self.passes(d as usize, words)).collect(),
+            Some((prev, docs)) if extends(prev, words) => docs
+                .iter()
+                .copied()
+                .filter(|&d| self.passes(d as usize, words))
+                .collect(),
+            _ => (0..self.docs.len() as u32)
+                .filter(|&d| self.passes(d as usize, words))
+                .collect(),
         };
         let mut scored = Vec::new();
         for &d in &candidates {
@@ -211,8 +235,14 @@ impl<'r> SearchIndex<'r> {
                 total += name_bonus + 100 - at.min(99) as i64;
                 continue;
             }
-            let name = self.matcher.fuzzy_match(e.service, word).map(|s| s * NAME_WEIGHT + name_bonus);
-            let other = [e.description, e.assignee].into_iter().filter_map(|f| self.matcher.fuzzy_match(f, word)).max();
+            let name = self
+                .matcher
+                .fuzzy_match(e.service, word)
+                .map(|s| s * NAME_WEIGHT + name_bonus);
+            let other = [e.description, e.assignee]
+                .into_iter()
+                .filter_map(|f| self.matcher.fuzzy_match(f, word))
+                .max();
             total += name.into_iter().chain(other).max()?;
         }
         Some(total)
