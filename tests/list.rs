@@ -77,7 +77,7 @@ fn hostile_process_names_are_escaped_in_table_json_and_csv() {
         let doc: Value = serde_json::from_slice(&outputs[2].stdout).unwrap();
         let row = row_for(&doc, child.tcp[0].port());
         assert_eq!(row["process"], raw);
-        assert_eq!(row["owners"][0]["name"], raw);
+        assert_eq!(doc["processes"][&pid]["name"], raw);
     }
 }
 
@@ -110,6 +110,11 @@ fn rows_carry_pid_name_family_and_service() {
         assert_eq!(row["pids"], serde_json::json!([child.pid()]));
         assert_eq!(row["process"], "list-kid");
     }
+    let process = &doc["processes"][child.pid().to_string()];
+    assert_eq!(process["name"], "list-kid");
+    assert_eq!(process["parent_pid"], std::process::id());
+    assert!(process["exe"].as_str().unwrap().ends_with("hold_sockets"));
+    assert_eq!(process["cmdline"][1], "--name");
     let table = stdout(&list(&["--pid", &child.pid().to_string()]));
     assert!(
         table.contains("tcp46"),
@@ -231,7 +236,7 @@ fn without_privileges_hidden_owners_are_labelled_and_counted() {
     assert_eq!(doc["host"]["uid"], 65534);
     let row = row_for(&doc, port);
     assert_eq!(row["owner_unknown"], "hidden");
-    assert_eq!(row["owners"], serde_json::json!([]));
+    assert_eq!(row["pids"], serde_json::json!([]));
     assert_eq!(row["user"], "root");
     let hidden = doc["sockets"]
         .as_array()
