@@ -53,13 +53,12 @@ pub fn run(ctx: &Context, args: &SnapshotArgs) -> CmdResult {
 
 /// The snapshot with its hints, as the bytes of a snapshot file.
 pub fn to_json(registry: &Registry, snapshot: &Snapshot) -> Result<Vec<u8>, Failure> {
-    let hints = snapshot
-        .sockets
-        .iter()
+    let hints = hints::assess_all(registry, snapshot)
+        .into_iter()
         .enumerate()
-        .map(|(i, s)| SocketHints {
+        .map(|(i, a)| SocketHints {
             socket: i,
-            hints: hints::assess_socket(registry, snapshot, s).hints,
+            hints: a.hints,
         })
         .filter(|h| !h.hints.is_empty())
         .collect();
