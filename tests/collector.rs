@@ -70,9 +70,19 @@ fn our_own_listeners_are_found_with_our_pid_name_and_family() {
     for (protocol, addr, family, state) in cases {
         let socket = find(&snapshot, protocol, addr).unwrap_or_else(|| panic!("{addr} missing"));
         assert_eq!((socket.family, socket.state), (family, state), "{addr}");
-        let pids: Vec<u32> = socket.owners.iter().map(|o| o.pid).collect();
-        assert_eq!(pids, [std::process::id()], "{addr}");
-        assert_eq!(socket.owners[0].name, our_name());
+        // Other tests spawn children meanwhile; between fork and exec a child briefly holds
+        // copies of our fds, so it may show up as a second owner. Nobody else may.
+        let me = std::process::id();
+        let ours = socket.owners.iter().find(|o| o.pid == me).expect("our pid");
+        assert_eq!(ours.name, our_name());
+        assert!(
+            socket
+                .owners
+                .iter()
+                .all(|o| o.pid == me || o.parent_pid == Some(me)),
+            "{addr}: {:?}",
+            socket.owners
+        );
         assert_eq!(socket.owner_unknown, None);
     }
 }
@@ -209,7 +219,15 @@ fn refreshes_follow_new_and_closed_sockets_without_leaking_fds() {
     assert_eq!(socket.owners[0].pid, std::process::id());
 
     drop(first);
-    assert!(find(&collector.collect().unwrap(), Protocol::Tcp, first_addr).is_none());
+    // A child another test is spawning may hold a copy of it until its exec: allow a moment.
+    let gone = (0..100).any(|_| {
+        let closed = find(&collector.collect().unwrap(), Protocol::Tcp, first_addr).is_none();
+        if !closed {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        closed
+    });
+    assert!(gone, "a closed listener is still listed");
 
     let open_fds = || std::fs::read_dir("/proc/self/fd").unwrap().count();
     let before = open_fds();

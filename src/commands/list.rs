@@ -11,12 +11,12 @@ use serde::Serialize;
 
 use super::{CmdResult, Context, Failure};
 use crate::cli::{ListArgs, SortKey};
-use crate::hints::{self, Severity};
+use crate::hints::{self, Assessment, Hint, Severity};
 use crate::output::{write_csv, write_table, Column};
 use crate::registry::{Protocol, Registry};
 use crate::sockets::{
-    CollectOptions, Collector, Family, HostInfo, Owner, Snapshot, Socket, SocketState,
-    SystemCollector, UnknownOwner,
+    CollectOptions, Collector, Family, HostInfo, Owner, Socket, SocketState, SystemCollector,
+    UnknownOwner,
 };
 use crate::text::escape;
 
@@ -45,10 +45,14 @@ pub struct ListRow<'a> {
     pub owner_unknown: Option<UnknownOwner>,
     /// The most severe investigation hint, if any.
     pub badge: Option<Severity>,
+    /// Every hint for this socket, most severe first.
+    pub hints: Vec<Hint>,
 }
 
 impl<'a> ListRow<'a> {
-    pub fn new(registry: &'a Registry, snapshot: &Snapshot, socket: &'a Socket) -> ListRow<'a> {
+    /// Join a socket with its registry name and its assessment (from [`hints::assess_all`], which
+    /// sees the whole snapshot: some hints compare sockets with each other).
+    pub fn new(registry: &'a Registry, socket: &'a Socket, assessment: Assessment) -> ListRow<'a> {
         let first = socket.owners.first();
         ListRow {
             protocol: socket.protocol,
@@ -66,7 +70,8 @@ impl<'a> ListRow<'a> {
                 .or(socket.user.as_deref()),
             owners: &socket.owners,
             owner_unknown: socket.owner_unknown,
-            badge: hints::assess_socket(registry, snapshot, socket).badge(),
+            badge: assessment.badge(),
+            hints: assessment.hints,
         }
     }
 
@@ -122,8 +127,7 @@ impl<'a> ListRow<'a> {
     }
 }
 
-/// Whether `socket` passes the command-line filters. Checked before a row is built, so the
-/// hints are assessed only for the sockets shown.
+/// Whether `socket` passes the command-line filters.
 fn wanted(socket: &Socket, args: &ListArgs) -> bool {
     let proto_ok = match (args.tcp, args.udp) {
         (true, false) => socket.protocol == Protocol::Tcp,
@@ -182,8 +186,9 @@ pub fn run(ctx: &Context, args: &ListArgs) -> CmdResult {
     let mut rows: Vec<ListRow> = snapshot
         .sockets
         .iter()
-        .filter(|s| wanted(s, args))
-        .map(|s| ListRow::new(&registry, &snapshot, s))
+        .zip(hints::assess_all(&registry, &snapshot))
+        .filter(|(s, _)| wanted(s, args))
+        .map(|(s, assessment)| ListRow::new(&registry, s, assessment))
         .collect();
     sort_rows(&mut rows, args.sort);
     let hidden = rows
