@@ -307,3 +307,29 @@ fn on_a_terminal_the_table_fits_its_width() {
         "the process column gave way: {text}"
     );
 }
+
+#[test]
+fn a_filtered_row_carries_the_same_hints_as_in_the_full_list() {
+    // Twenty sockets elsewhere make `--pid` select few enough rows to assess them one by one;
+    // the unfiltered list assesses the whole snapshot at once. Both must agree.
+    let _crowd = hold(&["--tcp-count", "20", "--tcp-base-addr", "127.0.0.1"]);
+    let child = hold(&["--name", "hinted-kid", "--tcp", "0.0.0.0:0"]);
+    let port = child.tcp[0].port();
+    let filtered = json(&["--pid", &child.pid().to_string()]);
+    let full = json(&[]);
+    // Compared by id and severity: a title may say "started 3 s ago", one run to the next.
+    let ids = |doc: &Value| -> Vec<(String, String)> {
+        row_for(doc, port)["hints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| (h["id"].to_string(), h["severity"].to_string()))
+            .collect()
+    };
+    assert!(!ids(&filtered).is_empty(), "a wildcard listener has hints");
+    assert_eq!(ids(&filtered), ids(&full));
+    assert_eq!(
+        row_for(&filtered, port)["badge"],
+        row_for(&full, port)["badge"]
+    );
+}

@@ -183,13 +183,28 @@ pub fn run(ctx: &Context, args: &ListArgs) -> CmdResult {
     let snapshot = collector
         .collect()
         .map_err(|e| Failure::Runtime(anyhow::anyhow!("{e}")))?;
-    let mut rows: Vec<ListRow> = snapshot
+    let shown: Vec<&Socket> = snapshot
         .sockets
         .iter()
-        .zip(hints::assess_all(&registry, &snapshot))
-        .filter(|(s, _)| wanted(s, args))
-        .map(|(s, assessment)| ListRow::new(&registry, s, assessment))
+        .filter(|s| wanted(s, args))
         .collect();
+    // Hints compare a socket with the others on its port, so each is assessed against the whole
+    // snapshot: all at once when most are shown (one pass), one by one when a filter kept a few
+    // (`--port 22` on a server with 10k sockets should not assess all 10k).
+    let mut rows: Vec<ListRow> = if shown.len() * 8 < snapshot.sockets.len() {
+        shown
+            .into_iter()
+            .map(|s| ListRow::new(&registry, s, hints::assess_socket(&registry, &snapshot, s)))
+            .collect()
+    } else {
+        snapshot
+            .sockets
+            .iter()
+            .zip(hints::assess_all(&registry, &snapshot))
+            .filter(|(s, _)| wanted(s, args))
+            .map(|(s, assessment)| ListRow::new(&registry, s, assessment))
+            .collect()
+    };
     sort_rows(&mut rows, args.sort);
     let hidden = rows
         .iter()
