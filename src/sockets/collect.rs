@@ -196,22 +196,7 @@ mod linux {
                     }
                 })
                 .collect();
-            sockets.sort_by(|a, b| {
-                (
-                    a.local_port,
-                    a.protocol,
-                    a.local_addr,
-                    a.remote_addr,
-                    a.remote_port,
-                )
-                    .cmp(&(
-                        b.local_port,
-                        b.protocol,
-                        b.local_addr,
-                        b.remote_addr,
-                        b.remote_port,
-                    ))
-            });
+            sockets.sort_by_key(|s| (s.local_port, s.key()));
             Ok(Snapshot {
                 schema_version: SCHEMA_VERSION,
                 host: HostInfo {
