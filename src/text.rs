@@ -32,9 +32,20 @@ pub fn is_dangerous(c: char) -> bool {
         )
 }
 
-/// Whether `s` would change under [`escape`]: such a name is itself worth a hint.
+/// Printable ASCII other than the backslash: the common case, told by a byte scan.
+fn plain_ascii(s: &str) -> bool {
+    s.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'\\')
+}
+
+/// Whether `s` would change under [`escape`].
 pub fn needs_escape(s: &str) -> bool {
-    s.chars().any(is_dangerous)
+    !plain_ascii(s) && s.chars().any(is_dangerous)
+}
+
+/// Whether `s` holds control, bidi or invisible characters: what a process name has no honest
+/// reason to hold, so itself worth a hint. (A backslash is escaped on output but is no disguise.)
+pub fn has_hidden_chars(s: &str) -> bool {
+    !plain_ascii(s) && s.chars().any(|c| c != '\\' && is_dangerous(c))
 }
 
 /// Escape `s` so that every dangerous character is shown as a visible escape. A backslash is
@@ -128,6 +139,10 @@ impl serde_json::ser::Formatter for SafeJsonFormatter {
         writer: &mut W,
         fragment: &str,
     ) -> io::Result<()> {
+        // Most JSON text is printable ASCII, which needs no look at each character.
+        if fragment.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+            return writer.write_all(fragment.as_bytes());
+        }
         let mut start = 0;
         for (i, c) in fragment.char_indices() {
             if c != '\\' && is_dangerous(c) {
@@ -213,6 +228,13 @@ mod tests {
     fn leaves_ordinary_text_alone() {
         assert!(matches!(escape("nginx: worker"), Cow::Borrowed(_)));
         assert_eq!(escape("日本語 ))("), "日本語 ))(");
+    }
+
+    #[test]
+    fn hidden_characters_are_told_apart_from_backslashes() {
+        assert!(has_hidden_chars("ssh\u{200b}d") && has_hidden_chars("a\nb") && has_hidden_chars("\x1b[2J"));
+        assert!(!has_hidden_chars("C:\\temp") && !has_hidden_chars("nginx: worker") && !has_hidden_chars("日本"));
+        assert!(needs_escape("C:\\temp") && !needs_escape("plain"));
     }
 
     #[test]

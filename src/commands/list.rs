@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::{CmdResult, Context, Failure};
 use crate::cli::{ListArgs, SortKey};
-use crate::hints::{self, Assessment, Hint, Severity};
+use crate::hints::{self, Assessment, Severity};
 use crate::output::{write_csv, write_table, Column};
 use crate::registry::{Protocol, Registry};
 use crate::sockets::{
@@ -45,8 +45,10 @@ pub struct ListRow<'a> {
     pub owner_unknown: Option<UnknownOwner>,
     /// The most severe investigation hint, if any.
     pub badge: Option<Severity>,
-    /// Every hint for this socket, most severe first.
-    pub hints: Vec<Hint>,
+    /// The ids of every hint for this socket, most severe first. A listing stays a listing: the
+    /// full text (why, next steps) is `portscope explain PORT` or `portscope snapshot`, and
+    /// writing it for 10,000 sockets would cost more than collecting them.
+    pub hints: Vec<&'static str>,
 }
 
 impl<'a> ListRow<'a> {
@@ -71,7 +73,7 @@ impl<'a> ListRow<'a> {
             owners: &socket.owners,
             owner_unknown: socket.owner_unknown,
             badge: assessment.badge(),
-            hints: assessment.hints,
+            hints: assessment.hints.iter().map(|h| h.id).collect(),
         }
     }
 

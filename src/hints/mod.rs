@@ -350,17 +350,34 @@ pub fn assess_all<'r>(registry: &'r Registry, snapshot: &Snapshot) -> Vec<Assess
             .or_default()
             .push(s);
     }
-    snapshot
-        .sockets
-        .iter()
-        .map(|socket| {
-            let same_port = by_port
-                .get(&(socket.protocol, socket.local_port))
-                .map_or(&[][..], Vec::as_slice);
-            evaluate(registry, snapshot, socket, same_port)
-        })
-        .collect()
+    let assess = |sockets: &[Socket]| -> Vec<Assessment<'r>> {
+        sockets
+            .iter()
+            .map(|socket| {
+                let same_port = by_port
+                    .get(&(socket.protocol, socket.local_port))
+                    .map_or(&[][..], Vec::as_slice);
+                evaluate(registry, snapshot, socket, same_port)
+            })
+            .collect()
+    };
+    // Rules build their text eagerly, which is most of the cost on a server with 10,000
+    // listeners: split big snapshots over two threads (the machines this runs on have two cores
+    // at least, and the UI thread is idle meanwhile).
+    if snapshot.sockets.len() < PARALLEL_FROM {
+        return assess(&snapshot.sockets);
+    }
+    let (first, second) = snapshot.sockets.split_at(snapshot.sockets.len() / 2);
+    std::thread::scope(|scope| {
+        let rest = scope.spawn(|| assess(second));
+        let mut all = assess(first);
+        all.extend(rest.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        all
+    })
 }
+
+/// Below this many sockets, a second thread costs more than it saves.
+const PARALLEL_FROM: usize = 2_000;
 
 fn evaluate<'r>(
     registry: &'r Registry,

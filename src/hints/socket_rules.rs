@@ -3,7 +3,7 @@
 use super::{next_steps, Finding, Severity, SocketFacts};
 use crate::registry::{PortClass, Protocol};
 use crate::sockets::{Owner, Socket, UnknownOwner};
-use crate::text::{escape, needs_escape};
+use crate::text::{escape, has_hidden_chars};
 
 /// A socket started this close to the snapshot counts as recent.
 pub const RECENT_SECS: u64 = 600;
@@ -410,15 +410,15 @@ fn human_age(secs: u64) -> String {
 /// A name with control, bidi or invisible characters is itself suspicious.
 pub(super) fn name_needed_escaping(f: &SocketFacts) -> Option<Finding> {
     let (o, what, raw) = f.socket.owners.iter().find_map(|o| {
-        if needs_escape(&o.name) {
+        if has_hidden_chars(&o.name) {
             return Some((o, "name", o.name.as_str()));
         }
-        if let Some(exe) = o.exe.as_deref().filter(|e| needs_escape(e)) {
+        if let Some(exe) = o.exe.as_deref().filter(|e| has_hidden_chars(e)) {
             return Some((o, "executable path", exe));
         }
         o.cmdline
             .iter()
-            .find(|a| needs_escape(a))
+            .find(|a| has_hidden_chars(a))
             .map(|a| (o, "command line", a.as_str()))
     })?;
     Some(Finding {
