@@ -232,8 +232,16 @@ mod tests {
 
     #[test]
     fn hidden_characters_are_told_apart_from_backslashes() {
-        assert!(has_hidden_chars("ssh\u{200b}d") && has_hidden_chars("a\nb") && has_hidden_chars("\x1b[2J"));
-        assert!(!has_hidden_chars("C:\\temp") && !has_hidden_chars("nginx: worker") && !has_hidden_chars("日本"));
+        assert!(
+            has_hidden_chars("ssh\u{200b}d")
+                && has_hidden_chars("a\nb")
+                && has_hidden_chars("\x1b[2J")
+        );
+        assert!(
+            !has_hidden_chars("C:\\temp")
+                && !has_hidden_chars("nginx: worker")
+                && !has_hidden_chars("日本")
+        );
         assert!(needs_escape("C:\\temp") && !needs_escape("plain"));
     }
 

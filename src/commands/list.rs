@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::{CmdResult, Context, Failure};
 use crate::cli::{ListArgs, SortKey};
-use crate::hints::{self, Assessment, Severity};
+use crate::hints::{self, Flag, Severity};
 use crate::output::{write_csv, write_table, Column};
 use crate::registry::{Protocol, Registry};
 use crate::sockets::{
@@ -48,13 +48,13 @@ pub struct ListRow<'a> {
     /// The ids of every hint for this socket, most severe first. A listing stays a listing: the
     /// full text (why, next steps) is `portscope explain PORT` or `portscope snapshot`, and
     /// writing it for 10,000 sockets would cost more than collecting them.
-    pub hints: Vec<&'static str>,
+    pub hints: Vec<Flag>,
 }
 
 impl<'a> ListRow<'a> {
-    /// Join a socket with its registry name and its assessment (from [`hints::assess_all`], which
-    /// sees the whole snapshot: some hints compare sockets with each other).
-    pub fn new(registry: &'a Registry, socket: &'a Socket, assessment: Assessment) -> ListRow<'a> {
+    /// Join a socket with its registry name and its hints (from [`hints::flags_all`], which sees
+    /// the whole snapshot: some hints compare sockets with each other).
+    pub fn new(registry: &'a Registry, socket: &'a Socket, hints: Vec<Flag>) -> ListRow<'a> {
         let first = socket.owners.first();
         ListRow {
             protocol: socket.protocol,
@@ -72,8 +72,8 @@ impl<'a> ListRow<'a> {
                 .or(socket.user.as_deref()),
             owners: &socket.owners,
             owner_unknown: socket.owner_unknown,
-            badge: assessment.badge(),
-            hints: assessment.hints.iter().map(|h| h.id).collect(),
+            badge: hints::badge_of(&hints),
+            hints,
         }
     }
 
@@ -196,15 +196,26 @@ pub fn run(ctx: &Context, args: &ListArgs) -> CmdResult {
     let mut rows: Vec<ListRow> = if shown.len() * 8 < snapshot.sockets.len() {
         shown
             .into_iter()
-            .map(|s| ListRow::new(&registry, s, hints::assess_socket(&registry, &snapshot, s)))
+            .map(|s| {
+                let assessment = hints::assess_socket(&registry, &snapshot, s);
+                let flags = assessment
+                    .hints
+                    .iter()
+                    .map(|h| Flag {
+                        id: h.id,
+                        severity: h.severity,
+                    })
+                    .collect();
+                ListRow::new(&registry, s, flags)
+            })
             .collect()
     } else {
         snapshot
             .sockets
             .iter()
-            .zip(hints::assess_all(&registry, &snapshot))
+            .zip(hints::flags_all(&registry, &snapshot))
             .filter(|(s, _)| wanted(s, args))
-            .map(|(s, assessment)| ListRow::new(&registry, s, assessment))
+            .map(|(s, flags)| ListRow::new(&registry, s, flags))
             .collect()
     };
     sort_rows(&mut rows, args.sort);

@@ -75,13 +75,53 @@ impl Assessment<'_> {
     }
 }
 
-/// What a rule found; the registry attaches the rule's id, so ids live in one place.
+/// What a rule found. The severity is known at once; the text is written only when someone reads
+/// it (`explain`, the detail pane), because a listing of 10,000 sockets needs badges, not 40,000
+/// paragraphs. The rule registry attaches the rule's id, so ids live in one place.
+pub(crate) struct Finding<'a> {
+    pub severity: Severity,
+    write: Box<dyn FnOnce() -> Text + 'a>,
+}
+
+/// A finding's words.
+pub(crate) struct Text {
+    pub title: String,
+    pub why: String,
+    pub next_steps: Vec<String>,
+}
+
+/// A finding with its text written out (what the rules' tests look at).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Finding {
+#[cfg(test)]
+pub(crate) struct Written {
     pub severity: Severity,
     pub title: String,
     pub why: String,
     pub next_steps: Vec<String>,
+}
+
+impl<'a> Finding<'a> {
+    pub fn new(severity: Severity, write: impl FnOnce() -> Text + 'a) -> Finding<'a> {
+        Finding {
+            severity,
+            write: Box::new(write),
+        }
+    }
+
+    #[cfg(test)]
+    pub fn written(self) -> Written {
+        let Text {
+            title,
+            why,
+            next_steps,
+        } = (self.write)();
+        Written {
+            severity: self.severity,
+            title,
+            why,
+            next_steps,
+        }
+    }
 }
 
 /// What the port rules see: the port, its registry entries and known uses, and the live socket
@@ -156,9 +196,9 @@ pub(crate) fn listeners_on(snapshot: &Snapshot, protocol: Protocol, port: u16) -
 #[derive(Clone, Copy)]
 pub(crate) enum Check {
     /// Needs only the port: runs for `lookup` and for live sockets.
-    Port(for<'a, 'r> fn(&PortFacts<'a, 'r>) -> Option<Finding>),
+    Port(for<'x, 'a, 'r> fn(&'x PortFacts<'a, 'r>) -> Option<Finding<'x>>),
     /// Needs a live socket.
-    Socket(for<'a, 'r> fn(&SocketFacts<'a, 'r>) -> Option<Finding>),
+    Socket(for<'x, 'a, 'r> fn(&'x SocketFacts<'a, 'r>) -> Option<Finding<'x>>),
 }
 
 /// One rule: its stable id, what triggers it (the README's table), and its check.
@@ -302,12 +342,17 @@ fn finish(mut hints: Vec<Hint>) -> Vec<Hint> {
 }
 
 fn hint(rule: &Rule, finding: Finding) -> Hint {
+    let Text {
+        title,
+        why,
+        next_steps,
+    } = (finding.write)();
     Hint {
         id: rule.id,
         severity: finding.severity,
-        title: finding.title,
-        why: finding.why,
-        next_steps: finding.next_steps,
+        title,
+        why,
+        next_steps,
     }
 }
 
@@ -343,6 +388,54 @@ pub fn assess_socket<'r>(
 
 /// Assess every socket of `snapshot`, in snapshot order.
 pub fn assess_all<'r>(registry: &'r Registry, snapshot: &Snapshot) -> Vec<Assessment<'r>> {
+    each_socket(registry, snapshot, |facts, findings| Assessment {
+        hints: finish(
+            findings
+                .into_iter()
+                .map(|(rule, f)| hint(rule, f))
+                .collect(),
+        ),
+        entries: facts.port.entries.to_vec(),
+        known_uses: facts.port.known.to_vec(),
+    })
+}
+
+/// A hint without its text: what a listing shows of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Flag {
+    pub id: &'static str,
+    pub severity: Severity,
+}
+
+/// For every socket of `snapshot`, in order, the hints that fire (most severe first) without
+/// writing their text: `list` and the explorer's listener pane need badges for 10,000 sockets,
+/// and the words only for the one being read.
+pub fn flags_all(registry: &Registry, snapshot: &Snapshot) -> Vec<Vec<Flag>> {
+    each_socket(registry, snapshot, |_, findings| {
+        let mut flags: Vec<Flag> = findings
+            .into_iter()
+            .map(|(rule, f)| Flag {
+                id: rule.id,
+                severity: f.severity,
+            })
+            .collect();
+        flags.sort_by_key(|f| std::cmp::Reverse(f.severity));
+        flags
+    })
+}
+
+/// The most severe of `flags`.
+pub fn badge_of(flags: &[Flag]) -> Option<Severity> {
+    flags.iter().map(|f| f.severity).max()
+}
+
+/// Run every rule on every socket of `snapshot` and hand each socket's findings to `make`. Sockets
+/// on one port are indexed once, so this is linear in the snapshot.
+fn each_socket<'r, T: Send>(
+    registry: &'r Registry,
+    snapshot: &Snapshot,
+    make: impl for<'x> Fn(&SocketFacts<'x, 'r>, Vec<(&'static Rule, Finding<'x>)>) -> T + Sync,
+) -> Vec<T> {
     let mut by_port: HashMap<(Protocol, u16), Vec<&Socket>> = HashMap::new();
     for s in snapshot.sockets.iter().filter(|s| s.state.is_listener()) {
         by_port
@@ -350,28 +443,33 @@ pub fn assess_all<'r>(registry: &'r Registry, snapshot: &Snapshot) -> Vec<Assess
             .or_default()
             .push(s);
     }
-    let assess = |sockets: &[Socket]| -> Vec<Assessment<'r>> {
+    let run = |sockets: &[Socket]| -> Vec<T> {
         sockets
             .iter()
             .map(|socket| {
                 let same_port = by_port
                     .get(&(socket.protocol, socket.local_port))
                     .map_or(&[][..], Vec::as_slice);
-                evaluate(registry, snapshot, socket, same_port)
+                let entries = registry.by_port(socket.local_port, Some(socket.protocol));
+                let known = crate::known::uses_of(socket.local_port, Some(socket.protocol));
+                let facts = socket_facts(registry, snapshot, socket, same_port, &entries, &known);
+                make(&facts, findings(&facts))
             })
             .collect()
     };
-    // Rules build their text eagerly, which is most of the cost on a server with 10,000
-    // listeners: split big snapshots over two threads (the machines this runs on have two cores
-    // at least, and the UI thread is idle meanwhile).
+    // Split big snapshots over two threads: the machines this runs on have two cores at least,
+    // and a collection of 10,000 sockets is otherwise dominated by this pass.
     if snapshot.sockets.len() < PARALLEL_FROM {
-        return assess(&snapshot.sockets);
+        return run(&snapshot.sockets);
     }
     let (first, second) = snapshot.sockets.split_at(snapshot.sockets.len() / 2);
     std::thread::scope(|scope| {
-        let rest = scope.spawn(|| assess(second));
-        let mut all = assess(first);
-        all.extend(rest.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        let rest = scope.spawn(|| run(second));
+        let mut all = run(first);
+        all.extend(
+            rest.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        );
         all
     })
 }
@@ -379,41 +477,61 @@ pub fn assess_all<'r>(registry: &'r Registry, snapshot: &Snapshot) -> Vec<Assess
 /// Below this many sockets, a second thread costs more than it saves.
 const PARALLEL_FROM: usize = 2_000;
 
-fn evaluate<'r>(
+fn socket_facts<'a, 'r>(
     registry: &'r Registry,
-    snapshot: &Snapshot,
-    socket: &Socket,
-    same_port: &[&Socket],
-) -> Assessment<'r> {
-    let port = socket.local_port;
+    snapshot: &'a Snapshot,
+    socket: &'a Socket,
+    same_port: &'a [&'a Socket],
+    entries: &'a [Entry<'r>],
+    known: &'a [&'static KnownUse],
+) -> SocketFacts<'a, 'r> {
     let protocol = Some(socket.protocol);
-    let entries = registry.by_port(port, protocol);
-    let known_uses = crate::known::uses_of(port, protocol);
-    let facts = SocketFacts {
+    SocketFacts {
         port: port_facts(
             registry,
-            &entries,
-            &known_uses,
-            port,
+            entries,
+            known,
+            socket.local_port,
             protocol,
             Some(socket),
         ),
         snapshot,
         socket,
         same_port,
-    };
-    let hints = RULES
+    }
+}
+
+/// Every rule that fires for a socket, in rule order.
+fn findings<'x>(facts: &'x SocketFacts) -> Vec<(&'static Rule, Finding<'x>)> {
+    RULES
         .iter()
         .filter_map(|rule| {
             match rule.check {
                 Check::Port(check) => check(&facts.port),
-                Check::Socket(check) => check(&facts),
+                Check::Socket(check) => check(facts),
             }
-            .map(|f| hint(rule, f))
+            .map(|f| (rule, f))
         })
-        .collect();
+        .collect()
+}
+
+fn evaluate<'r>(
+    registry: &'r Registry,
+    snapshot: &Snapshot,
+    socket: &Socket,
+    same_port: &[&Socket],
+) -> Assessment<'r> {
+    let entries = registry.by_port(socket.local_port, Some(socket.protocol));
+    let known_uses = crate::known::uses_of(socket.local_port, Some(socket.protocol));
+    let facts = socket_facts(registry, snapshot, socket, same_port, &entries, &known_uses);
+    let hints = finish(
+        findings(&facts)
+            .into_iter()
+            .map(|(rule, f)| hint(rule, f))
+            .collect(),
+    );
     Assessment {
-        hints: finish(hints),
+        hints,
         entries,
         known_uses,
     }

@@ -2,7 +2,7 @@
 //! Without a socket they speak conditionally ("if something listens here"); with one they speak
 //! about the listener.
 
-use super::{Finding, PortFacts, Severity};
+use super::{Finding, PortFacts, Severity, Text};
 use crate::known::KnownUse;
 use crate::registry::{PortClass, PortRange, Protocol};
 use crate::text::escape;
@@ -24,15 +24,14 @@ fn describe_uses(uses: &[&KnownUse]) -> String {
 }
 
 /// RFC 6335: system ports are assigned by IETF review; one with no assignment should be silent.
-pub(super) fn unassigned_system_port(f: &PortFacts) -> Option<Finding> {
+pub(super) fn unassigned_system_port<'x>(f: &'x PortFacts) -> Option<Finding<'x>> {
     if PortClass::of(f.port) != PortClass::System {
         return None;
     }
     let run = f.unassigned_run?;
     let port = f.port;
     match f.live {
-        None => Some(Finding {
-            severity: Severity::Info,
+        None => Some(Finding::new(Severity::Info, move || Text {
             title: format!("{port} is an unassigned system port"),
             why: format!(
                 "IANA has assigned nothing to port {port}{}. System ports (0-1023, RFC 6335) are \
@@ -41,31 +40,31 @@ pub(super) fn unassigned_system_port(f: &PortFacts) -> Option<Finding> {
                 run_text(run)
             ),
             next_steps: f.investigate(),
-        }),
-        Some(socket) if socket.state.is_listener() => Some(Finding {
-            severity: Severity::Warning,
-            title: format!("Listening on unassigned system port {}", f.label()),
-            why: format!(
-                "IANA has assigned nothing to port {port}{}, yet this socket listens on it. \
+        })),
+        Some(socket) if socket.state.is_listener() => {
+            Some(Finding::new(Severity::Warning, move || Text {
+                title: format!("Listening on unassigned system port {}", f.label()),
+                why: format!(
+                    "IANA has assigned nothing to port {port}{}, yet this socket listens on it. \
                  System ports (0-1023, RFC 6335) are assigned only through IETF review and \
                  unassigned ones should be silent: find out which program opened it and why.",
-                run_text(run)
-            ),
-            next_steps: f.investigate(),
-        }),
+                    run_text(run)
+                ),
+                next_steps: f.investigate(),
+            }))
+        }
         Some(_) => None,
     }
 }
 
 /// A live listener on a registered-range port nobody registered and nothing is known about.
-pub(super) fn unassigned_registered_port(f: &PortFacts) -> Option<Finding> {
+pub(super) fn unassigned_registered_port<'x>(f: &'x PortFacts) -> Option<Finding<'x>> {
     if PortClass::of(f.port) != PortClass::Registered || !f.known.is_empty() {
         return None;
     }
     let run = f.unassigned_run?;
     f.live_listener()?;
-    Some(Finding {
-        severity: Severity::Info,
+    Some(Finding::new(Severity::Info, move || Text {
         title: format!("Listening on unassigned port {}", f.label()),
         why: format!(
             "IANA has assigned nothing to port {}{} and portscope knows no common use of it, so \
@@ -75,11 +74,11 @@ pub(super) fn unassigned_registered_port(f: &PortFacts) -> Option<Finding> {
             run_text(run)
         ),
         next_steps: f.investigate(),
-    })
+    }))
 }
 
 /// Uses of the port that are not its IANA registration (the 3489 case).
-pub(super) fn known_unofficial_use(f: &PortFacts) -> Option<Finding> {
+pub(super) fn known_unofficial_use<'x>(f: &'x PortFacts) -> Option<Finding<'x>> {
     let uses: Vec<&KnownUse> = f
         .known
         .iter()
@@ -115,8 +114,7 @@ pub(super) fn known_unofficial_use(f: &PortFacts) -> Option<Finding> {
         ),
         None => String::new(),
     };
-    Some(Finding {
-        severity: Severity::Info,
+    Some(Finding::new(Severity::Info, move || Text {
         title: if names.is_empty() {
             format!("{} has known unregistered uses", f.label())
         } else {
@@ -128,11 +126,11 @@ pub(super) fn known_unofficial_use(f: &PortFacts) -> Option<Finding> {
             describe_uses(&uses)
         ),
         next_steps: f.investigate(),
-    })
+    }))
 }
 
 /// IANA's own "Unauthorized Use Reported" column.
-pub(super) fn iana_unauthorized_use(f: &PortFacts) -> Option<Finding> {
+pub(super) fn iana_unauthorized_use<'x>(f: &'x PortFacts) -> Option<Finding<'x>> {
     let mut notes: Vec<&str> = Vec::new();
     for e in f.entries {
         let note = e.unauthorized_use.trim();
@@ -144,8 +142,7 @@ pub(super) fn iana_unauthorized_use(f: &PortFacts) -> Option<Finding> {
         return None;
     }
     let quoted: Vec<String> = notes.iter().map(|n| format!("\"{}\"", escape(n))).collect();
-    Some(Finding {
-        severity: Severity::Notice,
+    Some(Finding::new(Severity::Notice, move || Text {
         title: format!("IANA records unauthorized use of {}", f.label()),
         why: format!(
             "The registry's \"Unauthorized Use Reported\" column says: {}. Programs other than \
@@ -154,11 +151,11 @@ pub(super) fn iana_unauthorized_use(f: &PortFacts) -> Option<Finding> {
             quoted.join("; ")
         ),
         next_steps: f.investigate(),
-    })
+    }))
 }
 
 /// RFC 6335 dynamic ports are handed out by the OS; a permanent listener there chose it itself.
-pub(super) fn dynamic_port_listener(f: &PortFacts) -> Option<Finding> {
+pub(super) fn dynamic_port_listener<'x>(f: &'x PortFacts) -> Option<Finding<'x>> {
     if PortClass::of(f.port) != PortClass::Dynamic {
         return None;
     }
@@ -170,34 +167,35 @@ pub(super) fn dynamic_port_listener(f: &PortFacts) -> Option<Finding> {
     let base = "IANA never assigns ports 49152-65535 (RFC 6335): the OS hands them out for \
                 outgoing connections and temporary listeners.";
     match f.live {
-        None => Some(Finding {
-            severity: Severity::Info,
+        None => Some(Finding::new(Severity::Info, move || Text {
             title: format!("{} is in the dynamic range", f.label()),
             why: format!(
                 "{base} A program that listens on {} permanently picked the number itself.{known}",
                 f.port
             ),
             next_steps: f.investigate(),
-        }),
-        Some(socket) if socket.state.is_listener() => Some(Finding {
-            severity: if socket.protocol == Protocol::Tcp {
+        })),
+        Some(socket) if socket.state.is_listener() => Some(Finding::new(
+            if socket.protocol == Protocol::Tcp {
                 Severity::Notice
             } else {
                 Severity::Info
             },
-            title: format!("Listening on dynamic-range port {}", f.label()),
-            why: format!(
+            move || Text {
+                title: format!("Listening on dynamic-range port {}", f.label()),
+                why: format!(
                 "{base} A listener here either picked the number itself or asked for any port; \
                  check that it is expected and whether it keeps this port across restarts.{known}"
             ),
-            next_steps: f.investigate(),
-        }),
+                next_steps: f.investigate(),
+            },
+        )),
         Some(_) => None,
     }
 }
 
 /// The port is a well-known default of a trojan, backdoor or attack tool.
-pub(super) fn known_malware_port(f: &PortFacts) -> Option<Finding> {
+pub(super) fn known_malware_port<'x>(f: &'x PortFacts) -> Option<Finding<'x>> {
     let uses: Vec<&KnownUse> = f.known.iter().copied().filter(|k| k.is_malware()).collect();
     if uses.is_empty() {
         return None;
@@ -215,12 +213,11 @@ pub(super) fn known_malware_port(f: &PortFacts) -> Option<Finding> {
         ),
         Some(_) => return None,
     };
-    Some(Finding {
-        severity,
+    Some(Finding::new(severity, move || Text {
         title: format!("{} is a known malware or attack-tool default", f.label()),
         why: format!("Port {} is {}. {tail}", f.port, describe_uses(&uses)),
         next_steps: f.investigate(),
-    })
+    }))
 }
 
 #[cfg(test)]
@@ -228,22 +225,23 @@ mod tests {
     use super::super::fixtures::*;
     use super::super::{port_facts, PortFacts};
     use super::*;
+    use crate::hints::Written;
     use crate::known::uses_of;
     use crate::registry::{Entry, Registry};
     use crate::sockets::{Socket, SocketState};
 
     /// Run `rule` on `port` as `lookup` would (live = None) or for `live`.
     fn run(
-        rule: fn(&PortFacts) -> Option<Finding>,
+        rule: for<'x> fn(&'x PortFacts) -> Option<Finding<'x>>,
         port: u16,
         proto: Option<Protocol>,
         live: Option<&Socket>,
-    ) -> Option<Finding> {
+    ) -> Option<Written> {
         let reg = Registry::embedded();
         let entries: Vec<Entry> = reg.by_port(port, proto);
         let known = uses_of(port, proto);
         let facts = port_facts(&reg, &entries, &known, port, proto, live);
-        rule(&facts)
+        rule(&facts).map(Finding::written)
     }
 
     fn py(port: u16) -> Socket {

@@ -1,6 +1,6 @@
 //! Rules on a live socket: who holds it, from where, since when, and bound to what.
 
-use super::{next_steps, Finding, Severity, SocketFacts};
+use super::{next_steps, Finding, Severity, SocketFacts, Text};
 use crate::registry::{PortClass, Protocol};
 use crate::sockets::{Owner, Socket, UnknownOwner};
 use crate::text::{escape, has_hidden_chars};
@@ -202,7 +202,7 @@ fn inspect<'a>(f: &SocketFacts, owners: impl IntoIterator<Item = &'a Owner>) -> 
 }
 
 /// 22 held by something that is not an ssh daemon.
-pub(super) fn service_mismatch(f: &SocketFacts) -> Option<Finding> {
+pub(super) fn service_mismatch<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
     let s = as_listener(f)?;
     let (_, _, usual_label, usual) = USUAL_DAEMONS.iter().find(|(ports, proto, _, _)| {
         ports.contains(&s.local_port) && proto.is_none_or(|p| p == s.protocol)
@@ -219,8 +219,7 @@ pub(super) fn service_mismatch(f: &SocketFacts) -> Option<Finding> {
         .first()
         .map_or_else(String::new, |n| format!(" ({})", escape(n)));
     let holders: Vec<String> = s.owners.iter().map(who).collect();
-    Some(Finding {
-        severity: Severity::Warning,
+    Some(Finding::new(Severity::Warning, move || Text {
         title: format!(
             "{}/{}{service} is held by \"{}\", not {usual_label}",
             s.local_port,
@@ -236,11 +235,11 @@ pub(super) fn service_mismatch(f: &SocketFacts) -> Option<Finding> {
             holders.join(", ")
         ),
         next_steps: inspect(f, &s.owners),
-    })
+    }))
 }
 
 /// Reachable from other machines: bound to a wildcard or a non-loopback address.
-pub(super) fn exposed_all_interfaces(f: &SocketFacts) -> Option<Finding> {
+pub(super) fn exposed_all_interfaces<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
     let s = as_listener(f)?;
     if s.is_loopback() {
         return None;
@@ -273,20 +272,19 @@ pub(super) fn exposed_all_interfaces(f: &SocketFacts) -> Option<Finding> {
     };
     let mut next_steps = next_steps::find_listener(s.local_port, Some(s.protocol));
     next_steps.extend(next_steps::firewall(s.local_port));
-    Some(Finding {
-        severity,
+    Some(Finding::new(severity, move || Text {
         title: format!("{}/{} listens on {where_}", s.local_port, s.protocol),
         why: format!(
             "Any host that can reach {reach} can connect to port {}, unless a firewall stops \
              it. If only this machine needs it, bind it to 127.0.0.1 or ::1.{extra}",
             s.local_port
         ),
-        next_steps,
-    })
+        next_steps: next_steps,
+    }))
 }
 
 /// A system port held only by non-root processes.
-pub(super) fn system_port_non_root(f: &SocketFacts) -> Option<Finding> {
+pub(super) fn system_port_non_root<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
     let s = as_listener(f)?;
     if PortClass::of(s.local_port) != PortClass::System || s.owners.is_empty() {
         return None;
@@ -299,8 +297,7 @@ pub(super) fn system_port_non_root(f: &SocketFacts) -> Option<Finding> {
         || format!("uid {}", o.uid.unwrap_or_default()),
         |u| escape(u).into_owned(),
     );
-    Some(Finding {
-        severity: Severity::Info,
+    Some(Finding::new(Severity::Info, move || Text {
         title: format!(
             "System port {}/{} held by non-root user {user}",
             s.local_port, s.protocol
@@ -312,25 +309,24 @@ pub(super) fn system_port_non_root(f: &SocketFacts) -> Option<Finding> {
             who(o)
         ),
         next_steps: next_steps::capabilities(o.pid),
-    })
+    }))
 }
 
 /// The executable was deleted or replaced after the process started.
-pub(super) fn exe_deleted(f: &SocketFacts) -> Option<Finding> {
+pub(super) fn exe_deleted<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
     let o = f.socket.owners.iter().find(|o| o.exe_deleted)?;
     let exe = o.exe.as_deref().map(escape).unwrap_or_default();
     let mut next_steps = next_steps::fingerprint_exe(o.pid);
     next_steps.extend(next_steps::inspect_process(o));
-    Some(Finding {
-        severity: Severity::Warning,
+    Some(Finding::new(Severity::Warning, move || Text {
         title: format!("Executable of {} was deleted", who(o)),
         why: format!(
             "The file {exe} this process runs from was deleted or replaced after it started. \
              After a package upgrade that only means the service needs a restart; it is also how \
              malware hides its binary. The running image is still readable through /proc."
         ),
-        next_steps,
-    })
+        next_steps: next_steps,
+    }))
 }
 
 const TEMP_DIRS: &[&str] = &["/tmp/", "/var/tmp/", "/dev/shm/"];
@@ -344,27 +340,25 @@ fn owner_exe_under<'a>(f: &'a SocketFacts, dirs: &[&str]) -> Option<(&'a Owner, 
 }
 
 /// Executables under world-writable temporary directories.
-pub(super) fn exe_in_temp_dir(f: &SocketFacts) -> Option<Finding> {
+pub(super) fn exe_in_temp_dir<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
     let (o, exe) = owner_exe_under(f, TEMP_DIRS)?;
     let mut next_steps = next_steps::fingerprint_exe(o.pid);
     next_steps.extend(next_steps::inspect_process(o));
-    Some(Finding {
-        severity: Severity::Alert,
+    Some(Finding::new(Severity::Alert, move || Text {
         title: format!("{} runs from a temporary directory", who(o)),
         why: format!(
             "Its executable is {}. Packaged software never runs from /tmp, /var/tmp or /dev/shm; \
              droppers and miners often do, because any user can write there.",
             escape(exe)
         ),
-        next_steps,
-    })
+        next_steps: next_steps,
+    }))
 }
 
 /// Executables in a home directory: self-built or user-installed software.
-pub(super) fn exe_in_home_dir(f: &SocketFacts) -> Option<Finding> {
+pub(super) fn exe_in_home_dir<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
     let (o, exe) = owner_exe_under(f, HOME_DIRS)?;
-    Some(Finding {
-        severity: Severity::Notice,
+    Some(Finding::new(Severity::Notice, move || Text {
         title: format!("{} runs from a home directory", who(o)),
         why: format!(
             "Its executable is {}: built or installed by a user rather than by the package \
@@ -372,11 +366,11 @@ pub(super) fn exe_in_home_dir(f: &SocketFacts) -> Option<Finding> {
             escape(exe)
         ),
         next_steps: next_steps::inspect_process(o),
-    })
+    }))
 }
 
 /// A process that started shortly before the snapshot; "now" is the snapshot's time.
-pub(super) fn started_recently(f: &SocketFacts) -> Option<Finding> {
+pub(super) fn started_recently<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
     let now = f.snapshot.host.taken_at;
     let (o, age) = f
         .socket
@@ -387,8 +381,7 @@ pub(super) fn started_recently(f: &SocketFacts) -> Option<Finding> {
             (start <= now && now - start < RECENT_SECS).then(|| (o, now - start))
         })
         .min_by_key(|&(_, age)| age)?;
-    Some(Finding {
-        severity: Severity::Notice,
+    Some(Finding::new(Severity::Notice, move || Text {
         title: format!("{} started {} ago", who(o), human_age(age)),
         why: format!(
             "The process holding this socket started {} before this snapshot. A listener that \
@@ -396,7 +389,7 @@ pub(super) fn started_recently(f: &SocketFacts) -> Option<Finding> {
             human_age(age)
         ),
         next_steps: next_steps::show_command(o.pid),
-    })
+    }))
 }
 
 fn human_age(secs: u64) -> String {
@@ -408,7 +401,7 @@ fn human_age(secs: u64) -> String {
 }
 
 /// A name with control, bidi or invisible characters is itself suspicious.
-pub(super) fn name_needed_escaping(f: &SocketFacts) -> Option<Finding> {
+pub(super) fn name_needed_escaping<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
     let (o, what, raw) = f.socket.owners.iter().find_map(|o| {
         if has_hidden_chars(&o.name) {
             return Some((o, "name", o.name.as_str()));
@@ -421,8 +414,7 @@ pub(super) fn name_needed_escaping(f: &SocketFacts) -> Option<Finding> {
             .find(|a| has_hidden_chars(a))
             .map(|a| (o, "command line", a.as_str()))
     })?;
-    Some(Finding {
-        severity: Severity::Warning,
+    Some(Finding::new(Severity::Warning, move || Text {
         title: format!("Process {what} holds hidden characters (pid {})", o.pid),
         why: format!(
             "Its {what} contains control, bidi or invisible characters, shown escaped: \"{}\". \
@@ -431,7 +423,7 @@ pub(super) fn name_needed_escaping(f: &SocketFacts) -> Option<Finding> {
             escape(raw)
         ),
         next_steps: next_steps::inspect_process(o),
-    })
+    }))
 }
 
 /// Runtimes whose processes legitimately carry another name (the script's, or a title the
@@ -441,7 +433,7 @@ const RENAMING_RUNTIMES: &[&str] = &[
 ];
 
 /// A process calling itself something other than its executable: renamed with prctl or exec -a.
-pub(super) fn name_differs_from_exe(f: &SocketFacts) -> Option<Finding> {
+pub(super) fn name_differs_from_exe<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
     let (o, exe) = f.socket.owners.iter().find_map(|o| {
         let exe = exe_name(o)?;
         let name = o.name.as_str();
@@ -452,8 +444,7 @@ pub(super) fn name_differs_from_exe(f: &SocketFacts) -> Option<Finding> {
         let same = exe.starts_with(name) || name.starts_with(exe);
         (!name.is_empty() && !runtime && !same).then_some((o, exe))
     })?;
-    Some(Finding {
-        severity: Severity::Notice,
+    Some(Finding::new(Severity::Notice, move || Text {
         title: format!("{} runs the executable {}", who(o), escape(exe)),
         why: format!(
             "The process calls itself \"{}\" but runs {}. Any program can rename itself (prctl, \
@@ -463,11 +454,11 @@ pub(super) fn name_differs_from_exe(f: &SocketFacts) -> Option<Finding> {
             escape(o.exe.as_deref().unwrap_or(exe))
         ),
         next_steps: next_steps::inspect_process(o),
-    })
+    }))
 }
 
 /// No owner: say why, and how to find out.
-pub(super) fn owner_unknown(f: &SocketFacts) -> Option<Finding> {
+pub(super) fn owner_unknown<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
     let s = f.socket;
     if !s.owners.is_empty() {
         return None;
@@ -508,8 +499,7 @@ pub(super) fn owner_unknown(f: &SocketFacts) -> Option<Finding> {
         (None, Some(uid)) => format!(" The kernel records that uid {uid} opened it."),
         (None, None) => String::new(),
     };
-    Some(Finding {
-        severity,
+    Some(Finding::new(severity, move || Text {
         title: format!(
             "Owner of {}/{} unknown: {}",
             s.local_port,
@@ -517,12 +507,12 @@ pub(super) fn owner_unknown(f: &SocketFacts) -> Option<Finding> {
             reason.explain()
         ),
         why: format!("{why}{opened_by}"),
-        next_steps,
-    })
+        next_steps: next_steps,
+    }))
 }
 
 /// A shell, nc/socat or a script interpreter holding a listener.
-pub(super) fn interpreter_listener(f: &SocketFacts) -> Option<Finding> {
+pub(super) fn interpreter_listener<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
     let s = as_listener(f)?;
     let kind_of = |name: &str| {
         if SHELLS.contains(&name) {
@@ -554,8 +544,7 @@ pub(super) fn interpreter_listener(f: &SocketFacts) -> Option<Finding> {
     };
     let mut next_steps = next_steps::show_command(o.pid);
     next_steps.extend(next_steps::inspect_process(o));
-    Some(Finding {
-        severity,
+    Some(Finding::new(severity, move || Text {
         title: format!(
             "{} on {}/{} is {}",
             who(o),
@@ -568,8 +557,8 @@ pub(super) fn interpreter_listener(f: &SocketFacts) -> Option<Finding> {
             }
         ),
         why: why.to_string(),
-        next_steps,
-    })
+        next_steps: next_steps,
+    }))
 }
 
 /// Two owners belong together when one is the other's parent, or they carry the same name and
@@ -586,7 +575,7 @@ fn related(a: &Owner, b: &Owner) -> bool {
 
 /// The same port held by several unrelated processes (SO_REUSEPORT, a passed fd, or two
 /// programs on different addresses).
-pub(super) fn shared_port(f: &SocketFacts) -> Option<Finding> {
+pub(super) fn shared_port<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
     let s = as_listener(f)?;
     let owners: Vec<&Owner> = f
         .same_port
@@ -615,8 +604,7 @@ pub(super) fn shared_port(f: &SocketFacts) -> Option<Finding> {
     for fam in families.iter().take(3) {
         next_steps.push(format!("ps -o pid,ppid,user,lstart,args -p {}", fam[0].pid));
     }
-    Some(Finding {
-        severity: Severity::Notice,
+    Some(Finding::new(Severity::Notice, move || Text {
         title: format!(
             "{}/{} is held by {} unrelated processes",
             s.local_port,
@@ -629,8 +617,8 @@ pub(super) fn shared_port(f: &SocketFacts) -> Option<Finding> {
              can then receive connections meant for the first.",
             heads.join(", ")
         ),
-        next_steps,
-    })
+        next_steps: next_steps,
+    }))
 }
 
 #[cfg(test)]
@@ -638,16 +626,17 @@ mod tests {
     use super::super::fixtures::*;
     use super::super::{listeners_on, port_facts, SocketFacts};
     use super::*;
+    use crate::hints::Written;
     use crate::known::uses_of;
     use crate::registry::Registry;
     use crate::sockets::{Snapshot, SocketState};
 
     /// Run `rule` on the socket `index` of `snap`.
     fn run_at(
-        rule: fn(&SocketFacts) -> Option<Finding>,
+        rule: for<'x> fn(&'x SocketFacts) -> Option<Finding<'x>>,
         snap: &Snapshot,
         index: usize,
-    ) -> Option<Finding> {
+    ) -> Option<Written> {
         let reg = Registry::embedded();
         let socket = &snap.sockets[index];
         let entries = reg.by_port(socket.local_port, Some(socket.protocol));
@@ -665,10 +654,13 @@ mod tests {
             socket,
             same_port: &listeners_on(snap, socket.protocol, socket.local_port),
         };
-        rule(&facts)
+        rule(&facts).map(Finding::written)
     }
 
-    fn run(rule: fn(&SocketFacts) -> Option<Finding>, socket: Socket) -> Option<Finding> {
+    fn run(
+        rule: for<'x> fn(&'x SocketFacts) -> Option<Finding<'x>>,
+        socket: Socket,
+    ) -> Option<Written> {
         run_at(rule, &snapshot(vec![socket]), 0)
     }
 
