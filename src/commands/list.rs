@@ -261,7 +261,7 @@ pub fn run(ctx: &Context, args: &ListArgs) -> CmdResult {
             crate::output::table_width(),
         )?;
         if hidden > 0 {
-            writeln!(out, "{}", hidden_footer(hidden, &snapshot.host.user))?;
+            writeln!(out, "{}", hidden_footer(hidden, &snapshot.host))?;
         }
     }
     out.flush()?;
@@ -278,15 +278,20 @@ pub fn run(ctx: &Context, args: &ListArgs) -> CmdResult {
 }
 
 /// The line under the table when some owners could not be seen.
-fn hidden_footer(hidden: usize, user: &str) -> String {
+fn hidden_footer(hidden: usize, host: &HostInfo) -> String {
     let what = if hidden == 1 {
         "1 socket's owner is".to_string()
     } else {
         format!("{hidden} sockets' owners are")
     };
+    if host.uid == 0 {
+        return format!(
+            "{what} hidden even from root (a sandbox or security module guards those processes): `portscope doctor` says more."
+        );
+    }
     format!(
         "{what} hidden from user {}: run `sudo portscope list` to see every owner.",
-        escape(user)
+        escape(&host.user)
     )
 }
 

@@ -291,7 +291,8 @@ mod linux {
             UnknownOwner::Kernel // TIME-WAIT and other orphans no file refers to
         } else if holders.contains_key(&socket.inode) {
             UnknownOwner::Vanished // a holder was found, but it exited before we read it
-        } else if !sees_all_owners && socket.uid != euid {
+        } else if !sees_all_owners && (socket.uid != euid || euid == 0) {
+            // Root refused somewhere (a sandbox, a security module) could be refused any owner.
             UnknownOwner::Hidden
         } else if socket.uid == 0 {
             UnknownOwner::Kernel

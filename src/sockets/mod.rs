@@ -217,7 +217,9 @@ pub enum UnknownOwner {
 impl UnknownOwner {
     pub fn explain(self) -> &'static str {
         match self {
-            UnknownOwner::Hidden => "owner hidden: run as root to see other users' processes",
+            UnknownOwner::Hidden => {
+                "owner hidden: this run may not read the owning process (run as root; hidepid or a sandbox can hide it even then)"
+            }
             UnknownOwner::Kernel => "held by the kernel, not by a process",
             UnknownOwner::Vanished => "the owning process exited while collecting",
             UnknownOwner::Unknown => "owner could not be determined",

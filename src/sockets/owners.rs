@@ -58,17 +58,25 @@ pub fn scan(wanted: &HashSet<u64>) -> io::Result<FdScan> {
     }
 
     let total: usize = dirs.iter().map(|(_, _, fds)| fds.len()).sum();
-    let found: Vec<(u64, u32)> = if total < PARALLEL_FDS {
+    let Links { found, denied } = if total < PARALLEL_FDS {
         read_links(&dirs, 0, total, wanted)
     } else {
         let half = total / 2;
         std::thread::scope(|s| {
             let second = s.spawn(|| read_links(&dirs, half, total, wanted));
-            let mut found = read_links(&dirs, 0, half, wanted);
-            found.extend(second.join().unwrap_or_default());
-            found
+            let mut links = read_links(&dirs, 0, half, wanted);
+            let rest = second.join().unwrap_or_default();
+            links.found.extend(rest.found);
+            links.denied.extend(rest.denied);
+            links
         })
     };
+    // A process whose fd links cannot be read (even root is refused by some sandboxes and
+    // security modules) may hold any socket: its owners are hidden, not the kernel's.
+    let mut denied = denied;
+    denied.sort_unstable();
+    denied.dedup();
+    result.unreadable += denied.len();
     for (inode, pid) in found {
         let pids = result.holders.entry(inode).or_default();
         if !pids.contains(&pid) {
@@ -83,13 +91,22 @@ pub fn scan(wanted: &HashSet<u64>) -> io::Result<FdScan> {
 
 /// Read the fd links numbered `from..to` across all directories (counting fds in order), keeping
 /// those that point at a wanted socket.
+/// What one pass over fd links found: (socket inode, pid) pairs, and the pids whose links could
+/// not be read.
+#[derive(Default)]
+struct Links {
+    found: Vec<(u64, u32)>,
+    denied: Vec<u32>,
+}
+
 fn read_links(
     dirs: &[(u32, File, Vec<u32>)],
     from: usize,
     to: usize,
     wanted: &HashSet<u64>,
-) -> Vec<(u64, u32)> {
+) -> Links {
     let mut found = Vec::new();
+    let mut denied = Vec::new();
     let mut index = 0;
     let mut buf = [0u8; 64];
     let mut name = [0u8; 12];
@@ -100,7 +117,7 @@ fn read_links(
         }
         for &fd in fds {
             if index >= to {
-                return found;
+                return Links { found, denied };
             }
             if index >= from {
                 fd_name(fd, &mut name);
@@ -120,12 +137,17 @@ fn read_links(
                             found.push((inode, *pid));
                         }
                     }
+                } else if n < 0
+                    && io::Error::last_os_error().raw_os_error() == Some(libc::EACCES)
+                    && denied.last() != Some(pid)
+                {
+                    denied.push(*pid);
                 }
             }
             index += 1;
         }
     }
-    found
+    Links { found, denied }
 }
 
 /// Write `fd` as a NUL-terminated decimal file name into `out` (no allocation per fd).
