@@ -218,7 +218,7 @@ fn push_entry_fields(lines: &mut Vec<Line<'static>>, e: &Entry<'_>, theme: Theme
     lines.push(field(
         "port",
         e.ports.map_or("-".to_owned(), |p| {
-            format!("{p} ({})", PortClass::of(p.start).label())
+            format!("{p} · {}", PortClass::of(p.start).label())
         }),
         theme,
     ));

@@ -155,7 +155,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, scroll: &mut Scroll) -> 
         ((top, bottom), d)
     } else {
         let [top, bottom] =
-            Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(body);
+            Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
         let [r, d] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
             .areas(bottom);
         ((top, r), d)
@@ -219,7 +219,10 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         None => first.push(Span::styled("  collecting…", theme.dim())),
     }
     let refresh = if app.read_only {
-        format!("snapshot {} (read-only)", crate::text::escape(&app.source))
+        let name = std::path::Path::new(&app.source)
+            .file_name()
+            .map_or(app.source.clone(), |n| n.to_string_lossy().into_owned());
+        format!("{} (read-only)", crate::text::escape(&name))
     } else if app.paused {
         "refresh paused (p resumes)".to_owned()
     } else {
@@ -299,7 +302,11 @@ fn draw_help(frame: &mut Frame, area: Rect, theme: Theme) {
         .collect();
     lines.push(Line::raw(""));
     lines.push(Line::styled(
-        "New sockets: + (green); vanished: - (dim). Badges: !! alert, ! warning, * notice, i info.",
+        "Rows: + new (green), - vanished (dim), ▶ selected.",
+        theme.dim(),
+    ));
+    lines.push(Line::styled(
+        "Badges: !! alert, ! warning, * notice, i info.",
         theme.dim(),
     ));
     let rect = centered(area, 76, lines.len() as u16 + 2);

@@ -71,6 +71,11 @@ pub(super) fn draw(
     lines.push(search);
     if let Some(err) = app.query_error() {
         lines.push(Line::styled(escape(err).into_owned(), theme.error()));
+    } else if let (true, Some(port)) = (rows.is_empty(), app.queried_port()) {
+        lines.push(Line::styled(
+            format!("IANA has no entry for port {port}: see the detail pane"),
+            theme.dim(),
+        ));
     } else if rows.is_empty() {
         lines.push(Line::styled("no registry entry matches", theme.dim()));
     }
