@@ -1,7 +1,366 @@
-//! `portscope list`. (Not built yet.)
+//! `portscope list`: this machine's listeners (or, with `--all`, every socket) with their owning
+//! processes and IANA service names. The table, `--json` and `--csv` are three renderings of the
+//! same [`ListRow`]s.
+
+use std::io::{self, Write};
+use std::net::IpAddr;
+use std::process::ExitCode;
+
+use serde::Serialize;
 
 use super::{CmdResult, Context, Failure};
+use crate::cli::{ListArgs, SortKey};
+use crate::hints::{self, Severity};
+use crate::output::{write_csv, write_table, Column};
+use crate::registry::{Protocol, Registry};
+use crate::sockets::{
+    CollectOptions, Collector, Family, HostInfo, Owner, Snapshot, Socket, SocketState,
+    SystemCollector, UnknownOwner,
+};
+use crate::text::escape;
 
-pub fn run(_ctx: &Context, _args: &crate::cli::ListArgs) -> CmdResult {
-    Err(Failure::Usage("`portscope list` is not built yet".into()))
+/// One line of the listing: a socket joined with its registry name and hint badge. Text fields
+/// are raw here; each output format escapes them its own way.
+#[derive(Debug, Serialize)]
+pub struct ListRow<'a> {
+    pub protocol: Protocol,
+    pub family: Family,
+    pub state: SocketState,
+    pub local_addr: IpAddr,
+    pub local_port: u16,
+    pub remote_addr: Option<IpAddr>,
+    pub remote_port: Option<u16>,
+    /// The IANA service name for this port and protocol.
+    pub service: Option<&'a str>,
+    /// Every owning pid, ascending.
+    pub pids: Vec<u32>,
+    /// The first owner's process name.
+    pub process: Option<&'a str>,
+    /// The first owner's user, else the user that opened the socket.
+    pub user: Option<&'a str>,
+    pub owners: &'a [Owner],
+    pub owner_unknown: Option<UnknownOwner>,
+    /// The most severe investigation hint, if any.
+    pub badge: Option<Severity>,
+}
+
+impl<'a> ListRow<'a> {
+    pub fn new(registry: &'a Registry, snapshot: &Snapshot, socket: &'a Socket) -> ListRow<'a> {
+        let first = socket.owners.first();
+        ListRow {
+            protocol: socket.protocol,
+            family: socket.family,
+            state: socket.state,
+            local_addr: socket.local_addr,
+            local_port: socket.local_port,
+            remote_addr: socket.remote_addr,
+            remote_port: socket.remote_port,
+            service: registry.service_name(socket.local_port, socket.protocol),
+            pids: socket.owners.iter().map(|o| o.pid).collect(),
+            process: first.map(|o| o.name.as_str()),
+            user: first
+                .and_then(|o| o.user.as_deref())
+                .or(socket.user.as_deref()),
+            owners: &socket.owners,
+            owner_unknown: socket.owner_unknown,
+            badge: hints::assess_socket(registry, snapshot, socket).badge(),
+        }
+    }
+
+    /// `tcp`, `tcp6`, or `tcp46` for a dual-stack socket (as BSD netstat writes it).
+    fn proto_label(&self) -> String {
+        let suffix = match self.family {
+            Family::V4 => "",
+            Family::V6 => "6",
+            Family::Dual => "46",
+        };
+        format!("{}{suffix}", self.protocol.as_str())
+    }
+
+    /// A short word where something stands out: an unknown owner, a hint's severity.
+    fn flag(&self) -> String {
+        let unknown = self.owner_unknown.map(|u| match u {
+            UnknownOwner::Hidden => "hidden",
+            UnknownOwner::Kernel => "kernel",
+            UnknownOwner::Vanished => "gone",
+            UnknownOwner::Unknown => "no-owner",
+        });
+        let badge = self.badge.map(|s| match s {
+            Severity::Info => "info",
+            Severity::Notice => "notice",
+            Severity::Warning => "warn",
+            Severity::Alert => "ALERT",
+        });
+        [unknown, badge]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    fn pid_cell(&self) -> String {
+        match self.pids.as_slice() {
+            [] => "-".into(),
+            [one] => one.to_string(),
+            [first, rest @ ..] => format!("{first}+{}", rest.len()),
+        }
+    }
+
+    fn remote_cell(&self) -> String {
+        match (self.remote_addr, self.remote_port) {
+            (Some(IpAddr::V6(a)), Some(p)) => format!("[{a}]:{p}"),
+            (Some(a), Some(p)) => format!("{a}:{p}"),
+            _ => "-".into(),
+        }
+    }
+
+    fn user_cell(&self) -> String {
+        escape(self.user.unwrap_or("-")).into_owned()
+    }
+
+    fn matches(&self, args: &ListArgs) -> bool {
+        let proto_ok = match (args.tcp, args.udp) {
+            (true, false) => self.protocol == Protocol::Tcp,
+            (false, true) => self.protocol == Protocol::Udp,
+            _ => true,
+        };
+        let name_ok = args.process.as_deref().is_none_or(|want| {
+            let want = want.to_lowercase();
+            self.owners
+                .iter()
+                .any(|o| o.name.to_lowercase().contains(&want))
+        });
+        let user_ok = args.user.as_deref().is_none_or(|want| {
+            self.user == Some(want)
+                || self.owners.iter().any(|o| {
+                    o.user.as_deref() == Some(want) || o.uid.is_some_and(|u| u.to_string() == want)
+                })
+        });
+        proto_ok
+            && name_ok
+            && user_ok
+            && args.port.is_none_or(|p| p == self.local_port)
+            && args.pid.is_none_or(|p| self.pids.contains(&p))
+    }
+}
+
+/// The whole `--json` document: host facts, how many owners are hidden, and the rows.
+#[derive(Serialize)]
+struct JsonList<'a> {
+    host: &'a HostInfo,
+    hidden_owners: usize,
+    sockets: &'a [ListRow<'a>],
+}
+
+pub fn run(ctx: &Context, args: &ListArgs) -> CmdResult {
+    let registry = ctx.registry()?;
+    let mut collector = SystemCollector::new(CollectOptions {
+        include_connections: args.all,
+    });
+    let snapshot = collector
+        .collect()
+        .map_err(|e| Failure::Runtime(anyhow::anyhow!("{e}")))?;
+    let mut rows: Vec<ListRow> = snapshot
+        .sockets
+        .iter()
+        .filter(|s| args.all || s.state.is_listener())
+        .map(|s| ListRow::new(&registry, &snapshot, s))
+        .filter(|r| r.matches(args))
+        .collect();
+    sort_rows(&mut rows, args.sort);
+    let hidden = rows
+        .iter()
+        .filter(|r| r.owner_unknown == Some(UnknownOwner::Hidden))
+        .count();
+
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    for warning in &snapshot.host.warnings {
+        eprintln!("portscope: warning: {}", escape(warning));
+    }
+    if ctx.json {
+        crate::text::write_json(
+            &mut out,
+            &JsonList {
+                host: &snapshot.host,
+                hidden_owners: hidden,
+                sockets: &rows,
+            },
+        )?;
+    } else if args.csv {
+        write_csv(
+            &mut out,
+            &CSV_HEADER,
+            &rows.iter().map(csv_cells).collect::<Vec<_>>(),
+        )?;
+    } else if rows.is_empty() {
+        writeln!(out, "No sockets match.")?;
+    } else {
+        write_table(
+            &mut out,
+            &columns(args.all),
+            &rows
+                .iter()
+                .map(|r| table_cells(r, args.all))
+                .collect::<Vec<_>>(),
+            crate::output::table_width(),
+        )?;
+        if hidden > 0 {
+            writeln!(out, "{}", hidden_footer(hidden, &snapshot.host.user))?;
+        }
+    }
+    out.flush()?;
+    Ok(if rows.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The line under the table when some owners could not be seen.
+fn hidden_footer(hidden: usize, user: &str) -> String {
+    let what = if hidden == 1 {
+        "1 socket's owner is".to_string()
+    } else {
+        format!("{hidden} sockets' owners are")
+    };
+    format!(
+        "{what} hidden from user {}: run `sudo portscope list` to see every owner.",
+        escape(user)
+    )
+}
+
+fn sort_rows(rows: &mut [ListRow], key: SortKey) {
+    let port_order = |r: &ListRow| (r.local_port, r.protocol, r.local_addr);
+    match key {
+        SortKey::Port => rows.sort_by_key(port_order),
+        SortKey::Proto => rows.sort_by_key(|r| (r.protocol, r.family, port_order(r))),
+        SortKey::Pid => {
+            rows.sort_by_key(|r| (r.pids.first().copied().unwrap_or(u32::MAX), port_order(r)))
+        }
+        SortKey::Process => rows.sort_by_key(|r| {
+            (
+                r.process.is_none(),
+                r.process.map(str::to_lowercase),
+                port_order(r),
+            )
+        }),
+        SortKey::User => {
+            rows.sort_by_key(|r| (r.user.is_none(), r.user.map(str::to_string), port_order(r)))
+        }
+        SortKey::Address => rows.sort_by_key(|r| (r.local_addr, r.local_port, r.protocol)),
+    }
+}
+
+fn columns(all: bool) -> Vec<Column> {
+    let col = |title, min, shrinks| Column {
+        title,
+        min,
+        shrinks,
+    };
+    let mut cols = vec![
+        col("PROTO", 5, false),
+        col("ADDRESS", 7, false),
+        col("PORT", 5, false),
+        col("SERVICE", 7, true),
+    ];
+    if all {
+        cols.push(col("STATE", 5, false));
+        cols.push(col("REMOTE", 6, true));
+    }
+    cols.extend([
+        col("PID", 3, false),
+        col("PROCESS", 7, true),
+        col("USER", 4, true),
+        col("FLAG", 4, false),
+    ]);
+    cols
+}
+
+fn table_cells(row: &ListRow, all: bool) -> Vec<String> {
+    let mut cells = vec![
+        row.proto_label(),
+        row.local_addr.to_string(),
+        row.local_port.to_string(),
+        escape(row.service.unwrap_or("-")).into_owned(),
+    ];
+    if all {
+        cells.push(row.state.label().to_string());
+        cells.push(row.remote_cell());
+    }
+    cells.extend([
+        row.pid_cell(),
+        escape(row.process.unwrap_or("-")).into_owned(),
+        row.user_cell(),
+        row.flag(),
+    ]);
+    cells
+}
+
+const CSV_HEADER: [&str; 15] = [
+    "proto",
+    "family",
+    "state",
+    "local_addr",
+    "local_port",
+    "remote_addr",
+    "remote_port",
+    "service",
+    "pids",
+    "process",
+    "user",
+    "owner_unknown",
+    "flag",
+    "exe",
+    "cmdline",
+];
+
+fn csv_cells(row: &ListRow) -> Vec<String> {
+    let first = row.owners.first();
+    let opt = |v: Option<String>| v.unwrap_or_default();
+    vec![
+        row.protocol.as_str().to_string(),
+        family_name(row.family).to_string(),
+        row.state.label().to_string(),
+        row.local_addr.to_string(),
+        row.local_port.to_string(),
+        opt(row.remote_addr.map(|a| a.to_string())),
+        opt(row.remote_port.map(|p| p.to_string())),
+        escape(row.service.unwrap_or("")).into_owned(),
+        row.pids
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(" "),
+        escape(row.process.unwrap_or("")).into_owned(),
+        escape(row.user.unwrap_or("")).into_owned(),
+        opt(row.owner_unknown.map(|u| unknown_name(u).to_string())),
+        row.flag(),
+        opt(first
+            .and_then(|o| o.exe.as_deref())
+            .map(|e| escape(e).into_owned())),
+        first.map_or_else(String::new, |o| {
+            o.cmdline
+                .iter()
+                .map(|a| escape(a).into_owned())
+                .collect::<Vec<_>>()
+                .join(" ")
+        }),
+    ]
+}
+
+fn family_name(family: Family) -> &'static str {
+    match family {
+        Family::V4 => "v4",
+        Family::V6 => "v6",
+        Family::Dual => "dual",
+    }
+}
+
+fn unknown_name(reason: UnknownOwner) -> &'static str {
+    match reason {
+        UnknownOwner::Hidden => "hidden",
+        UnknownOwner::Kernel => "kernel",
+        UnknownOwner::Vanished => "vanished",
+        UnknownOwner::Unknown => "unknown",
+    }
 }

@@ -12,8 +12,16 @@ pub use crate::registry::Protocol;
 
 pub mod collect;
 pub mod diff;
+#[cfg(target_os = "linux")]
+mod kernel;
+#[cfg(target_os = "linux")]
+mod netlink;
+#[cfg(target_os = "linux")]
+mod owners;
+#[cfg(target_os = "linux")]
+mod procnet;
 
-pub use collect::{CollectError, Collector, FixtureCollector, SystemCollector};
+pub use collect::{CollectError, CollectOptions, Collector, FixtureCollector, SystemCollector};
 
 /// The version of the snapshot JSON layout. Bump it when a field changes meaning or is removed;
 /// readers refuse a newer version with a clear message instead of guessing.
@@ -25,6 +33,16 @@ pub struct Snapshot {
     pub schema_version: u32,
     pub host: HostInfo,
     pub sockets: Vec<Socket>,
+}
+
+impl Snapshot {
+    /// How many sockets have no known owner for this reason.
+    pub fn count_unknown(&self, reason: UnknownOwner) -> usize {
+        self.sockets
+            .iter()
+            .filter(|s| s.owner_unknown == Some(reason))
+            .count()
+    }
 }
 
 /// Facts about the machine and the run that took the snapshot.
@@ -123,6 +141,12 @@ pub struct Socket {
     pub owners: Vec<Owner>,
     /// Why `owners` is empty, when it is.
     pub owner_unknown: Option<UnknownOwner>,
+    /// The uid that opened the socket, as the kernel records it: known even when the owning
+    /// process is hidden from us.
+    #[serde(default)]
+    pub uid: Option<u32>,
+    #[serde(default)]
+    pub user: Option<String>,
 }
 
 impl Socket {

@@ -1,0 +1,285 @@
+//! Hold sockets open for tests and benchmarks, under a chosen process name.
+//!
+//! ```text
+//! hold_sockets [--name COMM] [--tcp ADDR:PORT]... [--udp ADDR:PORT]... [--udp-connected ADDR:PORT]...
+//!              [--tcp-count N [--tcp-base-addr ADDR]]... [--udp-count N [--udp-base-addr ADDR]]
+//!              [--v6only on|off]
+//! ```
+//!
+//! Port 0 means any. `--tcp-count`/`--tcp-base-addr` pair up in order (`--tcp-count 7500
+//! --tcp-count 2500 --tcp-base-addr 127.0.0.1 --tcp-base-addr ::1`); a count without an address
+//! binds on 127.0.0.1. `--v6only` sets `IPV6_V6ONLY` on every IPv6 socket (default: the system's).
+//! Prints one line per socket (`tcp 127.0.0.1:PORT`, `udp [::1]:PORT`, `udp-connected
+//! 127.0.0.1:PORT`), then `ready`, and exits when stdin closes.
+
+use std::ffi::OsString;
+use std::io::{self, BufRead, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+
+#[derive(Default)]
+struct Plan {
+    name: Option<OsString>,
+    tcp: Vec<SocketAddr>,
+    udp: Vec<SocketAddr>,
+    udp_connected: Vec<SocketAddr>,
+    tcp_counts: Vec<usize>,
+    tcp_bases: Vec<IpAddr>,
+    udp_count: usize,
+    udp_base: Option<IpAddr>,
+    v6only: Option<bool>,
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("hold_sockets: {e}");
+        std::process::exit(2);
+    }
+}
+
+fn run() -> Result<(), String> {
+    let plan = parse(std::env::args_os().skip(1).collect())?;
+    raise_fd_limit();
+    if let Some(name) = &plan.name {
+        set_name(name.as_bytes());
+    }
+    let mut held: Vec<OwnedFd> = Vec::new();
+    let mut lines = String::new();
+    let mut hold = |kind: &str, addr: SocketAddr, peer: Option<SocketAddr>| -> Result<(), String> {
+        let (fd, local) = open(kind == "tcp", addr, peer, plan.v6only)
+            .map_err(|e| format!("cannot bind {kind} {addr}: {e}"))?;
+        lines.push_str(&format!("{kind} {local}\n"));
+        held.push(fd);
+        Ok(())
+    };
+    for &addr in &plan.tcp {
+        hold("tcp", addr, None)?;
+    }
+    for &addr in &plan.udp {
+        hold("udp", addr, None)?;
+    }
+    for &peer in &plan.udp_connected {
+        let local = SocketAddr::new(
+            if peer.is_ipv4() {
+                IpAddr::V4(Ipv4Addr::LOCALHOST)
+            } else {
+                IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)
+            },
+            0,
+        );
+        hold("udp-connected", local, Some(peer))?;
+    }
+    if plan.tcp_bases.len() > plan.tcp_counts.len() {
+        return Err("--tcp-base-addr without a matching --tcp-count".into());
+    }
+    for (i, &count) in plan.tcp_counts.iter().enumerate() {
+        let base = plan
+            .tcp_bases
+            .get(i)
+            .copied()
+            .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        for _ in 0..count {
+            hold("tcp", SocketAddr::new(base, 0), None)?;
+        }
+    }
+    let udp_base = plan.udp_base.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    for _ in 0..plan.udp_count {
+        hold("udp", SocketAddr::new(udp_base, 0), None)?;
+    }
+    lines.push_str("ready\n");
+    let mut out = io::stdout().lock();
+    out.write_all(lines.as_bytes())
+        .and_then(|_| out.flush())
+        .map_err(|e| e.to_string())?;
+    drop(out);
+    // Hold everything until whoever started us closes our stdin.
+    let mut sink = String::new();
+    while io::stdin().lock().read_line(&mut sink).is_ok_and(|n| n > 0) {
+        sink.clear();
+    }
+    drop(held);
+    Ok(())
+}
+
+fn parse(args: Vec<OsString>) -> Result<Plan, String> {
+    let mut plan = Plan::default();
+    let mut args = args.into_iter();
+    while let Some(flag) = args.next() {
+        let flag = flag.to_string_lossy().into_owned();
+        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
+        let text = |v: OsString| v.to_string_lossy().into_owned();
+        let addr = |v: OsString| -> Result<SocketAddr, String> {
+            let v = text(v);
+            v.parse().map_err(|_| format!("not ADDR:PORT: {v}"))
+        };
+        let ip = |v: OsString| -> Result<IpAddr, String> {
+            let v = text(v);
+            v.parse().map_err(|_| format!("not an IP address: {v}"))
+        };
+        let count = |v: OsString| -> Result<usize, String> {
+            let v = text(v);
+            v.parse().map_err(|_| format!("not a count: {v}"))
+        };
+        match flag.as_str() {
+            "--name" => plan.name = Some(value()?),
+            "--tcp" => plan.tcp.push(addr(value()?)?),
+            "--udp" => plan.udp.push(addr(value()?)?),
+            "--udp-connected" => plan.udp_connected.push(addr(value()?)?),
+            "--tcp-count" => plan.tcp_counts.push(count(value()?)?),
+            "--tcp-base-addr" => plan.tcp_bases.push(ip(value()?)?),
+            "--udp-count" => plan.udp_count = count(value()?)?,
+            "--udp-base-addr" => plan.udp_base = Some(ip(value()?)?),
+            "--v6only" => {
+                plan.v6only = match text(value()?).as_str() {
+                    "on" => Some(true),
+                    "off" => Some(false),
+                    other => return Err(format!("--v6only takes on or off, not {other}")),
+                }
+            }
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    Ok(plan)
+}
+
+/// Holding 25k sockets needs more than the usual soft limit of 1024 fds.
+fn raise_fd_limit() {
+    // SAFETY: getrlimit/setrlimit on a valid, initialised struct.
+    unsafe {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}
+
+/// Set the kernel's name for this process (what /proc/PID/comm and `ps` show), up to 15 bytes.
+fn set_name(name: &[u8]) {
+    let mut buf = [0u8; 16];
+    let len = name.len().min(15);
+    buf[..len].copy_from_slice(&name[..len]);
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes from `buf`.
+    unsafe {
+        libc::prctl(libc::PR_SET_NAME, buf.as_ptr() as libc::c_ulong, 0, 0, 0);
+    }
+}
+
+/// Open a TCP listener or a UDP socket bound to `addr` (connected to `peer` if given), setting
+/// `IPV6_V6ONLY` first when asked: std's bind cannot.
+fn open(
+    tcp: bool,
+    addr: SocketAddr,
+    peer: Option<SocketAddr>,
+    v6only: Option<bool>,
+) -> io::Result<(OwnedFd, SocketAddr)> {
+    let domain = if addr.is_ipv4() {
+        libc::AF_INET
+    } else {
+        libc::AF_INET6
+    };
+    let kind = if tcp {
+        libc::SOCK_STREAM
+    } else {
+        libc::SOCK_DGRAM
+    };
+    // SAFETY: plain socket(2); the result is checked and then owned.
+    let raw = unsafe { libc::socket(domain, kind | libc::SOCK_CLOEXEC, 0) };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a fresh descriptor nobody else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    let check = |rc: libc::c_int| {
+        if rc < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
+    };
+    if let (Some(only), SocketAddr::V6(_)) = (v6only, addr) {
+        let value: libc::c_int = only.into();
+        // SAFETY: a c_int option value of the right size.
+        check(unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                libc::IPPROTO_IPV6,
+                libc::IPV6_V6ONLY,
+                (&value as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        })?;
+    }
+    let (storage, len) = to_sockaddr(addr);
+    // SAFETY: storage holds a valid sockaddr of `len` bytes.
+    check(unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            (&storage as *const libc::sockaddr_storage).cast(),
+            len,
+        )
+    })?;
+    if tcp {
+        // SAFETY: listen on a bound socket we own.
+        check(unsafe { libc::listen(fd.as_raw_fd(), 16) })?;
+    }
+    if let Some(peer) = peer {
+        let (storage, len) = to_sockaddr(peer);
+        // SAFETY: as for bind.
+        check(unsafe {
+            libc::connect(
+                fd.as_raw_fd(),
+                (&storage as *const libc::sockaddr_storage).cast(),
+                len,
+            )
+        })?;
+    }
+    // Ask std for the bound address by lending it the fd (then taking it back).
+    // SAFETY: the UdpSocket never outlives this block and does not close the fd (into_raw_fd).
+    let local = unsafe {
+        let borrowed = std::net::UdpSocket::from_raw_fd(fd.as_raw_fd());
+        let local = borrowed.local_addr();
+        let _ = std::os::fd::IntoRawFd::into_raw_fd(borrowed);
+        local?
+    };
+    Ok((fd, local))
+}
+
+fn to_sockaddr(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    // SAFETY: sockaddr_storage is plain data; zeroed is a valid value.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let len = match addr {
+        SocketAddr::V4(a) => {
+            let sin = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: a.port().to_be(),
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from_ne_bytes(a.ip().octets()),
+                },
+                sin_zero: [0; 8],
+            };
+            // SAFETY: sockaddr_in fits in sockaddr_storage.
+            unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin) };
+            std::mem::size_of::<libc::sockaddr_in>()
+        }
+        SocketAddr::V6(a) => {
+            let sin6 = libc::sockaddr_in6 {
+                sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                sin6_port: a.port().to_be(),
+                sin6_flowinfo: 0,
+                sin6_addr: libc::in6_addr {
+                    s6_addr: a.ip().octets(),
+                },
+                sin6_scope_id: a.scope_id(),
+            };
+            // SAFETY: sockaddr_in6 fits in sockaddr_storage.
+            unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin6) };
+            std::mem::size_of::<libc::sockaddr_in6>()
+        }
+    };
+    (storage, len as libc::socklen_t)
+}

@@ -1,0 +1,81 @@
+//! Shared by the integration tests: a child process that holds sockets (examples/hold_sockets).
+
+#![allow(dead_code)] // each test file uses its own subset
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+
+/// A running `hold_sockets`: its pid and the sockets it bound. It exits when this is dropped
+/// (its stdin closes).
+pub struct Holder {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    pub tcp: Vec<SocketAddr>,
+    pub udp: Vec<SocketAddr>,
+    pub udp_connected: Vec<SocketAddr>,
+}
+
+impl Holder {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+/// `target/<profile>/examples/hold_sockets`, next to this test binary's `deps/` directory.
+pub fn hold_sockets_path() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target/<profile>");
+    let path = profile_dir.join("examples").join("hold_sockets");
+    assert!(
+        path.exists(),
+        "{} is missing: run the whole `cargo test` (it builds examples) or `cargo build --example hold_sockets` first",
+        path.display()
+    );
+    path
+}
+
+/// Start `hold_sockets` with `args` and wait until it has bound everything.
+pub fn hold(args: &[&str]) -> Holder {
+    let mut child = Command::new(hold_sockets_path())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start hold_sockets");
+    let stdin = child.stdin.take();
+    let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut holder = Holder {
+        child,
+        stdin,
+        tcp: Vec::new(),
+        udp: Vec::new(),
+        udp_connected: Vec::new(),
+    };
+    for line in stdout.lines() {
+        let line = line.expect("read hold_sockets output");
+        if line == "ready" {
+            return holder;
+        }
+        let (kind, addr) = line.split_once(' ').expect("KIND ADDR");
+        let addr: SocketAddr = addr.parse().expect("an address");
+        match kind {
+            "tcp" => holder.tcp.push(addr),
+            "udp" => holder.udp.push(addr),
+            "udp-connected" => holder.udp_connected.push(addr),
+            other => panic!("unexpected line {other}"),
+        }
+    }
+    panic!("hold_sockets {args:?} exited before it was ready");
+}
