@@ -270,3 +270,19 @@ fn dumb_terminals_get_the_plain_table() {
     assert!(!raw.contains(&0x1b), "escape sequences on a dumb terminal");
     assert!(!s.parser.lock().unwrap().screen().alternate_screen());
 }
+
+#[test]
+fn piped_output_gets_the_plain_table() {
+    let holder = support::hold(&["--name", "pstui-pipe", "--tcp", "127.0.0.1:0"]);
+    let out = assert_cmd::Command::cargo_bin("portscope")
+        .unwrap()
+        .env("TERM", "xterm-256color")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.starts_with("PROTO"), "{table}");
+    assert!(table.contains("pstui-pipe"), "{table}");
+    assert!(table.contains(&holder.tcp[0].port().to_string()));
+    assert!(!table.contains('\x1b'));
+}

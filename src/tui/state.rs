@@ -763,6 +763,8 @@ mod tests {
                 parent_pid: Some(1),
             }],
             owner_unknown: None,
+            uid: Some(1000),
+            user: Some("alice".into()),
         }
     }
 

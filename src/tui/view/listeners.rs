@@ -40,9 +40,9 @@ fn columns(width: usize) -> Columns {
     // marker 2, fresh 2, proto 6, pid 8, badge 2 are fixed; the rest share what is left.
     let fixed = 2 + 2 + 6 + 8 + 2;
     let rest = width.saturating_sub(fixed);
-    let user = if rest >= 60 { 9 } else { 0 };
-    let service = if rest >= 45 { 13 } else { 0 };
-    let process = if rest >= 30 { 16 } else { rest / 2 };
+    let user = if rest >= 50 { 9 } else { 0 };
+    let service = if rest >= 40 { 12 } else { 0 };
+    let process = if rest >= 30 { 15 } else { rest / 2 };
     let addr = rest.saturating_sub(user + service + process).max(1);
     Columns {
         addr,
@@ -167,7 +167,12 @@ fn row_line(
                 _ => "(unknown)".to_owned(),
             },
             "-".to_owned(),
-            String::new(),
+            // The kernel records who opened a socket even when its process cannot be seen.
+            s.user
+                .as_deref()
+                .map(|u| escape(u).into_owned())
+                .or(s.uid.map(|u| u.to_string()))
+                .unwrap_or_default(),
         ),
     };
     let mut text = format!(

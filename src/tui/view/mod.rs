@@ -148,7 +148,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, scroll: &mut Scroll) -> 
     draw_header(frame, header, app, theme);
 
     let (lists, detail) = if area.width >= WIDE {
-        let [l, d] = Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)])
+        let [l, d] = Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)])
             .areas(body);
         let [top, bottom] =
             Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(l);
@@ -236,7 +236,9 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         ));
     }
     second.push(Span::raw(format!("  ·  {refresh}")));
-    if let Some(taken) = app.host().map(|h| h.taken_at) {
+    // A saved snapshot says when it was taken; the live header does not tick (an idle screen
+    // should write nothing).
+    if let Some(taken) = app.host().map(|h| h.taken_at).filter(|_| app.read_only) {
         second.push(Span::styled(
             format!("  ·  taken {}", clock(taken)),
             theme.dim(),
