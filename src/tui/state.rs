@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::hints::Severity;
+use crate::hints::{Hint, Severity};
 use crate::registry::search::{Hit, Query, SearchIndex};
 use crate::registry::{PortRange, Protocol, Registry};
 use crate::sockets::{HostInfo, Snapshot, Socket, SocketKey};
@@ -15,37 +15,24 @@ pub const AGE_REFRESHES: u64 = 3;
 /// Registry search results kept per query; more than a screen can show, few enough to stay fast.
 pub const SEARCH_LIMIT: usize = 2000;
 
-/// One refresh as it reaches the UI: the snapshot, plus per-socket facts worked out off the UI
-/// thread (`badges[i]` and `services[i]` belong to `snapshot.sockets[i]`).
+/// One refresh as it reaches the UI: the snapshot, plus the hints of every socket worked out off
+/// the UI thread (`hints[i]` belongs to `snapshot.sockets[i]`). Hints need the whole snapshot;
+/// computing them here lets the UI keep each socket once, with its own hints.
 #[derive(Debug, Clone)]
 pub struct Refresh {
     pub snapshot: Snapshot,
-    pub badges: Vec<Option<Severity>>,
-    pub services: Vec<Option<String>>,
+    pub hints: Vec<Vec<Hint>>,
 }
 
 impl Refresh {
-    /// Work out the badge and IANA service of every socket (what the collector thread does).
+    /// Assess every socket (what the collector thread does).
     pub fn assess(registry: &Registry, snapshot: Snapshot) -> Refresh {
-        let badges = snapshot
+        let hints = snapshot
             .sockets
             .iter()
-            .map(|s| crate::hints::assess_socket(registry, &snapshot, s).badge())
+            .map(|s| crate::hints::assess_socket(registry, &snapshot, s).hints)
             .collect();
-        let services = snapshot
-            .sockets
-            .iter()
-            .map(|s| {
-                registry
-                    .service_name(s.local_port, s.protocol)
-                    .map(str::to_owned)
-            })
-            .collect();
-        Refresh {
-            snapshot,
-            badges,
-            services,
-        }
+        Refresh { snapshot, hints }
     }
 }
 
@@ -158,8 +145,8 @@ impl SortKey {
 #[derive(Debug, Clone)]
 pub struct Row {
     pub socket: Socket,
-    pub service: Option<String>,
-    pub badge: Option<Severity>,
+    /// What `hints::assess_socket` found when it was last collected.
+    pub hints: Vec<Hint>,
     /// The refresh that first showed it.
     pub first_seen: u64,
     /// The refresh that no longer had it; dropped `AGE_REFRESHES` later.
@@ -167,6 +154,10 @@ pub struct Row {
 }
 
 impl Row {
+    /// The highest severity among its hints, for a one-glyph badge.
+    pub fn badge(&self) -> Option<Severity> {
+        self.hints.iter().map(|h| h.severity).max()
+    }
     pub fn process_name(&self) -> &str {
         self.socket.owners.first().map_or("", |o| o.name.as_str())
     }
@@ -191,8 +182,8 @@ pub struct App<'r> {
     /// A saved snapshot: no refresh, no signals.
     pub read_only: bool,
     pub interval_secs: f64,
-    /// The last refresh as collected (hints may look at the whole snapshot).
-    pub snapshot: Option<Snapshot>,
+    /// The machine the last refresh came from.
+    host: Option<HostInfo>,
     /// Every socket seen in the last refreshes, including recently vanished ones.
     rows: Vec<Row>,
     /// Indices into `rows` after filter and sort: what the listener pane lists.
@@ -257,7 +248,7 @@ impl<'r> App<'r> {
             source: source.to_owned(),
             read_only,
             interval_secs,
-            snapshot: None,
+            host: None,
             rows: Vec::new(),
             visible: Vec::new(),
             listener_cursor: 0,
@@ -288,7 +279,7 @@ impl<'r> App<'r> {
     // ----- read side, for the views -----
 
     pub fn host(&self) -> Option<&HostInfo> {
-        self.snapshot.as_ref().map(|s| &s.host)
+        self.host.as_ref()
     }
 
     /// The listener pane's rows, in order.
@@ -643,15 +634,12 @@ impl<'r> App<'r> {
     fn apply_refresh(&mut self, refresh: Refresh) {
         self.generation += 1;
         let generation = self.generation;
-        let Refresh {
-            snapshot,
-            badges,
-            services,
-        } = refresh;
+        let Refresh { snapshot, hints } = refresh;
         let mut previous: HashMap<SocketKey, Row> =
             self.rows.drain(..).map(|r| (r.socket.key(), r)).collect();
         let mut rows = Vec::with_capacity(snapshot.sockets.len());
-        for (i, socket) in snapshot.sockets.iter().cloned().enumerate() {
+        let mut hints = hints.into_iter();
+        for socket in snapshot.sockets {
             let key = socket.key();
             let first_seen = match previous.remove(&key) {
                 Some(old) if old.vanished_at.is_none() => old.first_seen,
@@ -659,8 +647,7 @@ impl<'r> App<'r> {
             };
             rows.push(Row {
                 socket,
-                service: services.get(i).cloned().flatten(),
-                badge: badges.get(i).copied().flatten(),
+                hints: hints.next().unwrap_or_default(),
                 first_seen,
                 vanished_at: None,
             });
@@ -673,7 +660,7 @@ impl<'r> App<'r> {
             }
         }
         self.rows = rows;
-        self.snapshot = Some(snapshot);
+        self.host = Some(snapshot.host);
         self.collect_error = None;
         if self.notice.as_deref() == Some("refreshing…") {
             self.notice = None;

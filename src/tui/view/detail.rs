@@ -139,9 +139,10 @@ fn socket_lines(app: &App, row: &Row, theme: Theme) -> Vec<Line<'static>> {
         }
         lines.push(Line::raw(""));
     }
-    let assessment = match &app.snapshot {
-        Some(snapshot) => crate::hints::assess_socket(app.registry, snapshot, s),
-        None => crate::hints::assess_port(app.registry, s.local_port, Some(s.protocol)),
+    // The port facts, with the socket's own hints as the collector thread assessed them.
+    let assessment = Assessment {
+        hints: row.hints.clone(),
+        ..crate::hints::assess_port(app.registry, s.local_port, Some(s.protocol))
     };
     push_assessment(&mut lines, &assessment, app.registry, theme, s.local_port);
     lines.push(Line::styled(

@@ -181,7 +181,8 @@ fn row_line(
         cell(&address(s), cols.addr)
     );
     if cols.service > 0 {
-        text += &cell(&escape(row.service.as_deref().unwrap_or("")), cols.service);
+        let service = app.registry.service_name(s.local_port, s.protocol);
+        text += &cell(&escape(service.unwrap_or("")), cols.service);
     }
     text += &cell(&process, cols.process);
     text += &cell(&pid, 8);
@@ -190,13 +191,13 @@ fn row_line(
     }
     let mut spans = vec![Span::styled(text, style)];
     let badge_style = row
-        .badge
+        .badge()
         .map_or(Style::new(), |sev| theme.severity(sev))
         .patch(if selected {
             theme.selected(focused)
         } else {
             Style::new()
         });
-    spans.push(Span::styled(badge(row.badge), badge_style));
+    spans.push(Span::styled(badge(row.badge()), badge_style));
     Line::from(spans)
 }
