@@ -1,10 +1,30 @@
 //! Well-established unofficial and common uses of ports: the project's own table,
-//! `assets/known-ports.csv`, written in its own words. (The rows and their checks are filled in
-//! by the hints work; the types are the seam the TUI and commands code against.)
+//! `assets/known-ports.csv`, written in its own words (provenance in `assets/KNOWN-PORTS.md`).
+//!
+//! A row says what a port is *commonly used by*, never what a socket *is*: only the owning
+//! process can say that. The table is embedded and parsed once; the test suite parses it too, so a
+//! broken row fails `cargo test` rather than a user's run.
+
+use std::fmt;
+use std::sync::OnceLock;
 
 use serde::Serialize;
 
-use crate::registry::Protocol;
+use crate::registry::{Entry, Protocol};
+
+/// The table as shipped.
+pub static EMBEDDED_CSV: &str = include_str!("../assets/known-ports.csv");
+
+/// The header the table must start with.
+pub const HEADER: [&str; 7] = [
+    "port",
+    "protocol",
+    "use",
+    "category",
+    "confidence",
+    "note",
+    "reference",
+];
 
 /// How well a use is established.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -18,10 +38,67 @@ pub enum Confidence {
     Reported,
 }
 
-/// One known use of a port.
+impl Confidence {
+    pub fn parse(s: &str) -> Option<Confidence> {
+        match s {
+            "documented" => Some(Confidence::Documented),
+            "common" => Some(Confidence::Common),
+            "reported" => Some(Confidence::Reported),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Documented => "documented",
+            Confidence::Common => "common",
+            Confidence::Reported => "reported",
+        }
+    }
+
+    /// How a sentence introduces a use of this confidence: the wording never claims identity.
+    pub fn phrase(self) -> &'static str {
+        match self {
+            Confidence::Documented => "the documented default of",
+            Confidence::Common => "commonly used by",
+            Confidence::Reported => "reported (secondary sources only) as used by",
+        }
+    }
+}
+
+impl fmt::Display for Confidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The categories a row may name; `malware` marks trojan, backdoor and attack-tool defaults.
+pub const CATEGORIES: &[&str] = &[
+    "cluster",
+    "database",
+    "dev-server",
+    "game",
+    "infrastructure",
+    "malware",
+    "media",
+    "messaging",
+    "mining",
+    "monitoring",
+    "os-service",
+    "p2p",
+    "proxy",
+    "remote-access",
+    "security",
+    "vpn",
+    "web",
+];
+
+/// One known use of a port, or of a run of ports (`6881-6889`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KnownUse {
     pub port: u16,
+    /// The last port of the run; equal to `port` for a single port.
+    pub last_port: u16,
     /// `None` when the use applies to both TCP and UDP.
     pub protocol: Option<Protocol>,
     pub product: String,
@@ -31,17 +108,249 @@ pub struct KnownUse {
     pub reference: String,
 }
 
-/// The embedded table, parsed once.
-pub fn table() -> &'static [KnownUse] {
-    &[]
+impl KnownUse {
+    pub fn covers(&self, port: u16) -> bool {
+        self.port <= port && port <= self.last_port
+    }
+
+    pub fn is_malware(&self) -> bool {
+        self.category == "malware"
+    }
+
+    /// Whether this use is the service IANA registered on the port, judged by the product naming
+    /// one of the port's IANA service names ("MySQL / MariaDB" on `mysql`, "OpenSSH sshd" on
+    /// `ssh`). Anything else is an unofficial use of the port.
+    pub fn matches_registration(&self, entries: &[Entry]) -> bool {
+        let product = self.product.to_ascii_lowercase();
+        entries
+            .iter()
+            .filter(|e| e.service.len() >= 2)
+            .any(|e| product.contains(&e.service.to_ascii_lowercase()))
+    }
+
+    /// "the documented default of X", "commonly used by X", or for a run of ports "in
+    /// 30000-32767, the documented range of X": what a port *is* to this use, never what a
+    /// socket is.
+    pub fn describe(&self) -> String {
+        if self.port == self.last_port {
+            return format!("{} {}", self.confidence.phrase(), self.product);
+        }
+        let run = format!("{}-{}", self.port, self.last_port);
+        match self.confidence {
+            Confidence::Documented => format!("in {run}, the documented range of {}", self.product),
+            Confidence::Common => format!("in {run}, a range commonly used by {}", self.product),
+            Confidence::Reported => format!(
+                "in {run}, a range reported (secondary sources only) as used by {}",
+                self.product
+            ),
+        }
+    }
+
+    /// `3489/tcp`, `6881-6889/tcp+udp`.
+    pub fn ports_label(&self) -> String {
+        let ports = if self.port == self.last_port {
+            self.port.to_string()
+        } else {
+            format!("{}-{}", self.port, self.last_port)
+        };
+        match self.protocol {
+            Some(p) => format!("{ports}/{p}"),
+            None => format!("{ports}/tcp+udp"),
+        }
+    }
 }
 
-/// Known uses of `port` (for `protocol`, when given).
+/// What is wrong with a row of the table, with its line number (1 = the header).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("known-ports.csv line {line}: {message}")]
+pub struct KnownParseError {
+    pub line: u64,
+    pub message: String,
+}
+
+/// Parse and validate the table: header, port or port run in range, protocol `tcp`/`udp`/empty,
+/// a known category and confidence, a non-empty use, note and reference, no duplicate
+/// (port, protocol, use).
+pub fn parse(text: &str) -> Result<Vec<KnownUse>, KnownParseError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(text.as_bytes());
+    let err = |line: u64, message: String| KnownParseError { line, message };
+    let header = reader.headers().map_err(|e| err(1, e.to_string()))?.clone();
+    if header.iter().ne(HEADER) {
+        return Err(err(1, format!("header must be {}", HEADER.join(","))));
+    }
+    let mut out: Vec<KnownUse> = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| err(0, e.to_string()))?;
+        let line = record.position().map_or(0, |p| p.line());
+        let field = |i: usize| record.get(i).unwrap_or("").trim();
+        let (port, last_port) = parse_ports(field(0)).map_err(|m| err(line, m))?;
+        let protocol = match field(1) {
+            "" => None,
+            "tcp" => Some(Protocol::Tcp),
+            "udp" => Some(Protocol::Udp),
+            other => {
+                return Err(err(
+                    line,
+                    format!("protocol must be tcp, udp or empty, got {other:?}"),
+                ))
+            }
+        };
+        let category = field(3);
+        if !CATEGORIES.contains(&category) {
+            return Err(err(line, format!("unknown category {category:?}")));
+        }
+        let confidence = Confidence::parse(field(4)).ok_or_else(|| {
+            err(
+                line,
+                format!(
+                    "confidence must be documented, common or reported, got {:?}",
+                    field(4)
+                ),
+            )
+        })?;
+        for (i, name) in [(2, "use"), (5, "note"), (6, "reference")] {
+            if field(i).is_empty() {
+                return Err(err(line, format!("the {name} is empty")));
+            }
+        }
+        let row = KnownUse {
+            port,
+            last_port,
+            protocol,
+            product: field(2).to_string(),
+            category: category.to_string(),
+            confidence,
+            note: field(5).to_string(),
+            reference: field(6).to_string(),
+        };
+        if out.iter().any(|k| {
+            (k.port, k.last_port, k.protocol) == (row.port, row.last_port, row.protocol)
+                && k.product.eq_ignore_ascii_case(&row.product)
+        }) {
+            return Err(err(
+                line,
+                format!("duplicate of {} {}", row.ports_label(), row.product),
+            ));
+        }
+        out.push(row);
+    }
+    Ok(out)
+}
+
+fn parse_ports(raw: &str) -> Result<(u16, u16), String> {
+    let number = |s: &str| {
+        s.parse::<u16>()
+            .map_err(|_| format!("port must be a number from 0 to 65535, got {s:?}"))
+    };
+    match raw.split_once('-') {
+        Some((a, b)) => {
+            let (a, b) = (number(a)?, number(b)?);
+            if a >= b {
+                return Err(format!("port run {raw} must go upwards"));
+            }
+            Ok((a, b))
+        }
+        None => {
+            let p = number(raw)?;
+            Ok((p, p))
+        }
+    }
+}
+
+/// The embedded table, parsed once.
+pub fn table() -> &'static [KnownUse] {
+    static TABLE: OnceLock<Vec<KnownUse>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        parse(EMBEDDED_CSV).expect("the embedded table is checked by the test suite")
+    })
+}
+
+/// Known uses of `port` (for `protocol`, when given), in table order.
 pub fn uses_of(port: u16, protocol: Option<Protocol>) -> Vec<&'static KnownUse> {
     table()
         .iter()
         .filter(|k| {
-            k.port == port && (protocol.is_none() || k.protocol.is_none() || k.protocol == protocol)
+            k.covers(port) && (protocol.is_none() || k.protocol.is_none() || k.protocol == protocol)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = "port,protocol,use,category,confidence,note,reference\n";
+
+    fn one(row: &str) -> Result<Vec<KnownUse>, KnownParseError> {
+        parse(&format!("{HEAD}{row}\n"))
+    }
+
+    #[test]
+    fn embedded_table_parses() {
+        let rows = parse(EMBEDDED_CSV).unwrap();
+        assert!(rows.len() >= 120, "{} rows", rows.len());
+    }
+
+    #[test]
+    fn rows_parse_with_runs_and_both_protocols() {
+        let rows = one("6881-6889,,BitTorrent,p2p,common,\"peers, mostly\",BEP 3").unwrap();
+        assert_eq!((rows[0].port, rows[0].last_port), (6881, 6889));
+        assert_eq!(rows[0].protocol, None);
+        assert_eq!(rows[0].note, "peers, mostly");
+        assert!(rows[0].covers(6885) && !rows[0].covers(6890));
+        assert_eq!(rows[0].ports_label(), "6881-6889/tcp+udp");
+        assert_eq!(
+            rows[0].describe(),
+            "in 6881-6889, a range commonly used by BitTorrent"
+        );
+    }
+
+    #[test]
+    fn bad_rows_say_which_line_and_why() {
+        let e = one("70000,tcp,X,web,common,n,r").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("0 to 65535"), "{e}");
+        assert!(one("80,sctp,X,web,common,n,r")
+            .unwrap_err()
+            .message
+            .contains("protocol"));
+        assert!(one("80,tcp,X,web,sure,n,r")
+            .unwrap_err()
+            .message
+            .contains("confidence"));
+        assert!(one("80,tcp,X,web,common,n,")
+            .unwrap_err()
+            .message
+            .contains("reference is empty"));
+        assert!(one("80,tcp,X,nonsense,common,n,r")
+            .unwrap_err()
+            .message
+            .contains("category"));
+        assert!(one("90-80,tcp,X,web,common,n,r")
+            .unwrap_err()
+            .message
+            .contains("upwards"));
+        let dup = parse(&format!(
+            "{HEAD}80,tcp,X,web,common,n,r\n80,tcp,x,web,common,n2,r2\n"
+        ))
+        .unwrap_err();
+        assert_eq!(dup.line, 3);
+        assert!(parse("port,proto\n1,tcp\n").unwrap_err().line == 1);
+    }
+
+    #[test]
+    fn uses_of_filters_by_port_and_protocol() {
+        let tcp = uses_of(3489, Some(Protocol::Tcp));
+        assert!(tcp
+            .iter()
+            .any(|k| k.product.contains("Symantec") && k.confidence == Confidence::Reported));
+        assert!(uses_of(3489, Some(Protocol::Udp)).is_empty());
+        // A both-protocols row answers either.
+        assert!(!uses_of(5938, Some(Protocol::Udp)).is_empty());
+        // A run answers every port inside it.
+        assert!(!uses_of(6885, Some(Protocol::Tcp)).is_empty());
+        assert!(uses_of(289, None).is_empty());
+    }
 }

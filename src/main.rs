@@ -21,6 +21,8 @@ fn main() -> ExitCode {
             eprintln!("portscope: {msg}");
             ExitCode::from(2)
         }
+        // `portscope ... | head`: the reader has what it wanted; that is not an error.
+        Err(Failure::Runtime(err)) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(Failure::Runtime(err)) => {
             eprintln!(
                 "portscope: {}",
@@ -29,4 +31,10 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain()
+        .filter_map(|e| e.downcast_ref::<std::io::Error>())
+        .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
 }

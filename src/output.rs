@@ -2,6 +2,7 @@
 //! `text::escape` (tables, CSV) or `text::write_json` (JSON) on its way out.
 
 use std::io::{self, IsTerminal, Write};
+use std::path::Path;
 
 /// The width a table may use: the terminal's when stdout is one, else 80 columns... unless the
 /// output is piped, where lines are never cut (a script wants whole fields).
@@ -88,4 +89,19 @@ pub fn write_csv(out: &mut impl Write, header: &[&str], rows: &[Vec<String>]) ->
         w.write_record(row).map_err(io::Error::other)?;
     }
     w.flush()
+}
+
+/// Write `bytes` to `dest` through a temp file in the same directory and a rename, so readers see
+/// the old file or the new one, never half of one, and a failure leaves the old file as it was.
+pub fn write_atomically(dest: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = dest
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(dest).map_err(|e| e.error)?;
+    Ok(())
 }

@@ -186,7 +186,7 @@ pub fn write_json<W: io::Write, T: serde::Serialize + ?Sized>(
     value: &T,
 ) -> io::Result<()> {
     let mut ser = serde_json::Serializer::with_formatter(&mut writer, SafeJsonFormatter::default());
-    value.serialize(&mut ser).map_err(io::Error::other)?;
+    value.serialize(&mut ser).map_err(io::Error::from)?; // keeps an io error's kind (BrokenPipe)
     writer.write_all(b"\n")
 }
 

@@ -164,28 +164,15 @@ fn a_listener_shared_with_a_child_lists_both_pids() {
 
 #[test]
 fn twenty_five_thousand_sockets_in_two_children_all_have_the_right_pid() {
-    let a = hold(&[
-        "--tcp-count",
-        "10000",
-        "--tcp-base-addr",
-        "127.0.0.1",
-        "--udp-count",
-        "2500",
-    ]);
-    let b = hold(&[
-        "--tcp-count",
-        "7500",
-        "--tcp-base-addr",
-        "127.0.0.2",
-        "--tcp-count",
-        "2500",
-        "--tcp-base-addr",
-        "::1",
-        "--udp-count",
-        "2500",
-        "--udp-base-addr",
-        "::1",
-    ]);
+    // Off 127.0.0.1, whose ephemeral ports other programs may be using up.
+    let a = hold(
+        &"--tcp-count 10000 --tcp-base-addr 127.0.0.3 --udp-count 2500 --udp-base-addr 127.0.0.3"
+            .split(' ')
+            .collect::<Vec<_>>(),
+    );
+    let b = hold(&"--tcp-count 7500 --tcp-base-addr 127.0.0.4 --tcp-count 2500 --tcp-base-addr ::1 --udp-count 2500 --udp-base-addr ::1"
+        .split(' ')
+        .collect::<Vec<_>>());
     let snapshot = collect(false);
     let by_addr: HashMap<(Protocol, SocketAddr), &Socket> = snapshot
         .sockets

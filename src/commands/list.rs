@@ -2,6 +2,7 @@
 //! processes and IANA service names. The table, `--json` and `--csv` are three renderings of the
 //! same [`ListRow`]s.
 
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::net::IpAddr;
 use std::process::ExitCode;
@@ -10,12 +11,12 @@ use serde::Serialize;
 
 use super::{CmdResult, Context, Failure};
 use crate::cli::{ListArgs, SortKey};
-use crate::hints::{self, Severity};
+use crate::hints::{self, Assessment, Hint, Severity};
 use crate::output::{write_csv, write_table, Column};
 use crate::registry::{Protocol, Registry};
 use crate::sockets::{
-    CollectOptions, Collector, Family, HostInfo, Owner, Snapshot, Socket, SocketState,
-    SystemCollector, UnknownOwner,
+    CollectOptions, Collector, Family, HostInfo, Owner, Socket, SocketState, SystemCollector,
+    UnknownOwner,
 };
 use crate::text::escape;
 
@@ -38,14 +39,20 @@ pub struct ListRow<'a> {
     pub process: Option<&'a str>,
     /// The first owner's user, else the user that opened the socket.
     pub user: Option<&'a str>,
+    /// The owners' details; in JSON they appear once per process, under `processes`.
+    #[serde(skip)]
     pub owners: &'a [Owner],
     pub owner_unknown: Option<UnknownOwner>,
     /// The most severe investigation hint, if any.
     pub badge: Option<Severity>,
+    /// Every hint for this socket, most severe first.
+    pub hints: Vec<Hint>,
 }
 
 impl<'a> ListRow<'a> {
-    pub fn new(registry: &'a Registry, snapshot: &Snapshot, socket: &'a Socket) -> ListRow<'a> {
+    /// Join a socket with its registry name and its assessment (from [`hints::assess_all`], which
+    /// sees the whole snapshot: some hints compare sockets with each other).
+    pub fn new(registry: &'a Registry, socket: &'a Socket, assessment: Assessment) -> ListRow<'a> {
         let first = socket.owners.first();
         ListRow {
             protocol: socket.protocol,
@@ -63,7 +70,8 @@ impl<'a> ListRow<'a> {
                 .or(socket.user.as_deref()),
             owners: &socket.owners,
             owner_unknown: socket.owner_unknown,
-            badge: hints::assess_socket(registry, snapshot, socket).badge(),
+            badge: assessment.badge(),
+            hints: assessment.hints,
         }
     }
 
@@ -144,12 +152,15 @@ impl<'a> ListRow<'a> {
     }
 }
 
-/// The whole `--json` document: host facts, how many owners are hidden, and the rows.
+/// The whole `--json` document: host facts, how many owners are hidden, the rows, and each
+/// owning process once (a server with 1,000 sockets does not repeat its command line 1,000
+/// times), keyed by pid.
 #[derive(Serialize)]
 struct JsonList<'a> {
     host: &'a HostInfo,
     hidden_owners: usize,
     sockets: &'a [ListRow<'a>],
+    processes: BTreeMap<u32, &'a Owner>,
 }
 
 pub fn run(ctx: &Context, args: &ListArgs) -> CmdResult {
@@ -163,8 +174,9 @@ pub fn run(ctx: &Context, args: &ListArgs) -> CmdResult {
     let mut rows: Vec<ListRow> = snapshot
         .sockets
         .iter()
-        .filter(|s| args.all || s.state.is_listener())
-        .map(|s| ListRow::new(&registry, &snapshot, s))
+        .zip(hints::assess_all(&registry, &snapshot))
+        .filter(|(s, _)| args.all || s.state.is_listener())
+        .map(|(s, assessment)| ListRow::new(&registry, s, assessment))
         .filter(|r| r.matches(args))
         .collect();
     sort_rows(&mut rows, args.sort);
@@ -184,6 +196,11 @@ pub fn run(ctx: &Context, args: &ListArgs) -> CmdResult {
                 host: &snapshot.host,
                 hidden_owners: hidden,
                 sockets: &rows,
+                processes: rows
+                    .iter()
+                    .flat_map(|r| r.owners)
+                    .map(|o| (o.pid, o))
+                    .collect(),
             },
         )?;
     } else if args.csv {
@@ -209,11 +226,16 @@ pub fn run(ctx: &Context, args: &ListArgs) -> CmdResult {
         }
     }
     out.flush()?;
-    Ok(if rows.is_empty() {
+    let code = if rows.is_empty() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    })
+    };
+    // The process exits right after this: freeing tens of thousands of owner records one by one
+    // would only make `list` slower on a busy server. The OS takes the memory back at once.
+    drop(rows);
+    std::mem::forget(snapshot);
+    Ok(code)
 }
 
 /// The line under the table when some owners could not be seen.

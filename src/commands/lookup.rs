@@ -1,5 +1,6 @@
 //! `portscope lookup PORT[/PROTO] | NAME[/PROTO]`: every registry entry with all its fields, the
-//! port's class and, for a port with no entry, the run of unassigned ports it falls in.
+//! port's class and, for a port with no entry, the run of unassigned ports it falls in; then the
+//! port's known uses and the hints that apply to the port alone.
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -8,6 +9,8 @@ use serde::Serialize;
 
 use super::{CmdResult, Context, Failure};
 use crate::cli::LookupArgs;
+use crate::hints::{self, Hint};
+use crate::known::KnownUse;
 use crate::registry::{search, Entry, PortClass, PortReport, Protocol, Registry};
 use crate::text::escape;
 
@@ -64,6 +67,15 @@ pub fn parse_target(raw: &str) -> Result<Target, String> {
     Ok(Target::Name(what.to_string(), proto))
 }
 
+/// `lookup --json` for a port: the registry report plus known uses and port-only hints.
+#[derive(Serialize)]
+struct PortLookup<'r> {
+    #[serde(flatten)]
+    report: PortReport<'r>,
+    known_uses: Vec<&'static KnownUse>,
+    hints: Vec<Hint>,
+}
+
 #[derive(Serialize)]
 struct NameReport<'r> {
     name: String,
@@ -78,10 +90,21 @@ pub fn run(ctx: &Context, args: &LookupArgs) -> CmdResult {
     match target {
         Target::Port(port, proto) => {
             let report = registry.report(port, proto);
+            let assessment = hints::assess_port(&registry, port, proto);
             if ctx.json {
-                crate::text::write_json(&mut out, &report)?;
+                crate::text::write_json(
+                    &mut out,
+                    &PortLookup {
+                        report,
+                        known_uses: assessment.known_uses,
+                        hints: assessment.hints,
+                    },
+                )?;
             } else {
-                write_port_report(&mut out, &report, width())?;
+                let width = width();
+                write_port_report(&mut out, &report, width)?;
+                write_known_uses(&mut out, &assessment.known_uses, width)?;
+                write_hints(&mut out, &assessment.hints, width)?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -164,6 +187,64 @@ pub fn write_port_report(
     }
     writeln!(out)?;
     write_entries(out, &report.entries, Some(report.port), width)
+}
+
+/// The "Known uses" section; nothing when there are none.
+pub fn write_known_uses(out: &mut impl Write, uses: &[&KnownUse], width: usize) -> io::Result<()> {
+    if uses.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "\nKnown uses (a port number alone never proves which program listens)"
+    )?;
+    for k in uses {
+        writeln!(
+            out,
+            "  {}  {}  {}, {}",
+            escape(&k.product),
+            k.ports_label(),
+            escape(&k.category),
+            k.confidence
+        )?;
+        write_field(out, "Note", &k.note, width)?;
+        write_field(out, "Reference", &k.reference, width)?;
+    }
+    Ok(())
+}
+
+/// The "Hints" section: severity, title and id, the reason, then the commands to run.
+/// Hint text is display-ready (escaped when the hint was built).
+pub fn write_hints(out: &mut impl Write, hints: &[Hint], width: usize) -> io::Result<()> {
+    if hints.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\nHints")?;
+    // Several hints often suggest the same commands: print each command once, where it first
+    // applies.
+    let mut shown: Vec<&str> = Vec::new();
+    for h in hints {
+        writeln!(out, "  [{}] {}  ({})", h.severity, h.title, h.id)?;
+        for line in wrap(&h.why, width.saturating_sub(6).max(20)) {
+            writeln!(out, "      {line}")?;
+        }
+        let fresh: Vec<&str> = h
+            .next_steps
+            .iter()
+            .map(String::as_str)
+            .filter(|s| !shown.contains(s))
+            .collect();
+        if fresh.is_empty() && !h.next_steps.is_empty() {
+            writeln!(out, "      Next steps: as above.")?;
+        } else if !fresh.is_empty() {
+            writeln!(out, "      Next steps:")?;
+            for step in fresh {
+                writeln!(out, "        $ {step}")?;
+                shown.push(step);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Entries as blocks, one per service; rows identical but for the protocol are folded together

@@ -49,7 +49,7 @@ pub fn run(ctx: &Context, args: &RegistryArgs) -> CmdResult {
                 )?;
                 writeln!(
                     out,
-                    "Newest date:   {}",
+                    "Newest date:   {} (newest registration or modification date in the data)",
                     info.newest_date.unwrap_or("unknown")
                 )?;
                 if matches!(info.source, Source::Embedded) {

@@ -1,12 +1,25 @@
 //! Investigation hints: what is unusual about a port or a live socket, and what to run next.
-//! Nothing here knows about terminals. (Rules are filled in by the hints work; the types are the
-//! seam the TUI and commands code against.)
+//! Nothing here knows about terminals, and nothing reads the clock or the system: every rule is
+//! a small pure function of the registry, the known-uses table and a [`Snapshot`].
+//!
+//! Every rule is registered once, in [`RULES`], under a stable id that the README documents.
+//! A hint never claims identity: a port is "commonly used by" a product; only the owning process
+//! says what a socket is.
+//!
+//! Hint text is display-ready: untrusted parts (process names, paths, registry text) are passed
+//! through [`crate::text::escape`] when the hint is built, so front ends print it as is.
+
+use std::collections::HashMap;
 
 use serde::Serialize;
 
 use crate::known::KnownUse;
-use crate::registry::{Entry, Protocol, Registry};
+use crate::registry::{Entry, PortRange, Protocol, Registry};
 use crate::sockets::{Snapshot, Socket};
+
+pub mod next_steps;
+mod port_rules;
+mod socket_rules;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -15,6 +28,23 @@ pub enum Severity {
     Notice,
     Warning,
     Alert,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Notice => "notice",
+            Severity::Warning => "warning",
+            Severity::Alert => "alert",
+        }
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// One finding about a port or socket, with the commands to run next.
@@ -45,20 +75,522 @@ impl Assessment<'_> {
     }
 }
 
-/// Assess a port on its own (what `lookup` shows).
-pub fn assess_port(registry: &Registry, port: u16, protocol: Option<Protocol>) -> Assessment<'_> {
-    Assessment {
-        entries: registry.by_port(port, protocol),
-        known_uses: crate::known::uses_of(port, protocol),
-        hints: Vec::new(),
+/// What a rule found; the registry attaches the rule's id, so ids live in one place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Finding {
+    pub severity: Severity,
+    pub title: String,
+    pub why: String,
+    pub next_steps: Vec<String>,
+}
+
+/// What the port rules see: the port, its registry entries and known uses, and the live socket
+/// when one is being assessed (`None` for `lookup`).
+pub(crate) struct PortFacts<'a, 'r> {
+    pub port: u16,
+    pub protocol: Option<Protocol>,
+    pub entries: &'a [Entry<'r>],
+    pub known: &'a [&'static KnownUse],
+    /// The run of unassigned ports around the port, when IANA names and reserves nothing there.
+    pub unassigned_run: Option<PortRange>,
+    pub live: Option<&'a Socket>,
+}
+
+impl PortFacts<'_, '_> {
+    /// The live socket, when it is a listener (TCP LISTEN or unconnected UDP).
+    pub fn live_listener(&self) -> Option<&Socket> {
+        self.live.filter(|s| s.state.is_listener())
+    }
+
+    /// `3489/tcp`, or `3489` when no protocol was given.
+    pub fn label(&self) -> String {
+        match self.protocol {
+            Some(p) => format!("{}/{p}", self.port),
+            None => self.port.to_string(),
+        }
+    }
+
+    /// The IANA service names on this port, deduplicated, in IANA order.
+    pub fn service_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        for e in self.entries {
+            if !e.service.is_empty() && !names.contains(&e.service) {
+                names.push(e.service);
+            }
+        }
+        names
+    }
+
+    /// Commands that find the holder of this port and, for a live socket, inspect its owners.
+    pub fn investigate(&self) -> Vec<String> {
+        let mut steps = next_steps::find_listener(self.port, self.protocol);
+        if let Some(socket) = self.live {
+            for owner in socket.owners.iter().take(2) {
+                steps.extend(next_steps::inspect_process(owner));
+            }
+        }
+        steps
     }
 }
 
-/// Assess one live socket of `snapshot` (port rules plus socket rules).
+/// What the socket rules see: the port facts plus the socket and the snapshot it came from
+/// (other sockets, the host, and "now": `snapshot.host.taken_at`).
+pub(crate) struct SocketFacts<'a, 'r> {
+    pub port: PortFacts<'a, 'r>,
+    pub snapshot: &'a Snapshot,
+    pub socket: &'a Socket,
+    /// The snapshot's listeners on the same protocol and port (this one included when it is
+    /// one): looked up once per snapshot by [`assess_all`], so a listing stays linear.
+    pub same_port: &'a [&'a Socket],
+}
+
+/// The listeners of `snapshot` on `protocol`/`port`.
+pub(crate) fn listeners_on(snapshot: &Snapshot, protocol: Protocol, port: u16) -> Vec<&Socket> {
+    snapshot
+        .sockets
+        .iter()
+        .filter(|s| s.state.is_listener() && s.protocol == protocol && s.local_port == port)
+        .collect()
+}
+
+#[derive(Clone, Copy)]
+pub(crate) enum Check {
+    /// Needs only the port: runs for `lookup` and for live sockets.
+    Port(for<'a, 'r> fn(&PortFacts<'a, 'r>) -> Option<Finding>),
+    /// Needs a live socket.
+    Socket(for<'a, 'r> fn(&SocketFacts<'a, 'r>) -> Option<Finding>),
+}
+
+/// One rule: its stable id, what triggers it (the README's table), and its check.
+pub struct Rule {
+    pub id: &'static str,
+    pub trigger: &'static str,
+    pub(crate) check: Check,
+}
+
+impl Rule {
+    /// Whether the rule can fire on a port alone (in `lookup`).
+    pub fn is_port_rule(&self) -> bool {
+        matches!(self.check, Check::Port(_))
+    }
+}
+
+/// Every rule, in one place. Add a rule here, with a firing and a not-firing unit test, and a row
+/// in the README's hint table.
+pub static RULES: &[Rule] = &[
+    Rule {
+        id: "unassigned-system-port",
+        trigger: "Port 0-1023 with no IANA assignment (RFC 6335): info in lookup, warning for a live listener",
+        check: Check::Port(port_rules::unassigned_system_port),
+    },
+    Rule {
+        id: "unassigned-registered-port",
+        trigger: "A live listener on a port 1024-49151 that IANA has not assigned and no known use covers",
+        check: Check::Port(port_rules::unassigned_registered_port),
+    },
+    Rule {
+        id: "known-unofficial-use",
+        trigger: "The known-uses table lists uses of the port other than its IANA registration (3489: Symantec Endpoint Protection Manager, reported)",
+        check: Check::Port(port_rules::known_unofficial_use),
+    },
+    Rule {
+        id: "iana-unauthorized-use",
+        trigger: "IANA's \"Unauthorized Use Reported\" column is filled for the port",
+        check: Check::Port(port_rules::iana_unauthorized_use),
+    },
+    Rule {
+        id: "dynamic-port-listener",
+        trigger: "Port 49152-65535 (never assigned) used as a fixed listener: info in lookup and for UDP, notice for a TCP listener",
+        check: Check::Port(port_rules::dynamic_port_listener),
+    },
+    Rule {
+        id: "known-malware-port",
+        trigger: "The port is a known default of malware, a backdoor or an attack tool (4444, 31337, 50050): notice in lookup, warning for a live listener",
+        check: Check::Port(port_rules::known_malware_port),
+    },
+    Rule {
+        id: "service-mismatch",
+        trigger: "A well-known service port (22, 25, 53, 80, 443, 3306, 5432, ...) held by a process that is not one of its usual daemons",
+        check: Check::Socket(socket_rules::service_mismatch),
+    },
+    Rule {
+        id: "exposed-all-interfaces",
+        trigger: "A listener bound to 0.0.0.0, :: or another non-loopback address (notice when the port's known uses are dev servers or debuggers); never for loopback-only listeners",
+        check: Check::Socket(socket_rules::exposed_all_interfaces),
+    },
+    Rule {
+        id: "system-port-non-root",
+        trigger: "A listener on port 0-1023 whose owners all run as a non-root user (capabilities, socket activation, lowered sysctl)",
+        check: Check::Socket(socket_rules::system_port_non_root),
+    },
+    Rule {
+        id: "exe-deleted",
+        trigger: "An owner's executable was deleted or replaced after it started",
+        check: Check::Socket(socket_rules::exe_deleted),
+    },
+    Rule {
+        id: "exe-in-temp-dir",
+        trigger: "An owner's executable lives under /tmp, /var/tmp or /dev/shm (alert)",
+        check: Check::Socket(socket_rules::exe_in_temp_dir),
+    },
+    Rule {
+        id: "exe-in-home-dir",
+        trigger: "An owner's executable lives in a home directory (/home, /root, /Users)",
+        check: Check::Socket(socket_rules::exe_in_home_dir),
+    },
+    Rule {
+        id: "started-recently",
+        trigger: "An owner started less than 10 minutes before the snapshot was taken",
+        check: Check::Socket(socket_rules::started_recently),
+    },
+    Rule {
+        id: "name-needed-escaping",
+        trigger: "An owner's name, executable path or command line holds control, bidi or invisible characters",
+        check: Check::Socket(socket_rules::name_needed_escaping),
+    },
+    Rule {
+        id: "name-differs-from-exe",
+        trigger: "An owner's process name is not its executable's name (renamed with prctl or exec -a); scripts under an interpreter or runtime are exempt",
+        check: Check::Socket(socket_rules::name_differs_from_exe),
+    },
+    Rule {
+        id: "owner-unknown",
+        trigger: "No owning process could be found; says why (hidden without root, kernel-held, exited, unknown)",
+        check: Check::Socket(socket_rules::owner_unknown),
+    },
+    Rule {
+        id: "interpreter-listener",
+        trigger: "A shell or nc/socat (warning), or a script interpreter such as python or perl (notice), holds a listener",
+        check: Check::Socket(socket_rules::interpreter_listener),
+    },
+    Rule {
+        id: "shared-port",
+        trigger: "The same port and protocol is held by several unrelated processes",
+        check: Check::Socket(socket_rules::shared_port),
+    },
+];
+
+fn port_facts<'a, 'r>(
+    registry: &'r Registry,
+    entries: &'a [Entry<'r>],
+    known: &'a [&'static KnownUse],
+    port: u16,
+    protocol: Option<Protocol>,
+    live: Option<&'a Socket>,
+) -> PortFacts<'a, 'r> {
+    let named = entries
+        .iter()
+        .any(|e| !e.service.is_empty() || e.is_reserved());
+    PortFacts {
+        port,
+        protocol,
+        entries,
+        known,
+        unassigned_run: if named {
+            None
+        } else {
+            registry.unassigned_run(port)
+        },
+        live,
+    }
+}
+
+fn finish(mut hints: Vec<Hint>) -> Vec<Hint> {
+    // Most severe first; rule order breaks ties, so the output is stable.
+    hints.sort_by_key(|h| std::cmp::Reverse(h.severity));
+    hints
+}
+
+fn hint(rule: &Rule, finding: Finding) -> Hint {
+    Hint {
+        id: rule.id,
+        severity: finding.severity,
+        title: finding.title,
+        why: finding.why,
+        next_steps: finding.next_steps,
+    }
+}
+
+/// Assess a port on its own (what `lookup` shows).
+pub fn assess_port(registry: &Registry, port: u16, protocol: Option<Protocol>) -> Assessment<'_> {
+    let entries = registry.by_port(port, protocol);
+    let known_uses = crate::known::uses_of(port, protocol);
+    let facts = port_facts(registry, &entries, &known_uses, port, protocol, None);
+    let hints = RULES
+        .iter()
+        .filter_map(|rule| match rule.check {
+            Check::Port(check) => check(&facts).map(|f| hint(rule, f)),
+            Check::Socket(_) => None,
+        })
+        .collect();
+    Assessment {
+        hints: finish(hints),
+        entries,
+        known_uses,
+    }
+}
+
+/// Assess one live socket of `snapshot` (port rules plus socket rules). To assess every socket
+/// of a snapshot, [`assess_all`] does the same work without rescanning the snapshot per socket.
 pub fn assess_socket<'r>(
     registry: &'r Registry,
-    _snapshot: &Snapshot,
+    snapshot: &Snapshot,
     socket: &Socket,
 ) -> Assessment<'r> {
-    assess_port(registry, socket.local_port, Some(socket.protocol))
+    let same_port = listeners_on(snapshot, socket.protocol, socket.local_port);
+    evaluate(registry, snapshot, socket, &same_port)
+}
+
+/// Assess every socket of `snapshot`, in snapshot order.
+pub fn assess_all<'r>(registry: &'r Registry, snapshot: &Snapshot) -> Vec<Assessment<'r>> {
+    let mut by_port: HashMap<(Protocol, u16), Vec<&Socket>> = HashMap::new();
+    for s in snapshot.sockets.iter().filter(|s| s.state.is_listener()) {
+        by_port
+            .entry((s.protocol, s.local_port))
+            .or_default()
+            .push(s);
+    }
+    snapshot
+        .sockets
+        .iter()
+        .map(|socket| {
+            let same_port = by_port
+                .get(&(socket.protocol, socket.local_port))
+                .map_or(&[][..], Vec::as_slice);
+            evaluate(registry, snapshot, socket, same_port)
+        })
+        .collect()
+}
+
+fn evaluate<'r>(
+    registry: &'r Registry,
+    snapshot: &Snapshot,
+    socket: &Socket,
+    same_port: &[&Socket],
+) -> Assessment<'r> {
+    let port = socket.local_port;
+    let protocol = Some(socket.protocol);
+    let entries = registry.by_port(port, protocol);
+    let known_uses = crate::known::uses_of(port, protocol);
+    let facts = SocketFacts {
+        port: port_facts(
+            registry,
+            &entries,
+            &known_uses,
+            port,
+            protocol,
+            Some(socket),
+        ),
+        snapshot,
+        socket,
+        same_port,
+    };
+    let hints = RULES
+        .iter()
+        .filter_map(|rule| {
+            match rule.check {
+                Check::Port(check) => check(&facts.port),
+                Check::Socket(check) => check(&facts),
+            }
+            .map(|f| hint(rule, f))
+        })
+        .collect();
+    Assessment {
+        hints: finish(hints),
+        entries,
+        known_uses,
+    }
+}
+
+/// Hand-made sockets and snapshots for the rules' unit tests.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use std::net::IpAddr;
+
+    use crate::sockets::{
+        Family, HostInfo, Owner, Protocol, Snapshot, Socket, SocketState, SCHEMA_VERSION,
+    };
+
+    /// "Now" in every fixture snapshot.
+    pub const NOW: u64 = 1_800_000_000;
+
+    pub fn owner(pid: u32, name: &str, uid: u32, exe: &str) -> Owner {
+        Owner {
+            pid,
+            name: name.to_string(),
+            uid: Some(uid),
+            user: Some(if uid == 0 {
+                "root".into()
+            } else {
+                format!("u{uid}")
+            }),
+            exe: Some(exe.to_string()),
+            exe_deleted: false,
+            cmdline: vec![exe.to_string()],
+            start_time: Some(NOW - 86_400),
+            parent_pid: Some(1),
+        }
+    }
+
+    pub fn listener(proto: Protocol, addr: &str, port: u16, owners: Vec<Owner>) -> Socket {
+        let local_addr: IpAddr = addr.parse().unwrap();
+        Socket {
+            protocol: proto,
+            family: if local_addr.is_ipv4() {
+                Family::V4
+            } else {
+                Family::V6
+            },
+            local_addr,
+            local_port: port,
+            remote_addr: None,
+            remote_port: None,
+            state: match proto {
+                Protocol::Udp => SocketState::Unconnected,
+                _ => SocketState::Listen,
+            },
+            inode: u64::from(port) * 7 + 1,
+            uid: owners.first().and_then(|o| o.uid),
+            user: owners.first().and_then(|o| o.user.clone()),
+            owners,
+            owner_unknown: None,
+        }
+    }
+
+    pub fn tcp(addr: &str, port: u16, owner: Owner) -> Socket {
+        listener(Protocol::Tcp, addr, port, vec![owner])
+    }
+
+    pub fn snapshot(sockets: Vec<Socket>) -> Snapshot {
+        Snapshot {
+            schema_version: SCHEMA_VERSION,
+            host: HostInfo {
+                hostname: "fixture".into(),
+                taken_at: NOW,
+                uid: 0,
+                user: "root".into(),
+                sees_all_owners: true,
+                ..HostInfo::default()
+            },
+            sockets,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::*;
+    use super::*;
+
+    #[test]
+    fn rule_ids_are_unique_kebab_case_and_documented() {
+        let mut ids: Vec<&str> = RULES.iter().map(|r| r.id).collect();
+        for r in RULES {
+            assert!(
+                r.id.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
+                "{}",
+                r.id
+            );
+            assert!(!r.trigger.is_empty(), "{} has no trigger text", r.id);
+        }
+        ids.sort_unstable();
+        let n = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "duplicate rule id");
+    }
+
+    #[test]
+    fn lookup_of_289_says_unassigned_and_nothing_else() {
+        let reg = Registry::embedded();
+        let a = assess_port(&reg, 289, None);
+        let ids: Vec<&str> = a.hints.iter().map(|h| h.id).collect();
+        assert_eq!(ids, ["unassigned-system-port"]);
+        assert_eq!(a.badge(), Some(Severity::Info));
+        assert!(a.hints[0]
+            .why
+            .contains("if something listens here, that is unusual"));
+    }
+
+    #[test]
+    fn lookup_of_3489_surfaces_the_reported_symantec_use() {
+        let reg = Registry::embedded();
+        let a = assess_port(&reg, 3489, Some(Protocol::Tcp));
+        let h = a
+            .hints
+            .iter()
+            .find(|h| h.id == "known-unofficial-use")
+            .expect("3489 has a known unofficial use");
+        assert!(h.why.contains("dtp-dia"), "{}", h.why);
+        assert!(
+            h.why.contains(
+                "reported (secondary sources only) as used by Symantec Endpoint Protection Manager"
+            ),
+            "{}",
+            h.why
+        );
+        assert!(!a.hints.iter().any(|h| h.id == "unassigned-system-port"));
+    }
+
+    #[test]
+    fn an_ordinary_ssh_daemon_on_loopback_raises_nothing() {
+        let reg = Registry::embedded();
+        let sock = tcp("127.0.0.1", 22, owner(900, "sshd", 0, "/usr/sbin/sshd"));
+        let snap = snapshot(vec![sock.clone()]);
+        let a = assess_socket(&reg, &snap, &sock);
+        assert!(a.hints.is_empty(), "{:#?}", a.hints);
+        assert_eq!(a.badge(), None);
+    }
+
+    #[test]
+    fn assess_all_agrees_with_assess_socket() {
+        let reg = Registry::embedded();
+        let mut sockets = vec![
+            listener(
+                Protocol::Udp,
+                "127.0.0.53",
+                53,
+                vec![owner(
+                    30,
+                    "systemd-resolve",
+                    991,
+                    "/usr/lib/systemd/systemd-resolved",
+                )],
+            ),
+            listener(
+                Protocol::Udp,
+                "192.168.122.1",
+                53,
+                vec![owner(31, "dnsmasq", 0, "/usr/sbin/dnsmasq")],
+            ),
+            tcp("0.0.0.0", 22, owner(900, "sshd", 0, "/usr/sbin/sshd")),
+            tcp(
+                "127.0.0.1",
+                289,
+                owner(901, "nc", 1000, "/usr/bin/nc.openbsd"),
+            ),
+        ];
+        sockets[3].owners[0].exe_deleted = true;
+        let snap = snapshot(sockets);
+        let all = assess_all(&reg, &snap);
+        assert_eq!(all.len(), snap.sockets.len());
+        for (socket, a) in snap.sockets.iter().zip(&all) {
+            assert_eq!(a.hints, assess_socket(&reg, &snap, socket).hints);
+        }
+        assert!(all[0].hints.iter().any(|h| h.id == "shared-port"));
+    }
+
+    #[test]
+    fn hints_come_most_severe_first() {
+        let reg = Registry::embedded();
+        let mut o = owner(901, "bash", 1000, "/tmp/x/bash");
+        o.start_time = Some(NOW - 5);
+        let sock = tcp("0.0.0.0", 289, o);
+        let snap = snapshot(vec![sock.clone()]);
+        let a = assess_socket(&reg, &snap, &sock);
+        let sev: Vec<Severity> = a.hints.iter().map(|h| h.severity).collect();
+        let mut sorted = sev.clone();
+        sorted.sort_by(|a, b| b.cmp(a));
+        assert_eq!(sev, sorted);
+        assert_eq!(a.badge(), Some(Severity::Alert));
+    }
 }

@@ -6,6 +6,7 @@
 //! Loading is on every command's critical path, so the table is parsed into one text arena with
 //! fixed-size rows of spans (no allocation per field) and two small port indexes.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -14,27 +15,15 @@ mod parse;
 pub mod search;
 pub mod store;
 
-pub use parse::ParseError;
+pub use parse::{ParseError, HEADER};
+use parse::{RawRow, Table, PROTOCOLS};
 pub use search::{Hit, SearchIndex};
 
 /// IANA's CSV, as assembled by `scripts/build-registry.py` (see `assets/SOURCES.md`).
 pub static EMBEDDED_CSV: &str = include_str!("../../assets/service-names-port-numbers.csv");
-
-/// The header IANA's CSV starts with; an import must match it exactly.
-pub const HEADER: [&str; 12] = [
-    "Service Name",
-    "Port Number",
-    "Transport Protocol",
-    "Description",
-    "Assignee",
-    "Contact",
-    "Registration Date",
-    "Modification Date",
-    "Reference",
-    "Service Code",
-    "Unauthorized Use Reported",
-    "Assignment Notes",
-];
+/// The same, parsed by the build script: the text arena and the encoded rows.
+static EMBEDDED_ARENA: &str = include_str!(concat!(env!("OUT_DIR"), "/registry-arena.txt"));
+static EMBEDDED_ROWS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/registry-rows.bin"));
 
 /// A transport protocol as the registry names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -156,10 +145,9 @@ impl PortClass {
 
 /// One row of the registry, borrowed from it. Text fields are IANA's, verbatim (untrusted for
 /// output purposes: an imported file may hold anything).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Entry<'r> {
     /// Position in the registry, stable for its lifetime; IANA order.
-    #[serde(skip)]
     pub index: usize,
     pub service: &'r str,
     /// `None` for name-only rows (a service name registered without a port).
@@ -214,6 +202,30 @@ impl Entry<'_> {
             (None, Some(proto)) => format!("{name} (no port)/{proto}"),
             (None, None) => format!("{name} (no port)"),
         }
+    }
+}
+
+/// JSON: IANA's columns under stable snake_case names, plus the readable `assignee_name` and
+/// `contact_name`.
+impl Serialize for Entry<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Entry", 14)?;
+        st.serialize_field("service", self.service)?;
+        st.serialize_field("ports", &self.ports)?;
+        st.serialize_field("protocol", &self.protocol)?;
+        st.serialize_field("description", self.description)?;
+        st.serialize_field("assignee", self.assignee)?;
+        st.serialize_field("assignee_name", &self.assignee_name())?;
+        st.serialize_field("contact", self.contact)?;
+        st.serialize_field("contact_name", &self.contact_name())?;
+        st.serialize_field("registration_date", self.registration_date)?;
+        st.serialize_field("modification_date", self.modification_date)?;
+        st.serialize_field("reference", self.reference)?;
+        st.serialize_field("service_code", self.service_code)?;
+        st.serialize_field("unauthorized_use", self.unauthorized_use)?;
+        st.serialize_field("assignment_notes", self.assignment_notes)?;
+        st.end()
     }
 }
 
@@ -275,28 +287,12 @@ impl fmt::Display for Source {
     }
 }
 
-/// A byte span into the registry's text arena.
-#[derive(Debug, Clone, Copy, Default)]
-struct Span {
-    start: u32,
-    len: u32,
-}
-
-/// The ten text columns of a row, in IANA order (port and protocol are parsed).
-const TEXT_COLUMNS: usize = 10;
-
-#[derive(Debug, Clone)]
-struct Row {
-    text: [Span; TEXT_COLUMNS],
-    ports: Option<PortRange>,
-    protocol: Option<Protocol>,
-}
-
 /// The parsed registry.
 pub struct Registry {
     source: Source,
-    arena: String,
-    rows: Vec<Row>,
+    /// Every text field, one after another; rows hold spans into it.
+    arena: Cow<'static, str>,
+    rows: Vec<RawRow>,
     /// (port, row) for single-port rows, sorted by port then row: lookups binary-search it.
     singles: Vec<(u16, u32)>,
     /// Rows covering a range of ports; few (hundreds), so a scan is cheapest.
@@ -315,15 +311,19 @@ impl fmt::Debug for Registry {
 }
 
 impl Registry {
-    /// Parse the copy built into the binary.
+    /// The copy built into the binary, parsed at compile time.
     pub fn embedded() -> Registry {
-        parse::parse(EMBEDDED_CSV.as_bytes(), Source::Embedded)
-            .expect("the embedded registry is checked by the test suite")
+        Registry::from_table(
+            Source::Embedded,
+            Cow::Borrowed(EMBEDDED_ARENA),
+            parse::decode_rows(EMBEDDED_ROWS),
+        )
     }
 
     /// Parse an IANA CSV, validating its header and every row.
     pub fn from_csv(bytes: &[u8], source: Source) -> Result<Registry, ParseError> {
-        parse::parse(bytes, source)
+        let Table { arena, rows } = parse::parse_table(bytes)?;
+        Ok(Registry::from_table(source, Cow::Owned(arena), rows))
     }
 
     pub fn source(&self) -> &Source {
@@ -355,8 +355,8 @@ impl Registry {
         Entry {
             index,
             service: t(0),
-            ports: row.ports,
-            protocol: row.protocol,
+            ports: row.ports.map(|(start, end)| PortRange { start, end }),
+            protocol: protocol_of(row.protocol),
             description: t(1),
             assignee: t(2),
             contact: t(3),
@@ -384,9 +384,11 @@ impl Registry {
             .chain(self.ranges.iter().copied().filter(|&r| {
                 self.rows[r as usize]
                     .ports
-                    .is_some_and(|range| range.contains(port))
+                    .is_some_and(|(start, end)| start <= port && port <= end)
             }))
-            .filter(|&r| protocol.is_none() || self.rows[r as usize].protocol == protocol)
+            .filter(|&r| {
+                protocol.is_none() || protocol_of(self.rows[r as usize].protocol) == protocol
+            })
             .collect();
         rows.sort_unstable();
         rows.into_iter().map(|r| self.entry(r as usize)).collect()
@@ -432,12 +434,15 @@ impl Registry {
         Some(PortRange { start, end })
     }
 
-    fn from_rows(source: Source, arena: String, rows: Vec<Row>) -> Registry {
+    fn from_table(source: Source, arena: Cow<'static, str>, rows: Vec<RawRow>) -> Registry {
         let mut singles = Vec::with_capacity(rows.len());
         let mut ranges = Vec::new();
         let mut occupied = Box::new([0u64; 1024]);
         for (i, row) in rows.iter().enumerate() {
-            let Some(range) = row.ports else { continue };
+            let Some((start, end)) = row.ports else {
+                continue;
+            };
+            let range = PortRange { start, end };
             if range.is_single() {
                 singles.push((range.start, i as u32));
             } else {
@@ -463,6 +468,12 @@ impl Registry {
             occupied,
         }
     }
+}
+
+fn protocol_of(code: u8) -> Option<Protocol> {
+    PROTOCOLS
+        .get(usize::from(code).wrapping_sub(1))
+        .and_then(|name| Protocol::parse(name))
 }
 
 /// What `lookup` reports for a port: its class, its entries, and where it sits.

@@ -55,9 +55,10 @@ impl Query {
                 .split_once('-')
                 .is_some_and(|(a, b)| numeric(a.trim()) && numeric(b.trim()))
         {
-            let range = parse_port_field(raw)
+            let (start, end) = parse_port_field(raw)
                 .map_err(QueryError::Port)?
                 .expect("not empty");
+            let range = PortRange { start, end };
             return Ok(if range.is_single() {
                 Query::Port(range.start)
             } else {
@@ -70,16 +71,24 @@ impl Query {
     }
 }
 
-/// A search index over one registry. Keep it for a session of typing: it remembers the rows the
-/// previous query let through.
+/// A search index over one registry. Keep it for a session of typing: it remembers the documents
+/// the previous query let through.
 pub struct SearchIndex<'r> {
     registry: &'r Registry,
-    /// All rows' searchable text, lowercased: "service\u{1}description\u{1}assignee", one after
-    /// another; `bounds[i]..bounds[i + 1]` is row i.
+    /// Rows with the same name, description and assignee (the tcp and udp rows of one service)
+    /// score the same, so each such group is one document, scored once.
+    docs: Vec<Doc>,
+    /// All documents' searchable text, lowercased: "service\u{1}description\u{1}assignee", one
+    /// after another; `docs[i].text` is document i.
     haystack: String,
-    bounds: Vec<u32>,
     matcher: SkimMatcherV2,
     previous: Option<(Vec<String>, Vec<u32>)>,
+}
+
+struct Doc {
+    /// The registry rows this document stands for, in IANA order.
+    rows: Vec<u32>,
+    text: std::ops::Range<u32>,
 }
 
 /// How much more a match in the service name counts than one in the description or assignee.
@@ -87,28 +96,47 @@ const NAME_WEIGHT: i64 = 3;
 /// Added when a word is the whole service name, or the start of it.
 const EXACT_BONUS: i64 = 10_000;
 const PREFIX_BONUS: i64 = 1_000;
+/// Words this short match service names only, by substring: a fuzzy match of one or two letters
+/// against descriptions finds nearly every row and tells the user nothing.
+const SHORT_WORD: usize = 2;
+/// How many rows back a duplicate document is looked for (rows of one service are adjacent).
+const DEDUP_WINDOW: usize = 6;
 
 impl<'r> SearchIndex<'r> {
     pub fn new(registry: &'r Registry) -> SearchIndex<'r> {
         let mut haystack = String::with_capacity(registry.arena.len() / 2);
-        let mut bounds = Vec::with_capacity(registry.len() + 1);
-        bounds.push(0);
+        let mut docs: Vec<Doc> = Vec::with_capacity(registry.len());
         for e in registry.entries() {
-            for (i, field) in [e.service, e.description, e.assignee]
-                .into_iter()
-                .enumerate()
-            {
+            let fields = [e.service, e.description, e.assignee];
+            let same = docs.iter().rev().take(DEDUP_WINDOW).position(|d| {
+                let first = registry.entry(d.rows[0] as usize);
+                [first.service, first.description, first.assignee] == fields
+            });
+            if let Some(back) = same {
+                let at = docs.len() - 1 - back;
+                docs[at].rows.push(e.index as u32);
+                continue;
+            }
+            let start = haystack.len() as u32;
+            for (i, field) in fields.into_iter().enumerate() {
                 if i > 0 {
                     haystack.push('\u{1}');
                 }
-                haystack.extend(field.chars().flat_map(char::to_lowercase));
+                if field.is_ascii() {
+                    haystack.extend(field.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+                } else {
+                    haystack.extend(field.chars().flat_map(char::to_lowercase));
+                }
             }
-            bounds.push(haystack.len() as u32);
+            docs.push(Doc {
+                rows: vec![e.index as u32],
+                text: start..haystack.len() as u32,
+            });
         }
         SearchIndex {
             registry,
+            docs,
             haystack,
-            bounds,
             matcher: SkimMatcherV2::default(),
             previous: None,
         }
@@ -116,6 +144,11 @@ impl<'r> SearchIndex<'r> {
 
     pub fn registry(&self) -> &'r Registry {
         self.registry
+    }
+
+    /// Drop what the previous query let through, so the next search scans every document.
+    pub fn forget_previous(&mut self) {
+        self.previous = None;
     }
 
     /// Ranked hits for `query`, best first, at most `limit`.
@@ -154,45 +187,58 @@ impl<'r> SearchIndex<'r> {
 
     fn score_words(&mut self, words: &[String]) -> Vec<(usize, i64)> {
         let candidates: Vec<u32> = match &self.previous {
-            Some((prev, rows)) if extends(prev, words) => rows
+            Some((prev, docs)) if extends(prev, words) => docs
                 .iter()
                 .copied()
-                .filter(|&r| self.passes(r as usize, words))
+                .filter(|&d| self.passes(d as usize, words))
                 .collect(),
-            _ => (0..self.registry.len() as u32)
-                .filter(|&r| self.passes(r as usize, words))
+            _ => (0..self.docs.len() as u32)
+                .filter(|&d| self.passes(d as usize, words))
                 .collect(),
         };
-        let scored = candidates
-            .iter()
-            .filter_map(|&r| self.score(r as usize, words).map(|s| (r as usize, s)))
-            .collect();
+        let mut scored = Vec::new();
+        for &d in &candidates {
+            let doc = &self.docs[d as usize];
+            if let Some(score) = self.score(d as usize, words) {
+                scored.extend(doc.rows.iter().map(|&r| (r as usize, score)));
+            }
+        }
         self.previous = Some((words.to_vec(), candidates));
         scored
     }
 
-    /// Every word's characters appear in order somewhere in the row's text.
-    fn passes(&self, row: usize, words: &[String]) -> bool {
-        let hay =
-            &self.haystack.as_bytes()[self.bounds[row] as usize..self.bounds[row + 1] as usize];
+    /// Every word's characters appear in order somewhere in the document's text.
+    fn passes(&self, doc: usize, words: &[String]) -> bool {
+        let range = &self.docs[doc].text;
+        let hay = &self.haystack.as_bytes()[range.start as usize..range.end as usize];
         words.iter().all(|w| is_subsequence(w.as_bytes(), hay))
     }
 
-    fn score(&self, row: usize, words: &[String]) -> Option<i64> {
-        let e = self.registry.entry(row);
+    fn score(&self, doc: usize, words: &[String]) -> Option<i64> {
+        let e = self.registry.entry(self.docs[doc].rows[0] as usize);
+        let text = &self.docs[doc].text;
+        let doc_text = &self.haystack[text.start as usize..text.end as usize];
+        let lower_name = doc_text.split('\u{1}').next().unwrap_or("");
         let mut total = 0;
         for word in words {
-            let name = self.matcher.fuzzy_match(e.service, word).map(|s| {
-                let mut s = s * NAME_WEIGHT;
-                if e.service.eq_ignore_ascii_case(word) {
-                    s += EXACT_BONUS;
-                } else if e.service.len() >= word.len()
-                    && e.service[..word.len()].eq_ignore_ascii_case(word)
-                {
-                    s += PREFIX_BONUS;
-                }
-                s
-            });
+            let name_bonus = if e.service.eq_ignore_ascii_case(word) {
+                EXACT_BONUS
+            } else if e.service.len() >= word.len()
+                && e.service.as_bytes()[..word.len()].eq_ignore_ascii_case(word.as_bytes())
+            {
+                PREFIX_BONUS
+            } else {
+                0
+            };
+            if word.chars().count() <= SHORT_WORD {
+                let at = lower_name.find(word.as_str())?;
+                total += name_bonus + 100 - at.min(99) as i64;
+                continue;
+            }
+            let name = self
+                .matcher
+                .fuzzy_match(e.service, word)
+                .map(|s| s * NAME_WEIGHT + name_bonus);
             let other = [e.description, e.assignee]
                 .into_iter()
                 .filter_map(|f| self.matcher.fuzzy_match(f, word))

@@ -2,7 +2,6 @@
 //! into the user's data directory, else the embedded copy. An import is validated in full before
 //! anything is written, and written atomically (temp file + rename), so a bad file changes nothing.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::{Registry, Source};
@@ -88,7 +87,7 @@ pub fn import(file: &Path) -> Result<(Registry, PathBuf), Failure> {
             registry.len()
         )));
     }
-    write_atomically(&dest, &bytes).map_err(|e| {
+    crate::output::write_atomically(&dest, &bytes).map_err(|e| {
         Failure::Runtime(anyhow::anyhow!(
             "cannot store the registry in {}: {}",
             shown(&dest),
@@ -111,19 +110,4 @@ pub fn reset() -> Result<Option<PathBuf>, Failure> {
         ))
     })?;
     Ok(Some(path))
-}
-
-/// Write `bytes` to `dest` through a temp file in the same directory and a rename, so readers see
-/// the old file or the new one, never half of one.
-pub fn write_atomically(dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = dest
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(dest).map_err(|e| e.error)?;
-    Ok(())
 }

@@ -165,17 +165,24 @@ mod linux {
             // SAFETY: geteuid has no preconditions.
             let euid = unsafe { libc::geteuid() };
             let sees_all_owners = self.unreadable == 0 && (euid == 0 || !owners::proc_hides_pids());
+            let v6only_default = bindv6only();
             let mut sockets: Vec<Socket> = kernel_sockets
                 .into_iter()
                 .map(|k| {
-                    let found = owners.get(&k.inode).cloned().unwrap_or_default();
+                    let found: Vec<Owner> = self
+                        .holders
+                        .get(&k.inode)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|pid| owners.get(pid).cloned())
+                        .collect();
                     let owner_unknown = found
                         .is_empty()
                         .then(|| why_unknown(&k, euid, sees_all_owners, &self.holders));
                     let remote = k.remote();
                     Socket {
                         protocol: k.protocol,
-                        family: k.family(bindv6only()),
+                        family: k.family(v6only_default),
                         local_addr: k.local_addr,
                         local_port: k.local_port,
                         remote_addr: remote.map(|r| r.0),
@@ -222,13 +229,13 @@ mod linux {
             })
         }
 
-        /// The owners of every wanted socket, from memory when it covers them all, else from a
-        /// fresh fd scan.
+        /// Bring `holders` up to date for every wanted socket (from memory when it covers them
+        /// all, else from a fresh fd scan) and read each holder's details, by pid.
         fn owners_of(
             &mut self,
             wanted: &HashSet<u64>,
             clock: &Clock,
-        ) -> Result<HashMap<u64, Vec<Owner>>, CollectError> {
+        ) -> Result<HashMap<u32, Owner>, CollectError> {
             let known = |i: &u64| self.holders.contains_key(i) || self.ownerless.contains(i);
             let mut fresh = self
                 .scanned_at
@@ -260,18 +267,11 @@ mod linux {
                     fresh = true;
                     continue;
                 }
-                let mut result = HashMap::new();
-                for inode in wanted {
-                    let found: Vec<Owner> = self
-                        .holders
-                        .get(inode)
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|pid| details.get(pid).cloned().flatten())
-                        .collect();
-                    result.insert(*inode, found);
-                }
-                return Ok(result);
+                let details = details
+                    .into_iter()
+                    .filter_map(|(pid, owner)| Some((pid, owner?)))
+                    .collect();
+                return Ok(details);
             }
         }
 

@@ -7,7 +7,6 @@
 //! inodes are kept, and big scans are split over two threads.
 
 use std::collections::{HashMap, HashSet};
-use std::ffi::CString;
 use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
@@ -38,7 +37,7 @@ pub fn scan(wanted: &HashSet<u64>) -> io::Result<FdScan> {
 
     let mut result = FdScan::default();
     // Open each fd directory and list it; the links are read afterwards, possibly in parallel.
-    let mut dirs: Vec<(u32, File, Vec<CString>)> = Vec::with_capacity(pids.len());
+    let mut dirs: Vec<(u32, File, Vec<u32>)> = Vec::with_capacity(pids.len());
     for pid in pids {
         let path = format!("/proc/{pid}/fd");
         let listing = match std::fs::read_dir(&path) {
@@ -50,15 +49,15 @@ pub fn scan(wanted: &HashSet<u64>) -> io::Result<FdScan> {
             Err(_) => continue, // exited, or a kernel thread's empty table
         };
         let Ok(dir) = File::open(&path) else { continue };
-        let names: Vec<CString> = listing
-            .filter_map(|e| CString::new(e.ok()?.file_name().as_bytes()).ok())
+        let fds: Vec<u32> = listing
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
             .collect();
-        if !names.is_empty() {
-            dirs.push((pid, dir, names));
+        if !fds.is_empty() {
+            dirs.push((pid, dir, fds));
         }
     }
 
-    let total: usize = dirs.iter().map(|(_, _, names)| names.len()).sum();
+    let total: usize = dirs.iter().map(|(_, _, fds)| fds.len()).sum();
     let found: Vec<(u64, u32)> = if total < PARALLEL_FDS {
         read_links(&dirs, 0, total, wanted)
     } else {
@@ -85,7 +84,7 @@ pub fn scan(wanted: &HashSet<u64>) -> io::Result<FdScan> {
 /// Read the fd links numbered `from..to` across all directories (counting fds in order), keeping
 /// those that point at a wanted socket.
 fn read_links(
-    dirs: &[(u32, File, Vec<CString>)],
+    dirs: &[(u32, File, Vec<u32>)],
     from: usize,
     to: usize,
     wanted: &HashSet<u64>,
@@ -93,22 +92,24 @@ fn read_links(
     let mut found = Vec::new();
     let mut index = 0;
     let mut buf = [0u8; 64];
-    for (pid, dir, names) in dirs {
-        if index + names.len() <= from {
-            index += names.len();
+    let mut name = [0u8; 12];
+    for (pid, dir, fds) in dirs {
+        if index + fds.len() <= from {
+            index += fds.len();
             continue;
         }
-        for name in names {
+        for &fd in fds {
             if index >= to {
                 return found;
             }
             if index >= from {
+                fd_name(fd, &mut name);
                 // SAFETY: `dir` is an open directory, `name` NUL-terminated, `buf` writable for
                 // its full length; readlinkat writes at most that many bytes.
                 let n = unsafe {
                     libc::readlinkat(
                         dir.as_raw_fd(),
-                        name.as_ptr(),
+                        name.as_ptr().cast(),
                         buf.as_mut_ptr().cast(),
                         buf.len(),
                     )
@@ -125,6 +126,24 @@ fn read_links(
         }
     }
     found
+}
+
+/// Write `fd` as a NUL-terminated decimal file name into `out` (no allocation per fd).
+fn fd_name(mut fd: u32, out: &mut [u8; 12]) {
+    let mut digits = [0u8; 10];
+    let mut len = 0;
+    loop {
+        digits[len] = b'0' + (fd % 10) as u8;
+        len += 1;
+        fd /= 10;
+        if fd == 0 {
+            break;
+        }
+    }
+    for i in 0..len {
+        out[i] = digits[len - 1 - i];
+    }
+    out[len] = 0;
 }
 
 /// `socket:[12345]` → 12345.
@@ -328,6 +347,15 @@ mod tests {
         assert!(me.exe.is_some() && !me.exe_deleted);
         // SAFETY: geteuid has no preconditions.
         assert_eq!(me.uid, Some(unsafe { libc::geteuid() }));
+    }
+
+    #[test]
+    fn fd_names_are_decimal_and_nul_terminated() {
+        let mut out = [0xffu8; 12];
+        fd_name(0, &mut out);
+        assert_eq!(&out[..2], b"0\0");
+        fd_name(4_294_967_295, &mut out);
+        assert_eq!(&out[..11], b"4294967295\0");
     }
 
     #[test]

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Whole-process cost of the registry commands, as a user feels them: start, load the registry,
+# answer, exit. Floors: `portscope lookup 3489` <= 5 ms median on a 2-core machine.
+# Usage: scripts/bench-lookup.sh   (installs hyperfine with apt-get when missing)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine; }
+cargo build --release --quiet
+bin=target/release/portscope
+export PORTSCOPE_DATA_DIR="$(mktemp -d)"  # the embedded registry, whatever the user imported
+trap 'rm -rf "$PORTSCOPE_DATA_DIR"' EXIT
+hyperfine --warmup 20 --runs 200 -N --export-markdown /dev/stdout \
+  "$bin lookup 3489" \
+  "$bin lookup 289" \
+  "$bin lookup 80/tcp --json" \
+  "$bin search redis" \
+  "$bin search 'remote desktop'"

@@ -1,0 +1,127 @@
+//! `portscope lookup` shows known uses and port-only hints: the port-289 and port-3489 cases.
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn lookup(args: &[&str]) -> String {
+    let out = Command::cargo_bin("portscope")
+        .unwrap()
+        .arg("lookup")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn lookup_json(port: &str) -> Value {
+    let out = Command::cargo_bin("portscope")
+        .unwrap()
+        .args(["--json", "lookup", port])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn hint_ids(v: &Value) -> Vec<&str> {
+    v["hints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn lookup_289_says_unassigned_ports_should_be_silent() {
+    let text = lookup(&["289"]);
+    assert!(
+        text.contains("Unassigned: IANA has no entry for port 289"),
+        "{text}"
+    );
+    assert!(text.contains("(unassigned-system-port)"), "{text}");
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains("unassigned ports should be silent"), "{flat}");
+    assert!(
+        flat.contains("if something listens here, that is unusual"),
+        "{flat}"
+    );
+    assert!(text.contains("$ sudo ss -tulnp 'sport = :289'"), "{text}");
+    // Nothing is known about 289, and nothing else is claimed.
+    assert!(!text.contains("Known uses"), "{text}");
+
+    let v = lookup_json("289");
+    assert_eq!(hint_ids(&v), ["unassigned-system-port"]);
+    assert_eq!(v["hints"][0]["severity"], "info");
+    assert_eq!(v["known_uses"].as_array().unwrap().len(), 0);
+    // The registry report is still all there.
+    assert_eq!(v["port"], 289);
+    assert_eq!(v["class"], "system");
+}
+
+#[test]
+fn lookup_3489_shows_iana_then_the_reported_symantec_use() {
+    let text = lookup(&["3489"]);
+    let iana = text.find("dtp-dia").expect("IANA entry");
+    let known = text.find("Known uses").expect("known uses section");
+    let hints = text.find("Hints").expect("hints section");
+    assert!(iana < known && known < hints, "{text}");
+    assert!(
+        text.contains("Symantec Endpoint Protection Manager  3489/tcp  security, reported"),
+        "{text}"
+    );
+    assert!(text.contains("(known-unofficial-use)"));
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains(
+            "reported (secondary sources only) as used by Symantec Endpoint Protection Manager"
+        ),
+        "{flat}"
+    );
+    // Never claims identity, and 3489 is a registered port.
+    assert!(!flat.contains("is Symantec"));
+    assert!(!text.contains("unassigned-system-port"));
+
+    let v = lookup_json("3489/tcp");
+    assert_eq!(v["entries"][0]["service"], "dtp-dia");
+    assert_eq!(
+        v["known_uses"][0]["product"],
+        "Symantec Endpoint Protection Manager"
+    );
+    assert_eq!(v["known_uses"][0]["confidence"], "reported");
+    assert_eq!(hint_ids(&v), ["known-unofficial-use"]);
+}
+
+#[test]
+fn lookup_4444_surfaces_iana_unauthorized_use_and_the_attack_tool_default() {
+    let v = lookup_json("4444/tcp");
+    let ids = hint_ids(&v);
+    assert!(ids.contains(&"iana-unauthorized-use"), "{ids:?}");
+    assert!(ids.contains(&"known-malware-port"), "{ids:?}");
+    let text = lookup(&["4444/tcp"]);
+    assert!(text.contains("nv used it without an assignment"));
+}
+
+#[test]
+fn lookup_of_a_plain_registered_service_raises_no_hint() {
+    let text = lookup(&["22/tcp"]);
+    assert!(text.contains("OpenSSH sshd"), "{text}");
+    assert!(!text.contains("Hints"), "{text}");
+    assert!(hint_ids(&lookup_json("22/tcp")).is_empty());
+}
+
+#[test]
+fn lookup_of_a_dynamic_port_says_it_is_never_assigned() {
+    let v = lookup_json("51820/udp");
+    assert!(hint_ids(&v).contains(&"dynamic-port-listener"));
+    assert!(v["known_uses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|k| k["product"] == "WireGuard"));
+}
