@@ -13,6 +13,14 @@ use std::time::{Duration, Instant};
 
 use portable_pty::{native_pty_system, Child, CommandBuilder, MasterPty, PtySize};
 
+/// Tests in this binary run in parallel and open listeners; the idle-bandwidth test must not see
+/// them come and go, so it runs alone (write lock) while the others share (read lock).
+static SOLO: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+fn shared() -> std::sync::RwLockReadGuard<'static, ()> {
+    SOLO.read().unwrap_or_else(|e| e.into_inner())
+}
+
 struct Session {
     child: Box<dyn Child + Send + Sync>,
     master: Option<Box<dyn MasterPty + Send>>,
@@ -163,6 +171,7 @@ const GENEROUS: Duration = Duration::from_secs(15);
 
 #[test]
 fn shows_a_listener_we_opened_searches_and_quits_cleanly() {
+    let _shared = shared();
     let holder = support::hold(&["--name", "pstui-probe", "--tcp", "127.0.0.1:0"]);
     let port = holder.tcp[0].port();
     let mut s = start(&["--interval", "0.5"], &[], 120, 40);
@@ -190,6 +199,7 @@ fn shows_a_listener_we_opened_searches_and_quits_cleanly() {
 }
 
 fn ends_on_signal(signal: i32) {
+    let _shared = shared();
     let mut s = start(&[], &[], 80, 24);
     s.wait_for(FIRST_FRAME, GENEROUS);
     // SAFETY: signalling our own child.
@@ -201,21 +211,25 @@ fn ends_on_signal(signal: i32) {
 
 #[test]
 fn sighup_ends_it_with_the_terminal_restored() {
+    let _shared = shared();
     ends_on_signal(libc::SIGHUP);
 }
 
 #[test]
 fn sigterm_ends_it_with_the_terminal_restored() {
+    let _shared = shared();
     ends_on_signal(libc::SIGTERM);
 }
 
 #[test]
 fn sigint_ends_it_with_the_terminal_restored() {
+    let _shared = shared();
     ends_on_signal(libc::SIGINT);
 }
 
 #[test]
 fn closing_the_pty_ends_it() {
+    let _shared = shared();
     let mut s = start(&[], &[], 80, 24);
     s.wait_for(FIRST_FRAME, GENEROUS);
     s.close_pty();
@@ -227,6 +241,7 @@ fn closing_the_pty_ends_it() {
 
 #[test]
 fn hostile_process_names_never_reach_the_terminal_raw() {
+    let _shared = shared();
     let name = "\x1b]0;pwned\x07";
     let holder = support::hold(&["--name", name, "--tcp", "127.0.0.1:0"]);
     let port = holder.tcp[0].port();
@@ -246,6 +261,7 @@ fn hostile_process_names_never_reach_the_terminal_raw() {
 
 #[test]
 fn an_idle_screen_writes_next_to_nothing() {
+    let _solo = SOLO.write().unwrap_or_else(|e| e.into_inner());
     let mut s = start(&["--interval", "1"], &[], 200, 50);
     s.wait_for(FIRST_FRAME, GENEROUS);
     thread::sleep(Duration::from_secs(2)); // the first refreshes settle
@@ -263,6 +279,7 @@ fn an_idle_screen_writes_next_to_nothing() {
 
 #[test]
 fn dumb_terminals_get_the_plain_table() {
+    let _shared = shared();
     let mut s = start(&[], &[("TERM", "dumb")], 80, 24);
     let status = s.wait_exit(GENEROUS).expect("prints and exits");
     assert!(status.success(), "{status:?}");
@@ -273,6 +290,7 @@ fn dumb_terminals_get_the_plain_table() {
 
 #[test]
 fn piped_output_gets_the_plain_table() {
+    let _shared = shared();
     let holder = support::hold(&["--name", "pstui-pipe", "--tcp", "127.0.0.1:0"]);
     let out = assert_cmd::Command::cargo_bin("portscope")
         .unwrap()

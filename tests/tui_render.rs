@@ -132,6 +132,26 @@ fn detail_of_port_289_says_it_is_unassigned_and_who_listens() {
     select_port(&mut app, 289);
     let frame = text(&render(&app, 120, 40, COLOR));
     assert!(frame.contains("no IANA entry"), "{frame}");
+    // The hints of the socket are rendered, and its row carries the badge of the worst one.
+    let hints = portscope::hints::assess_socket(
+        registry(),
+        &fixture(),
+        app.selected_socket().map(|r| &r.socket).unwrap(),
+    );
+    let worst = hints
+        .hints
+        .iter()
+        .max_by_key(|h| h.severity)
+        .expect("port 289 has hints");
+    assert!(
+        frame.contains(&worst.title[..20.min(worst.title.len())]),
+        "{frame}"
+    );
+    let row = frame.lines().find(|l| l.contains("listener289")).unwrap();
+    assert!(
+        row.contains(portscope::tui::view::badge(hints.badge()).trim()),
+        "{row}"
+    );
     insta::assert_snapshot!("socket_289_120x40", frame);
 }
 

@@ -27,10 +27,9 @@ pub struct Refresh {
 impl Refresh {
     /// Assess every socket (what the collector thread does).
     pub fn assess(registry: &Registry, snapshot: Snapshot) -> Refresh {
-        let hints = snapshot
-            .sockets
-            .iter()
-            .map(|s| crate::hints::assess_socket(registry, &snapshot, s).hints)
+        let hints = crate::hints::assess_all(registry, &snapshot)
+            .into_iter()
+            .map(|a| a.hints)
             .collect();
         Refresh { snapshot, hints }
     }
@@ -166,6 +165,14 @@ impl Row {
     }
 }
 
+/// A socket's identity across refreshes: its addresses and its inode (several sockets can share
+/// an address with SO_REUSEPORT).
+type RowId = (SocketKey, u64);
+
+fn row_id(s: &Socket) -> RowId {
+    (s.key(), s.inode)
+}
+
 /// Whether a row is new, steady or gone, for highlighting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Freshness {
@@ -189,7 +196,7 @@ pub struct App<'r> {
     /// Indices into `rows` after filter and sort: what the listener pane lists.
     visible: Vec<usize>,
     listener_cursor: usize,
-    selected_key: Option<SocketKey>,
+    selected_key: Option<RowId>,
     pub query: String,
     query_error: Option<String>,
     /// The port a numeric query names: the detail pane describes it even when IANA has no entry.
@@ -473,7 +480,7 @@ impl<'r> App<'r> {
                 self.page_listeners = listeners.max(1);
                 self.page_registry = registry.max(1);
             }
-            Action::Refreshed(refresh) => self.apply_refresh(*refresh),
+            Action::Refreshed(refresh) => self.dirty = self.apply_refresh(*refresh),
             Action::CollectFailed(msg) => self.collect_error = Some(msg),
             Action::Notice(msg) => self.notice = Some(msg),
         }
@@ -514,7 +521,7 @@ impl<'r> App<'r> {
         match self.focus {
             Pane::Listeners => {
                 self.listener_cursor = step(self.listener_cursor, self.visible.len());
-                self.selected_key = self.selected_socket().map(|r| r.socket.key());
+                self.selected_key = self.selected_socket().map(|r| row_id(&r.socket));
                 self.detail_scroll = 0;
             }
             Pane::Registry => {
@@ -598,7 +605,7 @@ impl<'r> App<'r> {
                 match found {
                     Some(at) => {
                         self.listener_cursor = at;
-                        self.selected_key = Some(self.rows[self.visible[at]].socket.key());
+                        self.selected_key = Some(row_id(&self.rows[self.visible[at]].socket));
                         self.set_focus(Pane::Listeners);
                     }
                     None => {
@@ -631,41 +638,69 @@ impl<'r> App<'r> {
         }
     }
 
-    fn apply_refresh(&mut self, refresh: Refresh) {
+    /// Merge a refresh into the rows; returns whether anything on screen changes, so an idle
+    /// screen is not redrawn.
+    fn apply_refresh(&mut self, refresh: Refresh) -> bool {
         self.generation += 1;
         let generation = self.generation;
         let Refresh { snapshot, hints } = refresh;
-        let mut previous: HashMap<SocketKey, Row> =
-            self.rows.drain(..).map(|r| (r.socket.key(), r)).collect();
+        let mut changed = self.collect_error.take().is_some()
+            || self.notice.as_deref() == Some("refreshing…")
+            || self.host.as_ref().is_none_or(|old| {
+                // The live header does not show the time taken: a new time alone is no change.
+                self.read_only && old.taken_at != snapshot.host.taken_at
+                    || HostInfo {
+                        taken_at: snapshot.host.taken_at,
+                        ..old.clone()
+                    } != snapshot.host
+            });
+        let mut previous: HashMap<RowId, Row> = self
+            .rows
+            .drain(..)
+            .map(|r| (row_id(&r.socket), r))
+            .collect();
         let mut rows = Vec::with_capacity(snapshot.sockets.len());
         let mut hints = hints.into_iter();
         for socket in snapshot.sockets {
-            let key = socket.key();
-            let first_seen = match previous.remove(&key) {
-                Some(old) if old.vanished_at.is_none() => old.first_seen,
-                _ => generation,
+            let hints = hints.next().unwrap_or_default();
+            let first_seen = match previous.remove(&row_id(&socket)) {
+                Some(old) if old.vanished_at.is_none() => {
+                    let stops_being_new =
+                        old.first_seen > 1 && generation == old.first_seen + AGE_REFRESHES;
+                    changed |= stops_being_new || old.socket != socket || old.hints != hints;
+                    old.first_seen
+                }
+                _ => {
+                    changed = true;
+                    generation
+                }
             };
             rows.push(Row {
                 socket,
-                hints: hints.next().unwrap_or_default(),
+                hints,
                 first_seen,
                 vanished_at: None,
             });
         }
         // Keep what vanished for a few refreshes, dimmed, so a short-lived listener is noticed.
         for (_, mut old) in previous {
-            let gone = *old.vanished_at.get_or_insert(generation);
+            let gone = *old.vanished_at.get_or_insert_with(|| {
+                changed = true;
+                generation
+            });
             if generation < gone + AGE_REFRESHES {
                 rows.push(old);
+            } else {
+                changed = true;
             }
         }
         self.rows = rows;
         self.host = Some(snapshot.host);
-        self.collect_error = None;
         if self.notice.as_deref() == Some("refreshing…") {
             self.notice = None;
         }
         self.rebuild_visible();
+        changed
     }
 
     /// Filter and sort; keep the cursor on the same socket. Sorting always ends on the socket
@@ -682,24 +717,24 @@ impl<'r> App<'r> {
         match self.sort {
             SortKey::Port => visible.sort_by_key(|&i| {
                 let s = &rows[i].socket;
-                (s.local_port, s.protocol, s.key())
+                (s.local_port, s.protocol, row_id(s))
             }),
             SortKey::Protocol => visible.sort_by_key(|&i| {
                 let s = &rows[i].socket;
-                (s.protocol, s.local_port, s.key())
+                (s.protocol, s.local_port, row_id(s))
             }),
             SortKey::Process => visible.sort_by(|&a, &b| {
                 let (ra, rb) = (&rows[a], &rows[b]);
-                (ra.process_name().to_lowercase(), ra.socket.key())
-                    .cmp(&(rb.process_name().to_lowercase(), rb.socket.key()))
+                (ra.process_name().to_lowercase(), row_id(&ra.socket))
+                    .cmp(&(rb.process_name().to_lowercase(), row_id(&rb.socket)))
             }),
-            SortKey::Pid => visible.sort_by_key(|&i| (rows[i].pid(), rows[i].socket.key())),
+            SortKey::Pid => visible.sort_by_key(|&i| (rows[i].pid(), row_id(&rows[i].socket))),
         }
         self.visible = visible;
         let kept = self.selected_key.and_then(|key| {
             self.visible
                 .iter()
-                .position(|&i| self.rows[i].socket.key() == key)
+                .position(|&i| row_id(&self.rows[i].socket) == key)
         });
         self.listener_cursor = match kept {
             Some(at) => at,
@@ -707,7 +742,7 @@ impl<'r> App<'r> {
                 .listener_cursor
                 .min(self.visible.len().saturating_sub(1)),
         };
-        self.selected_key = self.selected_socket().map(|r| r.socket.key());
+        self.selected_key = self.selected_socket().map(|r| row_id(&r.socket));
     }
 }
 
@@ -1027,6 +1062,48 @@ mod tests {
         assert_eq!(app.focus, Pane::Listeners);
         app.update(Action::PrevPane);
         assert_eq!(app.focus, Pane::Detail);
+    }
+
+    #[test]
+    fn an_unchanged_refresh_does_not_ask_for_a_redraw() {
+        let mut app = app_with(sample());
+        app.dirty = false;
+        app.update(refresh(sample()));
+        assert!(!app.dirty, "same sockets, nothing to draw");
+        let mut moved = sample();
+        moved[0].owners[0].pid = 11;
+        app.update(refresh(moved.clone()));
+        assert!(app.dirty, "a changed owner is drawn");
+        let mut more = moved.clone();
+        more.push(socket(Protocol::Tcp, 9999, 60, "new"));
+        app.update(refresh(more.clone()));
+        assert!(app.dirty);
+        // While it is new nothing changes; the refresh that ends its highlight is drawn.
+        let mut dirt = Vec::new();
+        for _ in 0..AGE_REFRESHES {
+            app.dirty = false;
+            app.update(refresh(more.clone()));
+            dirt.push(app.dirty);
+        }
+        assert_eq!(dirt, [false, false, true]);
+    }
+
+    #[test]
+    fn sockets_sharing_an_address_are_told_apart_by_inode() {
+        let mut twin = socket(Protocol::Tcp, 22, 10, "sshd");
+        twin.inode = 4242;
+        let mut both = sample();
+        both.push(twin);
+        let mut app = app_with(both.clone());
+        app.update(refresh(both.clone()));
+        assert_eq!(ports(&app), [22, 22, 53, 3489, 8080]);
+        assert!(app
+            .visible_rows()
+            .all(|r| app.freshness(r) == Freshness::Steady));
+        app.update(Action::Down);
+        let selected = app.selected_socket().unwrap().socket.inode;
+        app.update(refresh(both));
+        assert_eq!(app.selected_socket().unwrap().socket.inode, selected);
     }
 
     #[test]

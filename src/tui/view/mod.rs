@@ -82,7 +82,7 @@ impl Theme {
 }
 
 /// The badge glyph of a severity (also readable without colour).
-pub(crate) fn badge(s: Option<Severity>) -> &'static str {
+pub fn badge(s: Option<Severity>) -> &'static str {
     match s {
         Some(Severity::Alert) => "!!",
         Some(Severity::Warning) => "! ",
