@@ -188,6 +188,8 @@ impl Drop for Session {
 /// The first frame is up when the listener pane has its column names.
 const FIRST_FRAME: &str = "proto address";
 const GENEROUS: Duration = Duration::from_secs(15);
+/// The first snapshot has arrived when the header names the host (it says "collecting…" before).
+const FIRST_DATA: &str = "portscope  host ";
 
 #[test]
 fn shows_a_listener_we_opened_searches_and_quits_cleanly() {
@@ -196,6 +198,7 @@ fn shows_a_listener_we_opened_searches_and_quits_cleanly() {
     let port = holder.tcp[0].port();
     let mut s = start(&["--interval", "0.5"], &[], 120, 40);
     s.wait_for(FIRST_FRAME, GENEROUS);
+    s.wait_for(FIRST_DATA, GENEROUS);
     // Its port in the registry pane, then `l` jumps to the live socket on it.
     s.send(&format!("/{port}\r"));
     s.wait_for(&format!("/ {port}"), GENEROUS);
@@ -266,7 +269,7 @@ fn hostile_process_names_never_reach_the_terminal_raw() {
     let holder = support::hold(&["--name", name, "--tcp", "127.0.0.1:0"]);
     let port = holder.tcp[0].port();
     let mut s = start(&["--interval", "0.5"], &[], 120, 40);
-    s.wait_for(FIRST_FRAME, GENEROUS);
+    s.wait_for(FIRST_DATA, GENEROUS);
     s.send(&format!("/{port}\r"));
     s.wait_for(&format!("/ {port}"), GENEROUS);
     s.send("l");
@@ -338,4 +341,73 @@ fn piped_output_gets_the_plain_table() {
     assert!(table.contains("pstui-pipe"), "{table}");
     assert!(table.contains(&holder.tcp[0].port().to_string()));
     assert!(!table.contains('\x1b'));
+}
+
+#[test]
+fn resizing_redraws_at_the_new_size_and_says_when_too_small() {
+    let _shared = shared();
+    let s = start(&[], &[], 80, 24);
+    s.wait_for(FIRST_FRAME, GENEROUS);
+    let resize = |cols, rows| {
+        s.master
+            .as_ref()
+            .unwrap()
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        s.parser.lock().unwrap().screen_mut().set_size(rows, cols);
+    };
+    resize(30, 8);
+    s.wait_for("terminal too small", GENEROUS);
+    resize(120, 40);
+    s.wait_for(FIRST_FRAME, GENEROUS);
+    assert!(!s.screen().contains("terminal too small"));
+}
+
+#[test]
+fn terminating_a_listener_asks_first_and_names_the_process() {
+    let _shared = shared();
+    let holder = support::hold(&["--name", "pstui-victim", "--tcp", "127.0.0.1:0"]);
+    let (pid, port) = (holder.pid(), holder.tcp[0].port());
+    let mut s = start(&["--interval", "0.5"], &[], 120, 40);
+    s.wait_for(FIRST_DATA, GENEROUS);
+    s.send(&format!("/{port}\r"));
+    s.wait_for(&format!("/ {port}"), GENEROUS);
+    s.send("l");
+    s.wait_for(&format!("pid          {pid}"), GENEROUS);
+    // Any key but y cancels.
+    s.send("K");
+    s.wait_for(
+        &format!("Send SIGTERM to pid {pid} (pstui-victim)?"),
+        GENEROUS,
+    );
+    s.send("n");
+    s.wait_for("nothing was signalled", GENEROUS);
+    assert!(alive(pid), "cancelled, yet the process is gone");
+    s.send("K");
+    s.wait_for(
+        &format!("Send SIGTERM to pid {pid} (pstui-victim)?"),
+        GENEROUS,
+    );
+    s.send("y");
+    s.wait_for(&format!("sent SIGTERM to pid {pid}"), GENEROUS);
+    let until = Instant::now() + Duration::from_secs(5);
+    while alive(pid) && Instant::now() < until {
+        thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!alive(pid), "pid {pid} still running after SIGTERM");
+}
+
+/// Running (not exited, not a zombie waiting to be reaped).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|stat| {
+            let state = stat[stat.rfind(')').unwrap() + 2..].chars().next();
+            state != Some('Z')
+        })
+        .unwrap_or(false)
 }

@@ -149,7 +149,7 @@ fn detail_of_port_289_says_it_is_unassigned_and_who_listens() {
     );
     let row = frame.lines().find(|l| l.contains("listener289")).unwrap();
     assert!(
-        row.contains(portscope::tui::view::badge(hints.badge()).trim()),
+        row.contains(portscope::tui::badge(hints.badge()).trim()),
         "{row}"
     );
     insta::assert_snapshot!("socket_289_120x40", frame);

@@ -18,11 +18,16 @@ mod action;
 mod event;
 mod state;
 mod terminal;
-pub mod view;
+mod view;
 
-pub use action::{action_for, HELP};
-pub use state::{Action, App, Effect, Mode, Pane, Refresh, Row, SortKey};
-pub use view::{draw, Drawn, Scroll, Theme};
+// What tests and benchmarks drive: the state, its actions, and drawing into any backend.
+pub use action::HELP;
+pub use state::{Action, App, Refresh};
+pub use view::{badge, draw, Scroll, Theme};
+
+use action::action_for;
+use state::Effect;
+use view::Drawn;
 
 use event::{Control, Msg, Source};
 
@@ -32,6 +37,9 @@ pub fn run_live(ctx: &Context, interval: f64) -> CmdResult {
         return Err(Failure::Usage(format!(
             "--interval must be between 0.1 and 3600 seconds, got {interval}"
         )));
+    }
+    if !terminal_available() {
+        return crate::commands::list_default(ctx);
     }
     let collector = SystemCollector::new(CollectOptions::default());
     run(
@@ -45,6 +53,8 @@ pub fn run_live(ctx: &Context, interval: f64) -> CmdResult {
 
 /// The explorer on any collector: `refresh` `None` collects once (a saved snapshot); `title`
 /// names the source in the header; `read_only` disables pausing, refreshing and signalling.
+/// Without a terminal (see [`terminal_available`]) it fails with a usage error: the caller
+/// prints its own plain table instead.
 pub fn run_with(
     ctx: &Context,
     collector: Box<dyn Collector>,
@@ -55,8 +65,9 @@ pub fn run_with(
     run(ctx, Source::Other(collector), refresh, title, read_only)
 }
 
-/// Whether this terminal can host the explorer; otherwise the plain table is printed.
-fn can_run_tui() -> bool {
+/// Whether this terminal can host the explorer: standard input and output are terminals and
+/// `TERM` is not `dumb`. Otherwise print a plain table.
+pub fn terminal_available() -> bool {
     io::stdin().is_terminal()
         && io::stdout().is_terminal()
         && std::env::var("TERM").map_or(true, |t| t != "dumb")
@@ -69,8 +80,11 @@ fn run(
     title: &str,
     read_only: bool,
 ) -> CmdResult {
-    if !can_run_tui() {
-        return crate::commands::list_default(ctx);
+    if !terminal_available() {
+        return Err(Failure::Usage(
+            "the explorer needs a terminal (standard input and output are not one, or TERM=dumb)"
+                .into(),
+        ));
     }
     // The registry lives as long as the process: the collector thread and the UI share it.
     let registry: &'static Registry = Box::leak(Box::new(ctx.registry()?));
