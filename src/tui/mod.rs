@@ -101,6 +101,9 @@ fn run(
     let theme = Theme::from_env();
     let mut scroll = Scroll::default();
     let outcome = loop {
+        if !terminal::active() {
+            break Ending::CollectorDied; // a panic restored the terminal: draw nothing more
+        }
         if app.dirty {
             let mut drawn = Drawn::default();
             if term

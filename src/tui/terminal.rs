@@ -54,6 +54,11 @@ pub fn restore() {
     }
 }
 
+/// False once the terminal was restored, e.g. by a panic on another thread: stop drawing.
+pub fn active() -> bool {
+    ACTIVE.load(Ordering::SeqCst)
+}
+
 /// True when the terminal went away (the SSH connection dropped, the pty master closed): the
 /// tty reports a hangup. Checked while idle, since crossterm may never say so (crossterm #793).
 pub fn hung_up() -> bool {
