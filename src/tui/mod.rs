@@ -187,9 +187,13 @@ fn handle(app: &mut App, msg: Msg, control: &std::sync::mpsc::Sender<Control>) -
 
 /// Send SIGTERM to `pid`, unless it now belongs to another process (its start time changed).
 fn terminate(pid: u32, start_time: Option<u64>) -> String {
-    if let (Some(expected), Some(now)) = (start_time, process_start_time(pid)) {
-        if expected.abs_diff(now) > 2 {
-            return format!("pid {pid} is now another process: nothing was signalled");
+    if let Some(expected) = start_time {
+        match process_start_time(pid) {
+            Some(now) if expected.abs_diff(now) <= 2 => {}
+            Some(_) => return format!("pid {pid} is now another process: nothing was signalled"),
+            None => {
+                return format!("pid {pid} has exited or cannot be checked: nothing was signalled")
+            }
         }
     }
     let Ok(raw) = libc::pid_t::try_from(pid) else {
