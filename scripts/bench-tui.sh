@@ -31,6 +31,10 @@ until grep -q '^ready$' "$ready" 2>/dev/null; do
     sleep 0.1
 done
 echo "holding $count TCP listeners (pid $holder)"
+if command -v ss >/dev/null; then
+    # Other programs' sockets are collected too: say how many there are in all.
+    echo "sockets on this machine now: $(ss -tuanH | wc -l)"
+fi
 
 python3 - "$count" "$runs" <<'PY'
 import os, pty, re, select, signal, struct, sys, time, fcntl, termios

@@ -62,7 +62,7 @@ const NO_COLOR: Theme = Theme { color: false };
 
 fn select_port(app: &mut App, port: u16) {
     app.update(Action::Top);
-    while app.selected_socket().unwrap().socket.local_port != port {
+    while app.selected_socket().unwrap().local_port != port {
         let before = app.listener_cursor();
         app.update(Action::Down);
         assert_ne!(before, app.listener_cursor(), "port {port} not listed");
@@ -133,11 +133,8 @@ fn detail_of_port_289_says_it_is_unassigned_and_who_listens() {
     let frame = text(&render(&app, 120, 40, COLOR));
     assert!(frame.contains("no IANA entry"), "{frame}");
     // The hints of the socket are rendered, and its row carries the badge of the worst one.
-    let hints = portscope::hints::assess_socket(
-        registry(),
-        &fixture(),
-        app.selected_socket().map(|r| &r.socket).unwrap(),
-    );
+    let hints =
+        portscope::hints::assess_socket(registry(), &fixture(), app.selected_socket().unwrap());
     let worst = hints
         .hints
         .iter()

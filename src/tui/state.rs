@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::hints::{Hint, Severity};
+use crate::hints::Severity;
 use crate::registry::search::{Hit, Query, SearchIndex};
 use crate::registry::{PortRange, Protocol, Registry};
 use crate::sockets::{HostInfo, Snapshot, Socket, SocketKey};
@@ -15,23 +15,23 @@ pub const AGE_REFRESHES: u64 = 3;
 /// Registry search results kept per query; more than a screen can show, few enough to stay fast.
 pub const SEARCH_LIMIT: usize = 2000;
 
-/// One refresh as it reaches the UI: the snapshot, plus the hints of every socket worked out off
-/// the UI thread (`hints[i]` belongs to `snapshot.sockets[i]`). Hints need the whole snapshot;
-/// computing them here lets the UI keep each socket once, with its own hints.
+/// One refresh as it reaches the UI: the snapshot, plus the badge of every socket worked out off
+/// the UI thread (`badges[i]` belongs to `snapshot.sockets[i]`). Only the selected socket's hints
+/// are spelled out, when it is drawn: hints for every socket would cost kilobytes each.
 #[derive(Debug, Clone)]
 pub struct Refresh {
     pub snapshot: Snapshot,
-    pub hints: Vec<Vec<Hint>>,
+    pub badges: Vec<Option<Severity>>,
 }
 
 impl Refresh {
     /// Assess every socket (what the collector thread does).
     pub fn assess(registry: &Registry, snapshot: Snapshot) -> Refresh {
-        let hints = crate::hints::assess_all(registry, &snapshot)
-            .into_iter()
-            .map(|a| a.hints)
+        let badges = crate::hints::assess_all(registry, &snapshot)
+            .iter()
+            .map(|a| a.badge())
             .collect();
-        Refresh { snapshot, hints }
+        Refresh { snapshot, badges }
     }
 }
 
@@ -140,29 +140,18 @@ impl SortKey {
     }
 }
 
-/// A socket as the listener pane shows it, with its age across refreshes.
+/// A socket as the listener pane shows it, with its age across refreshes. The socket itself
+/// lives in the App (see [`App::socket`]): in the last snapshot, or among the vanished.
 #[derive(Debug, Clone)]
 pub struct Row {
-    pub socket: Socket,
-    /// What `hints::assess_socket` found when it was last collected.
-    pub hints: Vec<Hint>,
+    /// Index into the snapshot's sockets, or into the vanished ones when `vanished_at` is set.
+    at: usize,
+    /// The worst hint's severity when it was last collected.
+    pub badge: Option<Severity>,
     /// The refresh that first showed it.
     pub first_seen: u64,
     /// The refresh that no longer had it; dropped `AGE_REFRESHES` later.
     pub vanished_at: Option<u64>,
-}
-
-impl Row {
-    /// The highest severity among its hints, for a one-glyph badge.
-    pub fn badge(&self) -> Option<Severity> {
-        self.hints.iter().map(|h| h.severity).max()
-    }
-    pub fn process_name(&self) -> &str {
-        self.socket.owners.first().map_or("", |o| o.name.as_str())
-    }
-    pub fn pid(&self) -> Option<u32> {
-        self.socket.owners.first().map(|o| o.pid)
-    }
 }
 
 /// A socket's identity across refreshes: its addresses and its inode (several sockets can share
@@ -171,6 +160,13 @@ type RowId = (SocketKey, u64);
 
 fn row_id(s: &Socket) -> RowId {
     (s.key(), s.inode)
+}
+
+fn socket_of<'a>(snapshot: Option<&'a Snapshot>, vanished: &'a [Socket], row: &Row) -> &'a Socket {
+    match (row.vanished_at, snapshot) {
+        (None, Some(snapshot)) => &snapshot.sockets[row.at],
+        _ => &vanished[row.at],
+    }
 }
 
 /// Whether a row is new, steady or gone, for highlighting.
@@ -189,8 +185,10 @@ pub struct App<'r> {
     /// A saved snapshot: no refresh, no signals.
     pub read_only: bool,
     pub interval_secs: f64,
-    /// The machine the last refresh came from.
-    host: Option<HostInfo>,
+    /// The last refresh: the host and its sockets (rows point into them).
+    snapshot: Option<Snapshot>,
+    /// Sockets that vanished and are still shown, dimmed.
+    vanished: Vec<Socket>,
     /// Every socket seen in the last refreshes, including recently vanished ones.
     rows: Vec<Row>,
     /// Indices into `rows` after filter and sort: what the listener pane lists.
@@ -255,7 +253,8 @@ impl<'r> App<'r> {
             source: source.to_owned(),
             read_only,
             interval_secs,
-            host: None,
+            snapshot: None,
+            vanished: Vec::new(),
             rows: Vec::new(),
             visible: Vec::new(),
             listener_cursor: 0,
@@ -286,7 +285,18 @@ impl<'r> App<'r> {
     // ----- read side, for the views -----
 
     pub fn host(&self) -> Option<&HostInfo> {
-        self.host.as_ref()
+        self.snapshot.as_ref().map(|s| &s.host)
+    }
+    /// The last snapshot as collected (what hints are assessed against).
+    pub fn snapshot(&self) -> Option<&Snapshot> {
+        self.snapshot.as_ref()
+    }
+    pub fn socket(&self, row: &Row) -> &Socket {
+        socket_of(self.snapshot.as_ref(), &self.vanished, row)
+    }
+    pub fn process_name(&self, row: &Row) -> &str {
+        let s = self.socket(row);
+        s.owners.first().map_or("", |o| o.name.as_str())
     }
 
     /// The listener pane's rows, in order.
@@ -302,8 +312,11 @@ impl<'r> App<'r> {
     pub fn listener_cursor(&self) -> usize {
         self.listener_cursor
     }
-    pub fn selected_socket(&self) -> Option<&Row> {
+    pub fn selected_row(&self) -> Option<&Row> {
         self.visible_row(self.listener_cursor)
+    }
+    pub fn selected_socket(&self) -> Option<&Socket> {
+        self.selected_row().map(|r| self.socket(r))
     }
     pub fn freshness(&self, row: &Row) -> Freshness {
         if row.vanished_at.is_some() {
@@ -334,18 +347,19 @@ impl<'r> App<'r> {
     pub fn listeners_on(&self, port: u16) -> impl Iterator<Item = &Row> + '_ {
         self.rows
             .iter()
-            .filter(move |r| r.vanished_at.is_none() && r.socket.local_port == port)
+            .filter(move |r| r.vanished_at.is_none() && self.socket(r).local_port == port)
     }
     /// Counts for the header: (tcp, udp, owners hidden), live rows only.
     pub fn counts(&self) -> (usize, usize, usize) {
         let live = self.rows.iter().filter(|r| r.vanished_at.is_none());
         let (mut tcp, mut udp, mut hidden) = (0, 0, 0);
         for r in live {
-            match r.socket.protocol {
+            let s = self.socket(r);
+            match s.protocol {
                 Protocol::Udp => udp += 1,
                 _ => tcp += 1,
             }
-            if r.socket.owners.is_empty() {
+            if s.owners.is_empty() {
                 hidden += 1;
             }
         }
@@ -505,8 +519,8 @@ impl<'r> App<'r> {
     fn cycle_focus(&mut self, forward: bool) {
         let order = [Pane::Listeners, Pane::Registry, Pane::Detail];
         let at = order.iter().position(|&p| p == self.focus).unwrap_or(0);
-        let next = if forward { at + 1 } else { at + 2 } % 3;
-        self.set_focus(order[next % 3]);
+        let step = if forward { 1 } else { 2 };
+        self.set_focus(order[(at + step) % 3]);
     }
 
     fn move_cursor(&mut self, delta: isize) {
@@ -521,7 +535,7 @@ impl<'r> App<'r> {
         match self.focus {
             Pane::Listeners => {
                 self.listener_cursor = step(self.listener_cursor, self.visible.len());
-                self.selected_key = self.selected_socket().map(|r| row_id(&r.socket));
+                self.selected_key = self.selected_socket().map(row_id);
                 self.detail_scroll = 0;
             }
             Pane::Registry => {
@@ -568,11 +582,11 @@ impl<'r> App<'r> {
     fn jump(&mut self) {
         match self.detail_of {
             Pane::Listeners => {
-                let Some(row) = self.selected_socket() else {
+                let Some(socket) = self.selected_socket() else {
                     self.notice = Some("no socket selected".into());
                     return;
                 };
-                let (port, proto) = (row.socket.local_port, row.socket.protocol);
+                let (port, proto) = (socket.local_port, socket.protocol);
                 self.query = port.to_string();
                 self.run_search();
                 if let Some(at) = self
@@ -601,11 +615,11 @@ impl<'r> App<'r> {
                 let found = self
                     .visible
                     .iter()
-                    .position(|&i| range.contains(self.rows[i].socket.local_port));
+                    .position(|&i| range.contains(self.socket(&self.rows[i]).local_port));
                 match found {
                     Some(at) => {
                         self.listener_cursor = at;
-                        self.selected_key = Some(row_id(&self.rows[self.visible[at]].socket));
+                        self.selected_key = Some(row_id(self.socket(&self.rows[self.visible[at]])));
                         self.set_focus(Pane::Listeners);
                     }
                     None => {
@@ -622,7 +636,7 @@ impl<'r> App<'r> {
             return;
         }
         let owner = if self.detail_of == Pane::Listeners {
-            self.selected_socket().and_then(|r| r.socket.owners.first())
+            self.selected_socket().and_then(|s| s.owners.first())
         } else {
             None
         };
@@ -643,10 +657,10 @@ impl<'r> App<'r> {
     fn apply_refresh(&mut self, refresh: Refresh) -> bool {
         self.generation += 1;
         let generation = self.generation;
-        let Refresh { snapshot, hints } = refresh;
+        let Refresh { snapshot, badges } = refresh;
         let mut changed = self.collect_error.take().is_some()
             || self.notice.as_deref() == Some("refreshing…")
-            || self.host.as_ref().is_none_or(|old| {
+            || self.host().is_none_or(|old| {
                 // The live header does not show the time taken: a new time alone is no change.
                 self.read_only && old.taken_at != snapshot.host.taken_at
                     || HostInfo {
@@ -654,20 +668,23 @@ impl<'r> App<'r> {
                         ..old.clone()
                     } != snapshot.host
             });
+        let old_snapshot = self.snapshot.replace(snapshot);
+        let old_vanished = std::mem::take(&mut self.vanished);
+        let old_socket = |row: &Row| socket_of(old_snapshot.as_ref(), &old_vanished, row);
         let mut previous: HashMap<RowId, Row> = self
             .rows
             .drain(..)
-            .map(|r| (row_id(&r.socket), r))
+            .map(|r| (row_id(old_socket(&r)), r))
             .collect();
-        let mut rows = Vec::with_capacity(snapshot.sockets.len());
-        let mut hints = hints.into_iter();
-        for socket in snapshot.sockets {
-            let hints = hints.next().unwrap_or_default();
-            let first_seen = match previous.remove(&row_id(&socket)) {
+        let sockets = &self.snapshot.as_ref().expect("just set").sockets;
+        let mut rows = Vec::with_capacity(sockets.len());
+        for (at, socket) in sockets.iter().enumerate() {
+            let badge = badges.get(at).copied().flatten();
+            let first_seen = match previous.remove(&row_id(socket)) {
                 Some(old) if old.vanished_at.is_none() => {
                     let stops_being_new =
                         old.first_seen > 1 && generation == old.first_seen + AGE_REFRESHES;
-                    changed |= stops_being_new || old.socket != socket || old.hints != hints;
+                    changed |= stops_being_new || old_socket(&old) != socket || old.badge != badge;
                     old.first_seen
                 }
                 _ => {
@@ -676,26 +693,28 @@ impl<'r> App<'r> {
                 }
             };
             rows.push(Row {
-                socket,
-                hints,
+                at,
+                badge,
                 first_seen,
                 vanished_at: None,
             });
         }
         // Keep what vanished for a few refreshes, dimmed, so a short-lived listener is noticed.
         for (_, mut old) in previous {
+            let socket = old_socket(&old).clone();
             let gone = *old.vanished_at.get_or_insert_with(|| {
                 changed = true;
                 generation
             });
             if generation < gone + AGE_REFRESHES {
+                old.at = self.vanished.len();
+                self.vanished.push(socket);
                 rows.push(old);
             } else {
                 changed = true;
             }
         }
         self.rows = rows;
-        self.host = Some(snapshot.host);
         if self.notice.as_deref() == Some("refreshing…") {
             self.notice = None;
         }
@@ -708,33 +727,37 @@ impl<'r> App<'r> {
     fn rebuild_visible(&mut self) {
         let mut visible: Vec<usize> = (0..self.rows.len())
             .filter(|&i| {
-                let s = &self.rows[i].socket;
+                let s = self.socket(&self.rows[i]);
                 (self.protocol_filter.is_none() || Some(s.protocol) == self.protocol_filter)
                     && (!self.listeners_only || s.state.is_listener())
             })
             .collect();
         let rows = &self.rows;
+        let socket = |i: usize| self.socket(&rows[i]);
         match self.sort {
             SortKey::Port => visible.sort_by_key(|&i| {
-                let s = &rows[i].socket;
+                let s = socket(i);
                 (s.local_port, s.protocol, row_id(s))
             }),
             SortKey::Protocol => visible.sort_by_key(|&i| {
-                let s = &rows[i].socket;
+                let s = socket(i);
                 (s.protocol, s.local_port, row_id(s))
             }),
-            SortKey::Process => visible.sort_by(|&a, &b| {
-                let (ra, rb) = (&rows[a], &rows[b]);
-                (ra.process_name().to_lowercase(), row_id(&ra.socket))
-                    .cmp(&(rb.process_name().to_lowercase(), row_id(&rb.socket)))
+            SortKey::Process => visible.sort_by_cached_key(|&i| {
+                let s = socket(i);
+                let name = s.owners.first().map_or("", |o| o.name.as_str());
+                (name.to_lowercase(), row_id(s))
             }),
-            SortKey::Pid => visible.sort_by_key(|&i| (rows[i].pid(), row_id(&rows[i].socket))),
+            SortKey::Pid => visible.sort_by_key(|&i| {
+                let s = socket(i);
+                (s.owners.first().map(|o| o.pid), row_id(s))
+            }),
         }
         self.visible = visible;
         let kept = self.selected_key.and_then(|key| {
             self.visible
                 .iter()
-                .position(|&i| row_id(&self.rows[i].socket) == key)
+                .position(|&i| row_id(self.socket(&self.rows[i])) == key)
         });
         self.listener_cursor = match kept {
             Some(at) => at,
@@ -742,7 +765,7 @@ impl<'r> App<'r> {
                 .listener_cursor
                 .min(self.visible.len().saturating_sub(1)),
         };
-        self.selected_key = self.selected_socket().map(|r| row_id(&r.socket));
+        self.selected_key = self.selected_socket().map(row_id);
     }
 }
 
@@ -809,7 +832,9 @@ mod tests {
     }
 
     fn ports(app: &App) -> Vec<u16> {
-        app.visible_rows().map(|r| r.socket.local_port).collect()
+        app.visible_rows()
+            .map(|r| app.socket(r).local_port)
+            .collect()
     }
 
     fn sample() -> Vec<Socket> {
@@ -826,17 +851,17 @@ mod tests {
         let mut app = app_with(sample());
         assert_eq!(ports(&app), [22, 53, 3489, 8080]);
         app.update(Action::Up);
-        assert_eq!(app.selected_socket().unwrap().socket.local_port, 22);
+        assert_eq!(app.selected_socket().unwrap().local_port, 22);
         app.update(Action::Bottom);
-        assert_eq!(app.selected_socket().unwrap().socket.local_port, 8080);
+        assert_eq!(app.selected_socket().unwrap().local_port, 8080);
         app.update(Action::Down);
-        assert_eq!(app.selected_socket().unwrap().socket.local_port, 8080);
+        assert_eq!(app.selected_socket().unwrap().local_port, 8080);
         app.update(Action::Viewport {
             listeners: 2,
             registry: 5,
         });
         app.update(Action::PageUp);
-        assert_eq!(app.selected_socket().unwrap().socket.local_port, 53);
+        assert_eq!(app.selected_socket().unwrap().local_port, 53);
         app.update(Action::Top);
         assert_eq!(app.listener_cursor(), 0);
     }
@@ -845,12 +870,12 @@ mod tests {
     fn selection_follows_its_socket_across_refreshes() {
         let mut app = app_with(sample());
         app.update(Action::Down); // 53/udp
-        assert_eq!(app.selected_socket().unwrap().socket.local_port, 53);
+        assert_eq!(app.selected_socket().unwrap().local_port, 53);
         // A new socket sorts before it: the cursor moves with the socket, not the row number.
         let mut more = sample();
         more.push(socket(Protocol::Tcp, 7, 50, "echo"));
         app.update(refresh(more));
-        assert_eq!(app.selected_socket().unwrap().socket.local_port, 53);
+        assert_eq!(app.selected_socket().unwrap().local_port, 53);
         assert_eq!(app.listener_cursor(), 2);
     }
 
@@ -866,7 +891,7 @@ mod tests {
         let fresh = |app: &App, port| {
             let row = app
                 .visible_rows()
-                .find(|r| r.socket.local_port == port)
+                .find(|r| app.socket(r).local_port == port)
                 .map(|r| app.freshness(r));
             row
         };
@@ -971,7 +996,7 @@ mod tests {
         app.update(Action::Open);
         app.update(Action::Jump);
         assert_eq!(app.focus, Pane::Listeners);
-        assert_eq!(app.selected_socket().unwrap().process_name(), "sshd");
+        assert_eq!(app.process_name(app.selected_row().unwrap()), "sshd");
     }
 
     #[test]
@@ -993,7 +1018,7 @@ mod tests {
         app.update(refresh(more));
         app.update(Action::Jump);
         assert_eq!(app.focus, Pane::Listeners);
-        assert_eq!(app.selected_socket().unwrap().socket.local_port, 289);
+        assert_eq!(app.selected_socket().unwrap().local_port, 289);
     }
 
     #[test]
@@ -1101,9 +1126,9 @@ mod tests {
             .visible_rows()
             .all(|r| app.freshness(r) == Freshness::Steady));
         app.update(Action::Down);
-        let selected = app.selected_socket().unwrap().socket.inode;
+        let selected = app.selected_socket().unwrap().inode;
         app.update(refresh(both));
-        assert_eq!(app.selected_socket().unwrap().socket.inode, selected);
+        assert_eq!(app.selected_socket().unwrap().inode, selected);
     }
 
     #[test]

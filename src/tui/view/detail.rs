@@ -31,11 +31,14 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                 ),
             },
         },
-        _ => match app.selected_socket() {
-            Some(row) => (
-                format!("Detail: {}/{}", row.socket.local_port, row.socket.protocol),
-                socket_lines(app, row, theme),
-            ),
+        _ => match app.selected_row() {
+            Some(row) => {
+                let s = app.socket(row);
+                (
+                    format!("Detail: {}/{}", s.local_port, s.protocol),
+                    socket_lines(app, row, theme),
+                )
+            }
             None => (
                 "Detail".to_owned(),
                 vec![hint_line(theme, "no socket selected")],
@@ -72,7 +75,7 @@ fn heading(s: &str, theme: Theme) -> Line<'static> {
 }
 
 fn socket_lines(app: &App, row: &Row, theme: Theme) -> Vec<Line<'static>> {
-    let s = &row.socket;
+    let s = app.socket(row);
     let mut lines = Vec::new();
     let reach = if s.is_wildcard() {
         "every interface"
@@ -139,10 +142,10 @@ fn socket_lines(app: &App, row: &Row, theme: Theme) -> Vec<Line<'static>> {
         }
         lines.push(Line::raw(""));
     }
-    // The port facts, with the socket's own hints as the collector thread assessed them.
-    let assessment = Assessment {
-        hints: row.hints.clone(),
-        ..crate::hints::assess_port(app.registry, s.local_port, Some(s.protocol))
+    // A socket that vanished is judged by its port alone: the snapshot no longer has it.
+    let assessment = match (row.vanished_at, app.snapshot()) {
+        (None, Some(snapshot)) => crate::hints::assess_socket(app.registry, snapshot, s),
+        _ => crate::hints::assess_port(app.registry, s.local_port, Some(s.protocol)),
     };
     push_assessment(&mut lines, &assessment, app.registry, theme, s.local_port);
     lines.push(Line::styled(
@@ -186,8 +189,8 @@ fn push_live(lines: &mut Vec<Line<'static>>, app: &App, ports: PortRange, theme:
         lines.push(Line::raw(format!("nothing listens on {ports}")));
     }
     for row in live.iter().take(20) {
-        let who = row
-            .socket
+        let socket = app.socket(row);
+        let who = socket
             .owners
             .first()
             .map_or("(owner unknown)".to_owned(), |o| {
@@ -195,8 +198,8 @@ fn push_live(lines: &mut Vec<Line<'static>>, app: &App, ports: PortRange, theme:
             });
         lines.push(Line::raw(format!(
             "{} {}  {who}",
-            proto_label(&row.socket),
-            address(&row.socket)
+            proto_label(socket),
+            address(socket)
         )));
     }
     if live.len() > 20 {

@@ -133,7 +133,7 @@ fn row_line(
     focused: bool,
     theme: Theme,
 ) -> Line<'static> {
-    let s = &row.socket;
+    let s = app.socket(row);
     let (fresh_glyph, mut style) = match app.freshness(row) {
         Freshness::New => ("+ ", theme.new_row()),
         Freshness::Vanished => ("- ", theme.vanished()),
@@ -191,13 +191,13 @@ fn row_line(
     }
     let mut spans = vec![Span::styled(text, style)];
     let badge_style = row
-        .badge()
+        .badge
         .map_or(Style::new(), |sev| theme.severity(sev))
         .patch(if selected {
             theme.selected(focused)
         } else {
             Style::new()
         });
-    spans.push(Span::styled(badge(row.badge()), badge_style));
+    spans.push(Span::styled(badge(row.badge), badge_style));
     Line::from(spans)
 }
