@@ -206,9 +206,10 @@ fn shows_a_listener_we_opened_searches_and_quits_cleanly() {
     s.wait_for("pstui-probe", GENEROUS);
     s.wait_for(&format!("pid          {}", holder.pid()), GENEROUS);
     // Search the registry.
+    // Esc clears the port search. (Wait for it: a lone ESC read together with the next key
+    // would be Alt+key.)
     s.send("\x1b");
-    // A lone ESC followed at once by a key reads as Alt+key: pause as a typist would.
-    thread::sleep(Duration::from_millis(300));
+    s.wait_for("/ to search by name", GENEROUS);
     s.send("/redis");
     s.wait_for("6379/tcp", GENEROUS);
     s.wait_for("An advanced key-value", GENEROUS);
