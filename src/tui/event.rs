@@ -34,7 +34,7 @@ pub enum Control {
 
 /// Where snapshots come from: this machine (whose options can change), or any other collector.
 pub enum Source {
-    Live(SystemCollector),
+    Live(Box<SystemCollector>),
     Other(Box<dyn Collector>),
 }
 

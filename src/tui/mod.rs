@@ -44,7 +44,7 @@ pub fn run_live(ctx: &Context, interval: f64) -> CmdResult {
     let collector = SystemCollector::new(CollectOptions::default());
     run(
         ctx,
-        Source::Live(collector),
+        Source::Live(Box::new(collector)),
         Some(Duration::from_secs_f64(interval)),
         "live",
         false,
