@@ -1,0 +1,162 @@
+//! The threads that feed the UI, all into one channel: terminal input, the collector (on its own
+//! timer, so the UI never waits on /proc), and signals. The UI thread only receives.
+
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::thread;
+use std::time::Duration;
+
+use crossterm::event::{Event, KeyEvent};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+
+use super::state::Refresh;
+use crate::registry::Registry;
+use crate::sockets::{Collector, SystemCollector};
+
+pub enum Msg {
+    Key(KeyEvent),
+    /// The terminal changed size (or needs a redraw).
+    Redraw,
+    Refreshed(Box<Refresh>),
+    CollectFailed(String),
+    /// The collector thread ended by panicking.
+    CollectorDied,
+    /// Reading the terminal failed: it is gone.
+    InputLost,
+    Signal(i32),
+}
+
+/// What the UI asks of the collector thread.
+pub enum Control {
+    RefreshNow,
+    Pause(bool),
+    IncludeConnections(bool),
+}
+
+/// Where snapshots come from: this machine (whose options can change), or any other collector.
+pub enum Source {
+    Live(Box<SystemCollector>),
+    Other(Box<dyn Collector>),
+}
+
+impl Source {
+    fn collect(&mut self) -> Result<crate::sockets::Snapshot, crate::sockets::CollectError> {
+        match self {
+            Source::Live(c) => c.collect(),
+            Source::Other(c) => c.collect(),
+        }
+    }
+    fn include_connections(&mut self, on: bool) {
+        if let Source::Live(c) = self {
+            c.options.include_connections = on;
+        }
+    }
+}
+
+pub fn channel() -> (Sender<Msg>, Receiver<Msg>) {
+    mpsc::channel()
+}
+
+pub fn spawn_input(tx: Sender<Msg>) {
+    thread::Builder::new()
+        .name("input".into())
+        .spawn(move || loop {
+            let msg = match crossterm::event::read() {
+                Ok(Event::Key(key)) => Msg::Key(key),
+                Ok(Event::Resize(..)) => Msg::Redraw,
+                Ok(_) => continue,
+                Err(_) => {
+                    let _ = tx.send(Msg::InputLost);
+                    return;
+                }
+            };
+            if tx.send(msg).is_err() {
+                return;
+            }
+        })
+        .expect("spawning a thread");
+}
+
+pub fn spawn_signals(tx: Sender<Msg>) -> std::io::Result<()> {
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT])?;
+    thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            for sig in signals.forever() {
+                if tx.send(Msg::Signal(sig)).is_err() {
+                    return;
+                }
+            }
+        })?;
+    Ok(())
+}
+
+/// Sends `CollectorDied` if the collector thread unwinds, so the UI stops instead of showing
+/// stale data forever.
+struct DeathNotice(Sender<Msg>);
+
+impl Drop for DeathNotice {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            let _ = self.0.send(Msg::CollectorDied);
+        }
+    }
+}
+
+/// Assessing thousands of sockets allocates their hints' text, then frees all but the badges;
+/// glibc keeps such freed memory in the thread's arena. Hand it back, so the resident size
+/// reflects what is kept.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free heap pages to the OS.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// Collect now, then every `interval` (never again when `None`), and on request.
+pub fn spawn_collector(
+    tx: Sender<Msg>,
+    mut source: Source,
+    registry: &'static Registry,
+    interval: Option<Duration>,
+) -> Sender<Control> {
+    let (control_tx, control_rx) = mpsc::channel::<Control>();
+    thread::Builder::new()
+        .name("collector".into())
+        .spawn(move || {
+            let _notice = DeathNotice(tx.clone());
+            let mut paused = false;
+            let mut collect_now = true;
+            loop {
+                if collect_now {
+                    let msg = match source.collect() {
+                        Ok(snapshot) => {
+                            let refresh = Refresh::assess(registry, snapshot);
+                            release_freed_memory();
+                            Msg::Refreshed(Box::new(refresh))
+                        }
+                        Err(err) => Msg::CollectFailed(err.to_string()),
+                    };
+                    if tx.send(msg).is_err() {
+                        return;
+                    }
+                }
+                let wait = interval.unwrap_or(Duration::from_secs(3600));
+                collect_now = match control_rx.recv_timeout(wait) {
+                    Ok(Control::RefreshNow) => true,
+                    Ok(Control::Pause(p)) => {
+                        paused = p;
+                        !paused
+                    }
+                    Ok(Control::IncludeConnections(on)) => {
+                        source.include_connections(on);
+                        true
+                    }
+                    Err(RecvTimeoutError::Timeout) => !paused && interval.is_some(),
+                    Err(RecvTimeoutError::Disconnected) => return,
+                };
+            }
+        })
+        .expect("spawning a thread");
+    control_tx
+}

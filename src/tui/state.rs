@@ -1,0 +1,1146 @@
+//! The explorer's state and every transition of it. `App::update` is the only place logic lives;
+//! it takes an [`Action`] and returns the one side effect the runtime should perform, if any.
+//! Nothing here knows about crossterm, frames or threads, so all of it is tested without a
+//! terminal. Sorting, filtering and search results are computed here, never while drawing.
+
+use std::collections::HashMap;
+
+use crate::hints::Severity;
+use crate::registry::search::{Hit, Query, SearchIndex};
+use crate::registry::{PortRange, Protocol, Registry};
+use crate::sockets::{HostInfo, Snapshot, Socket, SocketKey};
+
+/// How many refreshes a new socket stays highlighted and a vanished one stays dimmed.
+pub const AGE_REFRESHES: u64 = 3;
+/// Registry search results kept per query; more than a screen can show, few enough to stay fast.
+pub const SEARCH_LIMIT: usize = 2000;
+
+/// One refresh as it reaches the UI: the snapshot, plus the badge of every socket worked out off
+/// the UI thread (`badges[i]` belongs to `snapshot.sockets[i]`). Only the selected socket's hints
+/// are spelled out, when it is drawn: hints for every socket would cost kilobytes each.
+#[derive(Debug, Clone)]
+pub struct Refresh {
+    pub snapshot: Snapshot,
+    pub badges: Vec<Option<Severity>>,
+}
+
+impl Refresh {
+    /// Assess every socket (what the collector thread does).
+    pub fn assess(registry: &Registry, snapshot: Snapshot) -> Refresh {
+        let badges = crate::hints::assess_all(registry, &snapshot)
+            .iter()
+            .map(|a| a.badge())
+            .collect();
+        Refresh { snapshot, badges }
+    }
+}
+
+/// Everything the user can ask for, already decoded from keys (see `action.rs`), plus what the
+/// runtime reports (a refresh, a failure, the viewport size).
+#[derive(Debug, Clone)]
+pub enum Action {
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    NextPane,
+    PrevPane,
+    /// Start typing a registry search.
+    StartSearch,
+    SearchChar(char),
+    SearchBackspace,
+    /// Leave the current mode, or clear the search.
+    Clear,
+    /// Enter: in search, keep the results and move to them; on a list, open the detail pane.
+    Open,
+    /// Jump from a socket to its registry entry, or from a registry entry to its listeners.
+    Jump,
+    CycleSort,
+    CycleProtocolFilter,
+    ToggleListenersOnly,
+    TogglePause,
+    RefreshNow,
+    ToggleHelp,
+    /// Ask to signal the selected socket's process (needs confirmation).
+    AskKill,
+    Confirm,
+    Quit,
+    /// Rows visible in the listener and registry panes, for paging.
+    Viewport {
+        listeners: usize,
+        registry: usize,
+    },
+    Refreshed(Box<Refresh>),
+    CollectFailed(String),
+    /// The result of a side effect, shown in the status line.
+    Notice(String),
+}
+
+/// What the runtime must do after an update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    Quit,
+    RefreshNow,
+    SetPaused(bool),
+    /// Collect connections too (or stop collecting them).
+    IncludeConnections(bool),
+    /// Send SIGTERM to this pid; `start_time` guards against a reused pid.
+    Terminate {
+        pid: u32,
+        start_time: Option<u64>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Listeners,
+    Registry,
+    Detail,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    Normal,
+    Search,
+    Help,
+    /// Waiting for `y` to terminate the named process.
+    ConfirmKill {
+        pid: u32,
+        name: String,
+        start_time: Option<u64>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Port,
+    Protocol,
+    Process,
+    Pid,
+}
+
+impl SortKey {
+    pub fn label(self) -> &'static str {
+        match self {
+            SortKey::Port => "port",
+            SortKey::Protocol => "proto",
+            SortKey::Process => "process",
+            SortKey::Pid => "pid",
+        }
+    }
+    fn next(self) -> SortKey {
+        match self {
+            SortKey::Port => SortKey::Protocol,
+            SortKey::Protocol => SortKey::Process,
+            SortKey::Process => SortKey::Pid,
+            SortKey::Pid => SortKey::Port,
+        }
+    }
+}
+
+/// A socket as the listener pane shows it, with its age across refreshes. The socket itself
+/// lives in the App (see [`App::socket`]): in the last snapshot, or among the vanished.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// Index into the snapshot's sockets, or into the vanished ones when `vanished_at` is set.
+    at: usize,
+    /// The worst hint's severity when it was last collected.
+    pub badge: Option<Severity>,
+    /// The refresh that first showed it.
+    pub first_seen: u64,
+    /// The refresh that no longer had it; dropped `AGE_REFRESHES` later.
+    pub vanished_at: Option<u64>,
+}
+
+/// A socket's identity across refreshes: its addresses and its inode (several sockets can share
+/// an address with SO_REUSEPORT).
+type RowId = (SocketKey, u64);
+
+fn row_id(s: &Socket) -> RowId {
+    (s.key(), s.inode)
+}
+
+fn socket_of<'a>(snapshot: Option<&'a Snapshot>, vanished: &'a [Socket], row: &Row) -> &'a Socket {
+    match (row.vanished_at, snapshot) {
+        (None, Some(snapshot)) => &snapshot.sockets[row.at],
+        _ => &vanished[row.at],
+    }
+}
+
+/// Whether a row is new, steady or gone, for highlighting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    New,
+    Steady,
+    Vanished,
+}
+
+pub struct App<'r> {
+    pub registry: &'r Registry,
+    search_index: SearchIndex<'r>,
+    /// Shown in the header: "live" or the snapshot file.
+    pub source: String,
+    /// A saved snapshot: no refresh, no signals.
+    pub read_only: bool,
+    pub interval_secs: f64,
+    /// The last refresh: the host and its sockets (rows point into them).
+    snapshot: Option<Snapshot>,
+    /// Sockets that vanished and are still shown, dimmed.
+    vanished: Vec<Socket>,
+    /// Every socket seen in the last refreshes, including recently vanished ones.
+    rows: Vec<Row>,
+    /// Indices into `rows` after filter and sort: what the listener pane lists.
+    visible: Vec<usize>,
+    listener_cursor: usize,
+    selected_key: Option<RowId>,
+    pub query: String,
+    query_error: Option<String>,
+    /// The port a numeric query names: the detail pane describes it even when IANA has no entry.
+    queried_port: Option<u16>,
+    /// The whole registry in IANA order, one line per named service and port.
+    all_entries: Vec<Hit>,
+    hits: Option<Vec<Hit>>,
+    registry_cursor: usize,
+    pub focus: Pane,
+    /// Which list the detail pane describes: the last list focused.
+    pub detail_of: Pane,
+    pub detail_scroll: u16,
+    pub mode: Mode,
+    pub sort: SortKey,
+    pub protocol_filter: Option<Protocol>,
+    pub listeners_only: bool,
+    pub paused: bool,
+    /// Refreshes received.
+    pub generation: u64,
+    pub collect_error: Option<String>,
+    pub notice: Option<String>,
+    page_listeners: usize,
+    page_registry: usize,
+    /// Set by every change that shows; the runtime draws only when it is set, then clears it.
+    pub dirty: bool,
+}
+
+impl<'r> App<'r> {
+    pub fn new(registry: &'r Registry, source: &str, read_only: bool, interval_secs: f64) -> Self {
+        let mut all_entries: Vec<Hit> = Vec::new();
+        for e in registry.entries() {
+            if e.service.is_empty() {
+                continue;
+            }
+            // IANA lists the tcp and udp rows of a service next to each other: fold them.
+            if let Some(last) = all_entries.last_mut() {
+                let prev = registry.entry(last.index);
+                if prev.service == e.service && prev.ports == e.ports {
+                    if let Some(p) = e.protocol {
+                        if !last.protocols.contains(&p) {
+                            last.protocols.push(p);
+                        }
+                    }
+                    continue;
+                }
+            }
+            all_entries.push(Hit {
+                index: e.index,
+                protocols: e.protocol.into_iter().collect(),
+                score: 0,
+            });
+        }
+        App {
+            registry,
+            search_index: SearchIndex::new(registry),
+            source: source.to_owned(),
+            read_only,
+            interval_secs,
+            snapshot: None,
+            vanished: Vec::new(),
+            rows: Vec::new(),
+            visible: Vec::new(),
+            listener_cursor: 0,
+            selected_key: None,
+            query: String::new(),
+            query_error: None,
+            queried_port: None,
+            all_entries,
+            hits: None,
+            registry_cursor: 0,
+            focus: Pane::Listeners,
+            detail_of: Pane::Listeners,
+            detail_scroll: 0,
+            mode: Mode::Normal,
+            sort: SortKey::Port,
+            protocol_filter: None,
+            listeners_only: true,
+            paused: false,
+            generation: 0,
+            collect_error: None,
+            notice: None,
+            page_listeners: 10,
+            page_registry: 10,
+            dirty: true,
+        }
+    }
+
+    // ----- read side, for the views -----
+
+    pub fn host(&self) -> Option<&HostInfo> {
+        self.snapshot.as_ref().map(|s| &s.host)
+    }
+    /// The last snapshot as collected (what hints are assessed against).
+    pub fn snapshot(&self) -> Option<&Snapshot> {
+        self.snapshot.as_ref()
+    }
+    pub fn socket(&self, row: &Row) -> &Socket {
+        socket_of(self.snapshot.as_ref(), &self.vanished, row)
+    }
+    pub fn process_name(&self, row: &Row) -> &str {
+        let s = self.socket(row);
+        s.owners.first().map_or("", |o| o.name.as_str())
+    }
+
+    /// The listener pane's rows, in order.
+    pub fn visible_rows(&self) -> impl ExactSizeIterator<Item = &Row> + '_ {
+        self.visible.iter().map(|&i| &self.rows[i])
+    }
+    pub fn visible_len(&self) -> usize {
+        self.visible.len()
+    }
+    pub fn visible_row(&self, at: usize) -> Option<&Row> {
+        self.visible.get(at).map(|&i| &self.rows[i])
+    }
+    pub fn listener_cursor(&self) -> usize {
+        self.listener_cursor
+    }
+    pub fn selected_row(&self) -> Option<&Row> {
+        self.visible_row(self.listener_cursor)
+    }
+    pub fn selected_socket(&self) -> Option<&Socket> {
+        self.selected_row().map(|r| self.socket(r))
+    }
+    pub fn freshness(&self, row: &Row) -> Freshness {
+        if row.vanished_at.is_some() {
+            Freshness::Vanished
+        } else if row.first_seen > 1 && self.generation < row.first_seen + AGE_REFRESHES {
+            Freshness::New
+        } else {
+            Freshness::Steady
+        }
+    }
+    /// Registry results: the search hits, or the whole registry when there is no query.
+    pub fn registry_rows(&self) -> &[Hit] {
+        self.hits.as_deref().unwrap_or(&self.all_entries)
+    }
+    pub fn registry_cursor(&self) -> usize {
+        self.registry_cursor
+    }
+    pub fn selected_hit(&self) -> Option<&Hit> {
+        self.registry_rows().get(self.registry_cursor)
+    }
+    pub fn queried_port(&self) -> Option<u16> {
+        self.queried_port
+    }
+    pub fn query_error(&self) -> Option<&str> {
+        self.query_error.as_deref()
+    }
+    /// Live (not vanished) sockets on `port`, for the registry detail.
+    pub fn listeners_on(&self, port: u16) -> impl Iterator<Item = &Row> + '_ {
+        self.rows
+            .iter()
+            .filter(move |r| r.vanished_at.is_none() && self.socket(r).local_port == port)
+    }
+    /// Counts for the header: (tcp, udp, owners hidden), live rows only.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let live = self.rows.iter().filter(|r| r.vanished_at.is_none());
+        let (mut tcp, mut udp, mut hidden) = (0, 0, 0);
+        for r in live {
+            let s = self.socket(r);
+            match s.protocol {
+                Protocol::Udp => udp += 1,
+                _ => tcp += 1,
+            }
+            if s.owners.is_empty() {
+                hidden += 1;
+            }
+        }
+        (tcp, udp, hidden)
+    }
+
+    // ----- the one place state changes -----
+
+    pub fn update(&mut self, action: Action) -> Option<Effect> {
+        self.dirty = true;
+        // Confirmation and help are modal: they take the next key.
+        match (&self.mode, &action) {
+            (
+                Mode::ConfirmKill {
+                    pid, start_time, ..
+                },
+                Action::Confirm,
+            ) => {
+                let effect = Effect::Terminate {
+                    pid: *pid,
+                    start_time: *start_time,
+                };
+                self.mode = Mode::Normal;
+                return Some(effect);
+            }
+            (
+                Mode::ConfirmKill { .. },
+                Action::Refreshed(_) | Action::CollectFailed(_) | Action::Viewport { .. },
+            ) => {}
+            (Mode::ConfirmKill { .. }, _) => {
+                self.mode = Mode::Normal;
+                self.notice = Some("nothing was signalled".into());
+                return None;
+            }
+            (Mode::Help, Action::ToggleHelp | Action::Clear | Action::Quit) => {
+                self.mode = Mode::Normal;
+                return None;
+            }
+            _ => {}
+        }
+        match action {
+            Action::Up => self.move_cursor(-1),
+            Action::Down => self.move_cursor(1),
+            Action::PageUp => self.move_cursor(-(self.page() as isize)),
+            Action::PageDown => self.move_cursor(self.page() as isize),
+            Action::Top => self.move_cursor(isize::MIN / 2),
+            Action::Bottom => self.move_cursor(isize::MAX / 2),
+            Action::NextPane => self.cycle_focus(true),
+            Action::PrevPane => self.cycle_focus(false),
+            Action::StartSearch => {
+                self.mode = Mode::Search;
+                self.set_focus(Pane::Registry);
+            }
+            Action::SearchChar(c) => {
+                if self.mode == Mode::Search {
+                    self.query.push(c);
+                    self.run_search();
+                }
+            }
+            Action::SearchBackspace => {
+                if self.mode == Mode::Search {
+                    self.query.pop();
+                    self.run_search();
+                }
+            }
+            Action::Clear => match self.mode {
+                Mode::Search => {
+                    self.mode = Mode::Normal;
+                    self.clear_search();
+                }
+                _ => {
+                    if !self.query.is_empty() {
+                        self.clear_search();
+                    } else {
+                        self.notice = None;
+                    }
+                }
+            },
+            Action::Open => {
+                if self.mode == Mode::Search {
+                    self.mode = Mode::Normal;
+                    self.set_focus(Pane::Registry);
+                } else if self.focus != Pane::Detail {
+                    self.set_focus(Pane::Detail);
+                }
+            }
+            Action::Jump => self.jump(),
+            Action::CycleSort => {
+                self.sort = self.sort.next();
+                self.rebuild_visible();
+            }
+            Action::CycleProtocolFilter => {
+                self.protocol_filter = match self.protocol_filter {
+                    None => Some(Protocol::Tcp),
+                    Some(Protocol::Tcp) => Some(Protocol::Udp),
+                    Some(_) => None,
+                };
+                self.rebuild_visible();
+            }
+            Action::ToggleListenersOnly => {
+                self.listeners_only = !self.listeners_only;
+                self.rebuild_visible();
+                if !self.read_only {
+                    return Some(Effect::IncludeConnections(!self.listeners_only));
+                }
+            }
+            Action::TogglePause => {
+                if self.read_only {
+                    self.notice = Some("a saved snapshot does not refresh".into());
+                } else {
+                    self.paused = !self.paused;
+                    return Some(Effect::SetPaused(self.paused));
+                }
+            }
+            Action::RefreshNow => {
+                if self.read_only {
+                    self.notice = Some("a saved snapshot does not refresh".into());
+                } else {
+                    self.notice = Some("refreshing…".into());
+                    return Some(Effect::RefreshNow);
+                }
+            }
+            Action::ToggleHelp => self.mode = Mode::Help,
+            Action::AskKill => self.ask_kill(),
+            Action::Confirm => {}
+            Action::Quit => return Some(Effect::Quit),
+            Action::Viewport {
+                listeners,
+                registry,
+            } => {
+                self.dirty = false; // the runtime reports what it drew; nothing changes on screen
+                self.page_listeners = listeners.max(1);
+                self.page_registry = registry.max(1);
+            }
+            Action::Refreshed(refresh) => self.dirty = self.apply_refresh(*refresh),
+            Action::CollectFailed(msg) => self.collect_error = Some(msg),
+            Action::Notice(msg) => self.notice = Some(msg),
+        }
+        None
+    }
+
+    fn page(&self) -> usize {
+        match self.focus {
+            Pane::Registry => self.page_registry,
+            _ => self.page_listeners,
+        }
+    }
+
+    fn set_focus(&mut self, pane: Pane) {
+        self.focus = pane;
+        if pane != Pane::Detail && self.detail_of != pane {
+            self.detail_of = pane;
+            self.detail_scroll = 0;
+        }
+    }
+
+    fn cycle_focus(&mut self, forward: bool) {
+        let order = [Pane::Listeners, Pane::Registry, Pane::Detail];
+        let at = order.iter().position(|&p| p == self.focus).unwrap_or(0);
+        let step = if forward { 1 } else { 2 };
+        self.set_focus(order[(at + step) % 3]);
+    }
+
+    fn move_cursor(&mut self, delta: isize) {
+        let step = |cursor: usize, len: usize| -> usize {
+            if len == 0 {
+                return 0;
+            }
+            (cursor as isize)
+                .saturating_add(delta)
+                .clamp(0, len as isize - 1) as usize
+        };
+        match self.focus {
+            Pane::Listeners => {
+                self.listener_cursor = step(self.listener_cursor, self.visible.len());
+                self.selected_key = self.selected_socket().map(row_id);
+                self.detail_scroll = 0;
+            }
+            Pane::Registry => {
+                self.registry_cursor = step(self.registry_cursor, self.registry_rows().len());
+                self.detail_scroll = 0;
+            }
+            Pane::Detail => {
+                self.detail_scroll = (self.detail_scroll as isize)
+                    .saturating_add(delta)
+                    .clamp(0, u16::MAX as isize) as u16;
+            }
+        }
+    }
+
+    fn run_search(&mut self) {
+        self.registry_cursor = 0;
+        self.detail_scroll = 0;
+        self.queried_port = None;
+        if self.query.trim().is_empty() {
+            self.hits = None;
+            self.query_error = None;
+            return;
+        }
+        match Query::parse(&self.query) {
+            Ok(q) => {
+                if let Query::Port(port) = q {
+                    self.queried_port = Some(port);
+                }
+                self.hits = Some(self.search_index.search(&q, None, SEARCH_LIMIT));
+                self.query_error = None;
+            }
+            Err(err) => {
+                self.hits = Some(Vec::new());
+                self.query_error = Some(err.to_string());
+            }
+        }
+    }
+
+    fn clear_search(&mut self) {
+        self.query.clear();
+        self.run_search();
+    }
+
+    fn jump(&mut self) {
+        match self.detail_of {
+            Pane::Listeners => {
+                let Some(socket) = self.selected_socket() else {
+                    self.notice = Some("no socket selected".into());
+                    return;
+                };
+                let (port, proto) = (socket.local_port, socket.protocol);
+                self.query = port.to_string();
+                self.run_search();
+                if let Some(at) = self
+                    .registry_rows()
+                    .iter()
+                    .position(|h| h.protocols.contains(&proto))
+                {
+                    self.registry_cursor = at;
+                }
+                self.mode = Mode::Normal;
+                self.set_focus(Pane::Registry);
+            }
+            Pane::Registry | Pane::Detail => {
+                let range = match (self.selected_hit(), self.queried_port) {
+                    (Some(hit), _) => self.registry.entry(hit.index).ports,
+                    (None, Some(port)) => Some(PortRange::single(port)),
+                    (None, None) => {
+                        self.notice = Some("no registry entry selected".into());
+                        return;
+                    }
+                };
+                let Some(range) = range else {
+                    self.notice = Some("this entry names no port".into());
+                    return;
+                };
+                let found = self
+                    .visible
+                    .iter()
+                    .position(|&i| range.contains(self.socket(&self.rows[i]).local_port));
+                match found {
+                    Some(at) => {
+                        self.listener_cursor = at;
+                        self.selected_key = Some(row_id(self.socket(&self.rows[self.visible[at]])));
+                        self.set_focus(Pane::Listeners);
+                    }
+                    None => {
+                        self.notice = Some(format!("nothing shown here listens on {range}"));
+                    }
+                }
+            }
+        }
+    }
+
+    fn ask_kill(&mut self) {
+        if self.read_only {
+            self.notice = Some("a saved snapshot cannot signal processes".into());
+            return;
+        }
+        let owner = if self.detail_of == Pane::Listeners {
+            self.selected_socket().and_then(|s| s.owners.first())
+        } else {
+            None
+        };
+        match owner {
+            Some(o) => {
+                self.mode = Mode::ConfirmKill {
+                    pid: o.pid,
+                    name: o.name.clone(),
+                    start_time: o.start_time,
+                }
+            }
+            None => self.notice = Some("select a socket with a known process first".into()),
+        }
+    }
+
+    /// Merge a refresh into the rows; returns whether anything on screen changes, so an idle
+    /// screen is not redrawn.
+    fn apply_refresh(&mut self, refresh: Refresh) -> bool {
+        self.generation += 1;
+        let generation = self.generation;
+        let Refresh { snapshot, badges } = refresh;
+        let mut changed = self.collect_error.take().is_some()
+            || self.notice.as_deref() == Some("refreshing…")
+            || self.host().is_none_or(|old| {
+                // The live header does not show the time taken: a new time alone is no change.
+                self.read_only && old.taken_at != snapshot.host.taken_at
+                    || HostInfo {
+                        taken_at: snapshot.host.taken_at,
+                        ..old.clone()
+                    } != snapshot.host
+            });
+        let old_snapshot = self.snapshot.replace(snapshot);
+        let old_vanished = std::mem::take(&mut self.vanished);
+        let old_socket = |row: &Row| socket_of(old_snapshot.as_ref(), &old_vanished, row);
+        let mut previous: HashMap<RowId, Row> = self
+            .rows
+            .drain(..)
+            .map(|r| (row_id(old_socket(&r)), r))
+            .collect();
+        let sockets = &self.snapshot.as_ref().expect("just set").sockets;
+        let mut rows = Vec::with_capacity(sockets.len());
+        for (at, socket) in sockets.iter().enumerate() {
+            let badge = badges.get(at).copied().flatten();
+            let first_seen = match previous.remove(&row_id(socket)) {
+                Some(old) if old.vanished_at.is_none() => {
+                    let stops_being_new =
+                        old.first_seen > 1 && generation == old.first_seen + AGE_REFRESHES;
+                    changed |= stops_being_new || old_socket(&old) != socket || old.badge != badge;
+                    old.first_seen
+                }
+                _ => {
+                    changed = true;
+                    generation
+                }
+            };
+            rows.push(Row {
+                at,
+                badge,
+                first_seen,
+                vanished_at: None,
+            });
+        }
+        // Keep what vanished for a few refreshes, dimmed, so a short-lived listener is noticed.
+        for (_, mut old) in previous {
+            let socket = old_socket(&old).clone();
+            let gone = *old.vanished_at.get_or_insert_with(|| {
+                changed = true;
+                generation
+            });
+            if generation < gone + AGE_REFRESHES {
+                old.at = self.vanished.len();
+                self.vanished.push(socket);
+                rows.push(old);
+            } else {
+                changed = true;
+            }
+        }
+        self.rows = rows;
+        if self.notice.as_deref() == Some("refreshing…") {
+            self.notice = None;
+        }
+        self.rebuild_visible();
+        changed
+    }
+
+    /// Filter and sort; keep the cursor on the same socket. Sorting always ends on the socket
+    /// key, so the order is total and does not shuffle between refreshes.
+    fn rebuild_visible(&mut self) {
+        let mut visible: Vec<usize> = (0..self.rows.len())
+            .filter(|&i| {
+                let s = self.socket(&self.rows[i]);
+                (self.protocol_filter.is_none() || Some(s.protocol) == self.protocol_filter)
+                    && (!self.listeners_only || s.state.is_listener())
+            })
+            .collect();
+        let rows = &self.rows;
+        let socket = |i: usize| self.socket(&rows[i]);
+        match self.sort {
+            SortKey::Port => visible.sort_by_key(|&i| {
+                let s = socket(i);
+                (s.local_port, s.protocol, row_id(s))
+            }),
+            SortKey::Protocol => visible.sort_by_key(|&i| {
+                let s = socket(i);
+                (s.protocol, s.local_port, row_id(s))
+            }),
+            SortKey::Process => visible.sort_by_cached_key(|&i| {
+                let s = socket(i);
+                let name = s.owners.first().map_or("", |o| o.name.as_str());
+                (name.to_lowercase(), row_id(s))
+            }),
+            SortKey::Pid => visible.sort_by_key(|&i| {
+                let s = socket(i);
+                (s.owners.first().map(|o| o.pid), row_id(s))
+            }),
+        }
+        self.visible = visible;
+        let kept = self.selected_key.and_then(|key| {
+            self.visible
+                .iter()
+                .position(|&i| row_id(self.socket(&self.rows[i])) == key)
+        });
+        self.listener_cursor = match kept {
+            Some(at) => at,
+            None => self
+                .listener_cursor
+                .min(self.visible.len().saturating_sub(1)),
+        };
+        self.selected_key = self.selected_socket().map(row_id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::sync::OnceLock;
+
+    use super::*;
+    use crate::sockets::{Family, Owner, SocketState, SCHEMA_VERSION};
+
+    fn registry() -> &'static Registry {
+        static REG: OnceLock<Registry> = OnceLock::new();
+        REG.get_or_init(Registry::embedded)
+    }
+
+    fn socket(proto: Protocol, port: u16, pid: u32, name: &str) -> Socket {
+        Socket {
+            protocol: proto,
+            family: Family::V4,
+            local_addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            local_port: port,
+            remote_addr: None,
+            remote_port: None,
+            state: if proto == Protocol::Tcp {
+                SocketState::Listen
+            } else {
+                SocketState::Unconnected
+            },
+            inode: u64::from(port),
+            owners: vec![Owner {
+                pid,
+                name: name.into(),
+                uid: Some(1000),
+                user: Some("alice".into()),
+                exe: None,
+                exe_deleted: false,
+                cmdline: vec![name.into()],
+                start_time: Some(1_700_000_000),
+                parent_pid: Some(1),
+            }],
+            owner_unknown: None,
+            uid: Some(1000),
+            user: Some("alice".into()),
+        }
+    }
+
+    fn refresh(sockets: Vec<Socket>) -> Action {
+        let snapshot = Snapshot {
+            schema_version: SCHEMA_VERSION,
+            host: HostInfo {
+                hostname: "box".into(),
+                ..HostInfo::default()
+            },
+            sockets,
+        };
+        Action::Refreshed(Box::new(Refresh::assess(registry(), snapshot)))
+    }
+
+    fn app_with(sockets: Vec<Socket>) -> App<'static> {
+        let mut app = App::new(registry(), "live", false, 2.0);
+        app.update(refresh(sockets));
+        app
+    }
+
+    fn ports(app: &App) -> Vec<u16> {
+        app.visible_rows()
+            .map(|r| app.socket(r).local_port)
+            .collect()
+    }
+
+    fn sample() -> Vec<Socket> {
+        vec![
+            socket(Protocol::Tcp, 8080, 30, "web"),
+            socket(Protocol::Tcp, 22, 10, "sshd"),
+            socket(Protocol::Udp, 53, 20, "dnsmasq"),
+            socket(Protocol::Tcp, 3489, 40, "zeta"),
+        ]
+    }
+
+    #[test]
+    fn listeners_are_sorted_by_port_and_navigation_clamps() {
+        let mut app = app_with(sample());
+        assert_eq!(ports(&app), [22, 53, 3489, 8080]);
+        app.update(Action::Up);
+        assert_eq!(app.selected_socket().unwrap().local_port, 22);
+        app.update(Action::Bottom);
+        assert_eq!(app.selected_socket().unwrap().local_port, 8080);
+        app.update(Action::Down);
+        assert_eq!(app.selected_socket().unwrap().local_port, 8080);
+        app.update(Action::Viewport {
+            listeners: 2,
+            registry: 5,
+        });
+        app.update(Action::PageUp);
+        assert_eq!(app.selected_socket().unwrap().local_port, 53);
+        app.update(Action::Top);
+        assert_eq!(app.listener_cursor(), 0);
+    }
+
+    #[test]
+    fn selection_follows_its_socket_across_refreshes() {
+        let mut app = app_with(sample());
+        app.update(Action::Down); // 53/udp
+        assert_eq!(app.selected_socket().unwrap().local_port, 53);
+        // A new socket sorts before it: the cursor moves with the socket, not the row number.
+        let mut more = sample();
+        more.push(socket(Protocol::Tcp, 7, 50, "echo"));
+        app.update(refresh(more));
+        assert_eq!(app.selected_socket().unwrap().local_port, 53);
+        assert_eq!(app.listener_cursor(), 2);
+    }
+
+    #[test]
+    fn new_sockets_are_highlighted_then_vanished_ones_dimmed_then_dropped() {
+        let mut app = app_with(sample());
+        assert!(app
+            .visible_rows()
+            .all(|r| app.freshness(r) == Freshness::Steady));
+        let mut more = sample();
+        more.push(socket(Protocol::Tcp, 9999, 60, "new"));
+        app.update(refresh(more.clone()));
+        let fresh = |app: &App, port| {
+            let row = app
+                .visible_rows()
+                .find(|r| app.socket(r).local_port == port)
+                .map(|r| app.freshness(r));
+            row
+        };
+        assert_eq!(fresh(&app, 9999), Some(Freshness::New));
+        for _ in 0..AGE_REFRESHES {
+            app.update(refresh(more.clone()));
+        }
+        assert_eq!(fresh(&app, 9999), Some(Freshness::Steady));
+        app.update(refresh(sample()));
+        assert_eq!(fresh(&app, 9999), Some(Freshness::Vanished));
+        assert_eq!(app.counts().0, 3, "a vanished socket is not counted");
+        for _ in 0..AGE_REFRESHES {
+            app.update(refresh(sample()));
+        }
+        assert_eq!(fresh(&app, 9999), None);
+    }
+
+    #[test]
+    fn filters_and_sort_change_the_listing() {
+        let mut app = app_with(sample());
+        app.update(Action::CycleProtocolFilter);
+        assert_eq!(ports(&app), [22, 3489, 8080]);
+        app.update(Action::CycleProtocolFilter);
+        assert_eq!(ports(&app), [53]);
+        app.update(Action::CycleProtocolFilter);
+        assert_eq!(ports(&app).len(), 4);
+        app.update(Action::CycleSort); // proto
+        app.update(Action::CycleSort); // process
+        assert_eq!(ports(&app), [53, 22, 8080, 3489]);
+        app.update(Action::CycleSort); // pid
+        assert_eq!(ports(&app), [22, 53, 8080, 3489]);
+        let mut connected = socket(Protocol::Tcp, 40000, 70, "client");
+        connected.state = SocketState::Established;
+        let mut all = sample();
+        all.push(connected);
+        app.update(refresh(all));
+        assert_eq!(ports(&app).len(), 4, "connections hidden by default");
+        assert_eq!(
+            app.update(Action::ToggleListenersOnly),
+            Some(Effect::IncludeConnections(true))
+        );
+        assert_eq!(ports(&app).len(), 5);
+    }
+
+    #[test]
+    fn search_narrows_as_you_type_and_escape_clears() {
+        let mut app = app_with(sample());
+        let whole = app.registry_rows().len();
+        assert!(whole > 5000, "no query lists the whole registry");
+        app.update(Action::StartSearch);
+        assert_eq!(app.focus, Pane::Registry);
+        for c in "redis".chars() {
+            app.update(Action::SearchChar(c));
+        }
+        let top = registry().entry(app.selected_hit().unwrap().index);
+        assert_eq!(top.service, "redis");
+        assert_eq!(top.ports.unwrap().start, 6379);
+        app.update(Action::SearchBackspace);
+        assert_eq!(app.query, "redi");
+        app.update(Action::Clear);
+        assert_eq!(app.mode, Mode::Normal);
+        assert!(app.query.is_empty());
+        assert_eq!(app.registry_rows().len(), whole);
+    }
+
+    #[test]
+    fn keys_typed_outside_search_do_not_edit_the_query() {
+        let mut app = app_with(sample());
+        app.update(Action::SearchChar('x'));
+        assert!(app.query.is_empty());
+    }
+
+    #[test]
+    fn a_bad_numeric_query_says_why_instead_of_failing() {
+        let mut app = app_with(sample());
+        app.update(Action::StartSearch);
+        for c in "99999".chars() {
+            app.update(Action::SearchChar(c));
+        }
+        assert!(app.registry_rows().is_empty());
+        assert!(app.query_error().is_some());
+    }
+
+    #[test]
+    fn jump_links_a_socket_to_its_registry_entry_and_back() {
+        let mut app = app_with(sample());
+        app.update(Action::Down);
+        app.update(Action::Down); // 3489/tcp
+        app.update(Action::Jump);
+        assert_eq!(app.focus, Pane::Registry);
+        assert_eq!(app.query, "3489");
+        let hit = app.selected_hit().unwrap();
+        let entry = registry().entry(hit.index);
+        assert_eq!(entry.ports.unwrap().start, 3489);
+        assert!(hit.protocols.contains(&Protocol::Tcp));
+        // Back: from the registry entry of 22 to the sshd socket.
+        app.update(Action::StartSearch);
+        app.update(Action::Clear);
+        app.update(Action::StartSearch);
+        app.update(Action::SearchChar('2'));
+        app.update(Action::SearchChar('2'));
+        app.update(Action::Open);
+        app.update(Action::Jump);
+        assert_eq!(app.focus, Pane::Listeners);
+        assert_eq!(app.process_name(app.selected_row().unwrap()), "sshd");
+    }
+
+    #[test]
+    fn jump_from_an_unused_port_says_so_and_stays() {
+        let mut app = app_with(sample());
+        app.update(Action::StartSearch);
+        for c in "289".chars() {
+            app.update(Action::SearchChar(c));
+        }
+        assert!(app.registry_rows().is_empty(), "289 is unassigned");
+        assert_eq!(app.queried_port(), Some(289));
+        app.update(Action::Open);
+        app.update(Action::Jump);
+        assert_eq!(app.focus, Pane::Registry);
+        assert!(app.notice.as_deref().unwrap().contains("289"));
+        // With a socket on it, the same jump lands on that socket.
+        let mut more = sample();
+        more.push(socket(Protocol::Tcp, 289, 99, "odd"));
+        app.update(refresh(more));
+        app.update(Action::Jump);
+        assert_eq!(app.focus, Pane::Listeners);
+        assert_eq!(app.selected_socket().unwrap().local_port, 289);
+    }
+
+    #[test]
+    fn killing_needs_a_confirmation_that_names_the_process() {
+        let mut app = app_with(sample());
+        assert_eq!(app.update(Action::AskKill), None);
+        assert!(matches!(&app.mode, Mode::ConfirmKill { pid: 10, name, .. } if name == "sshd"));
+        // Any other key cancels.
+        assert_eq!(app.update(Action::Down), None);
+        assert_eq!(app.mode, Mode::Normal);
+        assert_eq!(
+            app.listener_cursor(),
+            0,
+            "the cancelling key does nothing else"
+        );
+        app.update(Action::AskKill);
+        assert_eq!(
+            app.update(Action::Confirm),
+            Some(Effect::Terminate {
+                pid: 10,
+                start_time: Some(1_700_000_000)
+            })
+        );
+        // A refresh arriving meanwhile does not cancel it.
+        app.update(Action::AskKill);
+        app.update(refresh(sample()));
+        assert!(matches!(app.mode, Mode::ConfirmKill { .. }));
+    }
+
+    #[test]
+    fn a_saved_snapshot_neither_refreshes_nor_signals() {
+        let mut app = App::new(registry(), "snap.json", true, 0.0);
+        app.update(refresh(sample()));
+        assert_eq!(app.update(Action::RefreshNow), None);
+        assert_eq!(app.update(Action::TogglePause), None);
+        app.update(Action::AskKill);
+        assert_eq!(app.mode, Mode::Normal);
+    }
+
+    #[test]
+    fn pause_refresh_help_and_quit_ask_the_runtime() {
+        let mut app = app_with(sample());
+        assert_eq!(
+            app.update(Action::TogglePause),
+            Some(Effect::SetPaused(true))
+        );
+        assert!(app.paused);
+        assert_eq!(app.update(Action::RefreshNow), Some(Effect::RefreshNow));
+        app.update(Action::ToggleHelp);
+        assert_eq!(app.mode, Mode::Help);
+        assert_eq!(app.update(Action::Quit), None, "q closes help first");
+        assert_eq!(app.mode, Mode::Normal);
+        assert_eq!(app.update(Action::Quit), Some(Effect::Quit));
+    }
+
+    #[test]
+    fn tab_cycles_panes_and_the_detail_follows_the_last_list() {
+        let mut app = app_with(sample());
+        app.update(Action::NextPane);
+        assert_eq!((app.focus, app.detail_of), (Pane::Registry, Pane::Registry));
+        app.update(Action::NextPane);
+        assert_eq!((app.focus, app.detail_of), (Pane::Detail, Pane::Registry));
+        app.update(Action::Down);
+        assert_eq!(app.detail_scroll, 1);
+        app.update(Action::NextPane);
+        assert_eq!(app.focus, Pane::Listeners);
+        app.update(Action::PrevPane);
+        assert_eq!(app.focus, Pane::Detail);
+    }
+
+    #[test]
+    fn an_unchanged_refresh_does_not_ask_for_a_redraw() {
+        let mut app = app_with(sample());
+        app.dirty = false;
+        app.update(refresh(sample()));
+        assert!(!app.dirty, "same sockets, nothing to draw");
+        let mut moved = sample();
+        moved[0].owners[0].pid = 11;
+        app.update(refresh(moved.clone()));
+        assert!(app.dirty, "a changed owner is drawn");
+        let mut more = moved.clone();
+        more.push(socket(Protocol::Tcp, 9999, 60, "new"));
+        app.update(refresh(more.clone()));
+        assert!(app.dirty);
+        // While it is new nothing changes; the refresh that ends its highlight is drawn.
+        let mut dirt = Vec::new();
+        for _ in 0..AGE_REFRESHES {
+            app.dirty = false;
+            app.update(refresh(more.clone()));
+            dirt.push(app.dirty);
+        }
+        assert_eq!(dirt, [false, false, true]);
+    }
+
+    #[test]
+    fn sockets_sharing_an_address_are_told_apart_by_inode() {
+        let mut twin = socket(Protocol::Tcp, 22, 10, "sshd");
+        twin.inode = 4242;
+        let mut both = sample();
+        both.push(twin);
+        let mut app = app_with(both.clone());
+        app.update(refresh(both.clone()));
+        assert_eq!(ports(&app), [22, 22, 53, 3489, 8080]);
+        assert!(app
+            .visible_rows()
+            .all(|r| app.freshness(r) == Freshness::Steady));
+        app.update(Action::Down);
+        let selected = app.selected_socket().unwrap().inode;
+        app.update(refresh(both));
+        assert_eq!(app.selected_socket().unwrap().inode, selected);
+    }
+
+    #[test]
+    fn viewport_reports_do_not_force_a_redraw() {
+        let mut app = app_with(sample());
+        app.dirty = false;
+        app.update(Action::Viewport {
+            listeners: 5,
+            registry: 5,
+        });
+        assert!(!app.dirty);
+        app.update(Action::Down);
+        assert!(app.dirty);
+    }
+}

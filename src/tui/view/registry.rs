@@ -1,0 +1,106 @@
+//! The registry pane: the search line and the ranked results (or the whole registry).
+
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use super::{cell, keep_visible, pane_block, title_line, Theme, MARKER, NO_MARKER};
+use crate::registry::search::Hit;
+use crate::registry::Registry;
+use crate::text::escape;
+use crate::tui::state::{App, Mode, Pane};
+
+/// `6379/tcp`, `6000-6063/tcp,udp`, `-` for a name-only row.
+pub(crate) fn port_label(registry: &Registry, hit: &Hit) -> String {
+    let e = registry.entry(hit.index);
+    let ports = e.ports.map_or("-".to_owned(), |p| p.to_string());
+    let protos: Vec<&str> = hit.protocols.iter().map(|p| p.as_str()).collect();
+    if protos.is_empty() {
+        ports
+    } else {
+        format!("{ports}/{}", protos.join(","))
+    }
+}
+
+pub(super) fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    theme: Theme,
+    offset: &mut usize,
+) -> usize {
+    let focused = app.focus == Pane::Registry;
+    let rows = app.registry_rows();
+    let title = if app.query.is_empty() {
+        format!("Registry ({} services)", rows.len())
+    } else {
+        format!("Registry: {} results", rows.len())
+    };
+    let block = pane_block(
+        title_line(title, theme, app.focus, Pane::Registry),
+        focused,
+        theme,
+    );
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if inner.height == 0 || inner.width == 0 {
+        return 0;
+    }
+    let width = inner.width as usize;
+    let height = inner.height as usize - 1; // the search line
+    let mut lines = Vec::with_capacity(height + 1);
+
+    let typing = app.mode == Mode::Search;
+    let search = if typing {
+        Line::from(vec![
+            Span::styled("/ ", theme.heading()),
+            Span::raw(escape(&app.query).into_owned()),
+            Span::styled("▏", theme.heading()),
+        ])
+    } else if app.query.is_empty() {
+        Line::styled("/ to search by name, word, port or range", theme.dim())
+    } else {
+        Line::from(vec![
+            Span::styled("/ ", theme.dim()),
+            Span::raw(escape(&app.query).into_owned()),
+            Span::styled("  (Esc clears)", theme.dim()),
+        ])
+    };
+    lines.push(search);
+    if let Some(err) = app.query_error() {
+        lines.push(Line::styled(escape(err).into_owned(), theme.error()));
+    } else if let (true, Some(port)) = (rows.is_empty(), app.queried_port()) {
+        lines.push(Line::styled(
+            format!("IANA has no entry for port {port}: see the detail pane"),
+            theme.dim(),
+        ));
+    } else if rows.is_empty() {
+        lines.push(Line::styled("no registry entry matches", theme.dim()));
+    }
+
+    let port_w = 16.min(width / 3);
+    let service_w = 18.min(width / 3);
+    let desc_w = width.saturating_sub(2 + port_w + service_w);
+    *offset = keep_visible(*offset, app.registry_cursor(), height, rows.len());
+    for (at, hit) in rows.iter().enumerate().skip(*offset).take(height) {
+        let e = app.registry.entry(hit.index);
+        let selected = at == app.registry_cursor();
+        let style = if selected {
+            theme.selected(focused)
+        } else {
+            Style::new()
+        };
+        let marker = if selected { MARKER } else { NO_MARKER };
+        let text = format!(
+            "{marker}{}{}{}",
+            cell(&port_label(app.registry, hit), port_w),
+            cell(&escape(e.service), service_w),
+            cell(&escape(e.description), desc_w),
+        );
+        lines.push(Line::styled(text, style));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+    height
+}
