@@ -102,17 +102,6 @@ impl Drop for DeathNotice {
     }
 }
 
-/// Assessing thousands of sockets allocates their hints' text, then frees all but the badges;
-/// glibc keeps such freed memory in the thread's arena. Hand it back, so the resident size
-/// reflects what is kept.
-fn release_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only returns free heap pages to the OS.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
 /// Collect now, then every `interval` (never again when `None`), and on request.
 pub fn spawn_collector(
     tx: Sender<Msg>,
@@ -132,7 +121,6 @@ pub fn spawn_collector(
                     let msg = match source.collect() {
                         Ok(snapshot) => {
                             let refresh = Refresh::assess(registry, snapshot);
-                            release_freed_memory();
                             Msg::Refreshed(Box::new(refresh))
                         }
                         Err(err) => Msg::CollectFailed(err.to_string()),

@@ -17,7 +17,7 @@ pub const SEARCH_LIMIT: usize = 2000;
 
 /// One refresh as it reaches the UI: the snapshot, plus the badge of every socket worked out off
 /// the UI thread (`badges[i]` belongs to `snapshot.sockets[i]`). Only the selected socket's hints
-/// are spelled out, when it is drawn: hints for every socket would cost kilobytes each.
+/// are spelled out, when it is drawn: the text of every socket's hints would cost kilobytes each.
 #[derive(Debug, Clone)]
 pub struct Refresh {
     pub snapshot: Snapshot,
@@ -27,9 +27,9 @@ pub struct Refresh {
 impl Refresh {
     /// Assess every socket (what the collector thread does).
     pub fn assess(registry: &Registry, snapshot: Snapshot) -> Refresh {
-        let badges = crate::hints::assess_all(registry, &snapshot)
+        let badges = crate::hints::flags_all(registry, &snapshot)
             .iter()
-            .map(|a| a.badge())
+            .map(|flags| crate::hints::badge_of(flags))
             .collect();
         Refresh { snapshot, badges }
     }
