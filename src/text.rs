@@ -125,6 +125,29 @@ pub fn fit(s: &str, cells: usize) -> String {
     out
 }
 
+/// `2026-11-21 23:45:07 UTC` from seconds since the Unix epoch (proleptic Gregorian calendar,
+/// no time-zone database needed: snapshots travel between machines, UTC reads the same on both).
+pub fn utc(epoch: u64) -> String {
+    let days = (epoch / 86_400) as i64;
+    let secs = epoch % 86_400;
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
 /// A serde_json formatter that writes every character [`is_dangerous`] flags as a `\uXXXX`
 /// escape. The JSON still decodes to the exact original text, but the byte stream a terminal or
 /// log viewer sees holds no raw ESC, bidi override or zero-width character.
@@ -259,6 +282,14 @@ mod tests {
         assert!(!raw.contains('\x1b') && !raw.contains('\u{202e}'), "{raw}");
         let back: String = serde_json::from_slice(&buf).unwrap();
         assert_eq!(back, name);
+    }
+
+    #[test]
+    fn utc_dates_are_civil() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc(951_782_400), "2000-02-29 00:00:00 UTC");
+        assert_eq!(utc(1_700_000_000), "2023-11-14 22:13:20 UTC");
+        assert_eq!(utc(1_800_000_000), "2027-01-15 08:00:00 UTC");
     }
 
     #[test]

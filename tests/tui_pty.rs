@@ -5,13 +5,10 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::{Duration, Instant};
 
-use portable_pty::{native_pty_system, Child, CommandBuilder, MasterPty, PtySize};
+use support::pty::{start, start_wrapped};
 
 /// Tests in this binary run in parallel and open listeners; the idle-bandwidth test must not see
 /// them come and go, so it runs alone (write lock) while the others share (read lock).
@@ -19,170 +16,6 @@ static SOLO: std::sync::RwLock<()> = std::sync::RwLock::new(());
 
 fn shared() -> std::sync::RwLockReadGuard<'static, ()> {
     SOLO.read().unwrap_or_else(|e| e.into_inner())
-}
-
-struct Session {
-    child: Box<dyn Child + Send + Sync>,
-    master: Option<Box<dyn MasterPty + Send>>,
-    writer: Option<Box<dyn Write + Send>>,
-    raw: Arc<Mutex<Vec<u8>>>,
-    parser: Arc<Mutex<vt100::Parser>>,
-    stop: Arc<AtomicBool>,
-    reader: Option<JoinHandle<()>>,
-}
-
-fn start(args: &[&str], envs: &[(&str, &str)], cols: u16, rows: u16) -> Session {
-    start_wrapped(&[], args, envs, cols, rows)
-}
-
-/// `wrapper` runs first (`unshare -n`), with the binary and `args` after it.
-fn start_wrapped(
-    wrapper: &[&str],
-    args: &[&str],
-    envs: &[(&str, &str)],
-    cols: u16,
-    rows: u16,
-) -> Session {
-    let pair = native_pty_system()
-        .openpty(PtySize {
-            rows,
-            cols,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .expect("open a pty");
-    let bin = env!("CARGO_BIN_EXE_portscope");
-    let mut cmd = match wrapper.split_first() {
-        Some((first, rest)) => {
-            let mut cmd = CommandBuilder::new(first);
-            cmd.args(rest);
-            cmd.arg(bin);
-            cmd
-        }
-        None => CommandBuilder::new(bin),
-    };
-    cmd.args(args);
-    cmd.env("TERM", "xterm-256color");
-    cmd.env_remove("NO_COLOR");
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    let child = pair.slave.spawn_command(cmd).expect("spawn portscope");
-    drop(pair.slave);
-    // Non-blocking reads, so the reader thread can let go of its copy of the master when asked
-    // (the "pty closed" test needs every master descriptor closed).
-    let fd = pair.master.as_raw_fd().expect("a unix pty");
-    // SAFETY: fcntl on a descriptor we own.
-    unsafe {
-        let flags = libc::fcntl(fd, libc::F_GETFL);
-        libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
-    }
-    let mut reader = pair.master.try_clone_reader().expect("pty reader");
-    let writer = pair.master.take_writer().expect("pty writer");
-    let raw = Arc::new(Mutex::new(Vec::new()));
-    let parser = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
-    let stop = Arc::new(AtomicBool::new(false));
-    let reader = {
-        let (raw, parser, stop) = (raw.clone(), parser.clone(), stop.clone());
-        thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            while !stop.load(Ordering::SeqCst) {
-                match reader.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => {
-                        raw.lock().unwrap().extend_from_slice(&buf[..n]);
-                        parser.lock().unwrap().process(&buf[..n]);
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                        thread::sleep(Duration::from_millis(5))
-                    }
-                    Err(_) => break, // EIO: the child side is gone
-                }
-            }
-        })
-    };
-    Session {
-        child,
-        master: Some(pair.master),
-        writer: Some(writer),
-        raw,
-        parser,
-        stop,
-        reader: Some(reader),
-    }
-}
-
-impl Session {
-    fn screen(&self) -> String {
-        self.parser.lock().unwrap().screen().contents()
-    }
-
-    fn bytes(&self) -> usize {
-        self.raw.lock().unwrap().len()
-    }
-
-    fn wait_for(&self, what: &str, within: Duration) {
-        let until = Instant::now() + within;
-        while Instant::now() < until {
-            if self.screen().contains(what) {
-                return;
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-        panic!(
-            "{what:?} not on screen after {within:?}:\n{}",
-            self.screen()
-        );
-    }
-
-    fn send(&mut self, keys: &str) {
-        let w = self.writer.as_mut().expect("pty open");
-        w.write_all(keys.as_bytes()).unwrap();
-        w.flush().unwrap();
-    }
-
-    fn pid(&self) -> i32 {
-        self.child.process_id().expect("child pid") as i32
-    }
-
-    /// Waits for the child to exit; `None` if it is still running after `within`.
-    fn wait_exit(&mut self, within: Duration) -> Option<portable_pty::ExitStatus> {
-        let until = Instant::now() + within;
-        while Instant::now() < until {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                // Let the reader drain the last bytes the child wrote.
-                thread::sleep(Duration::from_millis(100));
-                return Some(status);
-            }
-            thread::sleep(Duration::from_millis(10));
-        }
-        None
-    }
-
-    /// Alternate screen left and cursor shown, as the parser saw the stream end.
-    fn assert_restored(&self) {
-        let parser = self.parser.lock().unwrap();
-        let screen = parser.screen();
-        assert!(!screen.alternate_screen(), "still on the alternate screen");
-        assert!(!screen.hide_cursor(), "cursor left hidden");
-    }
-
-    fn close_pty(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(r) = self.reader.take() {
-            r.join().unwrap();
-        }
-        self.writer = None;
-        self.master = None;
-    }
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        self.close_pty();
-    }
 }
 
 /// The first frame is up when the listener pane has its column names.
@@ -275,7 +108,7 @@ fn hostile_process_names_never_reach_the_terminal_raw() {
     s.wait_for(&format!("/ {port}"), GENEROUS);
     s.send("l");
     s.wait_for(r"\x1b]0;pwned\x07", GENEROUS);
-    let raw = s.raw.lock().unwrap().clone();
+    let raw = s.raw_output();
     assert!(
         !raw.windows(5).any(|w| w == b"\x1b]0;p"),
         "a raw OSC from the process name reached the pty"
@@ -322,9 +155,9 @@ fn dumb_terminals_get_the_plain_table() {
     let mut s = start(&[], &[("TERM", "dumb")], 80, 24);
     let status = s.wait_exit(GENEROUS).expect("prints and exits");
     assert!(status.success(), "{status:?}");
-    let raw = s.raw.lock().unwrap().clone();
+    let raw = s.raw_output();
     assert!(!raw.contains(&0x1b), "escape sequences on a dumb terminal");
-    assert!(!s.parser.lock().unwrap().screen().alternate_screen());
+    assert!(!s.on_alternate_screen());
 }
 
 #[test]
@@ -349,19 +182,7 @@ fn resizing_redraws_at_the_new_size_and_says_when_too_small() {
     let _shared = shared();
     let s = start(&[], &[], 80, 24);
     s.wait_for(FIRST_FRAME, GENEROUS);
-    let resize = |cols, rows| {
-        s.master
-            .as_ref()
-            .unwrap()
-            .resize(PtySize {
-                rows,
-                cols,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .unwrap();
-        s.parser.lock().unwrap().screen_mut().set_size(rows, cols);
-    };
+    let resize = |cols, rows| s.resize(cols, rows);
     resize(30, 8);
     s.wait_for("terminal too small", GENEROUS);
     resize(120, 40);

@@ -270,7 +270,12 @@ fn write_owner(out: &mut impl Write, o: &Owner, now: u64, width: usize) -> io::R
         } else {
             String::new()
         };
-        write_field(out, "Started", &format!("{}{ago}", utc(start)), width)?;
+        write_field(
+            out,
+            "Started",
+            &format!("{}{ago}", crate::text::utc(start)),
+            width,
+        )?;
     }
     if let Some(ppid) = o.parent_pid {
         write_field(out, "Parent pid", &ppid.to_string(), width)?;
@@ -285,28 +290,6 @@ fn human_duration(secs: u64) -> String {
         7200..=172_799 => format!("{} h", secs / 3600),
         _ => format!("{} days", secs / 86_400),
     }
-}
-
-/// `2026-11-21 23:45:07 UTC` from seconds since the epoch (proleptic Gregorian calendar).
-fn utc(epoch: u64) -> String {
-    let days = (epoch / 86_400) as i64;
-    let secs = epoch % 86_400;
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
 }
 
 #[cfg(test)]
@@ -489,12 +472,5 @@ mod tests {
             e.to_string(),
             "nothing listens on port 4444, and pid 4444 holds no listening socket; `portscope lookup 4444` says what the port is registered for"
         );
-    }
-
-    #[test]
-    fn utc_dates_are_right() {
-        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(utc(951_782_400), "2000-02-29 00:00:00 UTC");
-        assert_eq!(utc(1_800_000_000), "2027-01-15 08:00:00 UTC");
     }
 }

@@ -15,8 +15,8 @@ use crate::hints::{self, Flag, Severity};
 use crate::output::{write_csv, write_table, Column};
 use crate::registry::{Protocol, Registry};
 use crate::sockets::{
-    CollectOptions, Collector, Family, HostInfo, Owner, Socket, SocketState, SystemCollector,
-    UnknownOwner,
+    CollectOptions, Collector, Family, HostInfo, Owner, Snapshot, Socket, SocketState,
+    SystemCollector, UnknownOwner,
 };
 use crate::text::escape;
 
@@ -185,6 +185,12 @@ pub fn run(ctx: &Context, args: &ListArgs) -> CmdResult {
     let snapshot = collector
         .collect()
         .map_err(|e| Failure::Runtime(anyhow::anyhow!("{e}")))?;
+    print(ctx, args, &registry, snapshot)
+}
+
+/// Print `snapshot` as `list` does (table, `--json` or `--csv`, filtered by `args`): for this
+/// machine, and for a saved snapshot (`view` without a terminal).
+pub fn print(ctx: &Context, args: &ListArgs, registry: &Registry, snapshot: Snapshot) -> CmdResult {
     let shown: Vec<&Socket> = snapshot
         .sockets
         .iter()
@@ -197,7 +203,7 @@ pub fn run(ctx: &Context, args: &ListArgs) -> CmdResult {
         shown
             .into_iter()
             .map(|s| {
-                let assessment = hints::assess_socket(&registry, &snapshot, s);
+                let assessment = hints::assess_socket(registry, &snapshot, s);
                 let flags = assessment
                     .hints
                     .iter()
@@ -206,16 +212,16 @@ pub fn run(ctx: &Context, args: &ListArgs) -> CmdResult {
                         severity: h.severity,
                     })
                     .collect();
-                ListRow::new(&registry, s, flags)
+                ListRow::new(registry, s, flags)
             })
             .collect()
     } else {
         snapshot
             .sockets
             .iter()
-            .zip(hints::flags_all(&registry, &snapshot))
+            .zip(hints::flags_all(registry, &snapshot))
             .filter(|(s, _)| wanted(s, args))
-            .map(|(s, flags)| ListRow::new(&registry, s, flags))
+            .map(|(s, flags)| ListRow::new(registry, s, flags))
             .collect()
     };
     sort_rows(&mut rows, args.sort);

@@ -1,7 +1,49 @@
-//! `portscope view`. (Not built yet.)
+//! `portscope view FILE|-`: a saved snapshot in the explorer, read-only (no refresh, no signals),
+//! with this machine's registry and rules. `ssh host portscope snapshot | portscope view -` is how
+//! a remote machine is inspected where nothing can be installed but one binary. Without a
+//! terminal it prints the snapshot's rows as `list` would.
 
-use super::{CmdResult, Context, Failure};
+use std::io::Read;
+use std::process::ExitCode;
 
-pub fn run(_ctx: &Context, _args: &crate::cli::ViewArgs) -> CmdResult {
-    Err(Failure::Usage("`portscope view` is not built yet".into()))
+use super::{list, CmdResult, Context, Failure};
+use crate::cli::{ListArgs, ViewArgs};
+use crate::sockets::{Collector, FixtureCollector};
+use crate::text::escape;
+
+pub fn run(ctx: &Context, args: &ViewArgs) -> CmdResult {
+    let collector = load(&args.file)?;
+    let host = &collector.snapshot.host;
+    if !crate::tui::terminal_available_for_keys_from_tty() || ctx.json {
+        let registry = ctx.registry()?;
+        let list_args = ListArgs {
+            all: host.includes_connections,
+            ..ListArgs::default()
+        };
+        let mut collector = collector;
+        let snapshot = collector
+            .collect()
+            .map_err(|e| Failure::Usage(e.to_string()))?;
+        return list::print(ctx, &list_args, &registry, snapshot).map(|_| ExitCode::SUCCESS);
+    }
+    let title = format!(
+        "snapshot of {} at {}",
+        escape(&host.hostname),
+        crate::text::utc(host.taken_at)
+    );
+    crate::tui::run_with(ctx, Box::new(collector), None, &title, true)
+}
+
+/// Read a snapshot from a file, or from standard input for `-`. Every failure is a usage error
+/// naming the file: the user gave the wrong thing.
+pub fn load(path: &std::path::Path) -> Result<FixtureCollector, Failure> {
+    if path.as_os_str() == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin().read_to_end(&mut bytes).map_err(|e| {
+            Failure::Usage(format!("standard input: cannot read the snapshot: {e}"))
+        })?;
+        return FixtureCollector::from_json(&bytes, "standard input")
+            .map_err(|e| Failure::Usage(e.to_string()));
+    }
+    FixtureCollector::from_file(path).map_err(|e| Failure::Usage(e.to_string()))
 }

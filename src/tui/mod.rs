@@ -65,6 +65,14 @@ pub fn run_with(
     run(ctx, Source::Other(collector), refresh, title, read_only)
 }
 
+/// Like [`terminal_available`], but standard input may be a pipe (`… | portscope view -`):
+/// keys are then read from the controlling terminal, `/dev/tty`, as `less` does.
+pub fn terminal_available_for_keys_from_tty() -> bool {
+    io::stdout().is_terminal()
+        && std::env::var("TERM").map_or(true, |t| t != "dumb")
+        && (io::stdin().is_terminal() || std::fs::File::open("/dev/tty").is_ok())
+}
+
 /// Whether this terminal can host the explorer: standard input and output are terminals and
 /// `TERM` is not `dumb`. Otherwise print a plain table.
 pub fn terminal_available() -> bool {
@@ -80,10 +88,9 @@ fn run(
     title: &str,
     read_only: bool,
 ) -> CmdResult {
-    if !terminal_available() {
+    if !terminal_available_for_keys_from_tty() {
         return Err(Failure::Usage(
-            "the explorer needs a terminal (standard input and output are not one, or TERM=dumb)"
-                .into(),
+            "the explorer needs a terminal (standard output is not one, or TERM=dumb)".into(),
         ));
     }
     // The registry lives as long as the process: the collector thread and the UI share it.

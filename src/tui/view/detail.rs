@@ -9,7 +9,7 @@ use ratatui::Frame;
 
 use super::listeners::{address, proto_label};
 use super::registry::port_label;
-use super::{clock, pane_block, title_line, Theme};
+use super::{pane_block, title_line, Theme};
 use crate::hints::Assessment;
 use crate::registry::{Entry, PortClass, PortRange, Registry};
 use crate::text::escape;
@@ -135,7 +135,7 @@ fn socket_lines(app: &App, row: &Row, theme: Theme) -> Vec<Line<'static>> {
             lines.push(field("command", cmd.join(" "), theme));
         }
         if let Some(t) = owner.start_time {
-            lines.push(field("started", clock(t), theme));
+            lines.push(field("started", crate::text::utc(t), theme));
         }
         if let Some(ppid) = owner.parent_pid {
             lines.push(field("parent pid", ppid.to_string(), theme));

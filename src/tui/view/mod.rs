@@ -240,7 +240,7 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     // should write nothing).
     if let Some(taken) = app.host().map(|h| h.taken_at).filter(|_| app.read_only) {
         second.push(Span::styled(
-            format!("  ·  taken {}", clock(taken)),
+            format!("  ·  taken {}", crate::text::utc(taken)),
             theme.dim(),
         ));
     }
@@ -345,28 +345,6 @@ fn trim_float(x: f64) -> String {
     s.strip_suffix(".0").map(str::to_owned).unwrap_or(s)
 }
 
-/// `2026-11-21 23:32:25 UTC` from seconds since the epoch (no time-zone database needed).
-pub(crate) fn clock(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 /// A list pane's title: its name, and what is focused.
 pub(crate) fn title_line(
     text: String,
@@ -385,13 +363,6 @@ pub(crate) fn title_line(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn clock_formats_utc_dates() {
-        assert_eq!(clock(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(clock(1_700_000_000), "2023-11-14 22:13:20 UTC");
-        assert_eq!(clock(951_782_400), "2000-02-29 00:00:00 UTC");
-    }
 
     #[test]
     fn the_cursor_stays_inside_the_scrolled_window() {
