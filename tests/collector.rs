@@ -271,7 +271,10 @@ fn host_facts_describe_this_run() {
     if host.uid == 0 {
         // Root sees every owner unless something refuses even root (a sandbox, a security
         // module): then the snapshot must say so.
-        assert_eq!(host.sees_all_owners, !root_is_refused_somewhere());
+        assert_eq!(
+            host.sees_all_owners,
+            !support::some_process_refuses_its_fds()
+        );
     }
     assert!(snapshot.sockets.iter().all(|s| s.state.is_listener()));
     assert!(snapshot
@@ -287,21 +290,4 @@ fn effective_uid() -> u32 {
         .find_map(|l| l.strip_prefix("Uid:"))
         .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         .unwrap()
-}
-
-/// Whether some process's fd links cannot be read even by this (root) process.
-fn root_is_refused_somewhere() -> bool {
-    let Ok(procs) = std::fs::read_dir("/proc") else {
-        return true;
-    };
-    procs
-        .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
-        .any(|p| match std::fs::read_dir(p.path().join("fd")) {
-            Err(e) => e.kind() == std::io::ErrorKind::PermissionDenied,
-            Ok(fds) => fds.filter_map(Result::ok).any(|fd| {
-                std::fs::read_link(fd.path())
-                    .is_err_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied)
-            }),
-        })
 }

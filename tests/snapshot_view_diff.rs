@@ -19,7 +19,11 @@ use ratatui::Terminal;
 use serde_json::Value;
 
 fn portscope(args: &[&str]) -> std::process::Output {
-    Command::new(cargo_bin("portscope")).args(args).env("NO_COLOR", "1").output().unwrap()
+    Command::new(cargo_bin("portscope"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
 }
 
 fn fixture(name: &str) -> String {
@@ -35,24 +39,49 @@ fn snapshot_to_a_file_is_versioned_complete_and_atomic() {
     std::fs::write(&file, "an older file this replaces").unwrap();
 
     let out = portscope(&["snapshot", "-o", file.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.stdout.is_empty(), "-o writes the file, not stdout");
     let v: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     assert_eq!(v["schema_version"], 1);
     assert_eq!(v["host"]["uid"], unsafe { libc::geteuid() });
-    let ours = v["sockets"].as_array().unwrap().iter().position(|s| s["local_port"] == port).expect("our listener");
+    let ours = v["sockets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|s| s["local_port"] == port)
+        .expect("our listener");
     assert_eq!(v["sockets"][ours]["owners"][0]["pid"], std::process::id());
     // Hints travel with the file, by socket index.
-    assert!(v["hints"].as_array().unwrap().iter().all(|h| h["socket"].as_u64().unwrap() < v["sockets"].as_array().unwrap().len() as u64));
+    assert!(v["hints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|h| h["socket"].as_u64().unwrap() < v["sockets"].as_array().unwrap().len() as u64));
     // Written through a temp file and a rename: nothing else is left in the directory.
-    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names, [std::ffi::OsString::from("base.json")]);
     drop(listener);
 }
 
 #[test]
 fn a_snapshot_viewed_shows_the_same_rows_as_the_live_list() {
-    let holder = support::hold(&["--name", "roundtrip", "--tcp", "127.0.0.1:0", "--tcp", "[::1]:0", "--udp", "127.0.0.1:0"]);
+    let holder = support::hold(&[
+        "--name",
+        "roundtrip",
+        "--tcp",
+        "127.0.0.1:0",
+        "--tcp",
+        "[::1]:0",
+        "--udp",
+        "127.0.0.1:0",
+    ]);
     let snap = portscope(&["snapshot"]);
     assert!(snap.status.success());
     let live = portscope(&["list", "--json", "--pid", &holder.pid().to_string()]);
@@ -61,15 +90,26 @@ fn a_snapshot_viewed_shows_the_same_rows_as_the_live_list() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| (s["protocol"].as_str().unwrap().to_string(), s["local_port"].as_u64().unwrap()))
+        .map(|s| {
+            (
+                s["protocol"].as_str().unwrap().to_string(),
+                s["local_port"].as_u64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(live_rows.len(), 3);
 
     // The explorer on the snapshot, drawn into a TestBackend.
     let registry: &'static Registry = Box::leak(Box::new(Registry::embedded()));
-    let snapshot = FixtureCollector::from_json(&snap.stdout, "snapshot").unwrap().collect().unwrap();
+    let snapshot = FixtureCollector::from_json(&snap.stdout, "snapshot")
+        .unwrap()
+        .collect()
+        .unwrap();
     let mut app = App::new(registry, "snapshot", true, 0.0);
-    app.update(Action::Refreshed(Box::new(Refresh::assess(registry, snapshot.clone()))));
+    app.update(Action::Refreshed(Box::new(Refresh::assess(
+        registry,
+        snapshot.clone(),
+    ))));
     let mut term = Terminal::new(TestBackend::new(220, 120)).unwrap();
     term.draw(|f| {
         draw(f, &app, Theme { color: false }, &mut Scroll::default());
@@ -77,11 +117,17 @@ fn a_snapshot_viewed_shows_the_same_rows_as_the_live_list() {
     .unwrap();
     let buf = term.backend().buffer().clone();
     let lines: Vec<String> = (0..buf.area.height)
-        .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect::<String>())
+        .map(|y| {
+            (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol())
+                .collect::<String>()
+        })
         .collect();
     for (proto, port) in &live_rows {
         assert!(
-            lines.iter().any(|l| l.contains(&format!(":{port} ")) && l.contains(proto.as_str()) && l.contains(&holder.pid().to_string())),
+            lines.iter().any(|l| l.contains(&format!(":{port} "))
+                && l.contains(proto.as_str())
+                && l.contains(&holder.pid().to_string())),
             "{proto} {port} of the live list is not in the viewed snapshot:\n{}",
             lines.join("\n")
         );
@@ -98,7 +144,9 @@ fn a_snapshot_viewed_shows_the_same_rows_as_the_live_list() {
     let table = String::from_utf8(view.wait_with_output().unwrap().stdout).unwrap();
     for (proto, port) in &live_rows {
         assert!(
-            table.lines().any(|l| l.starts_with(proto.as_str()) && l.contains(&format!(" {port} ")) && l.contains("roundtrip")),
+            table.lines().any(|l| l.starts_with(proto.as_str())
+                && l.contains(&format!(" {port} "))
+                && l.contains("roundtrip")),
             "{table}"
         );
     }
@@ -108,10 +156,20 @@ fn a_snapshot_viewed_shows_the_same_rows_as_the_live_list() {
 fn diff_of_a_snapshot_with_itself_is_empty() {
     let out = portscope(&["diff", &fixture("snapshot.json"), &fixture("snapshot.json")]);
     assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8(out.stdout).unwrap().starts_with("No change"));
-    let out = portscope(&["--json", "diff", &fixture("snapshot.json"), &fixture("snapshot.json")]);
+    assert!(String::from_utf8(out.stdout)
+        .unwrap()
+        .starts_with("No change"));
+    let out = portscope(&[
+        "--json",
+        "diff",
+        &fixture("snapshot.json"),
+        &fixture("snapshot.json"),
+    ]);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v, serde_json::json!({"opened": [], "closed": [], "changed": []}));
+    assert_eq!(
+        v,
+        serde_json::json!({"opened": [], "closed": [], "changed": []})
+    );
 }
 
 #[test]
@@ -121,18 +179,38 @@ fn diff_reports_a_widened_bind_a_new_owner_and_opened_and_closed_listeners() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("+ opened   tcp 0.0.0.0:4444"), "{text}");
     assert!(text.contains("- closed   udp 0.0.0.0:5353"), "{text}");
-    assert!(text.contains("tcp 0.0.0.0:6379             bind widened from 127.0.0.1 to 0.0.0.0"), "{text}");
-    assert!(text.contains("owner dtp-agent (/opt/dtp/bin/dtp-agent) -> nc (/usr/bin/nc.openbsd)"), "{text}");
+    assert!(
+        text.contains("tcp 0.0.0.0:6379             bind widened from 127.0.0.1 to 0.0.0.0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("owner dtp-agent (/opt/dtp/bin/dtp-agent) -> nc (/usr/bin/nc.openbsd)"),
+        "{text}"
+    );
 
-    let out = portscope(&["--json", "diff", &fixture("snapshot.json"), &fixture("drifted.json")]);
+    let out = portscope(&[
+        "--json",
+        "diff",
+        &fixture("snapshot.json"),
+        &fixture("drifted.json"),
+    ]);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let kinds: BTreeSet<&str> = v["changed"]
         .as_array()
         .unwrap()
         .iter()
-        .flat_map(|c| c["what"].as_array().unwrap().iter().map(|w| w["kind"].as_str().unwrap()))
+        .flat_map(|c| {
+            c["what"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|w| w["kind"].as_str().unwrap())
+        })
         .collect();
-    assert!(kinds.contains("bind-widened") && kinds.contains("owner-changed"), "{kinds:?}");
+    assert!(
+        kinds.contains("bind-widened") && kinds.contains("owner-changed"),
+        "{kinds:?}"
+    );
 }
 
 #[test]
@@ -140,16 +218,39 @@ fn bad_snapshots_get_one_line_naming_the_file_and_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let full = std::fs::read_to_string(fixture("snapshot.json")).unwrap();
     let cases = [
-        ("truncated.json", full[..full.len() / 2].to_string(), "truncated"),
-        ("text.json", "this is not json\n".to_string(), "not valid JSON"),
-        ("wrong.json", r#"{"hello": "world"}"#.to_string(), "no \"schema_version\""),
-        ("shape.json", r#"{"schema_version": 1, "host": 5}"#.to_string(), "not a valid snapshot"),
-        ("future.json", full.replacen("\"schema_version\": 1", "\"schema_version\": 7", 1), "newer than this portscope"),
+        (
+            "truncated.json",
+            full[..full.len() / 2].to_string(),
+            "truncated",
+        ),
+        (
+            "text.json",
+            "this is not json\n".to_string(),
+            "not valid JSON",
+        ),
+        (
+            "wrong.json",
+            r#"{"hello": "world"}"#.to_string(),
+            "no \"schema_version\"",
+        ),
+        (
+            "shape.json",
+            r#"{"schema_version": 1, "host": 5}"#.to_string(),
+            "not a valid snapshot",
+        ),
+        (
+            "future.json",
+            full.replacen("\"schema_version\": 1", "\"schema_version\": 7", 1),
+            "newer than this portscope",
+        ),
     ];
     for (name, body, says) in cases {
         let path = dir.path().join(name);
         std::fs::write(&path, body).unwrap();
-        for args in [vec!["view", path.to_str().unwrap()], vec!["diff", path.to_str().unwrap(), path.to_str().unwrap()]] {
+        for args in [
+            vec!["view", path.to_str().unwrap()],
+            vec!["diff", path.to_str().unwrap(), path.to_str().unwrap()],
+        ] {
             let out = portscope(&args);
             let err = String::from_utf8(out.stderr).unwrap();
             assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");

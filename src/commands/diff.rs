@@ -28,7 +28,11 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> CmdResult {
     } else {
         write_report(&mut out, &changes)?;
     }
-    Ok(if changes.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if changes.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn hint_ids(registry: &Registry, snapshot: &Snapshot, socket: &Socket) -> BTreeSet<String> {
@@ -47,7 +51,10 @@ fn hint_ids(registry: &Registry, snapshot: &Snapshot, socket: &Socket) -> BTreeS
 /// check is for.
 fn write_report(out: &mut impl Write, changes: &Changes) -> io::Result<()> {
     if changes.is_empty() {
-        return writeln!(out, "No change: the same listeners, held by the same programs.");
+        return writeln!(
+            out,
+            "No change: the same listeners, held by the same programs."
+        );
     }
     for s in &changes.opened {
         writeln!(out, "+ opened   {:<28} {}", describe(s), owners(s))?;
@@ -61,10 +68,18 @@ fn write_report(out: &mut impl Write, changes: &Changes) -> io::Result<()> {
                 ChangeKind::BindWidened { from, to } => format!("bind widened from {from} to {to}"),
                 ChangeKind::Rebound { from, to } => format!("moved from {from} to {to}"),
                 ChangeKind::OwnerChanged { from, to } => {
-                    format!("owner {} -> {}", escape(&from.join(", ")), escape(&to.join(", ")))
+                    format!(
+                        "owner {} -> {}",
+                        escape(&from.join(", ")),
+                        escape(&to.join(", "))
+                    )
                 }
                 ChangeKind::UserChanged { from, to } => {
-                    format!("user {} -> {}", escape(&from.join(", ")), escape(&to.join(", ")))
+                    format!(
+                        "user {} -> {}",
+                        escape(&from.join(", ")),
+                        escape(&to.join(", "))
+                    )
                 }
                 ChangeKind::NewHints { ids } => format!("new hints: {}", ids.join(", ")),
             };
@@ -85,6 +100,10 @@ fn owners(s: &Socket) -> String {
     if s.owners.is_empty() {
         return s.owner_unknown.map_or("-", |u| u.explain()).to_string();
     }
-    let names: Vec<String> = s.owners.iter().map(|o| format!("{} ({})", escape(&o.name), o.pid)).collect();
+    let names: Vec<String> = s
+        .owners
+        .iter()
+        .map(|o| format!("{} ({})", escape(&o.name), o.pid))
+        .collect();
     names.join(", ")
 }

@@ -99,22 +99,32 @@ fn privileges() -> Check {
     let euid = unsafe { libc::geteuid() };
     let caps = effective_caps().unwrap_or(0);
     let has = |cap: u32| caps & (1 << cap) != 0;
-    if euid == 0 && has(CAP_SYS_PTRACE) {
-        return Check {
-            check: "privileges",
-            status: Status::Ok,
-            detail: "running as root: every process's sockets can be attributed".into(),
-            fix: None,
-        };
-    }
     if has(CAP_SYS_PTRACE) {
+        let who = if euid == 0 {
+            "root".to_string()
+        } else {
+            format!("uid {euid} with CAP_SYS_PTRACE")
+        };
+        let refused = processes_refusing_fd_reads();
+        if refused.is_empty() {
+            return Check {
+                check: "privileges",
+                status: Status::Ok,
+                detail: format!("running as {who}: every process's sockets can be attributed"),
+                fix: None,
+            };
+        }
+        let pids: Vec<String> = refused.iter().take(5).map(u32::to_string).collect();
         return Check {
             check: "privileges",
-            status: Status::Ok,
+            status: Status::Warn,
             detail: format!(
-                "uid {euid} with CAP_SYS_PTRACE: every process's sockets can be attributed"
+                "running as {who}, yet {} process(es) refuse to show their file descriptors (pid {}{}): a sandbox or security module guards them, and their sockets show \"owner hidden\"",
+                refused.len(),
+                pids.join(", "),
+                if refused.len() > 5 { ", ..." } else { "" }
             ),
-            fix: None,
+            fix: Some("run portscope outside the sandbox or container (on the host) to attribute those sockets".into()),
         };
     }
     let detail = if euid == 0 {
@@ -142,6 +152,25 @@ impl Check {
         }
         self
     }
+}
+
+/// Pids whose fd links this process may not read, though it may list them.
+fn processes_refusing_fd_reads() -> Vec<u32> {
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let denied = |e: &io::Error| e.kind() == io::ErrorKind::PermissionDenied;
+    let mut refused: Vec<u32> = procs
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| match std::fs::read_dir(format!("/proc/{pid}/fd")) {
+            Err(e) => denied(&e),
+            Ok(mut fds) => fds
+                .find_map(Result::ok)
+                .is_some_and(|fd| std::fs::read_link(fd.path()).is_err_and(|e| denied(&e))),
+        })
+        .collect();
+    refused.sort_unstable();
+    refused
 }
 
 /// The options /proc is mounted with (hidepid=, subset=).

@@ -81,3 +81,21 @@ pub fn hold(args: &[&str]) -> Holder {
     }
     panic!("hold_sockets {args:?} exited before it was ready");
 }
+
+/// Whether some process's fd links cannot be read by this process, even as root (a sandbox or a
+/// security module can refuse root): then owners can be hidden whatever the privileges.
+pub fn some_process_refuses_its_fds() -> bool {
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return true;
+    };
+    let denied = |e: &std::io::Error| e.kind() == std::io::ErrorKind::PermissionDenied;
+    procs
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
+        .any(|p| match std::fs::read_dir(p.path().join("fd")) {
+            Err(e) => denied(&e),
+            Ok(fds) => fds
+                .filter_map(Result::ok)
+                .any(|fd| std::fs::read_link(fd.path()).is_err_and(|e| denied(&e))),
+        })
+}
