@@ -169,7 +169,7 @@ impl serde_json::ser::Formatter for SafeJsonFormatter {
         let mut start = 0;
         for (i, c) in fragment.char_indices() {
             if c != '\\' && is_dangerous(c) {
-                writer.write_all(fragment[start..i].as_bytes())?;
+                writer.write_all(&fragment.as_bytes()[start..i])?;
                 let mut units = [0u16; 2];
                 for unit in c.encode_utf16(&mut units) {
                     write!(writer, "\\u{:04x}", unit)?;
@@ -177,7 +177,7 @@ impl serde_json::ser::Formatter for SafeJsonFormatter {
                 start = i + c.len_utf8();
             }
         }
-        writer.write_all(fragment[start..].as_bytes())
+        writer.write_all(&fragment.as_bytes()[start..])
     }
 
     // Pretty layout, delegated.

@@ -279,7 +279,7 @@ pub(super) fn exposed_all_interfaces<'x>(f: &'x SocketFacts) -> Option<Finding<'
              it. If only this machine needs it, bind it to 127.0.0.1 or ::1.{extra}",
             s.local_port
         ),
-        next_steps: next_steps,
+        next_steps,
     }))
 }
 
@@ -325,7 +325,7 @@ pub(super) fn exe_deleted<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
              After a package upgrade that only means the service needs a restart; it is also how \
              malware hides its binary. The running image is still readable through /proc."
         ),
-        next_steps: next_steps,
+        next_steps,
     }))
 }
 
@@ -351,7 +351,7 @@ pub(super) fn exe_in_temp_dir<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
              droppers and miners often do, because any user can write there.",
             escape(exe)
         ),
-        next_steps: next_steps,
+        next_steps,
     }))
 }
 
@@ -507,7 +507,7 @@ pub(super) fn owner_unknown<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
             reason.explain()
         ),
         why: format!("{why}{opened_by}"),
-        next_steps: next_steps,
+        next_steps,
     }))
 }
 
@@ -557,7 +557,7 @@ pub(super) fn interpreter_listener<'x>(f: &'x SocketFacts) -> Option<Finding<'x>
             }
         ),
         why: why.to_string(),
-        next_steps: next_steps,
+        next_steps,
     }))
 }
 
@@ -617,7 +617,7 @@ pub(super) fn shared_port<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
              can then receive connections meant for the first.",
             heads.join(", ")
         ),
-        next_steps: next_steps,
+        next_steps,
     }))
 }
 

@@ -81,6 +81,8 @@ impl PortRange {
     pub fn is_single(self) -> bool {
         self.start == self.end
     }
+    /// How many ports the range holds (never zero: a range holds at least its start).
+    #[allow(clippy::len_without_is_empty)]
     pub fn len(self) -> u32 {
         u32::from(self.end) - u32::from(self.start) + 1
     }
