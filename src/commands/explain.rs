@@ -295,7 +295,7 @@ fn human_duration(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sockets::{HostInfo, SocketState, SCHEMA_VERSION};
+    use crate::sockets::{HostInfo, SCHEMA_VERSION};
 
     const NOW: u64 = 1_800_000_000;
 
@@ -314,24 +314,7 @@ mod tests {
     }
 
     fn socket(proto: Protocol, addr: &str, port: u16, owners: Vec<Owner>) -> Socket {
-        Socket {
-            protocol: proto,
-            family: Family::V4,
-            local_addr: addr.parse().unwrap(),
-            local_port: port,
-            remote_addr: None,
-            remote_port: None,
-            state: if proto == Protocol::Tcp {
-                SocketState::Listen
-            } else {
-                SocketState::Unconnected
-            },
-            inode: 1,
-            owners,
-            owner_unknown: None,
-            uid: Some(0),
-            user: Some("root".into()),
-        }
+        crate::sockets::fixtures::listener(proto, addr, port, owners)
     }
 
     fn snapshot() -> Snapshot {

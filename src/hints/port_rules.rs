@@ -222,12 +222,12 @@ pub(super) fn known_malware_port<'x>(f: &'x PortFacts) -> Option<Finding<'x>> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fixtures::*;
     use super::super::{port_facts, PortFacts};
     use super::*;
     use crate::hints::Written;
     use crate::known::uses_of;
     use crate::registry::{Entry, Registry};
+    use crate::sockets::fixtures::*;
     use crate::sockets::{Socket, SocketState};
 
     /// Run `rule` on `port` as `lookup` would (live = None) or for `live`.

@@ -623,12 +623,12 @@ pub(super) fn shared_port<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fixtures::*;
     use super::super::{listeners_on, port_facts, SocketFacts};
     use super::*;
     use crate::hints::Written;
     use crate::known::uses_of;
     use crate::registry::Registry;
+    use crate::sockets::fixtures::*;
     use crate::sockets::{Snapshot, SocketState};
 
     /// Run `rule` on the socket `index` of `snap`.

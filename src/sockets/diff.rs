@@ -181,54 +181,14 @@ pub fn describe(s: &Socket) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sockets::{Family, HostInfo, Owner, SocketState, SCHEMA_VERSION};
+    use crate::sockets::fixtures::{self, listener, snapshot};
+    use crate::sockets::{Owner, SocketState};
 
+    /// A fixture owner running `exe` as `user`.
     fn owner(pid: u32, name: &str, exe: &str, user: &str) -> Owner {
-        Owner {
-            pid,
-            name: name.into(),
-            uid: Some(0),
-            user: Some(user.into()),
-            exe: Some(exe.into()),
-            exe_deleted: false,
-            cmdline: vec![exe.into()],
-            start_time: Some(1_700_000_000),
-            parent_pid: Some(1),
-        }
-    }
-
-    fn listener(proto: Protocol, addr: &str, port: u16, owners: Vec<Owner>) -> Socket {
-        let local_addr: IpAddr = addr.parse().unwrap();
-        Socket {
-            protocol: proto,
-            family: if local_addr.is_ipv4() {
-                Family::V4
-            } else {
-                Family::V6
-            },
-            local_addr,
-            local_port: port,
-            remote_addr: None,
-            remote_port: None,
-            state: if proto == Protocol::Tcp {
-                SocketState::Listen
-            } else {
-                SocketState::Unconnected
-            },
-            inode: 1,
-            owners,
-            owner_unknown: None,
-            uid: Some(0),
-            user: Some("root".into()),
-        }
-    }
-
-    fn snapshot(sockets: Vec<Socket>) -> Snapshot {
-        Snapshot {
-            schema_version: SCHEMA_VERSION,
-            host: HostInfo::default(),
-            sockets,
-        }
+        let mut o = fixtures::owner(pid, name, 0, exe);
+        o.user = Some(user.into());
+        o
     }
 
     fn no_hints(_: &Snapshot, _: &Socket) -> BTreeSet<String> {

@@ -12,6 +12,8 @@ pub use crate::registry::Protocol;
 
 pub mod collect;
 pub mod diff;
+#[cfg(test)]
+pub(crate) mod fixtures;
 #[cfg(target_os = "linux")]
 mod kernel;
 #[cfg(target_os = "linux")]
