@@ -281,3 +281,32 @@ proptest! {
         let _ = FixtureCollector::from_json(&bytes, "fuzz");
     }
 }
+
+#[test]
+fn view_reads_the_snapshot_from_a_pipe_and_the_keys_from_the_terminal() {
+    let holder = support::hold(&["--name", "piped-view", "--tcp", "127.0.0.1:0"]);
+    let port = holder.tcp[0].port();
+    // `sh -c '"$0" snapshot | "$0" view -'` with $0 the binary: what a user types after ssh.
+    let mut s = support::pty::start_wrapped(
+        &["sh", "-c", "\"$0\" snapshot | \"$0\" view -"],
+        &[],
+        &[],
+        100,
+        30,
+    );
+    let patient = std::time::Duration::from_secs(15);
+    s.wait_for("(read-only)", patient);
+    s.send(&format!("/{port}\r"));
+    s.wait_for(&format!("/ {port}"), patient);
+    s.send("l");
+    s.wait_for("piped-view", patient);
+    s.send("q");
+    let status = s
+        .wait_exit(std::time::Duration::from_secs(3))
+        .expect("q quits the viewer");
+    assert!(
+        status.success(),
+        "{status:?}: a pipe at end of file is not a hangup"
+    );
+    s.assert_restored();
+}

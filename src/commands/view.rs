@@ -26,11 +26,8 @@ pub fn run(ctx: &Context, args: &ViewArgs) -> CmdResult {
             .map_err(|e| Failure::Usage(e.to_string()))?;
         return list::print(ctx, &list_args, &registry, snapshot).map(|_| ExitCode::SUCCESS);
     }
-    let title = format!(
-        "snapshot of {} at {}",
-        escape(&host.hostname),
-        crate::text::utc(host.taken_at)
-    );
+    // The header adds when it was taken.
+    let title = format!("snapshot of {}", escape(&host.hostname));
     crate::tui::run_with(ctx, Box::new(collector), None, &title, true)
 }
 

@@ -62,8 +62,10 @@ pub fn active() -> bool {
 /// True when the terminal went away (the SSH connection dropped, the pty master closed): the
 /// tty reports a hangup. Checked while idle, since crossterm may never say so (crossterm #793).
 pub fn hung_up() -> bool {
+    // Standard output, not input: the explorer always draws on a terminal, but its input may be
+    // a pipe at end of file (`… | portscope view -`, keys then come from /dev/tty).
     let mut fds = [libc::pollfd {
-        fd: libc::STDIN_FILENO,
+        fd: libc::STDOUT_FILENO,
         events: 0,
         revents: 0,
     }];
