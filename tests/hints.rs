@@ -143,8 +143,15 @@ fn an_ordinary_name_on_loopback_raises_no_process_hint() {
     }
     // Where the test program itself lives decides this one: a checkout under /tmp is flagged.
     let exe = support::hold_sockets_path().canonicalize().unwrap();
-    let in_temp = ["/tmp/", "/var/tmp/", "/dev/shm/"].iter().any(|d| exe.starts_with(d));
-    assert_eq!(has(&hints, "exe-in-temp-dir"), in_temp, "{} {hints:?}", exe.display());
+    let in_temp = ["/tmp/", "/var/tmp/", "/dev/shm/"]
+        .iter()
+        .any(|d| exe.starts_with(d));
+    assert_eq!(
+        has(&hints, "exe-in-temp-dir"),
+        in_temp,
+        "{} {hints:?}",
+        exe.display()
+    );
 }
 
 #[test]
