@@ -129,6 +129,17 @@ fn search_ranks_the_service_name_first() {
 }
 
 #[test]
+fn several_words_rank_the_row_that_says_them_together_first() {
+    let reg = registry();
+    let hits = SearchIndex::new(&reg).search(&Query::parse("remote desktop").unwrap(), None, 5);
+    let first = reg.entry(hits[0].index);
+    assert!(
+        first.description.to_lowercase().contains("remote desktop"),
+        "{first:?}"
+    );
+}
+
+#[test]
 fn search_finds_ports_and_ranges() {
     let reg = registry();
     let mut index = SearchIndex::new(&reg);

@@ -96,6 +96,8 @@ const NAME_WEIGHT: i64 = 3;
 /// Added when a word is the whole service name, or the start of it.
 const EXACT_BONUS: i64 = 10_000;
 const PREFIX_BONUS: i64 = 1_000;
+/// Added when a query of several words appears as one phrase in the row's text.
+const PHRASE_BONUS: i64 = 2_000;
 /// Words this short match service names only, by substring: a fuzzy match of one or two letters
 /// against descriptions finds nearly every row and tells the user nothing.
 const SHORT_WORD: usize = 2;
@@ -244,6 +246,11 @@ impl<'r> SearchIndex<'r> {
                 .filter_map(|f| self.matcher.fuzzy_match(f, word))
                 .max();
             total += name.into_iter().chain(other).max()?;
+        }
+        // Several words that stand together in the text ("remote desktop") are what the user
+        // meant; scattered letters of them are not.
+        if words.len() > 1 && doc_text.contains(&words.join(" ")) {
+            total += PHRASE_BONUS;
         }
         Some(total)
     }
