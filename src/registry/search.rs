@@ -177,13 +177,21 @@ impl<'r> SearchIndex<'r> {
         };
         scored.retain(|&(i, _)| keep_proto(i));
         // Best score first; ties in port order, then IANA order.
-        scored.sort_by_key(|&(i, score)| {
-            (
-                -score,
-                reg.entry(i).ports.map_or(u32::MAX, |p| u32::from(p.start)),
-                i,
-            )
-        });
+        // Sort keys computed once per row, not once per comparison.
+        let mut keyed: Vec<(i64, u32, usize)> = scored
+            .into_iter()
+            .map(|(i, score)| {
+                (
+                    -score,
+                    reg.rows[i]
+                        .ports
+                        .map_or(u32::MAX, |(start, _)| u32::from(start)),
+                    i,
+                )
+            })
+            .collect();
+        keyed.sort_unstable();
+        let scored: Vec<(usize, i64)> = keyed.into_iter().map(|(neg, _, i)| (i, -neg)).collect();
         group(reg, scored, limit)
     }
 
