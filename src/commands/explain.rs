@@ -11,9 +11,7 @@ use super::{CmdResult, Context, Failure};
 use crate::cli::ExplainArgs;
 use crate::hints::{self, Assessment};
 use crate::registry::{Protocol, Registry};
-use crate::sockets::{
-    CollectOptions, Collector, Family, HostInfo, Owner, Snapshot, Socket, SystemCollector,
-};
+use crate::sockets::{Collector, Family, HostInfo, Owner, Snapshot, Socket};
 use crate::text::escape;
 
 /// What the user asked to explain.
@@ -115,11 +113,7 @@ struct ExplainReport<'a, 'r> {
 pub fn run(ctx: &Context, args: &ExplainArgs) -> CmdResult {
     let target = parse_target(&args.target).map_err(Failure::Usage)?;
     let registry = ctx.registry()?;
-    let snapshot = SystemCollector::new(CollectOptions::default())
-        .collect()
-        .map_err(|e| {
-            Failure::Runtime(anyhow::anyhow!("cannot read this machine's sockets: {e}"))
-        })?;
+    let snapshot = super::collect_live(false)?;
     let mut out = io::stdout().lock();
     explain(&mut out, &registry, &snapshot, target, ctx.json)?;
     Ok(ExitCode::SUCCESS)

@@ -9,14 +9,13 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
-use super::{CmdResult, Context, Failure};
+use super::{CmdResult, Context};
 use crate::cli::{ListArgs, SortKey};
 use crate::hints::{self, Flag, Severity};
 use crate::output::{write_csv, write_table, Column};
 use crate::registry::{Protocol, Registry};
 use crate::sockets::{
-    CollectOptions, Collector, Family, HostInfo, Owner, Snapshot, Socket, SocketState,
-    SystemCollector, UnknownOwner,
+    Collector, Family, HostInfo, Owner, Snapshot, Socket, SocketState, UnknownOwner,
 };
 use crate::text::escape;
 
@@ -179,12 +178,7 @@ struct JsonList<'a> {
 
 pub fn run(ctx: &Context, args: &ListArgs) -> CmdResult {
     let registry = ctx.registry()?;
-    let mut collector = SystemCollector::new(CollectOptions {
-        include_connections: args.all,
-    });
-    let snapshot = collector
-        .collect()
-        .map_err(|e| Failure::Runtime(anyhow::anyhow!("{e}")))?;
+    let snapshot = super::collect_live(args.all)?;
     print(ctx, args, &registry, snapshot)
 }
 

@@ -72,6 +72,17 @@ pub fn run(cli: Cli) -> CmdResult {
     }
 }
 
+/// One collection of this machine's sockets, for the commands that print one (`list`,
+/// `explain`, `snapshot`); the explorer keeps its own collector to refresh.
+pub fn collect_live(include_connections: bool) -> Result<crate::sockets::Snapshot, Failure> {
+    use crate::sockets::{CollectOptions, Collector, SystemCollector};
+    SystemCollector::new(CollectOptions {
+        include_connections,
+    })
+    .collect()
+    .map_err(|e| Failure::Runtime(anyhow::anyhow!("cannot read this machine's sockets: {e}")))
+}
+
 /// What every command shares: where the registry comes from and how to print.
 pub struct Context {
     pub json: bool,

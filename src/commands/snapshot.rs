@@ -11,7 +11,7 @@ use super::{CmdResult, Context, Failure};
 use crate::cli::SnapshotArgs;
 use crate::hints::{self, Hint};
 use crate::registry::Registry;
-use crate::sockets::{CollectOptions, Collector, Snapshot, SystemCollector};
+use crate::sockets::{Collector, Snapshot};
 use crate::text::escape;
 
 /// The file layout: the snapshot's own fields, plus the hints this machine's portscope found, by
@@ -32,12 +32,7 @@ struct SocketHints {
 
 pub fn run(ctx: &Context, args: &SnapshotArgs) -> CmdResult {
     let registry = ctx.registry()?;
-    let mut collector = SystemCollector::new(CollectOptions {
-        include_connections: args.all,
-    });
-    let snapshot = collector
-        .collect()
-        .map_err(|e| Failure::Runtime(anyhow::anyhow!("{e}")))?;
+    let snapshot = super::collect_live(args.all)?;
     let bytes = to_json(&registry, &snapshot)?;
     match &args.output {
         None => {
