@@ -14,9 +14,7 @@ use crate::cli::{ListArgs, SortKey};
 use crate::hints::{self, Flag, Severity};
 use crate::output::{write_csv, write_table, Column};
 use crate::registry::{Protocol, Registry};
-use crate::sockets::{
-    Collector, Family, HostInfo, Owner, Snapshot, Socket, SocketState, UnknownOwner,
-};
+use crate::sockets::{Family, HostInfo, Owner, Snapshot, Socket, SocketState, UnknownOwner};
 use crate::text::escape;
 
 /// One line of the listing: a socket joined with its registry name and hint badge. Text fields

@@ -11,7 +11,7 @@ use super::{CmdResult, Context, Failure};
 use crate::cli::SnapshotArgs;
 use crate::hints::{self, Hint};
 use crate::registry::Registry;
-use crate::sockets::{Collector, Snapshot};
+use crate::sockets::Snapshot;
 use crate::text::escape;
 
 /// The file layout: the snapshot's own fields, plus the hints this machine's portscope found, by
