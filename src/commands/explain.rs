@@ -11,7 +11,7 @@ use super::{CmdResult, Context, Failure};
 use crate::cli::ExplainArgs;
 use crate::hints::{self, Assessment};
 use crate::registry::{Protocol, Registry};
-use crate::sockets::{Collector, Family, HostInfo, Owner, Snapshot, Socket};
+use crate::sockets::{Family, HostInfo, Owner, Snapshot, Socket};
 use crate::text::escape;
 
 /// What the user asked to explain.
