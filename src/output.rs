@@ -4,8 +4,8 @@
 use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 
-/// The width a table may use: the terminal's when stdout is one, else 80 columns... unless the
-/// output is piped, where lines are never cut (a script wants whole fields).
+/// The width a table may use: the terminal's when stdout is one (at least 40 columns); `None`
+/// when the output is piped, where lines are never cut (a script wants whole fields).
 pub fn table_width() -> Option<usize> {
     if !io::stdout().is_terminal() {
         return None;

@@ -211,15 +211,11 @@ fn write_socket(out: &mut impl Write, s: &Socket, now: u64, width: usize) -> io:
         Family::V6 => "IPv6",
         Family::Dual => "IPv6 and IPv4 (dual-stack)",
     };
-    let addr = match s.local_addr {
-        std::net::IpAddr::V6(a) => format!("[{a}]"),
-        a => a.to_string(),
-    };
     writeln!(
         out,
-        "{} {addr}:{}  {}  {family}",
+        "{} {}  {}  {family}",
         s.protocol,
-        s.local_port,
+        s.local_endpoint(),
         s.state.label()
     )?;
     if s.owners.is_empty() {

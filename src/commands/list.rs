@@ -46,6 +46,9 @@ pub struct ListRow<'a> {
     /// full text (why, next steps) is `portscope explain PORT` or `portscope snapshot`, and
     /// writing it for 10,000 sockets would cost more than collecting them.
     pub hints: Vec<Flag>,
+    /// The socket itself, for what its own methods say (labels, endpoints).
+    #[serde(skip)]
+    pub socket: &'a Socket,
 }
 
 impl<'a> ListRow<'a> {
@@ -71,17 +74,8 @@ impl<'a> ListRow<'a> {
             owner_unknown: socket.owner_unknown,
             badge: hints::badge_of(&hints),
             hints,
+            socket,
         }
-    }
-
-    /// `tcp`, `tcp6`, or `tcp46` for a dual-stack socket (as BSD netstat writes it).
-    fn proto_label(&self) -> String {
-        let suffix = match self.family {
-            Family::V4 => "",
-            Family::V6 => "6",
-            Family::Dual => "46",
-        };
-        format!("{}{suffix}", self.protocol.as_str())
     }
 
     /// A short word where something stands out: an unknown owner, a hint's severity.
@@ -114,11 +108,9 @@ impl<'a> ListRow<'a> {
     }
 
     fn remote_cell(&self) -> String {
-        match (self.remote_addr, self.remote_port) {
-            (Some(IpAddr::V6(a)), Some(p)) => format!("[{a}]:{p}"),
-            (Some(a), Some(p)) => format!("{a}:{p}"),
-            _ => "-".into(),
-        }
+        self.socket
+            .remote_endpoint()
+            .map_or_else(|| "-".into(), |e| e.to_string())
     }
 
     fn user_cell(&self) -> String {
@@ -194,18 +186,7 @@ pub fn print(ctx: &Context, args: &ListArgs, registry: &Registry, snapshot: Snap
     let mut rows: Vec<ListRow> = if shown.len() * 8 < snapshot.sockets.len() {
         shown
             .into_iter()
-            .map(|s| {
-                let assessment = hints::assess_socket(registry, &snapshot, s);
-                let flags = assessment
-                    .hints
-                    .iter()
-                    .map(|h| Flag {
-                        id: h.id,
-                        severity: h.severity,
-                    })
-                    .collect();
-                ListRow::new(registry, s, flags)
-            })
+            .map(|s| ListRow::new(registry, s, hints::flags_socket(registry, &snapshot, s)))
             .collect()
     } else {
         snapshot
@@ -342,7 +323,7 @@ fn columns(all: bool) -> Vec<Column> {
 
 fn table_cells(row: &ListRow, all: bool) -> Vec<String> {
     let mut cells = vec![
-        row.proto_label(),
+        row.socket.proto_label(),
         row.local_addr.to_string(),
         row.local_port.to_string(),
         escape(row.service.unwrap_or("-")).into_owned(),

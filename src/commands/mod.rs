@@ -47,7 +47,7 @@ pub fn usage<T>(msg: impl Into<String>) -> Result<T, Failure> {
 }
 
 pub fn run(cli: Cli) -> CmdResult {
-    let ctx = Context::new(&cli)?;
+    let ctx = Context::new(&cli);
     match cli.command {
         None => crate::tui::run_live(&ctx, cli.interval),
         Some(Command::Lookup(args)) => lookup::run(&ctx, &args),
@@ -90,11 +90,11 @@ pub struct Context {
 }
 
 impl Context {
-    fn new(cli: &Cli) -> Result<Self, Failure> {
-        Ok(Context {
+    fn new(cli: &Cli) -> Self {
+        Context {
             json: cli.json,
             registry_file: cli.registry.clone(),
-        })
+        }
     }
 
     /// The registry for this run: `--registry FILE`, else an imported one, else the embedded copy.

@@ -208,13 +208,6 @@ pub struct Rule {
     pub(crate) check: Check,
 }
 
-impl Rule {
-    /// Whether the rule can fire on a port alone (in `lookup`).
-    pub fn is_port_rule(&self) -> bool {
-        matches!(self.check, Check::Port(_))
-    }
-}
-
 /// Every rule, in one place. Add a rule here, with a firing and a not-firing unit test, and a row
 /// in the README's hint table.
 pub static RULES: &[Rule] = &[
@@ -411,17 +404,30 @@ pub struct Flag {
 /// writing their text: `list` and the explorer's listener pane need badges for 10,000 sockets,
 /// and the words only for the one being read.
 pub fn flags_all(registry: &Registry, snapshot: &Snapshot) -> Vec<Vec<Flag>> {
-    each_socket(registry, snapshot, |_, findings| {
-        let mut flags: Vec<Flag> = findings
-            .into_iter()
-            .map(|(rule, f)| Flag {
-                id: rule.id,
-                severity: f.severity,
-            })
-            .collect();
-        flags.sort_by_key(|f| std::cmp::Reverse(f.severity));
-        flags
-    })
+    each_socket(registry, snapshot, |_, findings| flags_of(findings))
+}
+
+/// The flags of one socket of `snapshot`, for when a filter keeps only a few of many sockets.
+pub fn flags_socket(registry: &Registry, snapshot: &Snapshot, socket: &Socket) -> Vec<Flag> {
+    let same_port = listeners_on(snapshot, socket.protocol, socket.local_port);
+    let entries = registry.by_port(socket.local_port, Some(socket.protocol));
+    let known = crate::known::uses_of(socket.local_port, Some(socket.protocol));
+    flags_of(findings(&socket_facts(
+        registry, snapshot, socket, &same_port, &entries, &known,
+    )))
+}
+
+/// Findings as flags, most severe first (rule order breaks ties).
+fn flags_of(findings: Vec<(&'static Rule, Finding)>) -> Vec<Flag> {
+    let mut flags: Vec<Flag> = findings
+        .into_iter()
+        .map(|(rule, f)| Flag {
+            id: rule.id,
+            severity: f.severity,
+        })
+        .collect();
+    flags.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    flags
 }
 
 /// The most severe of `flags`.

@@ -11,7 +11,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use super::{Protocol, Snapshot, Socket};
+use super::{Snapshot, Socket};
 
 /// What differs between an old and a new snapshot.
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
@@ -165,24 +165,14 @@ fn users(s: &Socket) -> Vec<String> {
 
 /// `tcp 0.0.0.0:22` for reports.
 pub fn describe(s: &Socket) -> String {
-    let addr = match s.local_addr {
-        IpAddr::V6(a) => format!("[{a}]"),
-        IpAddr::V4(a) => a.to_string(),
-    };
-    let proto = match s.protocol {
-        Protocol::Tcp => "tcp",
-        Protocol::Udp => "udp",
-        Protocol::Sctp => "sctp",
-        Protocol::Dccp => "dccp",
-    };
-    format!("{proto} {addr}:{}", s.local_port)
+    format!("{} {}", s.protocol, s.local_endpoint())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::sockets::fixtures::{self, listener, snapshot};
-    use crate::sockets::{Owner, SocketState};
+    use crate::sockets::{Owner, Protocol, SocketState};
 
     /// A fixture owner running `exe` as `user`.
     fn owner(pid: u32, name: &str, exe: &str, user: &str) -> Owner {

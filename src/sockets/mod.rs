@@ -4,7 +4,7 @@
 //! the registry or hints. Text fields hold what the OS said, unescaped (invalid UTF-8 bytes are
 //! already shown as `\xNN`); every output escapes them through [`crate::text`].
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use serde::{Deserialize, Serialize};
 
@@ -35,16 +35,6 @@ pub struct Snapshot {
     pub schema_version: u32,
     pub host: HostInfo,
     pub sockets: Vec<Socket>,
-}
-
-impl Snapshot {
-    /// How many sockets have no known owner for this reason.
-    pub fn count_unknown(&self, reason: UnknownOwner) -> usize {
-        self.sockets
-            .iter()
-            .filter(|s| s.owner_unknown == Some(reason))
-            .count()
-    }
 }
 
 /// Facts about the machine and the run that took the snapshot.
@@ -161,6 +151,27 @@ impl Socket {
             remote_addr: self.remote_addr,
             remote_port: self.remote_port,
         }
+    }
+
+    /// `127.0.0.1:22`, `[::1]:631`: the local end as every output writes it.
+    pub fn local_endpoint(&self) -> SocketAddr {
+        SocketAddr::new(self.local_addr, self.local_port)
+    }
+
+    /// The peer, for connections.
+    pub fn remote_endpoint(&self) -> Option<SocketAddr> {
+        Some(SocketAddr::new(self.remote_addr?, self.remote_port?))
+    }
+
+    /// `tcp`, `udp6`, `tcp46` (dual-stack: an IPv6 socket that accepts IPv4 too), as BSD
+    /// netstat writes it.
+    pub fn proto_label(&self) -> String {
+        let suffix = match self.family {
+            Family::V4 => "",
+            Family::V6 => "6",
+            Family::Dual => "46",
+        };
+        format!("{}{suffix}", self.protocol)
     }
 
     /// Bound to every interface (0.0.0.0 or ::), reachable from the network.

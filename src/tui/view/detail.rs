@@ -7,7 +7,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::listeners::{address, proto_label};
 use super::registry::port_label;
 use super::{pane_block, title_line, Theme};
 use crate::hints::Assessment;
@@ -86,7 +85,7 @@ fn socket_lines(app: &App, row: &Row, theme: Theme) -> Vec<Line<'static>> {
     };
     lines.push(field(
         "socket",
-        format!("{} {}", proto_label(s), address(s)),
+        format!("{} {}", s.proto_label(), s.local_endpoint()),
         theme,
     ));
     lines.push(field(
@@ -198,8 +197,8 @@ fn push_live(lines: &mut Vec<Line<'static>>, app: &App, ports: PortRange, theme:
             });
         lines.push(Line::raw(format!(
             "{} {}  {who}",
-            proto_label(socket),
-            address(socket)
+            socket.proto_label(),
+            socket.local_endpoint()
         )));
     }
     if live.len() > 20 {

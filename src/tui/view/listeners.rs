@@ -7,27 +7,8 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::{badge, cell, keep_visible, pane_block, title_line, Theme, MARKER, NO_MARKER};
-use crate::sockets::{Family, Socket};
 use crate::text::escape;
 use crate::tui::state::{App, Freshness, Pane, Row};
-
-/// `127.0.0.1:22`, `[::1]:631`.
-pub(crate) fn address(s: &Socket) -> String {
-    match s.local_addr {
-        std::net::IpAddr::V4(a) => format!("{a}:{}", s.local_port),
-        std::net::IpAddr::V6(a) => format!("[{a}]:{}", s.local_port),
-    }
-}
-
-/// `tcp`, `udp6`, `tcp46` (dual-stack: an IPv6 socket that accepts IPv4 too).
-pub(crate) fn proto_label(s: &Socket) -> String {
-    let suffix = match s.family {
-        Family::V4 => "",
-        Family::V6 => "6",
-        Family::Dual => "46",
-    };
-    format!("{}{suffix}", s.protocol)
-}
 
 struct Columns {
     addr: usize,
@@ -177,8 +158,8 @@ fn row_line(
     };
     let mut text = format!(
         "{marker}{fresh_glyph}{}{}",
-        cell(&proto_label(s), 6),
-        cell(&address(s), cols.addr)
+        cell(&s.proto_label(), 6),
+        cell(&s.local_endpoint().to_string(), cols.addr)
     );
     if cols.service > 0 {
         let service = app.registry.service_name(s.local_port, s.protocol);
