@@ -39,9 +39,6 @@ pub struct SystemCollector {
 
 impl SystemCollector {
     pub fn new(options: CollectOptions) -> SystemCollector {
-        // sysinfo (used elsewhere in this process) would otherwise keep a /proc/PID/stat fd open
-        // per process, which our own fd scan would then have to wade through.
-        sysinfo::set_open_files_limit(0);
         SystemCollector {
             options,
             #[cfg(target_os = "linux")]
@@ -200,9 +197,10 @@ mod linux {
             Ok(Snapshot {
                 schema_version: SCHEMA_VERSION,
                 host: HostInfo {
-                    hostname: read_trimmed("/proc/sys/kernel/hostname").unwrap_or_default(),
-                    os: os_name(),
-                    kernel: read_trimmed("/proc/sys/kernel/osrelease").unwrap_or_default(),
+                    // sysinfo reads these the way each OS wants (uname, os-release).
+                    hostname: sysinfo::System::host_name().unwrap_or_default(),
+                    os: sysinfo::System::long_os_version().unwrap_or_else(|| "Linux".into()),
+                    kernel: sysinfo::System::kernel_version().unwrap_or_default(),
                     taken_at,
                     uid: euid,
                     user: self.users.name(euid).unwrap_or_else(|| euid.to_string()),
@@ -365,18 +363,6 @@ mod linux {
     fn read_trimmed(path: &str) -> Option<String> {
         let text = std::fs::read(path).ok()?;
         Some(crate::text::from_os_bytes(text.trim_ascii()))
-    }
-
-    fn os_name() -> String {
-        std::fs::read_to_string("/etc/os-release")
-            .ok()
-            .and_then(|text| {
-                text.lines().find_map(|l| {
-                    let v = l.strip_prefix("PRETTY_NAME=")?;
-                    Some(v.trim_matches('"').to_string())
-                })
-            })
-            .unwrap_or_else(|| "Linux".to_string())
     }
 }
 

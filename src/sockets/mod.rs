@@ -41,7 +41,7 @@ pub struct Snapshot {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct HostInfo {
     pub hostname: String,
-    /// e.g. "Debian GNU/Linux 12 (bookworm)".
+    /// e.g. "Linux (Debian GNU/Linux 12)", as sysinfo words it.
     pub os: String,
     pub kernel: String,
     /// When the snapshot was taken, seconds since the Unix epoch.
