@@ -214,7 +214,15 @@ fn import_replaces_the_embedded_registry_and_reset_restores_it() {
     assert_eq!(info["rows"], 6001);
     assert_eq!(info["newest_date"], "2026-11-20");
 
-    portscope(&d).args(["registry", "reset"]).assert().success();
+    let reset = json(portscope(&d).args(["registry", "reset"]));
+    assert!(reset["removed"]
+        .as_str()
+        .unwrap()
+        .ends_with("service-names-port-numbers.csv"));
+    assert_eq!(
+        json(portscope(&d).args(["registry", "reset"]))["removed"],
+        Value::Null
+    );
     let v = json(portscope(&d).args(["lookup", "3489"]));
     assert_eq!(v["entries"][0]["service"], "dtp-dia");
 }

@@ -78,17 +78,24 @@ pub fn run(ctx: &Context, args: &RegistryArgs) -> CmdResult {
                 )?;
             }
         }
-        RegistryAction::Reset => match store::reset()? {
-            Some(path) => writeln!(
-                out,
-                "Removed {}; portscope uses its embedded registry again.",
-                escape(&path.display().to_string())
-            )?,
-            None => writeln!(
-                out,
-                "No imported registry; portscope already uses its embedded copy."
-            )?,
-        },
+        RegistryAction::Reset => {
+            let removed = store::reset()?;
+            if ctx.json {
+                let removed = removed.map(|p| p.display().to_string());
+                crate::text::write_json(&mut out, &serde_json::json!({ "removed": removed }))?;
+            } else if let Some(path) = removed {
+                let path = escape(&path.display().to_string()).into_owned();
+                writeln!(
+                    out,
+                    "Removed {path}; portscope uses its embedded registry again."
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "No imported registry; portscope already uses its embedded copy."
+                )?;
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
