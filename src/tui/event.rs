@@ -56,7 +56,7 @@ pub fn channel() -> (Sender<Msg>, Receiver<Msg>) {
     mpsc::channel()
 }
 
-pub fn spawn_input(tx: Sender<Msg>) {
+pub fn spawn_input(tx: Sender<Msg>) -> std::io::Result<()> {
     thread::Builder::new()
         .name("input".into())
         .spawn(move || loop {
@@ -73,7 +73,7 @@ pub fn spawn_input(tx: Sender<Msg>) {
                 return;
             }
         })
-        .expect("spawning a thread");
+        .map(drop)
 }
 
 pub fn spawn_signals(tx: Sender<Msg>) -> std::io::Result<()> {
@@ -108,7 +108,7 @@ pub fn spawn_collector(
     mut source: Source,
     registry: &'static Registry,
     interval: Option<Duration>,
-) -> Sender<Control> {
+) -> std::io::Result<Sender<Control>> {
     let (control_tx, control_rx) = mpsc::channel::<Control>();
     thread::Builder::new()
         .name("collector".into())
@@ -144,7 +144,6 @@ pub fn spawn_collector(
                     Err(RecvTimeoutError::Disconnected) => return,
                 };
             }
-        })
-        .expect("spawning a thread");
-    control_tx
+        })?;
+    Ok(control_tx)
 }

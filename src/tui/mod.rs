@@ -101,8 +101,9 @@ fn run(
     let (tx, rx) = event::channel();
     event::spawn_signals(tx.clone())?;
     let guard = terminal::TerminalGuard::enter()?;
-    let control = event::spawn_collector(tx.clone(), source, registry, refresh);
-    event::spawn_input(tx);
+    // A failure here drops the guard, which restores the terminal before the error prints.
+    let control = event::spawn_collector(tx.clone(), source, registry, refresh)?;
+    event::spawn_input(tx)?;
 
     let mut term = Terminal::new(CrosstermBackend::new(io::stdout()))?;
     let theme = Theme::from_env();
