@@ -214,7 +214,8 @@ pub fn write_known_uses(out: &mut impl Write, uses: &[&KnownUse], width: usize) 
 }
 
 /// The "Hints" section: severity, title and id, the reason, then the commands to run.
-/// Hint text is display-ready (escaped when the hint was built).
+/// Titles and reasons are raw text, escaped here; next steps are printed as
+/// `NextStep::render` gives them (printable and shell-safe already: never escape them again).
 pub fn write_hints(out: &mut impl Write, hints: &[Hint], width: usize) -> io::Result<()> {
     if hints.is_empty() {
         return Ok(());
@@ -222,16 +223,16 @@ pub fn write_hints(out: &mut impl Write, hints: &[Hint], width: usize) -> io::Re
     writeln!(out, "\nHints")?;
     // Several hints often suggest the same commands: print each command once, where it first
     // applies.
-    let mut shown: Vec<&str> = Vec::new();
+    let mut shown: Vec<String> = Vec::new();
     for h in hints {
-        writeln!(out, "  [{}] {}  ({})", h.severity, h.title, h.id)?;
-        for line in wrap(&h.why, width.saturating_sub(6).max(20)) {
+        writeln!(out, "  [{}] {}  ({})", h.severity, escape(&h.title), h.id)?;
+        for line in wrap(&escape(&h.why), width.saturating_sub(6).max(20)) {
             writeln!(out, "      {line}")?;
         }
-        let fresh: Vec<&str> = h
+        let fresh: Vec<String> = h
             .next_steps
             .iter()
-            .map(String::as_str)
+            .map(|s| s.render())
             .filter(|s| !shown.contains(s))
             .collect();
         if fresh.is_empty() && !h.next_steps.is_empty() {

@@ -295,15 +295,13 @@ fn push_known_and_hints(lines: &mut Vec<Line<'static>>, a: &Assessment<'_>, them
     }
     for h in &a.hints {
         lines.push(Line::from(vec![
-            Span::styled(
-                format!("[{}] ", format!("{:?}", h.severity).to_lowercase()),
-                theme.severity(h.severity),
-            ),
+            Span::styled(format!("[{}] ", h.severity), theme.severity(h.severity)),
             Span::styled(escape(&h.title).into_owned(), Style::new()),
         ]));
         lines.push(Line::raw(format!("  {}", escape(&h.why))));
+        // The rendered step is printable and shell-safe: escaping it again would change it.
         for step in &h.next_steps {
-            lines.push(Line::styled(format!("  $ {}", escape(step)), theme.dim()));
+            lines.push(Line::styled(format!("  $ {}", step.render()), theme.dim()));
         }
     }
     lines.push(Line::raw(""));
