@@ -594,6 +594,29 @@ mod tests {
     }
 
     #[test]
+    fn one_spelling_per_severity() {
+        for s in [
+            Severity::Info,
+            Severity::Notice,
+            Severity::Warning,
+            Severity::Alert,
+        ] {
+            assert_eq!(s.to_string(), s.as_str());
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        // The triggers the README's table is written from use the same four words.
+        for r in RULES {
+            for word in r.trigger.split(|c: char| !c.is_ascii_alphabetic()) {
+                assert!(
+                    !matches!(word, "warn" | "WARN" | "WARNING" | "ALERT" | "INFO" | "NOTICE"),
+                    "{}: {word}",
+                    r.id
+                );
+            }
+        }
+    }
+
+    #[test]
     fn lookup_of_289_says_unassigned_and_nothing_else() {
         let reg = Registry::embedded();
         let a = assess_port(&reg, 289, None);
