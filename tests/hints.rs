@@ -715,8 +715,8 @@ fn pasting_any_next_step_runs_exactly_its_words_for_hostile_paths() {
     }
 }
 
-/// The next-step lines the explorer's detail pane shows for `pid`'s socket on `port`.
-fn explorer_steps(pid: u32, port: u16) -> Vec<String> {
+/// The explorer's screen, as lines of text, with `pid`'s socket on `port` selected.
+fn explorer_screen(pid: u32, port: u16) -> Vec<String> {
     use portscope::sockets::{CollectOptions, Collector, SystemCollector};
     use portscope::tui::{draw, Action, App, Refresh, Scroll, Theme};
     use ratatui::backend::TestBackend;
@@ -742,9 +742,15 @@ fn explorer_steps(pid: u32, port: u16) -> Vec<String> {
     })
     .unwrap();
     let buf = term.backend().buffer().clone();
+    (0..buf.area.height)
+        .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect())
+        .collect()
+}
+
+/// The next-step lines the explorer's detail pane shows for `pid`'s socket on `port`.
+fn explorer_steps(pid: u32, port: u16) -> Vec<String> {
     let mut lines = Vec::new();
-    for y in 0..buf.area.height {
-        let row: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
+    for row in explorer_screen(pid, port) {
         if let Some(at) = row.find("$ ") {
             // Up to the pane's right border.
             let step = row[at + 2..].trim_end().trim_end_matches('│').trim_end();
@@ -756,4 +762,52 @@ fn explorer_steps(pid: u32, port: u16) -> Vec<String> {
         "no dpkg step drawn: {lines:?}"
     );
     lines
+}
+
+#[test]
+fn hint_text_is_escaped_once_in_every_front_end() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let name = OsStr::from_bytes(b"\x1b[2Jevil\xff");
+    let mut command = Command::new(support::hold_sockets_path());
+    command
+        .arg("--name")
+        .arg(name)
+        .args(["--tcp", "127.0.0.1:0"]);
+    let (child, ports) = start(command);
+    let shown = r#""\x1b[2Jevil\xff""#;
+    // explain: the reason quotes the name escaped once.
+    let text = Command::cargo_bin("portscope")
+        .unwrap()
+        .args(["explain", &format!("pid:{}", child.id())])
+        .output()
+        .unwrap()
+        .stdout;
+    let text = String::from_utf8(text).unwrap();
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains(shown), "{text}");
+    assert!(
+        !flat.contains(r"\\x1b") && !flat.contains(r"\\xff"),
+        "{text}"
+    );
+    // The explorer: the same.
+    let screen = explorer_screen(child.id(), ports[0]).join("\n");
+    assert!(screen.contains(shown), "{screen}");
+    assert!(
+        !screen.contains(r"\\x1b") && !screen.contains('\x1b'),
+        "{screen}"
+    );
+    // JSON: the raw name, which the JSON escaping keeps off the terminal.
+    let report = explain_pid(child.id());
+    let why = report["sockets"][0]["hints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["id"] == "name-needed-escaping")
+        .unwrap()["why"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(why.contains("\u{1b}[2Jevil"), "{why}");
+    stop(child);
 }

@@ -136,10 +136,7 @@ fn lookup_31337_pins_back_orifice_on_udp_only() {
         .find(|h| h["id"] == "known-malware-port")
         .expect("31337 is a known trojan default");
     assert!(
-        malware["title"]
-            .as_str()
-            .unwrap()
-            .starts_with("31337/udp "),
+        malware["title"].as_str().unwrap().starts_with("31337/udp "),
         "{malware}"
     );
     // Over TCP the port is IANA's eldim, and nothing says trojan.

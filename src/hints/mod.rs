@@ -608,7 +608,10 @@ mod tests {
         for r in RULES {
             for word in r.trigger.split(|c: char| !c.is_ascii_alphabetic()) {
                 assert!(
-                    !matches!(word, "warn" | "WARN" | "WARNING" | "ALERT" | "INFO" | "NOTICE"),
+                    !matches!(
+                        word,
+                        "warn" | "WARN" | "WARNING" | "ALERT" | "INFO" | "NOTICE"
+                    ),
                     "{}: {word}",
                     r.id
                 );

@@ -986,6 +986,11 @@ pub(super) fn owner_unknown<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
     };
     let mut next_steps = next_steps::find_listener(s.local_port, Some(s.protocol));
     let why = match reason {
+        // Root that still cannot see the holder needs another reason than "run as root".
+        UnknownOwner::Hidden if f.snapshot.host.uid == 0 => {
+            "Even as root this run could not read the holding process: /proc is mounted with \
+             hidepid, or a sandbox (a container, an LSM policy) hides it."
+        }
         UnknownOwner::Hidden => {
             next_steps.insert(0, next_steps::explain_as_root(s.local_port, s.protocol));
             "This run could not read other users' processes, so the holder is hidden. Run \
@@ -1726,7 +1731,13 @@ mod tests {
         assert!(f.title.contains("held by the kernel"));
         s.owner_unknown = Some(UnknownOwner::Hidden);
         s.user = Some("postgres".into());
+        // Root already: no "run as root".
         let f = run(owner_unknown, s.clone()).unwrap();
+        assert!(f.why.contains("Even as root"), "{}", f.why);
+        assert!(!f.lines().iter().any(|l| l.starts_with("sudo portscope")));
+        let mut snap = snapshot(vec![s.clone()]);
+        snap.host.uid = 1000;
+        let f = run_at(owner_unknown, &snap, 0).unwrap();
         assert!(f.why.contains("user postgres opened it"), "{}", f.why);
         assert!(f.lines()[0].starts_with("sudo portscope explain 2049/tcp"));
         s.owner_unknown = None;
