@@ -586,6 +586,12 @@ mod tests {
                 r.id
             );
             assert!(!r.trigger.is_empty(), "{} has no trigger text", r.id);
+            let readme = include_str!("../../README.md");
+            assert!(
+                readme.contains(&format!("| `{}` |", r.id)),
+                "{} has no row in the README's hint table",
+                r.id
+            );
         }
         ids.sort_unstable();
         let n = ids.len();

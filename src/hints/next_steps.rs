@@ -174,7 +174,7 @@ fn posix_word(w: &str, out: &mut String) {
 fn powershell_plain(w: &str) -> bool {
     !w.is_empty()
         && w.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/._-:\\*".contains(&b))
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-:\\".contains(&b))
 }
 
 /// PowerShell ends a single-quoted string at any of these, so each is doubled inside one.
@@ -550,6 +550,14 @@ mod tests {
             NextStep::new(["tasklist", "/svc", "/fi", "PID eq 7"]).render_powershell(),
             "tasklist /svc /fi 'PID eq 7'"
         );
+        // pwsh expands a bare wildcard for native commands on Unix: quote it.
+        assert_eq!(
+            NextStep::new(["Get-Process", "-Id", "7"])
+                .pipe(["Format-List", "*"])
+                .render_powershell(),
+            "Get-Process -Id 7 | Format-List '*'"
+        );
+        assert_eq!(ps1("C:\\a,b@c"), "Get-AuthenticodeSignature 'C:\\a,b@c'");
     }
 
     #[cfg(target_os = "linux")]
