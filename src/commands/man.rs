@@ -10,7 +10,9 @@ use clap::CommandFactory;
 use crate::cli::Cli;
 
 pub fn write(out: &mut dyn Write) -> io::Result<()> {
-    let cmd = Cli::command();
+    let mut cmd = Cli::command();
+    // Propagate the global options (--json, --registry) into every subcommand.
+    cmd.build();
     let man = clap_mangen::Man::new(cmd.clone());
     man.render_title(out)?;
     man.render_name_section(out)?;
