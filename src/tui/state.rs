@@ -1299,4 +1299,103 @@ mod tests {
         app.update(Action::Down);
         assert!(app.dirty);
     }
+
+    #[test]
+    fn the_detail_pane_scrolls_no_further_than_its_content() {
+        let mut app = app_with(sample());
+        app.update(Action::Viewport {
+            listeners: 5,
+            registry: 5,
+            detail_max_scroll: 3,
+        });
+        app.update(Action::NextPane);
+        app.update(Action::NextPane); // the detail pane
+        app.update(Action::Bottom);
+        assert_eq!(app.detail_scroll, 3, "End stops at the last screenful");
+        for _ in 0..50 {
+            app.update(Action::Down);
+        }
+        assert_eq!(app.detail_scroll, 3);
+        app.update(Action::Up);
+        assert_eq!(app.detail_scroll, 2, "k moves back at once");
+    }
+
+    #[test]
+    fn notices_go_after_a_few_idle_ticks() {
+        let mut app = app_with(sample());
+        app.update(Action::Notice("sent SIGTERM to pid 1".into()));
+        for _ in 1..NOTICE_TICKS {
+            app.dirty = false;
+            app.update(Action::Tick);
+            assert!(app.notice.is_some());
+            assert!(!app.dirty, "an ageing notice draws nothing");
+        }
+        app.update(Action::Tick);
+        assert!(app.notice.is_none());
+        assert!(app.dirty, "the notice's going is drawn");
+        app.dirty = false;
+        app.update(Action::Tick);
+        assert!(!app.dirty, "an idle screen without a notice draws nothing");
+    }
+
+    #[test]
+    fn jumping_before_the_first_collection_says_it_is_still_collecting() {
+        let mut app = App::new(registry(), "live", false, 2.0);
+        app.update(Action::Jump);
+        assert!(
+            app.notice.as_deref().unwrap().contains("still collecting"),
+            "{:?}",
+            app.notice
+        );
+    }
+
+    #[test]
+    fn switching_to_every_socket_marks_nothing_new() {
+        let mut app = app_with(sample());
+        app.update(Action::ToggleListenersOnly);
+        let mut connected = socket(Protocol::Tcp, 40000, 70, "client");
+        connected.state = SocketState::Established;
+        let mut all = sample();
+        all.push(connected);
+        let snapshot = Snapshot {
+            schema_version: SCHEMA_VERSION,
+            host: HostInfo {
+                hostname: "box".into(),
+                includes_connections: true,
+                ..HostInfo::default()
+            },
+            sockets: all,
+        };
+        app.update(Action::Refreshed(Box::new(Refresh::assess(
+            registry(),
+            snapshot,
+        ))));
+        assert_eq!(app.visible_len(), 5);
+        assert!(app
+            .visible_rows()
+            .all(|r| app.freshness(r) == Freshness::Steady));
+        // And back: the connections leave without being shown as gone.
+        app.update(Action::ToggleListenersOnly);
+        app.update(refresh(sample()));
+        assert_eq!(app.vanished_count(), 0);
+    }
+
+    #[test]
+    fn the_filter_takes_typed_and_pasted_text_and_escape_clears_it() {
+        let mut app = app_with(sample());
+        app.update(Action::StartSearch);
+        assert_eq!(app.mode, Mode::Filter, "/ in the listener pane filters it");
+        app.update(Action::Paste("ss\nhd".into()));
+        assert_eq!(
+            app.filter.text.as_deref(),
+            Some("sshd"),
+            "control characters dropped"
+        );
+        assert_eq!(ports(&app), [22]);
+        app.update(Action::Open);
+        assert_eq!(app.mode, Mode::Normal);
+        assert_eq!(ports(&app), [22], "Enter keeps the filter");
+        app.update(Action::Clear);
+        assert_eq!(ports(&app).len(), 4);
+    }
 }
