@@ -84,6 +84,7 @@ impl<'a> ListRow<'a> {
             UnknownOwner::Hidden => "hidden",
             UnknownOwner::Kernel => "kernel",
             UnknownOwner::Vanished => "gone",
+            UnknownOwner::OtherPidNamespace => "pid-ns",
             UnknownOwner::Unknown => "no-owner",
         });
         let badge = self.badge.map(|s| match s {
@@ -406,6 +407,7 @@ fn unknown_name(reason: UnknownOwner) -> &'static str {
         UnknownOwner::Hidden => "hidden",
         UnknownOwner::Kernel => "kernel",
         UnknownOwner::Vanished => "vanished",
+        UnknownOwner::OtherPidNamespace => "other-pid-namespace",
         UnknownOwner::Unknown => "unknown",
     }
 }

@@ -184,6 +184,7 @@ mod tests {
             exe_deleted: false,
             cmdline: vec![],
             start_time: None,
+            start_ticks: None,
             parent_pid: None,
         };
         let steps = inspect_process(&owner);
