@@ -93,10 +93,11 @@ pub enum Effect {
     SetPaused(bool),
     /// Collect connections too (or stop collecting them).
     IncludeConnections(bool),
-    /// Send SIGTERM to this pid; `start_time` guards against a reused pid.
+    /// Send SIGTERM to this pid; `start_ticks` (clock ticks after boot) guards against a
+    /// reused pid.
     Terminate {
         pid: u32,
-        start_time: Option<u64>,
+        start_ticks: Option<u64>,
     },
 }
 
@@ -119,7 +120,7 @@ pub enum Mode {
     ConfirmKill {
         pid: u32,
         name: String,
-        start_time: Option<u64>,
+        start_ticks: Option<u64>,
     },
 }
 
@@ -394,13 +395,13 @@ impl<'r> App<'r> {
         match (&self.mode, &action) {
             (
                 Mode::ConfirmKill {
-                    pid, start_time, ..
+                    pid, start_ticks, ..
                 },
                 Action::Confirm,
             ) => {
                 let effect = Effect::Terminate {
                     pid: *pid,
-                    start_time: *start_time,
+                    start_ticks: *start_ticks,
                 };
                 self.mode = Mode::Normal;
                 return Some(effect);
@@ -792,7 +793,7 @@ impl<'r> App<'r> {
                 self.mode = Mode::ConfirmKill {
                     pid: o.pid,
                     name: o.name.clone(),
-                    start_time: o.start_time,
+                    start_ticks: o.start_ticks,
                 }
             }
             None => self.say("select a socket with a known process first"),
@@ -956,6 +957,7 @@ mod tests {
                 exe_deleted: false,
                 cmdline: vec![name.into()],
                 start_time: Some(1_700_000_000),
+                start_ticks: Some(170_000),
                 parent_pid: Some(1),
             }],
             owner_unknown: None,
@@ -1194,7 +1196,7 @@ mod tests {
             app.update(Action::Confirm),
             Some(Effect::Terminate {
                 pid: 10,
-                start_time: Some(1_700_000_000)
+                start_ticks: Some(170_000)
             })
         );
         // A refresh arriving meanwhile does not cancel it.
