@@ -18,10 +18,7 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> CmdResult {
     let old = super::view::load(&args.old)?.snapshot;
     let new = super::view::load(&args.new)?.snapshot;
     let registry = ctx.registry()?;
-    let hint_ids = |snapshot: &Snapshot, socket: &Socket| -> BTreeSet<String> {
-        hint_ids(&registry, snapshot, socket)
-    };
-    let changes = diff(&old, &new, &hint_ids);
+    let changes = changes(&registry, &old, &new);
     let mut out = io::stdout().lock();
     if ctx.json {
         crate::text::write_json(&mut out, &changes)?;
@@ -35,15 +32,27 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> CmdResult {
     })
 }
 
-fn hint_ids(registry: &Registry, snapshot: &Snapshot, socket: &Socket) -> BTreeSet<String> {
+/// What changed between `old` and `new`, hints judged with `registry`: the whole of `diff` but
+/// reading and printing (the benchmark's subject).
+pub fn changes(registry: &Registry, old: &Snapshot, new: &Snapshot) -> Changes {
+    diff(old, new, &hint_ids(registry, old), &hint_ids(registry, new))
+}
+
+/// The ids of the hints that fire for each socket of `snapshot`, by index: every socket assessed
+/// once (not once per pair, which made `diff` quadratic in the listeners).
+fn hint_ids(registry: &Registry, snapshot: &Snapshot) -> Vec<BTreeSet<String>> {
     // Rules about time ("started recently") say nothing about drift between two snapshots.
     const NOT_DRIFT: &[&str] = &["started-recently"];
-    hints::assess_socket(registry, snapshot, socket)
-        .hints
+    hints::flags_all(registry, snapshot)
         .into_iter()
-        .map(|h| h.id)
-        .filter(|id| !NOT_DRIFT.contains(id))
-        .map(String::from)
+        .map(|flags| {
+            flags
+                .into_iter()
+                .map(|f| f.id)
+                .filter(|id| !NOT_DRIFT.contains(id))
+                .map(String::from)
+                .collect()
+        })
         .collect()
 }
 

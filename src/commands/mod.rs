@@ -15,6 +15,8 @@ mod search;
 mod snapshot;
 mod view;
 
+pub use diff::changes as diff_changes;
+
 /// The plain `list` table, for when the explorer cannot run (TERM=dumb, no tty).
 pub fn list_default(ctx: &Context) -> CmdResult {
     list::run(ctx, &crate::cli::ListArgs::default())
@@ -22,10 +24,24 @@ pub fn list_default(ctx: &Context) -> CmdResult {
 
 /// How a command failed: a usage error (the user can fix the command line: exit 2) or a runtime
 /// failure (exit 1). Both print one line.
+///
+/// Escaping: a `Usage` message is built for the terminal, so whoever builds it escapes the
+/// untrusted pieces in it (`text::escape`, once); a `Runtime` error holds raw text (paths, OS
+/// messages) and `main` escapes it as it prints it.
 #[derive(Debug)]
 pub enum Failure {
     Usage(String),
     Runtime(anyhow::Error),
+}
+
+impl From<crate::registry::store::StoreError> for Failure {
+    fn from(err: crate::registry::store::StoreError) -> Self {
+        if err.is_usage() {
+            Failure::Usage(crate::text::escape(&err.to_string()).into_owned())
+        } else {
+            Failure::Runtime(err.into())
+        }
+    }
 }
 
 impl From<anyhow::Error> for Failure {
@@ -114,6 +130,6 @@ impl Context {
 
     /// The registry for this run: `--registry FILE`, else an imported one, else the embedded copy.
     pub fn registry(&self) -> Result<crate::registry::Registry, Failure> {
-        crate::registry::store::load(self.registry_file.as_deref())
+        Ok(crate::registry::store::load(self.registry_file.as_deref())?)
     }
 }
