@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod files;
 pub mod hints;
 pub mod known;
 pub mod output;

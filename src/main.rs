@@ -25,7 +25,16 @@ fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(code) => code,
         Err(Failure::Usage(msg)) => {
-            eprintln!("portscope: {msg}");
+            // Usage messages are escaped where they are built. A builder that forgot is caught
+            // here: no control character from data reaches the terminal, even at the price of
+            // doubled backslashes in the parts that were escaped.
+            let unescaped =
+                |c: char| c.is_control() || c != '\\' && portscope::text::is_dangerous(c);
+            if msg.chars().any(unescaped) {
+                eprintln!("portscope: {}", portscope::text::escape(&msg));
+            } else {
+                eprintln!("portscope: {msg}");
+            }
             ExitCode::from(2)
         }
         // `portscope ... | head`: the reader has what it wanted; that is not an error.

@@ -16,6 +16,8 @@ mod search;
 mod snapshot;
 mod view;
 
+pub use diff::changes as diff_changes;
+
 /// The explorer's outcome as an exit status; an error that is the user's to fix is a usage error.
 pub fn explored(result: Result<crate::tui::Ending, crate::tui::TuiError>) -> CmdResult {
     match result {
@@ -27,10 +29,24 @@ pub fn explored(result: Result<crate::tui::Ending, crate::tui::TuiError>) -> Cmd
 
 /// How a command failed: a usage error (the user can fix the command line: exit 2) or a runtime
 /// failure (exit 1). Both print one line.
+///
+/// Escaping: a `Usage` message is built for the terminal, so whoever builds it escapes the
+/// untrusted pieces in it (`text::escape`, once); a `Runtime` error holds raw text (paths, OS
+/// messages) and `main` escapes it as it prints it.
 #[derive(Debug)]
 pub enum Failure {
     Usage(String),
     Runtime(anyhow::Error),
+}
+
+impl From<crate::registry::store::StoreError> for Failure {
+    fn from(err: crate::registry::store::StoreError) -> Self {
+        if err.is_usage() {
+            Failure::Usage(crate::text::escape(&err.to_string()).into_owned())
+        } else {
+            Failure::Runtime(err.into())
+        }
+    }
 }
 
 impl From<anyhow::Error> for Failure {
@@ -123,6 +139,6 @@ impl Context {
 
     /// The registry for this run: `--registry FILE`, else an imported one, else the embedded copy.
     pub fn registry(&self) -> Result<crate::registry::Registry, Failure> {
-        crate::registry::store::load(self.registry_file.as_deref())
+        Ok(crate::registry::store::load(self.registry_file.as_deref())?)
     }
 }
