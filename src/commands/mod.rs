@@ -8,11 +8,13 @@ use crate::cli::{Cli, Command};
 mod diff;
 mod doctor;
 mod explain;
+mod fleet;
 mod list;
 mod lookup;
 mod registry;
 mod search;
 mod snapshot;
+mod ssh;
 mod view;
 
 /// The plain `list` table, for when the explorer cannot run (TERM=dumb, no tty).
@@ -58,6 +60,8 @@ pub fn run(cli: Cli) -> CmdResult {
         Some(Command::Snapshot(args)) => snapshot::run(&ctx, &args),
         Some(Command::View(args)) => view::run(&ctx, &args),
         Some(Command::Diff(args)) => diff::run(&ctx, &args),
+        Some(Command::Ssh(args)) => ssh::run(&ctx, &args, cli.interval),
+        Some(Command::Collector(args)) => ssh::collector(&args),
         Some(Command::Doctor) => doctor::run(&ctx),
         Some(Command::Completions(args)) => {
             let mut cmd = <Cli as clap::CommandFactory>::command();

@@ -21,6 +21,8 @@ mod netlink;
 #[cfg(target_os = "linux")]
 mod owners;
 #[cfg(target_os = "linux")]
+mod passwd;
+#[cfg(target_os = "linux")]
 mod procnet;
 
 pub use collect::{CollectError, CollectOptions, Collector, FixtureCollector, SystemCollector};

@@ -48,6 +48,7 @@ pub fn run_live(ctx: &Context, interval: f64) -> CmdResult {
         Some(Duration::from_secs_f64(interval)),
         "live",
         false,
+        None,
     )
 }
 
@@ -62,7 +63,34 @@ pub fn run_with(
     title: &str,
     read_only: bool,
 ) -> CmdResult {
-    run(ctx, Source::Other(collector), refresh, title, read_only)
+    run(
+        ctx,
+        Source::Other(collector),
+        refresh,
+        title,
+        read_only,
+        None,
+    )
+}
+
+/// The explorer on another host's collector (`portscope ssh`): the header names `host` and how
+/// long ago its state was last confirmed; a lost connection shows in the status line and `r`
+/// reconnects.
+pub fn run_remote(
+    ctx: &Context,
+    collector: Box<dyn Collector>,
+    refresh: Duration,
+    host: &str,
+) -> CmdResult {
+    let title = format!("ssh {host}");
+    run(
+        ctx,
+        Source::Other(collector),
+        Some(refresh),
+        &title,
+        false,
+        Some(host.to_string()),
+    )
 }
 
 /// Like [`terminal_available`], but standard input may be a pipe (`… | portscope view -`):
@@ -87,6 +115,7 @@ fn run(
     refresh: Option<Duration>,
     title: &str,
     read_only: bool,
+    remote: Option<String>,
 ) -> CmdResult {
     if !terminal_available_for_keys_from_tty() {
         return Err(Failure::Usage(
@@ -97,6 +126,7 @@ fn run(
     let registry: &'static Registry = Box::leak(Box::new(ctx.registry()?));
     let interval = refresh.map_or(0.0, |d| d.as_secs_f64());
     let mut app = App::new(registry, title, read_only, interval);
+    app.remote = remote;
 
     let (tx, rx) = event::channel();
     event::spawn_signals(tx.clone())?;

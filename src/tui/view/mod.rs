@@ -225,6 +225,12 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         format!("{} (read-only)", crate::text::escape(&name))
     } else if app.paused {
         "refresh paused (p resumes)".to_owned()
+    } else if let Some(host) = &app.remote {
+        format!(
+            "over ssh from {}, every {}s",
+            crate::text::escape(host),
+            trim_float(app.interval_secs)
+        )
     } else {
         format!("live, every {}s", trim_float(app.interval_secs))
     };
@@ -241,6 +247,21 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     if let Some(taken) = app.host().map(|h| h.taken_at).filter(|_| app.read_only) {
         second.push(Span::styled(
             format!("  ·  taken {}", crate::text::utc(taken)),
+            theme.dim(),
+        ));
+    }
+    // A remote host's state is as fresh as the last word from it (this machine's clock).
+    if let Some(heard) = app
+        .host()
+        .map(|h| h.taken_at)
+        .filter(|_| app.remote.is_some())
+    {
+        let age = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+            .saturating_sub(heard);
+        second.push(Span::styled(
+            format!("  ·  collected {age}s ago"),
             theme.dim(),
         ));
     }
