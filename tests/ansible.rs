@@ -26,22 +26,26 @@ fn the_playbook_collects_both_hosts_and_the_fleet_diff_finds_the_odd_listener() 
     let (mut odd, odd_port) = hold_in(&alpha.netns, "only-on-alpha");
 
     let work = tempfile::tempdir().unwrap();
-    let inventory = work.path().join("inventory.ini");
-    let line = |name: &str, sshd: &NetnsSshd| {
+    // JSON is YAML: an inventory without INI's quoting rules (the ProxyCommand holds quotes).
+    let inventory = work.path().join("inventory.yml");
+    // The ProxyCommand ignores the host name; a distinct one per host keeps ansible's shared
+    // ssh connections (ControlPath is keyed by host, port and user) apart.
+    let host = |name: &str, sshd: &NetnsSshd| {
         let opts = sshd.options();
-        let key = &opts[1];
-        let proxy = &opts[3];
-        format!(
-            "{name} ansible_host=127.0.0.1 ansible_user=root ansible_ssh_private_key_file={key} \
-             ansible_python_interpreter=/usr/bin/python3 \
-             ansible_ssh_common_args='-o \"{proxy}\" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'\n"
-        )
+        json!({
+            "ansible_host": format!("{name}.invalid"),
+            "ansible_user": "root",
+            "ansible_ssh_private_key_file": opts[1],
+            "ansible_python_interpreter": "/usr/bin/python3",
+            "ansible_ssh_common_args": format!(
+                "-o \"{}\" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
+                opts[3]
+            ),
+        })
     };
-    std::fs::write(
-        &inventory,
-        format!("[fleet]\n{}{}", line("alpha", &alpha), line("beta", &beta)),
-    )
-    .unwrap();
+    let hosts =
+        json!({"fleet": {"hosts": {"alpha": host("alpha", &alpha), "beta": host("beta", &beta)}}});
+    std::fs::write(&inventory, hosts.to_string()).unwrap();
     let snapshots = work.path().join("snapshots");
     let playbook =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ansible/collect-snapshots.yml");
