@@ -278,6 +278,7 @@ fn a_fleet_where_every_host_agrees_exits_zero() {
 
 /// Run `cmd` to its end: exit code, standard output, wall time and its own peak RSS in KB (from
 /// wait4, so no other child of this test process counts).
+#[allow(clippy::zombie_processes)] // reaped by wait4, which std's Child does not know about
 fn run_measured(mut cmd: Command) -> (Option<i32>, Vec<u8>, std::time::Duration, i64) {
     let started = std::time::Instant::now();
     let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
