@@ -291,7 +291,7 @@ fn explorer_until_listed(sshd: &NetnsSshd, port: u16) -> (support::pty::Session,
 }
 
 #[test]
-fn the_uploaded_binary_is_gone_after_quit_hangup_and_a_dead_sshd() {
+fn the_uploaded_binary_is_gone_after_quit_hangup_and_a_dead_sshd_and_r_reconnects() {
     let mut sshd = NetnsSshd::start("life");
     let (mut holder, port) = hold_in(&sshd.netns, "remote-srv");
     let patient = Duration::from_secs(10);
@@ -317,9 +317,22 @@ fn the_uploaded_binary_is_gone_after_quit_hangup_and_a_dead_sshd() {
     s.wait_for("lost", Duration::from_secs(20));
     s.wait_for("r to retry", patient);
     wait_gone(&dir, Duration::from_secs(20));
+
+    // r reconnects once the server is back
+    sshd.restart();
+    s.send("r");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while s.screen().contains("lost") {
+        assert!(
+            Instant::now() < deadline,
+            "r did not reconnect:\n{}",
+            s.screen()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    s.wait_for(&format!(":{port}"), patient);
     s.send("q");
-    s.wait_exit(patient)
-        .expect("q quits after the connection is lost");
+    s.wait_exit(patient).expect("q quits after reconnecting");
     s.assert_restored();
     drop(holder.stdin.take());
     let _ = holder.wait();

@@ -56,8 +56,9 @@ pub struct NetnsSshd {
 
 impl NetnsSshd {
     pub fn start(tag: &str) -> NetnsSshd {
-        let sshd = ["/usr/sbin/sshd", "/usr/bin/sshd"].into_iter().find(|p| Path::new(p).exists()).expect(
-            "sshd is not installed: `apt-get install openssh-server` (.ci/run does this) to run the SSH tests",
+        assert!(
+            ["/usr/sbin/sshd", "/usr/bin/sshd"].iter().any(|p| Path::new(p).exists()),
+            "sshd is not installed: `apt-get install openssh-server` (.ci/run does this) to run the SSH tests"
         );
         // SAFETY: geteuid has no preconditions.
         assert_eq!(
@@ -96,30 +97,14 @@ impl NetnsSshd {
              KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nLogLevel ERROR\n"
         );
         std::fs::write(dir.path().join("sshd_config"), config).unwrap();
-        let child = netns
-            .exec(sshd)
-            .args(["-D", "-e", "-f"])
-            .arg(dir.path().join("sshd_config"))
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !netns
-            .exec("bash")
-            .args(["-c", ": </dev/tcp/127.0.0.1/22"])
-            .stderr(Stdio::null())
-            .status()
-            .unwrap()
-            .success()
-        {
-            assert!(
-                Instant::now() < deadline,
-                "sshd did not start in {}",
-                netns.name
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let child = spawn_sshd(&netns, dir.path());
         NetnsSshd { child, dir, netns }
+    }
+
+    /// Start the sshd again (after [`NetnsSshd::kill_all_sshd`]), same keys, same namespace.
+    pub fn restart(&mut self) {
+        self.kill_all_sshd();
+        self.child = spawn_sshd(&self.netns, self.dir.path());
     }
 
     /// ssh's options for this server, as `portscope ssh HOST -- OPTIONS` passes them.
@@ -184,6 +169,38 @@ impl Drop for NetnsSshd {
     fn drop(&mut self) {
         self.kill_all_sshd();
     }
+}
+
+/// sshd in `netns` with the config in `dir`, once it accepts connections.
+fn spawn_sshd(netns: &Netns, dir: &Path) -> Child {
+    let sshd = ["/usr/sbin/sshd", "/usr/bin/sshd"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("sshd is installed");
+    let child = netns
+        .exec(sshd)
+        .args(["-D", "-e", "-f"])
+        .arg(dir.join("sshd_config"))
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !netns
+        .exec("bash")
+        .args(["-c", ": </dev/tcp/127.0.0.1/22"])
+        .stderr(Stdio::null())
+        .status()
+        .unwrap()
+        .success()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "sshd did not start in {}",
+            netns.name
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
 }
 
 /// Every process: (pid, parent pid, comm).
