@@ -446,37 +446,41 @@ fn the_stream_stays_within_its_byte_budget() {
         let exec = format!("ip netns exec {} ", sshd.netns.name);
         let hold = support::hold_sockets_path();
         std::thread::spawn(move || {
+            // One holder opens every 100 ms and the oldest beyond ten closes: ten listeners open
+            // and ten close every second, each living about a second.
             let mut live: std::collections::VecDeque<Child> = std::collections::VecDeque::new();
+            let started = Instant::now();
+            let mut opened: u32 = 0;
             while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-                // Each holder lives about a second: ten open and ten close every second.
-                for _ in 0..10 {
-                    let mut words = exec.split_whitespace();
-                    let mut cmd = Command::new(words.next().unwrap());
-                    cmd.args(words)
-                        .arg(&hold)
-                        .args(["--name", "churn", "--tcp", "127.0.0.1:0"]);
-                    cmd.stdin(Stdio::piped()).stdout(Stdio::null());
-                    live.push_back(cmd.spawn().unwrap());
-                }
+                let mut words = exec.split_whitespace();
+                let mut cmd = Command::new(words.next().unwrap());
+                cmd.args(words)
+                    .arg(&hold)
+                    .args(["--name", "churn", "--tcp", "127.0.0.1:0"]);
+                cmd.stdin(Stdio::piped()).stdout(Stdio::null());
+                live.push_back(cmd.spawn().unwrap());
+                opened += 1;
                 while live.len() > 10 {
                     let mut old = live.pop_front().unwrap();
                     drop(old.stdin.take());
                     let _ = old.wait();
                 }
-                std::thread::sleep(Duration::from_secs(1));
+                let next = started + Duration::from_millis(100) * opened;
+                std::thread::sleep(next.saturating_duration_since(Instant::now()));
             }
             for mut c in live {
                 drop(c.stdin.take());
                 let _ = c.wait();
             }
+            f64::from(opened) / started.elapsed().as_secs_f64()
         })
     };
     let busy = stream_bytes(&sshd, window);
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
-    churn.join().unwrap();
+    let churn_rate = churn.join().unwrap();
     let busy_rate = busy as f64 / window.as_secs_f64();
     println!(
-        "1,000 idle + 10/s churning listeners: {busy} bytes in {window:?} = {busy_rate:.0} B/s"
+        "1,000 idle + churning listeners ({churn_rate:.1} opened and closed a second): {busy} bytes in {window:?} = {busy_rate:.0} B/s"
     );
     assert!(
         busy > quiet,
@@ -488,4 +492,23 @@ fn the_stream_stays_within_its_byte_budget() {
     );
     drop(idle.stdin.take());
     let _ = idle.wait();
+}
+
+#[test]
+fn noexec_temporary_directories_are_skipped_then_named() {
+    let sshd = NetnsSshd::start_noexec("noexec");
+    let out = Command::new(binary())
+        .args(sshd.portscope_args("root", &["--once", "--upload"]))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("/tmp is mounted noexec")
+            && stderr.contains("/var/tmp is mounted noexec")
+            && stderr.contains("/root is mounted noexec")
+            && stderr.contains("install portscope on its PATH"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
 }

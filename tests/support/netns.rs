@@ -50,12 +50,24 @@ impl Drop for Netns {
 /// ProxyCommand that enters the namespace (as a jump host would be reached). Stopped on drop.
 pub struct NetnsSshd {
     child: Child,
+    /// The temporary directories a login could use are mounted noexec for this sshd.
+    noexec: bool,
     pub dir: tempfile::TempDir,
     pub netns: Netns,
 }
 
 impl NetnsSshd {
     pub fn start(tag: &str) -> NetnsSshd {
+        NetnsSshd::start_with(tag, false)
+    }
+
+    /// An sshd whose sessions see /tmp, /var/tmp and /root (root's home) mounted noexec, in a
+    /// mount namespace of its own: nowhere to run an uploaded binary.
+    pub fn start_noexec(tag: &str) -> NetnsSshd {
+        NetnsSshd::start_with(tag, true)
+    }
+
+    fn start_with(tag: &str, noexec: bool) -> NetnsSshd {
         assert!(
             ["/usr/sbin/sshd", "/usr/bin/sshd"].iter().any(|p| Path::new(p).exists()),
             "sshd is not installed: `apt-get install openssh-server` (.ci/run does this) to run the SSH tests"
@@ -97,14 +109,19 @@ impl NetnsSshd {
              KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nLogLevel ERROR\n"
         );
         std::fs::write(dir.path().join("sshd_config"), config).unwrap();
-        let child = spawn_sshd(&netns, dir.path());
-        NetnsSshd { child, dir, netns }
+        let child = spawn_sshd(&netns, dir.path(), noexec);
+        NetnsSshd {
+            child,
+            noexec,
+            dir,
+            netns,
+        }
     }
 
     /// Start the sshd again (after [`NetnsSshd::kill_all_sshd`]), same keys, same namespace.
     pub fn restart(&mut self) {
         self.kill_all_sshd();
-        self.child = spawn_sshd(&self.netns, self.dir.path());
+        self.child = spawn_sshd(&self.netns, self.dir.path(), self.noexec);
     }
 
     /// ssh's options for this server, as `portscope ssh HOST -- OPTIONS` passes them.
@@ -172,14 +189,22 @@ impl Drop for NetnsSshd {
 }
 
 /// sshd in `netns` with the config in `dir`, once it accepts connections.
-fn spawn_sshd(netns: &Netns, dir: &Path) -> Child {
+fn spawn_sshd(netns: &Netns, dir: &Path, noexec: bool) -> Child {
     let sshd = ["/usr/sbin/sshd", "/usr/bin/sshd"]
         .into_iter()
         .find(|p| Path::new(p).exists())
         .expect("sshd is installed");
+    // A bind mount of each directory onto itself, remounted noexec: same files, no exec.
+    let noexec_mounts = if noexec {
+        "for d in /tmp /var/tmp /root; do mount --bind $d $d && mount -o remount,bind,noexec $d || exit 1; done; "
+    } else {
+        ""
+    };
     let child = netns
-        .exec(sshd)
-        .args(["-D", "-e", "-f"])
+        .exec("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg(format!("{noexec_mounts}exec \"$0\" -D -e -f \"$1\""))
+        .arg(sshd)
         .arg(dir.join("sshd_config"))
         .stdin(Stdio::null())
         .spawn()
