@@ -512,3 +512,68 @@ fn noexec_temporary_directories_are_skipped_then_named() {
     );
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
 }
+
+#[test]
+fn an_unreachable_host_and_a_refused_key_say_what_to_do() {
+    let run = |args: Vec<String>| {
+        let out = Command::new(binary()).args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        stderr
+    };
+    // Nothing listens on a port we just let go of.
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let unreachable = run([
+        "ssh",
+        "root@127.0.0.1",
+        "--once",
+        "--",
+        "-p",
+        &closed.to_string(),
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+    ]
+    .map(String::from)
+    .to_vec());
+    assert!(
+        unreachable.contains("unreachable") && unreachable.contains("ssh -v"),
+        "{unreachable}"
+    );
+
+    // The server is up, but our ssh offers no key it accepts.
+    let sshd = NetnsSshd::start("auth");
+    let mut options = sshd.options();
+    options.drain(..2); // -i KEY
+    let mut args = vec![
+        "ssh".to_string(),
+        "root@127.0.0.1".into(),
+        "--once".into(),
+        "--".into(),
+    ];
+    args.extend(options);
+    args.extend(
+        [
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "IdentityAgent=none",
+            "-o",
+            "IdentityFile=/nonexistent",
+        ]
+        .map(String::from),
+    );
+    let refused = run(args);
+    assert!(
+        refused.contains("authentication to root@127.0.0.1 failed"),
+        "{refused}"
+    );
+}
