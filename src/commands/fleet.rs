@@ -225,7 +225,8 @@ fn write_report(out: &mut impl Write, report: &Report) -> io::Result<()> {
             escape(&o.kind.program)
         )?;
     }
-    writeln!(out, "{} outliers.", report.outliers.len())
+    let n = report.outliers.len();
+    writeln!(out, "{n} outlier{}.", if n == 1 { "" } else { "s" })
 }
 
 #[cfg(test)]
