@@ -1,7 +1,13 @@
-//! Inspecting a machine over SSH, for real: the test starts its own sshd on 127.0.0.1 with
-//! throwaway keys (needs root and openssh-server, which `.ci/run` installs), opens a listener, and
-//! checks that `ssh … portscope snapshot` sees it with the right pid and that `portscope view -`
-//! reads what came back.
+//! Inspecting a machine over SSH, for real (needs root and openssh-server, which `.ci/run`
+//! installs, and sudo for the --sudo case).
+//!
+//! - `ssh … portscope snapshot` and `ssh -t … portscope` against an sshd of the test's own on
+//!   127.0.0.1 with throwaway keys.
+//! - `portscope ssh` against an sshd in a network namespace of its own (tests/support/netns.rs):
+//!   it shows that namespace's listeners and not ours; the binary it sends is gone after `q`,
+//!   after SIGHUP and after the sshd dies (and `r` reconnects); `--sudo` without rights, noexec
+//!   temporary directories, an unreachable host and a refused key each get one line saying what
+//!   to do; and the collector stream's bytes stay within budget for 1,000 listeners.
 
 use std::io::Write as _;
 use std::net::{TcpListener, TcpStream};
