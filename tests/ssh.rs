@@ -361,7 +361,8 @@ fn sudo_without_rights_says_what_to_do() {
     struct DelUser(String);
     impl Drop for DelUser {
         fn drop(&mut self) {
-            let _ = Command::new("userdel").arg(&self.0).status();
+            // -f: a session of the test may still be ending.
+            let _ = Command::new("userdel").arg("-f").arg(&self.0).status();
         }
     }
     let _deluser = DelUser(user.clone());
