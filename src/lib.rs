@@ -11,6 +11,7 @@ pub mod hints;
 pub mod known;
 pub mod output;
 pub mod registry;
+pub mod remote;
 pub mod report;
 pub mod sockets;
 pub mod text;

@@ -15,8 +15,14 @@ use crate::sockets::{Snapshot, Socket};
 use crate::text::escape;
 
 pub fn run(ctx: &Context, args: &DiffArgs) -> CmdResult {
-    let old = super::view::load(&args.old)?.snapshot;
-    let new = super::view::load(&args.new)?.snapshot;
+    let (Some(old), Some(new)) = (&args.old, &args.new) else {
+        return match &args.fleet {
+            Some(dir) => super::fleet::run(ctx, dir, args.max_hosts),
+            None => super::usage("diff needs two snapshots (OLD NEW) or --fleet DIR"),
+        };
+    };
+    let old = super::view::load(old)?.snapshot;
+    let new = super::view::load(new)?.snapshot;
     let registry = ctx.registry()?;
     let changes = changes(&registry, &old, &new);
     let mut out = io::stdout().lock();

@@ -8,12 +8,14 @@ use crate::cli::{Cli, Command};
 mod diff;
 mod doctor;
 mod explain;
+mod fleet;
 mod list;
 mod lookup;
 mod man;
 mod registry;
 mod search;
 mod snapshot;
+mod ssh;
 mod view;
 
 pub use diff::changes as diff_changes;
@@ -84,6 +86,8 @@ pub fn run(cli: Cli) -> CmdResult {
         Some(Command::Snapshot(args)) => snapshot::run(&ctx, &args),
         Some(Command::View(args)) => view::run(&ctx, &args),
         Some(Command::Diff(args)) => diff::run(&ctx, &args),
+        Some(Command::Ssh(args)) => ssh::run(&ctx, &args, cli.interval),
+        Some(Command::Collector(args)) => ssh::collector(&args),
         Some(Command::Doctor) => doctor::run(&ctx),
         Some(Command::Completions(args)) => {
             // clap_complete panics when its writer fails (`>/dev/full`): generate into memory,

@@ -20,6 +20,10 @@ pub enum CollectError {
 /// saved snapshot through it.
 pub trait Collector: Send {
     fn collect(&mut self) -> Result<Snapshot, CollectError>;
+
+    /// The user asked for a refresh (`r`): a collector that can lose its source (a remote host
+    /// over ssh) reconnects here. Nothing to do for the others.
+    fn retry(&mut self) {}
 }
 
 /// What a collection should include.

@@ -20,6 +20,8 @@ mod kernel;
 mod netlink;
 #[cfg(target_os = "linux")]
 mod owners;
+#[cfg(target_os = "linux")]
+mod passwd;
 pub mod procfs;
 #[cfg(target_os = "linux")]
 mod procnet;

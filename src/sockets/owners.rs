@@ -11,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
+use std::path::Path;
 
 use super::procfs::{Clock, ProcFs};
 use super::Owner;
@@ -237,21 +238,39 @@ pub fn read_owner(proc: &ProcFs, pid: u32, clock: &Clock, users: &mut UserNames)
     })
 }
 
-/// uid → user name through the system's resolver (NSS: files, LDAP, systemd-userdb), cached.
+/// uid → user name through the system's resolver (NSS: files, LDAP, systemd-userdb), cached;
+/// `/etc/passwd` read directly where NSS cannot be used (see [`super::passwd`]).
 #[derive(Debug, Default)]
 pub struct UserNames {
     cache: HashMap<u32, Option<String>>,
+    /// `/etc/passwd`, read once on the first miss of the resolver.
+    files: Option<HashMap<u32, String>>,
 }
 
 impl UserNames {
     pub fn name(&mut self, uid: u32) -> Option<String> {
-        self.cache
-            .entry(uid)
-            .or_insert_with(|| lookup_user(uid))
-            .clone()
+        if let Some(known) = self.cache.get(&uid) {
+            return known.clone();
+        }
+        let name = lookup_user(uid).or_else(|| {
+            self.files
+                .get_or_insert_with(|| super::passwd::read_users(Path::new("/etc/passwd")))
+                .get(&uid)
+                .cloned()
+        });
+        self.cache.insert(uid, name.clone());
+        name
     }
 }
 
+/// A statically linked glibc cannot safely load the host's NSS modules: the static build asks
+/// only the passwd file.
+#[cfg(target_feature = "crt-static")]
+fn lookup_user(_uid: u32) -> Option<String> {
+    None
+}
+
+#[cfg(not(target_feature = "crt-static"))]
 fn lookup_user(uid: u32) -> Option<String> {
     let mut buf = vec![0u8; 4096];
     // SAFETY: passwd is plain data filled in by getpwuid_r; `buf` backs its strings and lives

@@ -49,6 +49,12 @@ impl Source {
             Source::Other(c) => c.collect(),
         }
     }
+    fn retry(&mut self) {
+        match self {
+            Source::Live(c) => c.retry(),
+            Source::Other(c) => c.retry(),
+        }
+    }
     fn include_connections(&mut self, on: bool) {
         if let Source::Live(c) = self {
             c.options.include_connections = on;
@@ -138,7 +144,10 @@ pub fn spawn_collector(
                 }
                 let wait = interval.unwrap_or(Duration::from_secs(3600));
                 collect_now = match control_rx.recv_timeout(wait) {
-                    Ok(Control::RefreshNow) => true,
+                    Ok(Control::RefreshNow) => {
+                        source.retry();
+                        true
+                    }
                     Ok(Control::Pause(p)) => {
                         paused = p;
                         !paused

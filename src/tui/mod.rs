@@ -84,6 +84,7 @@ pub fn run_live(registry: Registry, interval: f64) -> Result<Ending, TuiError> {
         Some(Duration::from_secs_f64(interval)),
         "live",
         false,
+        None,
     )
 }
 
@@ -111,6 +112,27 @@ pub fn run_with(
         refresh,
         title,
         read_only,
+        None,
+    )
+}
+
+/// The explorer on another host's collector (`portscope ssh`): the header names `host` and how
+/// long ago its state was last confirmed; a lost connection shows in the status line and `r`
+/// reconnects.
+pub fn run_remote(
+    registry: Registry,
+    collector: Box<dyn Collector>,
+    refresh: Duration,
+    host: &str,
+) -> Result<Ending, TuiError> {
+    let title = format!("ssh {host}");
+    run(
+        registry,
+        Source::Other(collector),
+        Some(refresh),
+        &title,
+        false,
+        Some(host.to_string()),
     )
 }
 
@@ -136,6 +158,7 @@ fn run(
     refresh: Option<Duration>,
     title: &str,
     read_only: bool,
+    remote: Option<String>,
 ) -> Result<Ending, TuiError> {
     if !terminal_available_for_keys_from_tty() {
         return Err(TuiError::NoTerminal);
@@ -144,6 +167,7 @@ fn run(
     let registry: &'static Registry = Box::leak(Box::new(registry));
     let interval = refresh.map_or(0.0, |d| d.as_secs_f64());
     let mut app = App::new(registry, title, read_only, interval);
+    app.remote = remote;
 
     let (tx, rx) = event::channel();
     event::spawn_signals(tx.clone())?;

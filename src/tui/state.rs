@@ -175,6 +175,8 @@ pub struct App<'r> {
     pub source: String,
     /// A saved snapshot: no refresh, no signals.
     pub read_only: bool,
+    /// The host a remote collector (`portscope ssh`) reads, for the header.
+    pub remote: Option<String>,
     pub interval_secs: f64,
     /// The last refresh: the host and its sockets (rows point into them).
     snapshot: Option<Snapshot>,
@@ -249,6 +251,7 @@ impl<'r> App<'r> {
             search_index: SearchIndex::new(registry),
             source: source.to_owned(),
             read_only,
+            remote: None,
             interval_secs,
             snapshot: None,
             vanished: Vec::new(),
@@ -815,7 +818,8 @@ impl<'r> App<'r> {
             || self.notice.as_deref() == Some("refreshing…")
             || self.host().is_none_or(|old| {
                 // The live header does not show the time taken: a new time alone is no change.
-                self.read_only && old.taken_at != snapshot.host.taken_at
+                // A snapshot's and a remote host's header do (a remote's age must not freeze).
+                (self.read_only || self.remote.is_some()) && old.taken_at != snapshot.host.taken_at
                     || HostInfo {
                         taken_at: snapshot.host.taken_at,
                         ..old.clone()
