@@ -306,7 +306,6 @@ fn ports_users_rely_on_say_what_they_should() {
         (4569, Udp, "IAX2"),
         (3478, Udp, "STUN"),
         (5349, Tcp, "TURN"),
-        (15000, Udp, "Asterisk RTP"),
         // Games.
         (19132, Udp, "Bedrock"),
         (2456, Udp, "Valheim"),
@@ -395,6 +394,31 @@ fn servers_meant_to_be_reached_are_not_filed_as_local_dev_tools() {
 }
 
 #[test]
+fn the_use_people_mean_comes_first() {
+    // Lookups and hints list uses in table order, and a run of ports sorts by its first port, so
+    // a wide run would be named before the exact default of a famous port. Runs are kept narrow
+    // (transient and client-side ranges are left out) so these stay first.
+    for (port, proto, needle) in [
+        (3000, Protocol::Tcp, "Grafana"),
+        (5173, Protocol::Tcp, "Vite"),
+        (7000, Protocol::Tcp, "AirPlay"),
+        (3489, Protocol::Tcp, "Symantec"),
+        (25565, Protocol::Tcp, "Minecraft"),
+        (19132, Protocol::Udp, "Bedrock"),
+        (27015, Protocol::Udp, "Source"),
+        (51820, Protocol::Udp, "WireGuard"),
+        (50050, Protocol::Tcp, "Cobalt Strike"),
+    ] {
+        let uses = known::uses_of(port, Some(proto));
+        let first = uses.first().map(|k| k.product.as_str()).unwrap_or("");
+        assert!(
+            first.contains(needle),
+            "{port}/{proto}: first use is {first:?}"
+        );
+    }
+}
+
+#[test]
 fn shared_ports_list_every_documented_owner() {
     // The point of the table on crowded ports: a lookup shows the alternatives, so a user who
     // sees 4444 does not conclude Metasploit when Selenium or Galera is the likelier owner.
@@ -409,6 +433,7 @@ fn shared_ports_list_every_documented_owner() {
         (5555, &["adb", "Celery Flower", "SoftEther"][..]),
         (9092, &["Kafka", "H2", "Kapacitor"][..]),
         (10000, &["Webmin", "NDMP", "Azurite"][..]),
+        (12345, &["NetBus", "Alloy"][..]),
     ] {
         let have = products(port);
         for needle in needles {
