@@ -527,28 +527,30 @@ fn an_unreachable_host_and_a_refused_key_say_what_to_do() {
         assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
         stderr
     };
-    // Nothing listens on a port we just let go of.
-    let closed = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let unreachable = run([
-        "ssh",
-        "root@127.0.0.1",
-        "--once",
-        "--",
-        "-p",
-        &closed.to_string(),
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        "StrictHostKeyChecking=no",
-        "-o",
-        "UserKnownHostsFile=/dev/null",
-    ]
-    .map(String::from)
-    .to_vec());
+    // Nothing listens anywhere in a fresh network namespace of our own (a port freed here could
+    // be taken by another program on a busy machine before ssh tries it).
+    let empty = support::netns::Netns::new("unreachable");
+    let out = empty
+        .exec(binary())
+        .args([
+            "ssh",
+            "root@127.0.0.1",
+            "--once",
+            "--",
+            "-p",
+            "22",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+        ])
+        .output()
+        .unwrap();
+    let unreachable = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{unreachable}");
+    assert_eq!(unreachable.lines().count(), 1, "one line: {unreachable}");
     assert!(
         unreachable.contains("unreachable") && unreachable.contains("ssh -v"),
         "{unreachable}"
