@@ -140,6 +140,9 @@ mod linux {
         holders: HashMap<u64, Vec<Holder>>,
         /// Inodes the last scan looked for and found no process holding.
         ownerless: HashSet<u64>,
+        /// Inodes the last snapshot listed without an owner: they were there across a whole
+        /// collection already, so they are not re-checked again (see `attach_owners`).
+        listed_ownerless: HashSet<u64>,
         /// Start time (ticks after boot) of every holder pid, to tell a reused pid.
         started: HashMap<u32, u64>,
         /// Processes whose fds the last scan could not read.
@@ -160,6 +163,7 @@ mod linux {
                 proc,
                 holders: HashMap::new(),
                 ownerless: HashSet::new(),
+                listed_ownerless: HashSet::new(),
                 started: HashMap::new(),
                 unreadable: 0,
                 scanned_at: None,
@@ -211,12 +215,20 @@ mod linux {
                     .is_some_and(|hs| hs.iter().any(|h| owners.contains_key(&h.pid)))
             };
             // Sockets without a live owner may have closed after the dump: ask the kernel again.
-            // (Inode 0 is a TIME-WAIT or other orphan: no process could hold it anyway.)
+            // Inode 0 is a TIME-WAIT or other orphan no process could hold; a socket the last
+            // snapshot already listed without an owner (a kernel socket, a hidden one) is what
+            // it was, so a refresh re-checks only sockets that are newly ownerless.
             let recheck: Vec<&KernelSocket> = kernel_sockets
                 .iter()
                 .filter(|k| k.inode != 0 && !owned(k))
+                .filter(|k| !self.listed_ownerless.contains(&k.inode))
                 .collect();
             let gone = closed_since_dump(&recheck);
+            self.listed_ownerless = kernel_sockets
+                .iter()
+                .filter(|k| k.inode != 0 && !owned(k) && !gone.contains(&(k.protocol, k.inode)))
+                .map(|k| k.inode)
+                .collect();
 
             let v6only_default = bindv6only();
             let mut sockets: Vec<Socket> = Vec::with_capacity(kernel_sockets.len());
