@@ -43,7 +43,8 @@ fn ten_thousand_sockets() -> Snapshot {
                 start_time: Some(1_700_000_000),
                 start_ticks: None,
                 parent_pid: Some(1),
-            }],
+            }]
+            .into(),
             owner_unknown: None,
             uid: Some(1000),
             user: Some("bench".into()),

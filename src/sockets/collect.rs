@@ -127,7 +127,8 @@ mod linux {
     use crate::sockets::owners::{self, Holder, UserNames};
     use crate::sockets::procfs::{Clock, PidView, ProcFs};
     use crate::sockets::{
-        netlink, procnet, HostInfo, Owner, Protocol, Snapshot, Socket, UnknownOwner, SCHEMA_VERSION,
+        netlink, procnet, HostInfo, Owner, Owners, Protocol, Snapshot, Socket, UnknownOwner,
+        SCHEMA_VERSION,
     };
 
     /// Even when every socket is found in memory (and each remembered holder still holds it),
@@ -143,6 +144,9 @@ mod linux {
         holders: HashMap<u64, Vec<Holder>>,
         /// Inodes the last scan looked for and found no process holding.
         ownerless: HashSet<u64>,
+        /// Inodes the last snapshot listed without an owner: they were there across a whole
+        /// collection already, so they are not re-checked again (see `attach_owners`).
+        listed_ownerless: HashSet<u64>,
         /// Start time (ticks after boot) of every holder pid, to tell a reused pid.
         started: HashMap<u32, u64>,
         /// Processes whose fds the last scan could not read.
@@ -163,6 +167,7 @@ mod linux {
                 proc,
                 holders: HashMap::new(),
                 ownerless: HashSet::new(),
+                listed_ownerless: HashSet::new(),
                 started: HashMap::new(),
                 unreadable: 0,
                 scanned_at: None,
@@ -214,26 +219,51 @@ mod linux {
                     .is_some_and(|hs| hs.iter().any(|h| owners.contains_key(&h.pid)))
             };
             // Sockets without a live owner may have closed after the dump: ask the kernel again.
-            // (Inode 0 is a TIME-WAIT or other orphan: no process could hold it anyway.)
+            // Inode 0 is a TIME-WAIT or other orphan no process could hold; a socket the last
+            // snapshot already listed without an owner (a kernel socket, a hidden one) is what
+            // it was, so a refresh re-checks only sockets that are newly ownerless.
             let recheck: Vec<&KernelSocket> = kernel_sockets
                 .iter()
                 .filter(|k| k.inode != 0 && !owned(k))
+                .filter(|k| !self.listed_ownerless.contains(&k.inode))
                 .collect();
-            let gone = closed_since_dump(&recheck, options);
+            let gone = closed_since_dump(&recheck);
+            self.listed_ownerless = kernel_sockets
+                .iter()
+                .filter(|k| k.inode != 0 && !owned(k) && !gone.contains(&(k.protocol, k.inode)))
+                .map(|k| k.inode)
+                .collect();
 
             let v6only_default = bindv6only();
             let mut sockets: Vec<Socket> = Vec::with_capacity(kernel_sockets.len());
+            let mut shared: HashMap<Vec<u32>, Owners> = HashMap::new();
+            let mut pids: Vec<u32> = Vec::new();
             for k in kernel_sockets {
                 if gone.contains(&(k.protocol, k.inode)) {
                     continue;
                 }
-                let found: Vec<Owner> = self
-                    .holders
-                    .get(&k.inode)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|h| owners.get(&h.pid).cloned())
-                    .collect();
+                // One shared owner list per set of holders: a server's 20,000 connections
+                // point at one copy of its details.
+                pids.clear();
+                pids.extend(
+                    self.holders
+                        .get(&k.inode)
+                        .into_iter()
+                        .flatten()
+                        .map(|h| h.pid)
+                        .filter(|pid| owners.contains_key(pid)),
+                );
+                let found = match shared.get(pids.as_slice()) {
+                    Some(found) => found.clone(),
+                    None => {
+                        let found: Owners = pids
+                            .iter()
+                            .filter_map(|pid| owners.get(pid).cloned())
+                            .collect();
+                        shared.insert(pids.clone(), found.clone());
+                        found
+                    }
+                };
                 let owner_unknown = found.is_empty().then(|| why.reason(&k, &self.holders));
                 let remote = k.remote();
                 sockets.push(Socket {
@@ -402,19 +432,26 @@ mod linux {
     }
 
     /// Of `sockets` (from the dump), those the kernel no longer lists, as (protocol, inode): one
-    /// more dump of each protocol and family concerned, which costs little next to the fd scan
-    /// and is done only when some socket has no owner.
-    fn closed_since_dump(
-        sockets: &[&KernelSocket],
-        options: CollectOptions,
-    ) -> HashSet<(Protocol, u64)> {
+    /// more dump of each protocol and family concerned, asking only for the states those sockets
+    /// can be in now (for listeners just LISTEN: a handful, even on a server with 40,000
+    /// connections). Done only when some socket has no owner.
+    fn closed_since_dump(sockets: &[&KernelSocket]) -> HashSet<(Protocol, u64)> {
+        // A listener stays LISTEN until it closes; a connection may move on (ESTABLISHED to
+        // CLOSE-WAIT) and still be open: for those ask for every state but TIME-WAIT, which no
+        // process holds.
+        const TIME_WAIT: u8 = 6;
+        let mut groups: HashMap<(Protocol, bool), u32> = HashMap::new();
+        for k in sockets {
+            let states = if k.state().is_listener() {
+                1u32 << k.state.min(31)
+            } else {
+                !(1u32 << TIME_WAIT)
+            };
+            *groups.entry((k.protocol, k.ipv6)).or_default() |= states;
+        }
         let mut gone = HashSet::new();
-        let mut groups: Vec<(Protocol, bool)> =
-            sockets.iter().map(|k| (k.protocol, k.ipv6)).collect();
-        groups.sort_unstable_by_key(|&(p, v6)| (p.as_str(), v6));
-        groups.dedup();
-        for (protocol, ipv6) in groups {
-            let Some(now) = live_inodes(protocol, ipv6, options) else {
+        for ((protocol, ipv6), states) in groups {
+            let Some(now) = live_inodes(protocol, ipv6, states) else {
                 continue; // cannot tell: keep the sockets as they were
             };
             gone.extend(
@@ -428,13 +465,8 @@ mod linux {
         gone
     }
 
-    /// The inodes of the sockets of one protocol and family the kernel lists now.
-    fn live_inodes(
-        protocol: Protocol,
-        ipv6: bool,
-        options: CollectOptions,
-    ) -> Option<HashSet<u64>> {
-        let states = state_mask(protocol, options.include_connections);
+    /// The inodes of the sockets of one protocol and family in `states` the kernel lists now.
+    fn live_inodes(protocol: Protocol, ipv6: bool, states: u32) -> Option<HashSet<u64>> {
         let sockets = match netlink::dump(protocol, ipv6, states) {
             Ok(sockets) => sockets,
             Err(_) => {

@@ -5,6 +5,7 @@
 //! already shown as `\xNN`); every output escapes them through [`crate::text`].
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -195,8 +196,9 @@ pub struct Socket {
     pub state: SocketState,
     /// The kernel's inode number for the socket; 0 when unknown. Joins sockets to owners.
     pub inode: u64,
-    /// Every process holding the socket (a forked server shares its listener).
-    pub owners: Vec<Owner>,
+    /// Every process holding the socket (a forked server shares its listener), in ascending
+    /// pid order. Shared between sockets, not copied (see [`Owners`]).
+    pub owners: Owners,
     /// Why `owners` is empty, when it is.
     pub owner_unknown: Option<UnknownOwner>,
     /// The uid that opened the socket, as the kernel records it: known even when the owning
@@ -282,6 +284,51 @@ pub struct Owner {
     #[serde(default)]
     pub start_ticks: Option<u64>,
     pub parent_pid: Option<u32>,
+}
+
+/// The processes holding a socket: a slice (`iter`, `first`, `len`, `[0]`, `for o in &owners`)
+/// shared between every socket with the same holders, so the 20,000 connections of one server
+/// point at one copy of its details instead of 20,000. Serialised as a plain list. Build one
+/// with `vec![owner].into()`; changing it through `&mut` copies it first when shared.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Owners(Arc<[Owner]>);
+
+impl std::ops::Deref for Owners {
+    type Target = [Owner];
+    fn deref(&self) -> &[Owner] {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Owners {
+    fn deref_mut(&mut self) -> &mut [Owner] {
+        if Arc::get_mut(&mut self.0).is_none() {
+            self.0 = self.0.iter().cloned().collect();
+        }
+        // Unique now: the shared list was copied just above.
+        Arc::get_mut(&mut self.0).unwrap_or(&mut [])
+    }
+}
+
+impl From<Vec<Owner>> for Owners {
+    fn from(owners: Vec<Owner>) -> Owners {
+        Owners(owners.into())
+    }
+}
+
+impl FromIterator<Owner> for Owners {
+    fn from_iter<I: IntoIterator<Item = Owner>>(owners: I) -> Owners {
+        Owners(owners.into_iter().collect())
+    }
+}
+
+impl<'a> IntoIterator for &'a Owners {
+    type Item = &'a Owner;
+    type IntoIter = std::slice::Iter<'a, Owner>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
 }
 
 /// Why a socket has no known owner.

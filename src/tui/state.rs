@@ -963,7 +963,8 @@ mod tests {
                 start_time: Some(1_700_000_000),
                 start_ticks: Some(170_000),
                 parent_pid: Some(1),
-            }],
+            }]
+            .into(),
             owner_unknown: None,
             uid: Some(1000),
             user: Some("alice".into()),

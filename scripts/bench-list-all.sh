@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Every-socket mode at load-balancer scale: time `portscope list --all --json` against
+# `ss -tanp` in the same run, and measure portscope's peak RSS, with helper processes holding
+# 20,000 established loopback TCP connections (both ends: 40,000 sockets).
+#
+#   scripts/bench-list-all.sh                  # 20,000 connections, 20 timed runs
+#   CONNECTIONS=30000 RUNS=10 scripts/bench-list-all.sh
+#
+# Prints hyperfine's table, the ratio portscope/ss (target ≤ 0.7) and the peak RSS over a few
+# runs (target ≤ 30 MB). Run as root, so that both tools map every socket to its process.
+# The connections are split over helpers of HOLDER_PAIRS connections each (both ends of each
+# are held by the same helper), so each stays under the usual open-file hard limit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CONNECTIONS=${CONNECTIONS:-20000}
+RUNS=${RUNS:-20}
+HOLDER_PAIRS=${HOLDER_PAIRS:-5000}
+RSS_RUNS=${RSS_RUNS:-5}
+
+for tool in hyperfine ss python3 /usr/bin/time; do
+    command -v "$tool" >/dev/null || {
+        echo "$tool is needed (apt-get install hyperfine iproute2 python3 time)" >&2
+        exit 1
+    }
+done
+ulimit -n $((2 * HOLDER_PAIRS + 1024)) 2>/dev/null || {
+    echo "cannot raise the open-file limit to $((2 * HOLDER_PAIRS + 1024)); lower HOLDER_PAIRS" >&2
+    exit 1
+}
+
+cargo build --release --quiet --bin portscope --example hold_sockets
+bin=target/release/portscope
+
+tmp=$(mktemp -d)
+holders=()
+fds=()
+cleanup() {
+    for fd in "${fds[@]}"; do eval "exec $fd>&-"; done
+    for pid in "${holders[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# One helper per HOLDER_PAIRS connections, each on its own loopback address (127.0.0.21, .22, …)
+# so that no address runs out of ephemeral ports.
+left=$CONNECTIONS
+i=0
+while [ "$left" -gt 0 ]; do
+    n=$((left < HOLDER_PAIRS ? left : HOLDER_PAIRS))
+    mkfifo "$tmp/in$i"
+    target/release/examples/hold_sockets --name bench-conns --pairs "$n" \
+        --pair-addr "127.0.0.$((21 + i))" <"$tmp/in$i" >"$tmp/out$i" &
+    holders+=($!)
+    exec {fd}>"$tmp/in$i" # the helper holds its sockets until this closes
+    fds+=("$fd")
+    left=$((left - n))
+    i=$((i + 1))
+done
+for j in "${!holders[@]}"; do
+    until grep -qx ready "$tmp/out$j" 2>/dev/null; do
+        kill -0 "${holders[$j]}" 2>/dev/null || { echo "a helper failed to connect" >&2; exit 1; }
+        sleep 0.1
+    done
+done
+
+# Correctness first: every connection end and listener the helpers hold is listed with its pid.
+expected=$((2 * CONNECTIONS + ${#holders[@]}))
+listed=0
+for pid in "${holders[@]}"; do
+    n=$("$bin" list --all --json --pid "$pid" | grep -c '"local_port"')
+    listed=$((listed + n))
+done
+total=$(ss -tan | tail -n +2 | wc -l)
+echo "portscope lists $listed sockets for the helpers (expected $expected); ss sees $total TCP sockets in all"
+[ "$listed" -eq "$expected" ] || { echo "MISMATCH" >&2; exit 1; }
+
+hyperfine -N --warmup 2 --runs "$RUNS" --export-json "$tmp/times.json" \
+    "$bin list --all --json" "ss -tanp"
+
+for _ in $(seq "$RSS_RUNS"); do
+    /usr/bin/time -f '%M' -o "$tmp/rss" "$bin" list --all --json >/dev/null
+    cat "$tmp/rss" >>"$tmp/rss-all"
+done
+
+python3 - "$tmp/times.json" "$tmp/rss-all" <<'PY'
+import json, sys
+results = json.load(open(sys.argv[1]))["results"]
+portscope, ss = (r["mean"] for r in results)
+rss = [int(line) for line in open(sys.argv[2]) if line.strip()]
+print(f"ratio portscope/ss = {portscope / ss:.2f} "
+      f"(portscope {portscope * 1000:.1f} ms, ss {ss * 1000:.1f} ms; target <= 0.70)")
+print(f"peak RSS of list --all --json = {max(rss) / 1024:.1f} MB "
+      f"(max of {len(rss)} runs, min {min(rss) / 1024:.1f} MB; target <= 30 MB)")
+PY
