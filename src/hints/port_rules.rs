@@ -460,20 +460,16 @@ mod tests {
     }
 
     #[test]
-    fn back_orifice_is_udp_and_31337_tcp_is_eldims() {
-        // Asked without a protocol, the hint names the protocol the trojan used.
-        let any = run(known_malware_port, 31337, None, None).unwrap();
-        assert!(
-            any.title.starts_with("31337/udp is a known malware"),
-            "{}",
-            any.title
-        );
-        assert!(any.why.contains("Back Orifice (31337/udp)"), "{}", any.why);
-        assert!(any.why.contains("Over the other protocol"), "{}", any.why);
-        // Over TCP the port is IANA's eldim: no malware hint, in lookup or for a listener.
-        assert!(run(known_malware_port, 31337, Some(Protocol::Tcp), None).is_none());
-        let eldim = tcp("0.0.0.0", 31337, owner(9, "eldim", 0, "/usr/bin/eldim"));
-        assert!(run(known_malware_port, 31337, Some(Protocol::Tcp), Some(&eldim)).is_none());
+    fn back_orifice_is_udp_and_31337_tcp_is_sliver_not_back_orifice() {
+        // Over UDP the hint names the trojan that used it.
+        let udp = run(known_malware_port, 31337, Some(Protocol::Udp), None).unwrap();
+        assert!(udp.title.starts_with("31337/udp"), "{}", udp.title);
+        assert!(udp.why.contains("Back Orifice"), "{}", udp.why);
+        // Over TCP the port is IANA's eldim, and the known attack-tool default there is Sliver's
+        // multiplayer listener: the hint names that, never Back Orifice.
+        let tcp_hint = run(known_malware_port, 31337, Some(Protocol::Tcp), None).unwrap();
+        assert!(tcp_hint.why.contains("Sliver"), "{}", tcp_hint.why);
+        assert!(!tcp_hint.why.contains("Back Orifice"), "{}", tcp_hint.why);
         // 4444 is Metasploit over TCP.
         let msf = run(known_malware_port, 4444, None, None).unwrap();
         assert!(msf.title.starts_with("4444/tcp"), "{}", msf.title);

@@ -1024,7 +1024,7 @@ pub(super) fn owner_unknown<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
             "Owner of {}/{} unknown: {}",
             s.local_port,
             s.protocol,
-            reason.explain()
+            reason.explain_for(&f.snapshot.host)
         ),
         why: format!("{why}{opened_by}"),
         next_steps,
