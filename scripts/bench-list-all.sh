@@ -7,7 +7,9 @@
 #   CONNECTIONS=30000 RUNS=10 scripts/bench-list-all.sh
 #
 # Prints hyperfine's table, the ratio portscope/ss (target ≤ 0.7) and the peak RSS over a few
-# runs (target ≤ 30 MB). Run as root, so that both tools map every socket to its process.
+# runs (target ≤ 30 MB). Then the explorer in every-socket mode (`a`) on the same sockets, in a
+# pseudo-terminal at 200x50 with the default 2 s refresh: its peak RSS (target ≤ 60 MB) and the
+# share of one core it uses over EXPLORER_SECONDS (default 30; target ≤ 4%). Run as root, so that both tools map every socket to its process.
 # The connections are split over helpers of HOLDER_PAIRS connections each (both ends of each
 # are held by the same helper), so each stays under the usual open-file hard limit.
 set -euo pipefail
@@ -17,6 +19,7 @@ CONNECTIONS=${CONNECTIONS:-20000}
 RUNS=${RUNS:-20}
 HOLDER_PAIRS=${HOLDER_PAIRS:-5000}
 RSS_RUNS=${RSS_RUNS:-5}
+EXPLORER_SECONDS=${EXPLORER_SECONDS:-30}
 
 for tool in hyperfine ss python3 /usr/bin/time; do
     command -v "$tool" >/dev/null || {
@@ -30,7 +33,8 @@ ulimit -n $((2 * HOLDER_PAIRS + 1024)) 2>/dev/null || {
 }
 
 cargo build --release --quiet --bin portscope --example hold_sockets
-bin=target/release/portscope
+out=${CARGO_TARGET_DIR:-target}/release
+bin=$out/portscope
 
 tmp=$(mktemp -d)
 holders=()
@@ -49,7 +53,7 @@ i=0
 while [ "$left" -gt 0 ]; do
     n=$((left < HOLDER_PAIRS ? left : HOLDER_PAIRS))
     mkfifo "$tmp/in$i"
-    target/release/examples/hold_sockets --name bench-conns --pairs "$n" \
+    "$out"/examples/hold_sockets --name bench-conns --pairs "$n" \
         --pair-addr "127.0.0.$((21 + i))" <"$tmp/in$i" >"$tmp/out$i" &
     holders+=($!)
     exec {fd}>"$tmp/in$i" # the helper holds its sockets until this closes
@@ -92,4 +96,39 @@ print(f"ratio portscope/ss = {portscope / ss:.2f} "
       f"(portscope {portscope * 1000:.1f} ms, ss {ss * 1000:.1f} ms; target <= 0.70)")
 print(f"peak RSS of list --all --json = {max(rss) / 1024:.1f} MB "
       f"(max of {len(rss)} runs, min {min(rss) / 1024:.1f} MB; target <= 30 MB)")
+PY
+
+# The explorer: started in a pty, switched to every socket, left to refresh; CPU from
+# /proc/PID/stat (utime+stime) after the switch has settled, peak RSS from VmHWM.
+python3 - "$bin" "$EXPLORER_SECONDS" <<'PY'
+import fcntl, os, pty, select, struct, sys, termios, time
+binary, seconds = sys.argv[1], float(sys.argv[2])
+pid, fd = pty.fork()
+if pid == 0:
+    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
+    os.environ["TERM"] = "xterm-256color"
+    os.execv(binary, [binary])
+def drain(until):
+    while time.monotonic() < until:
+        r, _, _ = select.select([fd], [], [], 0.1)
+        if fd in r:
+            try:
+                os.read(fd, 1 << 16)
+            except OSError:
+                return
+def cpu_ticks():
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+drain(time.monotonic() + 5)
+os.write(fd, b"a")                      # every socket
+drain(time.monotonic() + 10)            # let the first big refreshes settle
+start, t0 = cpu_ticks(), time.monotonic()
+drain(t0 + seconds)
+used = (cpu_ticks() - start) / os.sysconf("SC_CLK_TCK")
+hwm = next(int(l.split()[1]) for l in open(f"/proc/{pid}/status") if l.startswith("VmHWM"))
+os.write(fd, b"q")
+os.waitpid(pid, 0)
+print(f"explorer, every socket: {100 * used / (time.monotonic() - t0):.1f}% of a core "
+      f"over {seconds:.0f} s at the 2 s refresh (target <= 4%); peak RSS {hwm / 1024:.1f} MB "
+      f"(target <= 60 MB)")
 PY
