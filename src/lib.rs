@@ -6,9 +6,11 @@
 
 pub mod cli;
 pub mod commands;
+pub mod exposure;
 pub mod hints;
 pub mod known;
 pub mod output;
+pub mod policy;
 pub mod registry;
 pub mod sockets;
 pub mod text;

@@ -5,15 +5,20 @@ use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
 
+mod baseline;
+mod check;
 mod diff;
 mod doctor;
 mod explain;
 mod list;
 mod lookup;
+mod metrics;
+mod reach;
 mod registry;
 mod search;
 mod snapshot;
 mod view;
+mod watch;
 
 /// The plain `list` table, for when the explorer cannot run (TERM=dumb, no tty).
 pub fn list_default(ctx: &Context) -> CmdResult {
@@ -59,6 +64,11 @@ pub fn run(cli: Cli) -> CmdResult {
         Some(Command::View(args)) => view::run(&ctx, &args),
         Some(Command::Diff(args)) => diff::run(&ctx, &args),
         Some(Command::Doctor) => doctor::run(&ctx),
+        Some(Command::Baseline(args)) => baseline::run(&ctx, &args),
+        Some(Command::Check(args)) => check::run(&ctx, &args),
+        Some(Command::Reach(args)) => reach::run(&ctx, &args),
+        Some(Command::Metrics(args)) => metrics::run(&ctx, &args),
+        Some(Command::Watch(args)) => watch::run(&ctx, &args),
         Some(Command::Completions(args)) => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(args.shell, &mut cmd, "portscope", &mut std::io::stdout());
