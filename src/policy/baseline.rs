@@ -78,8 +78,8 @@ pub fn write(registry: &Registry, snapshot: &Snapshot, required: bool) -> String
     );
     if !host.sees_all_owners {
         out.push_str(
-            "#\n# Some owners were hidden from this run (not root): their rules name no process.\n\
-             # Run `sudo portscope baseline` for rules that say which program may listen.\n",
+            "#\n# This run could not see every owning process (not root, or a sandbox): rules for\n\
+             # sockets whose owner was hidden name no process. `sudo portscope baseline` names them.\n",
         );
     }
 

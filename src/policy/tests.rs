@@ -38,7 +38,7 @@ fn a_bad_port_and_a_backwards_range_are_errors_on_their_line() {
 #[test]
 fn broken_toml_and_a_bad_bind_say_where() {
     let (line, column, _) = err_at("[[listener]]\nport = 22\nreason = \"unterminated\n");
-    assert_eq!((line, column), (3, 10));
+    assert_eq!((line, column), (3, 23), "the end of the line where the string runs out");
     let (line, _, message) = err_at("[[listener]]\nport = 22\nbind = \"everywhere\"\n");
     assert_eq!(line, 3);
     assert!(message.contains("loopback"), "{message}");
