@@ -184,7 +184,7 @@ fn nftables_verdicts_match_real_connection_attempts() {
     lab.rules(
         "table inet f { chain input { type filter hook input priority 0; policy drop;
            ct state established,related accept
-           tcp dport 7100 accept } }",
+           tcp dport 7100 accept; }; }",
     );
     let v = agree(&lab, "accept rule", 7100, "s0", peer_tcp(7100));
     assert_eq!(v["outcome"], "accepted");
@@ -196,7 +196,7 @@ fn nftables_verdicts_match_real_connection_attempts() {
     // 3. Dropped by a rule.
     lab.rules(
         "table inet f { chain input { type filter hook input priority 0; policy accept;
-           tcp dport 7100 drop } }",
+           tcp dport 7100 drop; }; }",
     );
     let v = agree(&lab, "drop rule", 7100, "s0", peer_tcp(7100));
     assert_eq!(v["outcome"], "dropped");
@@ -207,7 +207,7 @@ fn nftables_verdicts_match_real_connection_attempts() {
     lab.rules(
         "table inet f { chain input { type filter hook input priority 0;
            tcp dport 7100 reject
-           udp dport 7200 reject } }",
+           udp dport 7200 reject; }; }",
     );
     let v = agree(&lab, "reject rule", 7100, "s0", peer_tcp(7100));
     assert_eq!(v["outcome"], "rejected");
@@ -219,7 +219,7 @@ fn nftables_verdicts_match_real_connection_attempts() {
     lab.rules(
         "table inet f { chain input { type filter hook input priority 0; policy drop;
            ct state established,related accept
-           iifname \"lo\" accept } }",
+           iifname \"lo\" accept; }; }",
     );
     let v = agree(&lab, "policy drop", 7100, "s0", peer_tcp(7100));
     assert!(v["reason"].as_str().unwrap().starts_with("policy drop"), "{v}");
@@ -227,7 +227,7 @@ fn nftables_verdicts_match_real_connection_attempts() {
     // 6. A rule for one interface: dropped from the peer's side, open from the container's.
     lab.rules(
         "table inet f { chain input { type filter hook input priority 0;
-           iifname \"s0\" tcp dport 7100 drop } }",
+           iifname \"s0\" tcp dport 7100 drop; }; }",
     );
     let v = agree(&lab, "per-interface", 7100, "s0", peer_tcp(7100));
     assert_eq!(v["outcome"], "dropped");
@@ -238,7 +238,7 @@ fn nftables_verdicts_match_real_connection_attempts() {
     // 7. A rule for one source: the verdict names the exception; the peer is that source.
     lab.rules(
         "table inet f { chain input { type filter hook input priority 0;
-           ip saddr 10.231.1.2 tcp dport 7100 drop } }",
+           ip saddr 10.231.1.2 tcp dport 7100 drop; }; }",
     );
     let v = lab.verdict(7100, "s0");
     let exception = v["conditions"][0].as_str().unwrap_or_default().to_string();
@@ -250,7 +250,7 @@ fn nftables_verdicts_match_real_connection_attempts() {
     // 8. A published port: DNAT in nat prerouting to the container-like namespace.
     lab.rules(
         "table ip nat { chain prerouting { type nat hook prerouting priority -100;
-           tcp dport 8080 dnat to 10.231.2.2:80 } }",
+           tcp dport 8080 dnat to 10.231.2.2:80; }; }",
     );
     let (attempt, said) = tcp_from(&lab.peer, "10.231.1.1:8080");
     let v = agree(&lab, "dnat", 8080, "s0", attempt);

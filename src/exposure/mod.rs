@@ -93,10 +93,19 @@ fn nix_euid_is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-/// Table names declared in an iptables-save text.
+/// Table names an iptables-nft-save text owns: those it declares, minus those it says are not
+/// its own (an nft-native table that happens to be called `nat` is reported as "Table `nat'
+/// contains incompatible base-chains" or "is incompatible"; nftables' JSON is the truth for it).
 fn saved_tables(text: &str) -> Vec<String> {
+    let foreign: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("# Table `"))
+        .filter(|rest| rest.contains("incompatible"))
+        .filter_map(|rest| rest.split('\'').next())
+        .collect();
     text.lines()
         .filter_map(|l| l.trim().strip_prefix('*'))
+        .filter(|t| !foreign.contains(t))
         .map(str::to_string)
         .collect()
 }
@@ -260,3 +269,12 @@ pub fn reach(socket: &Socket, ifaces: &[IfAddr], fw: &Firewall) -> Reach {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod saved_tables_tests {
+    #[test]
+    fn an_nft_native_table_named_like_an_iptables_one_is_not_taken_from_iptables() {
+        let text = "# Table `nat' contains incompatible base-chains, use 'nft' tool to list them.\n*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n";
+        assert_eq!(super::saved_tables(text), vec!["filter".to_string()]);
+    }
+}
