@@ -30,7 +30,8 @@ fn nft_ruleset(rules: usize) -> String {
 }
 
 fn iptables_save(rules: usize) -> String {
-    let mut s = String::from("*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n");
+    let mut s =
+        String::from("*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n");
     for i in 0..rules {
         s.push_str(&format!(
             "-A INPUT -s 10.{}.{}.0/24 -i eth{} -p tcp -m tcp --dport {} -m comment --comment \"rule {i}\" -j ACCEPT\n",

@@ -53,14 +53,30 @@ fn metrics_pass_promtool_and_reach_prometheus_through_node_exporter() {
     let prom = textfiles.join("portscope.prom");
     let out = ns
         .command(BIN)
-        .args(["metrics", "--expected", expected.to_str().unwrap(), "-o", prom.to_str().unwrap()])
+        .args([
+            "metrics",
+            "--expected",
+            expected.to_str().unwrap(),
+            "-o",
+            prom.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = std::fs::read_to_string(&prom).unwrap();
-    assert!(text.contains("portscope_unexpected_listeners 1\n"), "{text}");
+    assert!(
+        text.contains("portscope_unexpected_listeners 1\n"),
+        "{text}"
+    );
     assert!(text.contains("portscope_missing_listeners 1\n"), "{text}");
-    assert!(text.contains("port=\"7302\",protocol=\"tcp\",address=\"127.0.0.1\""), "{text}");
+    assert!(
+        text.contains("port=\"7302\",protocol=\"tcp\",address=\"127.0.0.1\""),
+        "{text}"
+    );
     assert!(text.contains("reach=\"loopback\""), "{text}");
 
     let check = Command::new("promtool")
@@ -116,12 +132,18 @@ fn metrics_pass_promtool_and_reach_prometheus_through_node_exporter() {
         if let Some(body) = http_get(&ns, 19090, query) {
             if body.contains("\"port\":\"7301\"") {
                 assert!(body.contains("\"expected\":\"true\""), "{body}");
-                assert!(body.contains("\"__name__\":\"portscope_listener\""), "{body}");
+                assert!(
+                    body.contains("\"__name__\":\"portscope_listener\""),
+                    "{body}"
+                );
                 break;
             }
             last = body;
         }
-        assert!(Instant::now() < give_up, "the series never arrived; last answer: {last}");
+        assert!(
+            Instant::now() < give_up,
+            "the series never arrived; last answer: {last}"
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
     drop(prometheus);

@@ -88,7 +88,8 @@ fn tcp_from(ns: &Netns, to: &str) -> (Attempt, Vec<u8>) {
     let addr: SocketAddr = to.parse().unwrap();
     ns.run(move || match TcpStream::connect_timeout(&addr, WAIT) {
         Ok(mut s) => {
-            s.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+            s.set_read_timeout(Some(Duration::from_millis(500)))
+                .unwrap();
             let mut buf = [0u8; 8];
             let n = s.read(&mut buf).unwrap_or(0);
             (Attempt::Connected, buf[..n].to_vec())
@@ -135,7 +136,10 @@ fn predicted(verdict: &Value) -> Attempt {
 fn serve(lab: &Lab) -> Vec<TcpListener> {
     let mut keep = Vec::new();
     for port in [7100u16, 7101, 8080] {
-        keep.push(lab.srv.run(move || TcpListener::bind(("0.0.0.0", port)).unwrap()));
+        keep.push(
+            lab.srv
+                .run(move || TcpListener::bind(("0.0.0.0", port)).unwrap()),
+        );
     }
     let udp = lab.srv.run(|| UdpSocket::bind("0.0.0.0:7200").unwrap());
     std::thread::spawn(move || {
@@ -188,7 +192,13 @@ fn nftables_verdicts_match_real_connection_attempts() {
     );
     let v = agree(&lab, "accept rule", 7100, "s0", peer_tcp(7100));
     assert_eq!(v["outcome"], "accepted");
-    assert!(v["rule"].as_str().unwrap().contains("tcp dport 7100 accept"), "{v}");
+    assert!(
+        v["rule"]
+            .as_str()
+            .unwrap()
+            .contains("tcp dport 7100 accept"),
+        "{v}"
+    );
     let v = lab.verdict(7200, "s0");
     assert_eq!(v["outcome"], "dropped", "{v}");
     assert_eq!(predicted(&v), udp_from(&lab.peer, "10.231.1.1:7200"));
@@ -200,7 +210,13 @@ fn nftables_verdicts_match_real_connection_attempts() {
     );
     let v = agree(&lab, "drop rule", 7100, "s0", peer_tcp(7100));
     assert_eq!(v["outcome"], "dropped");
-    assert!(v["reason"].as_str().unwrap().contains("drops tcp dport 7100 on s0"), "{v}");
+    assert!(
+        v["reason"]
+            .as_str()
+            .unwrap()
+            .contains("drops tcp dport 7100 on s0"),
+        "{v}"
+    );
     agree(&lab, "drop rule, other port", 7101, "s0", peer_tcp(7101));
 
     // 4. Rejected (TCP and UDP).
@@ -222,7 +238,10 @@ fn nftables_verdicts_match_real_connection_attempts() {
            iifname \"lo\" accept; }; }",
     );
     let v = agree(&lab, "policy drop", 7100, "s0", peer_tcp(7100));
-    assert!(v["reason"].as_str().unwrap().starts_with("policy drop"), "{v}");
+    assert!(
+        v["reason"].as_str().unwrap().starts_with("policy drop"),
+        "{v}"
+    );
 
     // 6. A rule for one interface: dropped from the peer's side, open from the container's.
     lab.rules(
@@ -255,8 +274,17 @@ fn nftables_verdicts_match_real_connection_attempts() {
     let (attempt, said) = tcp_from(&lab.peer, "10.231.1.1:8080");
     let v = agree(&lab, "dnat", 8080, "s0", attempt);
     assert_eq!(v["outcome"], "forwarded");
-    assert!(v["dnat_to"].as_str().unwrap().starts_with("10.231.2.2:80 by "), "{v}");
-    assert_eq!(said, b"c", "the connection reached the container, as the verdict says");
+    assert!(
+        v["dnat_to"]
+            .as_str()
+            .unwrap()
+            .starts_with("10.231.2.2:80 by "),
+        "{v}"
+    );
+    assert_eq!(
+        said, b"c",
+        "the connection reached the container, as the verdict says"
+    );
 }
 
 #[test]
@@ -278,7 +306,10 @@ fn iptables_verdicts_match_real_connection_attempts() {
     assert_eq!(v["outcome"], "accepted");
     assert!(v["rule"].as_str().unwrap().contains("--dport 7100"), "{v}");
     let v = agree(&lab, "iptables policy drop", 7101, "s0", peer_tcp(7101));
-    assert!(v["reason"].as_str().unwrap().starts_with("policy drop"), "{v}");
+    assert!(
+        v["reason"].as_str().unwrap().starts_with("policy drop"),
+        "{v}"
+    );
     let v = lab.verdict(7200, "s0");
     assert_eq!(v["outcome"], "rejected");
     assert_eq!(predicted(&v), udp_from(&lab.peer, "10.231.1.1:7200"));
@@ -286,10 +317,16 @@ fn iptables_verdicts_match_real_connection_attempts() {
     // The legacy backend, where installed, is read too.
     if std::path::Path::new("/usr/sbin/iptables-legacy").exists() {
         lab.rules("");
-        lab.srv.exec("iptables-legacy", &["-A", "INPUT", "-p", "tcp", "--dport", "7100", "-j", "DROP"]);
+        lab.srv.exec(
+            "iptables-legacy",
+            &["-A", "INPUT", "-p", "tcp", "--dport", "7100", "-j", "DROP"],
+        );
         let v = agree(&lab, "iptables-legacy drop", 7100, "s0", peer_tcp(7100));
         assert_eq!(v["outcome"], "dropped");
-        assert!(v["rule"].as_str().unwrap().contains("iptables-legacy"), "{v}");
+        assert!(
+            v["rule"].as_str().unwrap().contains("iptables-legacy"),
+            "{v}"
+        );
         lab.srv.exec("iptables-legacy", &["-F", "INPUT"]);
     }
 }

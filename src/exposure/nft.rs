@@ -145,7 +145,7 @@ fn net_family(f: &str) -> Option<NetFamily> {
 
 fn named_priority(s: &str) -> i32 {
     // nft prints standard priorities by name, possibly with an offset ("filter + 10").
-    let (name, offset) = match s.split_once(|c| c == '+' || c == '-') {
+    let (name, offset) = match s.split_once(['+', '-']) {
         Some((n, o)) => {
             let o: i32 = o.trim().parse().unwrap_or(0);
             (n.trim(), if s.contains('-') { -o } else { o })

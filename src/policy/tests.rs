@@ -38,7 +38,11 @@ fn a_bad_port_and_a_backwards_range_are_errors_on_their_line() {
 #[test]
 fn broken_toml_and_a_bad_bind_say_where() {
     let (line, column, _) = err_at("[[listener]]\nport = 22\nreason = \"unterminated\n");
-    assert_eq!((line, column), (3, 23), "the end of the line where the string runs out");
+    assert_eq!(
+        (line, column),
+        (3, 23),
+        "the end of the line where the string runs out"
+    );
     let (line, _, message) = err_at("[[listener]]\nport = 22\nbind = \"everywhere\"\n");
     assert_eq!(line, 3);
     assert!(message.contains("loopback"), "{message}");
@@ -105,7 +109,7 @@ fn a_rule_naming_an_unknown_fact_does_not_match_and_says_which() {
         file.rules[0].rule.matches(&facts),
         Match::NeedsUnknown(vec![Fact::Unit])
     );
-    let verdicts = file.check(&[facts.clone()]);
+    let verdicts = file.check(std::slice::from_ref(&facts));
     assert!(!verdicts.ok());
     assert_eq!(verdicts.undecided[&0][0].1, vec![Fact::Unit]);
     // Once the facts layer knows the unit, the same rule decides.
