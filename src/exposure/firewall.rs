@@ -353,6 +353,9 @@ pub struct Verdict {
     pub rule: Option<String>,
     /// Where a DNAT sends the connection, when one does.
     pub dnat_to: Option<String>,
+    /// The container engine whose chain holds that DNAT (Docker, Podman), when its chain or
+    /// table names it.
+    pub published_by: Option<&'static str>,
     /// Exceptions by source: "from 10.0.0.0/8: accepted by `…`".
     pub conditions: Vec<String>,
     /// What was not evaluated.
@@ -615,6 +618,7 @@ pub fn judge(
         reason: String::new(),
         rule: None,
         dnat_to: None,
+        published_by: None,
         conditions: Vec::new(),
         not_evaluated: rules.notes.clone(),
     };
@@ -688,6 +692,7 @@ pub fn judge(
                 "{} by {rule}",
                 std::net::SocketAddr::new(probe.dst, probe.dport)
             ));
+            verdict.published_by = publisher(&rule);
             verdict.rule = Some(rule);
             if probe.dst_local {
                 Hook::Input
@@ -709,8 +714,12 @@ pub fn judge(
     verdict.conditions = ctx.conditions;
     if let Some(to) = &verdict.dnat_to {
         verdict.outcome = Outcome::Forwarded;
+        let by = verdict
+            .published_by
+            .map(|e| format!(" by {e}"))
+            .unwrap_or_default();
         verdict.reason = format!(
-            "published: DNAT sends {what} on {iif} to {to}; connections reach that address, not this socket"
+            "published{by}: DNAT sends {what} on {iif} to {to}; connections reach that address, not this socket"
         );
         return verdict;
     }
@@ -726,4 +735,17 @@ pub fn judge(
         None => format!("no rule on the input path drops {what} on {iif}"),
     };
     verdict
+}
+
+/// The container engine a DNAT rule belongs to, from the chain or table it sits in (quoted in
+/// `rule`): Docker's `DOCKER` chain, Podman's netavark or CNI chains.
+fn publisher(rule: &str) -> Option<&'static str> {
+    let place = rule.rsplit_once(" (").map_or(rule, |(_, p)| p);
+    if place.contains("chain DOCKER") {
+        Some("Docker")
+    } else if place.contains("netavark") || place.contains("NETAVARK") || place.contains("CNI-") {
+        Some("Podman")
+    } else {
+        None
+    }
 }

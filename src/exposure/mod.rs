@@ -244,6 +244,7 @@ pub fn reach(socket: &Socket, ifaces: &[IfAddr], fw: &Firewall) -> Reach {
                 reason: format!("the firewall could not be read: {}", fw.unread.join("; ")),
                 rule: None,
                 dnat_to: None,
+                published_by: None,
                 conditions: Vec::new(),
                 not_evaluated: Vec::new(),
             }

@@ -438,6 +438,11 @@ impl Expected {
         let raw: RawFile = toml::from_str(text)
             .map_err(|e| syntax(e.span(), e.message().trim_end().replace('\n', "; ")))?;
         let mut rules = Vec::with_capacity(raw.listener.len());
+        // Line starts, once: a baseline of a busy server has 10k rules, and counting lines from the
+        // top for each would be quadratic.
+        let line_starts: Vec<usize> = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
         for spanned in raw.listener {
             let span = spanned.span();
             let rule = spanned.into_inner();
@@ -447,7 +452,7 @@ impl Expected {
                     "this [[listener]] names nothing to match (give at least one of port, protocol, bind, process, exe, package, unit, container, netns)".into(),
                 ));
             }
-            let (line, _) = line_col(text, span.start);
+            let line = line_starts.partition_point(|&start| start <= span.start);
             rules.push(PlacedRule { rule, line });
         }
         Ok(Expected {
