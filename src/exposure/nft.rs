@@ -475,15 +475,15 @@ fn rule(exprs: &[Value], ctx: &SetCtx) -> Rule {
         };
         match key.as_str() {
             "match" => {
-                let left = v.get("left").cloned().unwrap_or(Value::Null);
-                let right = v.get("right").cloned().unwrap_or(Value::Null);
+                let left = v.get("left").unwrap_or(&Value::Null);
+                let right = v.get("right").unwrap_or(&Value::Null);
                 let op = v.get("op").and_then(Value::as_str).unwrap_or("==");
                 let shown_op = match op {
                     "==" | "in" => String::new(),
                     o => format!("{o} "),
                 };
-                words.push(format!("{} {shown_op}{}", nft_name(&left), render(&right)));
-                conds.extend(match_conds(&left, op, &right, ctx));
+                words.push(format!("{} {shown_op}{}", nft_name(left), render(right)));
+                conds.extend(match_conds(left, op, right, ctx));
             }
             "counter" | "log" | "comment" | "mangle" | "notrack" | "meta" | "ct helper"
             | "masquerade" | "snat" => {

@@ -185,7 +185,11 @@ fn iptables_docker_publish_is_recognised_and_followed_to_forward() {
     let got = v(&rules, 8080);
     assert_eq!(got.outcome, Outcome::Forwarded, "{got:?}");
     assert_eq!(got.published_by, Some("Docker"));
-    assert!(got.reason.starts_with("published by Docker: "), "{}", got.reason);
+    assert!(
+        got.reason.starts_with("published by Docker: "),
+        "{}",
+        got.reason
+    );
     assert!(
         got.dnat_to
             .as_deref()
