@@ -62,6 +62,18 @@ pub enum Command {
     Collector(CollectorArgs),
     /// Say what this run can see and why not, with the fix for each gap.
     Doctor,
+    /// Write an expected-listeners file (TOML) from what listens now, ready to edit.
+    Baseline(BaselineArgs),
+    /// Check the listeners against the expected-listeners file. Exit 0 all expected and every
+    /// required one present, 1 not, 2 on error.
+    Check(CheckArgs),
+    /// Where each listener can be reached from (loopback, LAN, public, container bridge) and what
+    /// the firewall (nftables, iptables) says about each way in.
+    Reach(ReachArgs),
+    /// Print listener metrics in Prometheus text format (for node_exporter's textfile collector).
+    Metrics(MetricsArgs),
+    /// Stream listeners opened, closed or changed, one JSON object per line.
+    Watch(WatchArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
     /// Print the man page (roff) to standard output.
@@ -239,4 +251,58 @@ pub struct CompletionsArgs {
     /// The shell to generate completions for.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    /// Write to this file (atomically) instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Mark every rule `required = true`: the check then also fails when one of today's
+    /// listeners is gone.
+    #[arg(long)]
+    pub required: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The expected-listeners file (default: /etc/portscope/expected.toml, then
+    /// $XDG_CONFIG_HOME/portscope/expected.toml).
+    #[arg(long, value_name = "FILE")]
+    pub expected: Option<PathBuf>,
+    /// Print nothing when everything is as expected (for cron, which mails any output).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReachArgs {
+    /// Only listeners on this port.
+    #[arg(long, short = 'p', value_name = "PORT")]
+    pub port: Option<u16>,
+}
+
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    /// The expected-listeners file for the unexpected/missing counts (default: as `check`; the
+    /// counts are left out when there is none).
+    #[arg(long, value_name = "FILE")]
+    pub expected: Option<PathBuf>,
+    /// Write to this file atomically (the textfile collector reads *.prom files) instead of
+    /// standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Do not read the firewall (reach then says only what the addresses allow).
+    #[arg(long)]
+    pub no_firewall: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Newline-delimited JSON (the only format; required so a future one can be added).
+    #[arg(long, required = true)]
+    pub ndjson: bool,
+    /// Seconds between looks.
+    #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
+    pub interval: f64,
 }

@@ -6,10 +6,12 @@
 
 pub mod cli;
 pub mod commands;
+pub mod exposure;
 pub mod files;
 pub mod hints;
 pub mod known;
 pub mod output;
+pub mod policy;
 pub mod registry;
 pub mod remote;
 pub mod report;

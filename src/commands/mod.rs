@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
 
+mod baseline;
+mod check;
 mod diff;
 mod doctor;
 mod explain;
@@ -12,11 +14,14 @@ mod fleet;
 mod list;
 mod lookup;
 mod man;
+mod metrics;
+mod reach;
 mod registry;
 mod search;
 mod snapshot;
 mod ssh;
 mod view;
+mod watch;
 
 pub use diff::changes as diff_changes;
 
@@ -89,6 +94,11 @@ pub fn run(cli: Cli) -> CmdResult {
         Some(Command::Ssh(args)) => ssh::run(&ctx, &args, cli.interval),
         Some(Command::Collector(args)) => ssh::collector(&args),
         Some(Command::Doctor) => doctor::run(&ctx),
+        Some(Command::Baseline(args)) => baseline::run(&ctx, &args),
+        Some(Command::Check(args)) => check::run(&ctx, &args),
+        Some(Command::Reach(args)) => reach::run(&ctx, &args),
+        Some(Command::Metrics(args)) => metrics::run(&ctx, &args),
+        Some(Command::Watch(args)) => watch::run(&ctx, &args),
         Some(Command::Completions(args)) => {
             // clap_complete panics when its writer fails (`>/dev/full`): generate into memory,
             // then write with the error returned like every other command's output.

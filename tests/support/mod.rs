@@ -4,6 +4,7 @@
 
 pub mod netns;
 pub mod pty;
+pub mod vnet;
 
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Write};

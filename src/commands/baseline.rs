@@ -1,0 +1,33 @@
+//! `portscope baseline [-o FILE] [--required]`: an expected-listeners file from what listens now.
+//! The file's words are `policy::baseline`'s; this command collects and writes (atomically, with
+//! the project's writer).
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use super::{CmdResult, Context, Failure};
+use crate::cli::BaselineArgs;
+use crate::text::escape;
+
+pub fn run(ctx: &Context, args: &BaselineArgs) -> CmdResult {
+    let registry = ctx.registry()?;
+    let snapshot = super::collect_live(false)?;
+    for warning in &snapshot.host.warnings {
+        eprintln!("portscope: warning: {}", escape(warning));
+    }
+    let text = crate::policy::baseline::write(&registry, &snapshot, args.required);
+    match &args.output {
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())?;
+            out.flush()?;
+        }
+        Some(path) => crate::output::write_atomically(path, text.as_bytes()).map_err(|e| {
+            Failure::Runtime(anyhow::anyhow!(
+                "cannot write the baseline to {}: {e}; nothing was written",
+                escape(&path.display().to_string())
+            ))
+        })?,
+    }
+    Ok(ExitCode::SUCCESS)
+}

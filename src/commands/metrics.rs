@@ -1,0 +1,189 @@
+//! `portscope metrics [-o FILE]`: the listeners as Prometheus text exposition, for
+//! node_exporter's textfile collector (write to `<dir>/portscope.prom`; the write is atomic, so the
+//! collector never reads half a file). Label values are escaped per the exposition format after
+//! `text::escape` has made hidden characters visible.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use super::{CmdResult, Context, Failure};
+use crate::cli::MetricsArgs;
+use crate::exposure::{self, Firewall};
+use crate::hints;
+use crate::policy::{Expected, ListenerFacts, PolicyError};
+use crate::sockets::{Socket, UnknownOwner};
+use crate::text::escape;
+
+/// A label value as the exposition format wants it: backslash, double quote and line feed
+/// escaped (after hidden characters were made visible by `text::escape`).
+pub(crate) fn label_value(raw: &str) -> String {
+    let visible = escape(raw);
+    let mut out = String::with_capacity(visible.len());
+    for c in visible.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+pub fn run(ctx: &Context, args: &MetricsArgs) -> CmdResult {
+    let started = Instant::now();
+    let registry = ctx.registry()?;
+    // A broken expected file is an error (exit 2), not a silently missing count; no file at all
+    // just leaves the counts out.
+    let expected = match Expected::find(args.expected.as_deref()) {
+        Ok(e) => Some(e),
+        Err(PolicyError::NotFound { .. }) if args.expected.is_none() => None,
+        Err(e) => return Err(Failure::Usage(escape(&e.to_string()).into_owned())),
+    };
+    let snapshot = super::collect_live(false)?;
+    let ifaces = super::reach::interfaces()?;
+    let fw = if args.no_firewall {
+        Firewall {
+            rules: exposure::Rules::default(),
+            unread: vec!["not read (--no-firewall)".into()],
+        }
+    } else {
+        exposure::read_firewall()
+    };
+    let listeners: Vec<&Socket> = snapshot
+        .sockets
+        .iter()
+        .filter(|s| s.state.is_listener())
+        .collect();
+    let flags = crate::hints::Assessor::new(&registry, &snapshot).flags_all();
+    let flag_of: BTreeMap<*const Socket, Option<hints::Severity>> = snapshot
+        .sockets
+        .iter()
+        .zip(&flags)
+        .map(|(s, f)| (s as *const Socket, hints::worst(f)))
+        .collect();
+    let verdicts = expected.as_ref().map(|e| {
+        let facts: Vec<ListenerFacts> = listeners
+            .iter()
+            .map(|s| ListenerFacts::of_socket(s))
+            .collect();
+        e.check(&facts)
+    });
+
+    // Identical label sets (SO_REUSEPORT siblings) add up into one series.
+    let mut series: BTreeMap<String, u64> = BTreeMap::new();
+    for (i, s) in listeners.iter().enumerate() {
+        let reach = exposure::reach(s, &ifaces, &fw);
+        let severity = flag_of
+            .get(&(*s as *const Socket))
+            .copied()
+            .flatten()
+            .map_or("none", |s| s.as_str());
+        let expected_word = match &verdicts {
+            None => "unknown",
+            Some(v) if v.matched[i].is_some() => "true",
+            Some(_) => "false",
+        };
+        let labels = format!(
+            "port=\"{}\",protocol=\"{}\",address=\"{}\",process=\"{}\",unit=\"\",container=\"\",reach=\"{}\",severity=\"{}\",expected=\"{}\"",
+            s.local_port,
+            s.proto_label(),
+            s.local_addr,
+            label_value(s.owners.first().map_or("", |o| o.name.as_str())),
+            reach.summary,
+            severity,
+            expected_word
+        );
+        *series.entry(labels).or_default() += 1;
+    }
+
+    let mut out = String::new();
+    out.push_str("# HELP portscope_listener Listening sockets (TCP LISTEN, unconnected UDP) with these labels; unit and container stay empty until portscope knows them.\n# TYPE portscope_listener gauge\n");
+    for (labels, n) in &series {
+        let _ = writeln!(out, "portscope_listener{{{labels}}} {n}");
+    }
+    let hidden = listeners
+        .iter()
+        .filter(|s| s.owner_unknown == Some(UnknownOwner::Hidden))
+        .count();
+    let gauge = |out: &mut String, name: &str, help: &str, v: String| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
+    };
+    gauge(
+        &mut out,
+        "portscope_hidden_owner_listeners",
+        "Listeners whose owning process this run could not see.",
+        hidden.to_string(),
+    );
+    gauge(
+        &mut out,
+        "portscope_expected_file_loaded",
+        "1 when an expected-listeners file was read (the unexpected and missing counts need one).",
+        u8::from(verdicts.is_some()).to_string(),
+    );
+    if let Some(v) = &verdicts {
+        gauge(
+            &mut out,
+            "portscope_unexpected_listeners",
+            "Listeners that no rule of the expected-listeners file matches.",
+            v.unexpected().count().to_string(),
+        );
+        gauge(
+            &mut out,
+            "portscope_missing_listeners",
+            "Required rules of the expected-listeners file that no listener matches.",
+            v.missing.len().to_string(),
+        );
+    }
+    gauge(
+        &mut out,
+        "portscope_firewall_read",
+        "1 when the firewall rules were read, so reach reflects them.",
+        u8::from(fw.unread.is_empty()).to_string(),
+    );
+    gauge(
+        &mut out,
+        "portscope_collection_duration_seconds",
+        "How long this collection took.",
+        format!("{:.6}", started.elapsed().as_secs_f64()),
+    );
+    gauge(
+        &mut out,
+        "portscope_collection_timestamp_seconds",
+        "When this collection was taken, seconds since the Unix epoch.",
+        snapshot.host.taken_at.to_string(),
+    );
+
+    match &args.output {
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(out.as_bytes())?;
+            stdout.flush()?;
+        }
+        Some(path) => crate::output::write_atomically(path, out.as_bytes()).map_err(|e| {
+            Failure::Runtime(anyhow::anyhow!(
+                "cannot write the metrics to {}: {e}; nothing was written",
+                escape(&path.display().to_string())
+            ))
+        })?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::label_value;
+
+    #[test]
+    fn label_values_are_escaped_for_the_exposition_format() {
+        assert_eq!(label_value("plain"), "plain");
+        assert_eq!(label_value("a\"b"), "a\\\"b");
+        // Hidden characters are made visible first, then every backslash is escaped.
+        assert_eq!(label_value("a\nb"), "a\\\\nb");
+        assert_eq!(label_value("\u{1b}[2J"), "\\\\x1b[2J");
+        assert_eq!(label_value("c:\\x"), "c:\\\\\\\\x");
+    }
+}

@@ -1,0 +1,126 @@
+//! `portscope watch --ndjson [--interval S]`: one JSON object per line for each listener present
+//! at start, then each one opened, closed or changed, for log shippers (Vector, Fluent Bit,
+//! Filebeat). Each line carries the host, the time, and the fields of a `list --json` row; it is
+//! flushed as soon as it is written. SIGTERM and SIGINT end the stream between lines; a closed
+//! pipe ends it quietly (main treats a broken pipe as success).
+
+use std::collections::BTreeSet;
+use std::io::{self, Write};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::{CmdResult, Context, Failure};
+use crate::cli::WatchArgs;
+use crate::hints;
+use crate::registry::Registry;
+use crate::report::Row as ListRow;
+use crate::sockets::diff::{self, ChangeKind};
+use crate::sockets::{Owner, Snapshot, Socket};
+
+#[derive(Serialize)]
+struct Event<'a> {
+    event: &'static str,
+    host: &'a str,
+    /// RFC 3339, UTC.
+    time: String,
+    #[serde(flatten)]
+    row: ListRow<'a>,
+    processes: &'a [Owner],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    changes: &'a [ChangeKind],
+}
+
+/// serde_json's compact layout, with the project's escaping of hidden characters in strings.
+struct CompactSafe(crate::text::SafeJsonFormatter);
+
+impl serde_json::ser::Formatter for CompactSafe {
+    fn write_string_fragment<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        self.0.write_string_fragment(writer, fragment)
+    }
+}
+
+fn rfc3339(epoch: u64) -> String {
+    // text::utc writes `2026-11-21 23:45:07 UTC`.
+    crate::text::utc(epoch)
+        .replacen(' ', "T", 1)
+        .replace(" UTC", "Z")
+}
+
+fn emit(
+    out: &mut impl Write,
+    registry: &Registry,
+    snapshot: &Snapshot,
+    event: &'static str,
+    socket: &Socket,
+    changes: &[ChangeKind],
+) -> io::Result<()> {
+    let flags = hints::Assessor::new(registry, snapshot).flags(socket);
+    let ev = Event {
+        event,
+        host: &snapshot.host.hostname,
+        time: rfc3339(snapshot.host.taken_at),
+        row: ListRow::new(registry, socket, flags),
+        processes: &socket.owners,
+        changes,
+    };
+    let mut ser = serde_json::Serializer::with_formatter(
+        &mut *out,
+        CompactSafe(crate::text::SafeJsonFormatter::default()),
+    );
+    ev.serialize(&mut ser).map_err(io::Error::from)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+pub fn run(ctx: &Context, args: &WatchArgs) -> CmdResult {
+    if !args.interval.is_finite() || args.interval < 0.1 || args.interval > 86_400.0 {
+        return super::usage(format!(
+            "--interval must be between 0.1 and 86400 seconds, got {}",
+            args.interval
+        ));
+    }
+    let interval = Duration::from_secs_f64(args.interval);
+    let registry = ctx.registry()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(sig, Arc::clone(&stop))
+            .map_err(|e| Failure::Runtime(anyhow::anyhow!("cannot handle signals: {e}")))?;
+    }
+    let mut out = io::stdout().lock();
+    let mut old = super::collect_live(false)?;
+    for s in old.sockets.iter().filter(|s| s.state.is_listener()) {
+        emit(&mut out, &registry, &old, "present", s, &[])?;
+    }
+    loop {
+        let deadline = Instant::now() + interval;
+        while Instant::now() < deadline {
+            if stop.load(Ordering::Relaxed) {
+                return Ok(ExitCode::SUCCESS);
+            }
+            std::thread::sleep(Duration::from_millis(50).min(interval));
+        }
+        let new = super::collect_live(false)?;
+        // Owners and binds are compared; hints are not (they would cost a full assessment every
+        // interval, and each event carries the socket's current hints anyway).
+        let no_hints = |s: &Snapshot| vec![BTreeSet::new(); s.sockets.len()];
+        let changes = diff::diff(&old, &new, &no_hints(&old), &no_hints(&new));
+        for s in &changes.closed {
+            emit(&mut out, &registry, &old, "closed", s, &[])?;
+        }
+        for s in &changes.opened {
+            emit(&mut out, &registry, &new, "opened", s, &[])?;
+        }
+        for c in &changes.changed {
+            emit(&mut out, &registry, &new, "changed", &c.after, &c.what)?;
+        }
+        old = new;
+    }
+}

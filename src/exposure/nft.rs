@@ -1,0 +1,595 @@
+//! Parse `nft -j list ruleset` (libnftables' JSON schema, nft 0.9.3 and later) into the firewall
+//! model. Takes the command's output as text, so tests feed captured rulesets; runs nothing.
+//!
+//! What is modelled: tcp/udp/th dport, meta l4proto/nfproto, ip/ip6 saddr/daddr, iif/oif names,
+//! ct state, fib daddr type local, anonymous and named sets (when the ruleset lists their
+//! elements), verdict maps on those keys, accept/drop/reject/jump/goto/return, dnat. Anything else
+//! becomes a `Complex` condition quoted in the verdict.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use super::firewall::{
+    Action, Chain, ChainKind, Cond, Hook, IfPattern, Net, NetFamily, Policy, Rule, Rules,
+};
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read the nftables ruleset: {0}")]
+pub struct NftError(String);
+
+/// Parse the JSON text of `nft -j list ruleset`. `skip_tables` names (family, table) pairs owned
+/// by another reader (iptables-nft's compatibility tables, read from `iptables-nft-save`).
+pub fn parse(text: &str, skip_tables: &[(String, String)]) -> Result<Rules, NftError> {
+    let doc: Value = serde_json::from_str(text).map_err(|e| NftError(e.to_string()))?;
+    let items = doc
+        .get("nftables")
+        .and_then(Value::as_array)
+        .ok_or_else(|| NftError("no \"nftables\" array in the output".into()))?;
+
+    let skip =
+        |family: &str, table: &str| skip_tables.iter().any(|(f, t)| f == family && t == table);
+    // Named sets with their elements, per (family, table, name).
+    let mut sets: HashMap<(String, String, String), Value> = HashMap::new();
+    for item in items {
+        if let Some(set) = item.get("set").or_else(|| item.get("map")) {
+            let key = (
+                str_of(set, "family"),
+                str_of(set, "table"),
+                str_of(set, "name"),
+            );
+            if let Some(elem) = set.get("elem") {
+                sets.insert(key, elem.clone());
+            }
+        }
+    }
+
+    let mut chains: Vec<Chain> = Vec::new();
+    let mut at: HashMap<(String, String, String), usize> = HashMap::new();
+    let mut notes = Vec::new();
+    for item in items {
+        if let Some(c) = item.get("chain") {
+            let (family_s, table) = (str_of(c, "family"), str_of(c, "table"));
+            if skip(&family_s, &table) {
+                continue;
+            }
+            let Some(family) = net_family(&family_s) else {
+                if c.get("hook").is_some() {
+                    notes.push(format!(
+                        "nftables {family_s} table {table} chain {} (only ip, ip6 and inet tables are followed)",
+                        str_of(c, "name")
+                    ));
+                }
+                continue;
+            };
+            let hook = c.get("hook").and_then(Value::as_str).map(|h| match h {
+                "prerouting" => Hook::Prerouting,
+                "input" => Hook::Input,
+                "forward" => Hook::Forward,
+                "output" => Hook::Output,
+                "postrouting" => Hook::Postrouting,
+                _ => Hook::Other,
+            });
+            let kind = match c.get("type").and_then(Value::as_str) {
+                Some("nat") => ChainKind::Nat,
+                Some("filter") | None => ChainKind::Filter,
+                Some(_) => ChainKind::Other,
+            };
+            let priority = match c.get("prio") {
+                Some(Value::Number(n)) => n.as_i64().unwrap_or(0) as i32,
+                Some(Value::String(s)) => named_priority(s),
+                _ => 0,
+            };
+            let policy = hook.map(|_| match c.get("policy").and_then(Value::as_str) {
+                Some("drop") => Policy::Drop,
+                _ => Policy::Accept,
+            });
+            let name = str_of(c, "name");
+            at.insert(
+                (family_s.clone(), table.clone(), name.clone()),
+                chains.len(),
+            );
+            chains.push(Chain {
+                source: format!("nftables {family_s}"),
+                table,
+                name,
+                family,
+                hook,
+                kind,
+                priority,
+                policy,
+                rules: Vec::new(),
+            });
+        }
+    }
+    for item in items {
+        let Some(r) = item.get("rule") else { continue };
+        let key = (str_of(r, "family"), str_of(r, "table"), str_of(r, "chain"));
+        let Some(&ci) = at.get(&key) else { continue };
+        let exprs = r
+            .get("expr")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let ctx = SetCtx {
+            sets: &sets,
+            family: &key.0,
+            table: &key.1,
+        };
+        chains[ci].rules.push(rule(exprs, &ctx));
+    }
+    Ok(Rules::new(chains, notes))
+}
+
+struct SetCtx<'a> {
+    sets: &'a HashMap<(String, String, String), Value>,
+    family: &'a str,
+    table: &'a str,
+}
+
+fn str_of(v: &Value, key: &str) -> String {
+    v.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn net_family(f: &str) -> Option<NetFamily> {
+    match f {
+        "ip" => Some(NetFamily::Ip),
+        "ip6" => Some(NetFamily::Ip6),
+        "inet" => Some(NetFamily::Inet),
+        _ => None,
+    }
+}
+
+fn named_priority(s: &str) -> i32 {
+    // nft prints standard priorities by name, possibly with an offset ("filter + 10").
+    let (name, offset) = match s.split_once(['+', '-']) {
+        Some((n, o)) => {
+            let o: i32 = o.trim().parse().unwrap_or(0);
+            (n.trim(), if s.contains('-') { -o } else { o })
+        }
+        None => (s.trim(), 0),
+    };
+    let base = match name {
+        "raw" => -300,
+        "mangle" => -150,
+        "dstnat" => -100,
+        "filter" => 0,
+        "security" => 50,
+        "srcnat" => 100,
+        _ => 0,
+    };
+    base + offset
+}
+
+/// One right-hand value, flattened: numbers, strings, ranges, prefixes.
+#[derive(Debug, Clone)]
+enum Val {
+    Num(u64),
+    Str(String),
+    Range(Box<Val>, Box<Val>),
+    Prefix(String, u8),
+    /// Something else (a concatenation, a map): never matches a modelled key.
+    Other,
+}
+
+fn values(v: &Value, ctx: &SetCtx, out: &mut Vec<Val>) -> Result<(), String> {
+    match v {
+        Value::Number(n) => out.push(Val::Num(n.as_u64().unwrap_or(u64::MAX))),
+        Value::String(s) => {
+            if let Some(name) = s.strip_prefix('@') {
+                let key = (
+                    ctx.family.to_string(),
+                    ctx.table.to_string(),
+                    name.to_string(),
+                );
+                match ctx.sets.get(&key) {
+                    Some(elems) => values(elems, ctx, out)?,
+                    None => return Err(format!("set @{name} (its elements are not listed)")),
+                }
+            } else {
+                out.push(Val::Str(s.clone()));
+            }
+        }
+        Value::Array(a) => {
+            for x in a {
+                values(x, ctx, out)?;
+            }
+        }
+        Value::Object(o) => {
+            if let Some(set) = o.get("set") {
+                values(set, ctx, out)?;
+            } else if let Some(Value::Array(r)) = o.get("range") {
+                let mut ends = Vec::new();
+                for x in r {
+                    values(x, ctx, &mut ends)?;
+                }
+                if ends.len() == 2 {
+                    let z = ends.pop().unwrap_or(Val::Num(0));
+                    let a = ends.pop().unwrap_or(Val::Num(0));
+                    out.push(Val::Range(Box::new(a), Box::new(z)));
+                }
+            } else if let Some(p) = o.get("prefix") {
+                let addr = p.get("addr").and_then(Value::as_str).unwrap_or_default();
+                let len = p.get("len").and_then(Value::as_u64).unwrap_or(0);
+                out.push(Val::Prefix(addr.to_string(), len.min(128) as u8));
+            } else if let Some(elem) = o.get("elem") {
+                // {"elem": {"val": …, "timeout": …}} in sets with element options.
+                values(elem.get("val").unwrap_or(elem), ctx, out)?;
+            } else {
+                out.push(Val::Other);
+            }
+        }
+        _ => out.push(Val::Other),
+    }
+    Ok(())
+}
+
+fn render(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Array(a) => format!(
+            "{{ {} }}",
+            a.iter().map(render).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Object(o) => {
+            if let Some(s) = o.get("set") {
+                render(s)
+            } else if let Some(Value::Array(r)) = o.get("range") {
+                r.iter().map(render).collect::<Vec<_>>().join("-")
+            } else if let Some(p) = o.get("prefix") {
+                format!(
+                    "{}/{}",
+                    p.get("addr").map(render).unwrap_or_default(),
+                    p.get("len").map(render).unwrap_or_default()
+                )
+            } else {
+                v.to_string()
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+fn left_name(left: &Value) -> String {
+    if let Some(p) = left.get("payload") {
+        format!("{} {}", str_of(p, "protocol"), str_of(p, "field"))
+    } else if let Some(m) = left.get("meta") {
+        format!("meta {}", str_of(m, "key"))
+    } else if let Some(c) = left.get("ct") {
+        format!("ct {}", str_of(c, "key"))
+    } else if let Some(f) = left.get("fib") {
+        format!("fib {}", f.get("flags").map(render).unwrap_or_default())
+    } else {
+        left.to_string()
+    }
+}
+
+fn port_ranges(vals: &[Val]) -> Option<Vec<(u16, u16)>> {
+    let n = |v: &Val| match v {
+        Val::Num(n) => u16::try_from(*n).ok(),
+        Val::Str(s) => s.parse().ok(),
+        _ => None,
+    };
+    vals.iter()
+        .map(|v| match v {
+            Val::Range(a, z) => Some((n(a)?, n(z)?)),
+            v => n(v).map(|p| (p, p)),
+        })
+        .collect()
+}
+
+fn proto_numbers(vals: &[Val]) -> Option<Vec<u8>> {
+    vals.iter()
+        .map(|v| match v {
+            Val::Num(n) => u8::try_from(*n).ok(),
+            Val::Str(s) => match s.as_str() {
+                "tcp" => Some(6),
+                "udp" => Some(17),
+                "icmp" => Some(1),
+                "icmpv6" | "ipv6-icmp" => Some(58),
+                "sctp" => Some(132),
+                "dccp" => Some(33),
+                "esp" => Some(50),
+                "ah" => Some(51),
+                "gre" => Some(47),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
+fn nets(vals: &[Val]) -> Option<Vec<Net>> {
+    vals.iter()
+        .map(|v| match v {
+            Val::Str(s) => Net::parse(s),
+            Val::Prefix(a, l) => Net::parse(&format!("{a}/{l}")),
+            _ => None,
+        })
+        .collect()
+}
+
+fn strings(vals: &[Val]) -> Option<Vec<String>> {
+    vals.iter()
+        .map(|v| match v {
+            Val::Str(s) => Some(s.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The conditions a `match` expression stands for.
+fn match_conds(left: &Value, op: &str, right: &Value, ctx: &SetCtx) -> Vec<Cond> {
+    let name = left_name(left);
+    let complex = || vec![Cond::Complex(format!("{name} {op} {}", render(right)))];
+    let mut vals = Vec::new();
+    if let Err(why) = values(right, ctx, &mut vals) {
+        return vec![Cond::Complex(format!("{name} {why}"))];
+    }
+    let neg = match op {
+        "==" | "in" => false,
+        "!=" => true,
+        "<" | "<=" | ">" | ">=" if name.ends_with("dport") => {
+            let Some(&[(p, _)]) = port_ranges(&vals).as_deref() else {
+                return complex();
+            };
+            let range = match op {
+                "<" if p > 0 => (0, p - 1),
+                "<=" => (0, p),
+                ">" if p < u16::MAX => (p + 1, u16::MAX),
+                ">=" => (p, u16::MAX),
+                _ => return complex(),
+            };
+            let mut conds = proto_of(&name);
+            conds.push(Cond::Dport {
+                neg: false,
+                ranges: vec![range],
+            });
+            return conds;
+        }
+        _ => return complex(),
+    };
+    let iface = |names: Option<Vec<String>>, out: bool| match names {
+        Some(n) => {
+            let names = n.iter().map(|s| IfPattern::parse(s, '*')).collect();
+            vec![if out {
+                Cond::Oif { neg, names }
+            } else {
+                Cond::Iif { neg, names }
+            }]
+        }
+        None => complex(),
+    };
+    match name.as_str() {
+        "tcp dport" | "udp dport" | "th dport" | "sctp dport" | "dccp dport" => {
+            let Some(ranges) = port_ranges(&vals) else {
+                return complex();
+            };
+            let mut conds = proto_of(&name);
+            conds.push(Cond::Dport { neg, ranges });
+            conds
+        }
+        "tcp sport" | "udp sport" | "th sport" => {
+            let mut conds = proto_of(&name);
+            conds.push(Cond::PeerDependent(format!(
+                "from source port {}{}",
+                if neg { "not " } else { "" },
+                render(right)
+            )));
+            conds
+        }
+        "meta l4proto" | "ip protocol" | "ip6 nexthdr" => match proto_numbers(&vals) {
+            Some(protos) => {
+                let mut c = vec![Cond::Proto { neg, protos }];
+                if name.starts_with("ip ") {
+                    c.push(Cond::Family(NetFamily::Ip));
+                } else if name.starts_with("ip6 ") {
+                    c.push(Cond::Family(NetFamily::Ip6));
+                }
+                c
+            }
+            None => complex(),
+        },
+        "meta nfproto" => match strings(&vals).as_deref() {
+            Some([f]) if !neg && f == "ipv4" => vec![Cond::Family(NetFamily::Ip)],
+            Some([f]) if !neg && f == "ipv6" => vec![Cond::Family(NetFamily::Ip6)],
+            Some([f]) if neg && f == "ipv4" => vec![Cond::Family(NetFamily::Ip6)],
+            Some([f]) if neg && f == "ipv6" => vec![Cond::Family(NetFamily::Ip)],
+            _ => complex(),
+        },
+        "meta iifname" | "meta iif" => iface(strings(&vals), false),
+        "meta oifname" | "meta oif" => iface(strings(&vals), true),
+        "ip saddr" | "ip6 saddr" | "ip daddr" | "ip6 daddr" => {
+            let Some(nets) = nets(&vals) else {
+                return complex();
+            };
+            let family = if name.starts_with("ip6") {
+                NetFamily::Ip6
+            } else {
+                NetFamily::Ip
+            };
+            let cond = if name.ends_with("saddr") {
+                Cond::Saddr { neg, nets }
+            } else {
+                Cond::Daddr { neg, nets }
+            };
+            vec![Cond::Family(family), cond]
+        }
+        "ct state" => match strings(&vals) {
+            Some(states) => vec![Cond::CtState { neg, states }],
+            None => complex(),
+        },
+        n if n.starts_with("fib ") && n.contains("daddr") => {
+            let result = left
+                .get("fib")
+                .map(|f| str_of(f, "result"))
+                .unwrap_or_default();
+            match (result.as_str(), strings(&vals).as_deref()) {
+                ("type", Some([t])) if t == "local" => vec![Cond::DstLocal { neg }],
+                _ => complex(),
+            }
+        }
+        _ => complex(),
+    }
+}
+
+fn proto_of(name: &str) -> Vec<Cond> {
+    let proto = match name.split(' ').next() {
+        Some("tcp") => 6,
+        Some("udp") => 17,
+        Some("sctp") => 132,
+        Some("dccp") => 33,
+        // th: any transport header; the port alone decides.
+        _ => return Vec::new(),
+    };
+    vec![Cond::Proto {
+        neg: false,
+        protos: vec![proto],
+    }]
+}
+
+fn verdict_of(key: &str, v: &Value) -> Option<Action> {
+    Some(match key {
+        "accept" => Action::Accept,
+        "drop" => Action::Drop,
+        "reject" => Action::Reject,
+        "return" => Action::Return,
+        "continue" => Action::Continue,
+        "jump" => Action::Jump(str_of(v, "target")),
+        "goto" => Action::Goto(str_of(v, "target")),
+        _ => return None,
+    })
+}
+
+fn rule(exprs: &[Value], ctx: &SetCtx) -> Rule {
+    let mut conds = Vec::new();
+    let mut action = Action::Continue;
+    let mut words = Vec::new();
+    for e in exprs {
+        let Some((key, v)) = e.as_object().and_then(|o| o.iter().next()) else {
+            continue;
+        };
+        match key.as_str() {
+            "match" => {
+                let left = v.get("left").unwrap_or(&Value::Null);
+                let right = v.get("right").unwrap_or(&Value::Null);
+                let op = v.get("op").and_then(Value::as_str).unwrap_or("==");
+                let shown_op = match op {
+                    "==" | "in" => String::new(),
+                    o => format!("{o} "),
+                };
+                words.push(format!("{} {shown_op}{}", nft_name(left), render(right)));
+                conds.extend(match_conds(left, op, right, ctx));
+            }
+            "counter" | "log" | "comment" | "mangle" | "notrack" | "meta" | "ct helper"
+            | "masquerade" | "snat" => {
+                if key == "counter" || key == "log" {
+                    words.push(key.clone());
+                }
+            }
+            "dnat" => {
+                let addr = v
+                    .get("addr")
+                    .and_then(Value::as_str)
+                    .and_then(|a| a.parse().ok());
+                let port = v
+                    .get("port")
+                    .and_then(Value::as_u64)
+                    .and_then(|p| u16::try_from(p).ok());
+                words.push(format!(
+                    "dnat to {}{}",
+                    v.get("addr").map(render).unwrap_or_default(),
+                    port.map(|p| format!(":{p}")).unwrap_or_default()
+                ));
+                action = if v.get("addr").is_some() && addr.is_none() {
+                    Action::Complex("dnat to an address map".into())
+                } else {
+                    Action::Dnat { addr, port }
+                };
+            }
+            "vmap" => {
+                let key_v = v.get("key").cloned().unwrap_or(Value::Null);
+                words.push(format!(
+                    "{} vmap {}",
+                    nft_name(&key_v),
+                    render(v.get("data").unwrap_or(&Value::Null))
+                ));
+                let mut entries = Vec::new();
+                let data = v.get("data").cloned().unwrap_or(Value::Null);
+                let elems = data
+                    .get("set")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                let mut ok = !elems.is_empty();
+                for el in elems {
+                    let Some(pair) = el.as_array().filter(|a| a.len() == 2) else {
+                        ok = false;
+                        break;
+                    };
+                    let verdict = pair[1]
+                        .as_object()
+                        .and_then(|o| o.iter().next())
+                        .and_then(|(k, v)| verdict_of(k, v));
+                    let Some(verdict) = verdict else {
+                        ok = false;
+                        break;
+                    };
+                    let conds = match_conds(&key_v, "==", &pair[0], ctx);
+                    if conds.iter().any(|c| matches!(c, Cond::Complex(_))) {
+                        ok = false;
+                        break;
+                    }
+                    entries.push((conds, verdict));
+                }
+                action = if ok {
+                    Action::Vmap(entries)
+                } else {
+                    Action::Complex("a verdict map this reader does not model".into())
+                };
+            }
+            k => {
+                if let Some(a) = verdict_of(k, v) {
+                    words.push(match &a {
+                        Action::Jump(t) => format!("jump {t}"),
+                        Action::Goto(t) => format!("goto {t}"),
+                        _ => k.to_string(),
+                    });
+                    action = a;
+                } else {
+                    // limit, quota, xt (iptables-nft compat), queue, redirect, …
+                    words.push(format!("{k} {}", render(v)));
+                    conds.push(Cond::Complex(format!("{k} (not modelled)")));
+                }
+            }
+        }
+    }
+    Rule {
+        text: words.join(" "),
+        conds,
+        action,
+    }
+}
+
+/// The left side as nft writes it: `tcp dport`, `iifname`, `ct state`.
+fn nft_name(left: &Value) -> String {
+    let n = left_name(left);
+    n.strip_prefix("meta ")
+        .filter(|k| {
+            matches!(
+                *k,
+                "iifname" | "oifname" | "iif" | "oif" | "l4proto" | "nfproto"
+            )
+        })
+        .map_or(n.clone(), |k| {
+            if k == "l4proto" || k == "nfproto" {
+                format!("meta {k}")
+            } else {
+                k.to_string()
+            }
+        })
+}
