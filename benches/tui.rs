@@ -46,6 +46,7 @@ fn ten_thousand_sockets() -> Snapshot {
             owner_unknown: None,
             uid: Some(1000),
             user: Some("bench".into()),
+            netns: None,
         })
         .collect();
     Snapshot {

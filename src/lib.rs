@@ -6,6 +6,8 @@
 
 pub mod cli;
 pub mod commands;
+#[cfg(target_os = "linux")]
+pub mod facts;
 pub mod hints;
 pub mod known;
 pub mod output;

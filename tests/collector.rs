@@ -16,6 +16,7 @@ use support::hold;
 fn collect(include_connections: bool) -> Snapshot {
     SystemCollector::new(CollectOptions {
         include_connections,
+        ..CollectOptions::default()
     })
     .collect()
     .expect("collect")

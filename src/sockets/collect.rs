@@ -27,6 +27,9 @@ pub trait Collector: Send {
 pub struct CollectOptions {
     /// Every connection too, not only TCP listeners and unconnected UDP sockets.
     pub include_connections: bool,
+    /// Only the collector's own network namespace; by default every namespace of the host is
+    /// read (as root) and its sockets tagged with `Socket::netns`.
+    pub host_namespace_only: bool,
 }
 
 /// Collects from this machine (netlink + /proc). Keep one for repeated refreshes: it remembers
@@ -122,7 +125,8 @@ mod linux {
     use crate::sockets::kernel::{state_mask, KernelSocket};
     use crate::sockets::owners::{self, Clock, UserNames};
     use crate::sockets::{
-        netlink, procnet, HostInfo, Owner, Protocol, Snapshot, Socket, UnknownOwner, SCHEMA_VERSION,
+        netlink, netns, procnet, HostInfo, Owner, Protocol, Snapshot, Socket, UnknownOwner,
+        SCHEMA_VERSION,
     };
 
     /// Even when every socket is found in memory, scan again this often: a process may have
@@ -150,7 +154,11 @@ mod linux {
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs());
             let mut warnings = Vec::new();
-            let kernel_sockets = list_sockets(options, &mut warnings)?;
+            let mut kernel_sockets = list_sockets(options, &mut warnings)?;
+            if !options.host_namespace_only {
+                let others = netns::collect_others(options.include_connections, &mut warnings);
+                kernel_sockets.extend(others);
+            }
             let wanted: HashSet<u64> = kernel_sockets
                 .iter()
                 .map(|s| s.inode)
@@ -190,6 +198,7 @@ mod linux {
                         owner_unknown,
                         uid: Some(k.uid),
                         user: self.users.name(k.uid),
+                        netns: k.netns,
                     }
                 })
                 .collect();

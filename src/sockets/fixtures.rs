@@ -50,6 +50,7 @@ pub fn listener(proto: Protocol, addr: &str, port: u16, owners: Vec<Owner>) -> S
         user: owners.first().and_then(|o| o.user.clone()),
         owners,
         owner_unknown: None,
+        netns: None,
     }
 }
 
