@@ -20,6 +20,9 @@
 //! // Only when shown or asked for (`--verify`): + integrity, hashing the running executable.
 //! let verified = facts.establish(&owner, Depth::Verify);
 //! println!("{}", verified.provenance_line());
+//! // Or per socket: every owner, the namespace label, the declaring .socket unit.
+//! # let socket: portscope::sockets::Socket = todo!();
+//! let all = facts.for_socket(&socket, Depth::Detail);
 //! ```
 //!
 //! Every field is a [`Fact`]: `Known(value)` or `Unknown(why)`. Package and integrity are cached
@@ -43,10 +46,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use ancestry::{SessionKind, Step};
-pub use cgroup::{Container, Pod, Runtime, Unit};
+pub use cgroup::{Container, Pod, Runtime, SocketUnit, Unit};
 pub use package::{Integrity, Manager, PackageInfo, Place, Provenance};
 
-use crate::sockets::{NetNs, Owner};
+use crate::sockets::{NetNs, Owner, Socket};
 
 /// A fact about a process: established from evidence, or unknown with the reason why (raw text,
 /// may quote a path or file content: escape it to print).
@@ -209,6 +212,17 @@ impl OwnerFacts {
             Some(Fact::Known(Integrity::Modified { .. }))
         )
     }
+}
+
+/// Everything established about one socket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SocketFacts {
+    /// One per owner, in the socket's owner order.
+    pub owners: Vec<OwnerFacts>,
+    /// The namespace's label ([`FactsCache::namespace_label`]); `None`: the host's.
+    pub netns: Option<String>,
+    /// The `.socket` unit that declares this listener; `None` below [`Depth::Detail`].
+    pub socket_unit: Option<Fact<Option<cgroup::SocketUnit>>>,
 }
 
 /// The identity of an executable file: what the package and integrity caches are keyed by.
@@ -391,6 +405,38 @@ impl FactsCache {
             },
         );
         (package, integrity)
+    }
+
+    /// The facts of every owner of `socket` (down to `depth`), the label of its namespace when
+    /// it is not the host's, and (from [`Depth::Detail`]) the `.socket` unit declaring it.
+    pub fn for_socket(&mut self, socket: &Socket, depth: Depth) -> SocketFacts {
+        let owners: Vec<OwnerFacts> = socket
+            .owners
+            .iter()
+            .map(|o| self.establish(o, depth))
+            .collect();
+        let netns = socket.netns.as_ref().map(|ns| self.namespace_label(ns));
+        let socket_unit = match (
+            depth >= Depth::Detail,
+            socket.owners.first(),
+            owners.first(),
+        ) {
+            (false, _, _) => None,
+            (true, Some(owner), Some(facts)) if socket.state.is_listener() => {
+                Some(self.socket_unit(
+                    facts,
+                    owner,
+                    socket.local_port,
+                    socket.protocol == crate::sockets::Protocol::Udp,
+                ))
+            }
+            (true, _, _) => Some(Fact::Known(None)),
+        };
+        SocketFacts {
+            owners,
+            netns,
+            socket_unit,
+        }
     }
 
     /// A label for a namespace other than the host's: its `/run/netns` name, else the container
