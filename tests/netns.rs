@@ -262,3 +262,64 @@ fn an_unnamed_namespace_is_found_through_its_process() {
     drop(stdin);
     let _ = child.wait();
 }
+
+/// A copy of the binary an unprivileged user can execute (the checkout may sit in a 0700 home).
+fn world_executable_copy() -> (tempfile::TempDir, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = dir.path().join("portscope");
+    std::fs::copy(env!("CARGO_BIN_EXE_portscope"), &bin).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (dir, bin)
+}
+
+#[test]
+fn without_root_the_namespaces_not_entered_are_named_with_how_to_see_them() {
+    if !is_root() {
+        eprintln!("skipped: needs root to set up the sandbox");
+        return;
+    }
+    let sandbox = Sandbox::new("noroot");
+    let inside = hold_inside(&sandbox, &["--tcp", "127.0.0.1:0"]);
+    let (_dir, bin) = world_executable_copy();
+    let out = loop {
+        let out = Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&bin)
+            .arg("snapshot")
+            .output()
+            .unwrap();
+        // Another test thread's fork may hold the fresh copy open for writing for a moment.
+        if !String::from_utf8_lossy(&out.stderr).contains("Text file busy") {
+            break out;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let warnings: Vec<&str> = v["host"]["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let refused = warnings
+        .iter()
+        .find(|w| w.contains(&sandbox.name))
+        .unwrap_or_else(|| panic!("no warning names {}: {warnings:?}", sandbox.name));
+    assert!(
+        refused.contains("could not be entered") && refused.contains("sudo portscope"),
+        "{refused}"
+    );
+    let pid = inside.child.id();
+    assert!(!v["sockets"].as_array().unwrap().iter().any(|s| {
+        s["owners"]
+            .as_array()
+            .is_some_and(|o| o.iter().any(|o| o["pid"] == pid))
+    }));
+}
