@@ -354,10 +354,12 @@ impl FactsCache {
         let replaced = owner.exe_deleted || package::replaced_on_disk(&self.roots, &path, &meta);
         if let Some(entry) = self.exes.get(&key) {
             if !verify || entry.integrity.is_some() {
-                let integrity = if verify {
-                    entry.integrity.clone()
-                } else {
-                    None
+                // The running file is the same, but the path may have been replaced since the
+                // entry was made (an upgrade): the package's digest then describes another file.
+                let integrity = match (verify, replaced) {
+                    (false, _) => None,
+                    (true, true) => Some(Fact::Known(Integrity::Replaced)),
+                    (true, false) => entry.integrity.clone(),
                 };
                 return (entry.package.clone(), integrity);
             }
