@@ -12,6 +12,7 @@ pub mod hints;
 pub mod known;
 pub mod output;
 pub mod registry;
+pub mod report;
 pub mod sockets;
 pub mod text;
 pub mod tui;

@@ -41,7 +41,7 @@ fn hint_ids(v: &Value) -> Vec<&str> {
 fn lookup_289_says_unassigned_ports_should_be_silent() {
     let text = lookup(&["289"]);
     assert!(
-        text.contains("Unassigned: IANA has no entry for port 289"),
+        text.contains("unassigned: IANA has no entry for port 289"),
         "{text}"
     );
     assert!(text.contains("(unassigned-system-port)"), "{text}");
@@ -69,14 +69,14 @@ fn lookup_3489_shows_iana_then_the_reported_symantec_use() {
     let text = lookup(&["3489"]);
     let iana = text.find("dtp-dia").expect("IANA entry");
     let known = text.find("Known uses").expect("known uses section");
-    let hints = text.find("Hints").expect("hints section");
+    let hints = text.find("\nHints").expect("hints section");
     assert!(iana < known && known < hints, "{text}");
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(
-        text.contains("Symantec Endpoint Protection Manager  3489/tcp  security, reported"),
+        flat.contains("Symantec Endpoint Protection Manager · 3489/tcp · security, reported"),
         "{text}"
     );
     assert!(text.contains("(known-unofficial-use)"));
-    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(
         flat.contains(
             "reported (secondary sources only) as used by Symantec Endpoint Protection Manager"
@@ -111,7 +111,8 @@ fn lookup_4444_surfaces_iana_unauthorized_use_and_the_attack_tool_default() {
 fn lookup_of_a_plain_registered_service_raises_no_hint() {
     let text = lookup(&["22/tcp"]);
     assert!(text.contains("OpenSSH sshd"), "{text}");
-    assert!(!text.contains("Hints"), "{text}");
+    assert!(!text.contains("\nHints"), "{text}");
+    assert!(text.contains("Verdict\n  nothing unusual found"), "{text}");
     assert!(hint_ids(&lookup_json("22/tcp")).is_empty());
 }
 
@@ -124,4 +125,36 @@ fn lookup_of_a_dynamic_port_says_it_is_never_assigned() {
         .unwrap()
         .iter()
         .any(|k| k["product"] == "WireGuard"));
+}
+
+#[test]
+fn lookup_31337_pins_back_orifice_on_udp_only() {
+    let any = lookup_json("31337");
+    let malware = any["hints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["id"] == "known-malware-port")
+        .expect("31337 is a known trojan default");
+    assert!(
+        malware["title"].as_str().unwrap().starts_with("31337/udp "),
+        "{malware}"
+    );
+    // Over TCP the port is IANA's eldim, and nothing says trojan.
+    let tcp = lookup_json("31337/tcp");
+    assert!(!hint_ids(&tcp).contains(&"known-malware-port"), "{tcp}");
+    assert_eq!(tcp["entries"][0]["service"], "eldim");
+    let udp = lookup_json("31337/udp");
+    assert!(hint_ids(&udp).contains(&"known-malware-port"), "{udp}");
+}
+
+#[test]
+fn lookup_next_steps_are_words_and_one_printable_line() {
+    let v = lookup_json("289");
+    let step = &v["hints"][0]["next_steps"][0];
+    assert_eq!(step["command"], "sudo ss -tulnp 'sport = :289'");
+    assert_eq!(
+        step["pipeline"],
+        serde_json::json!([["sudo", "ss", "-tulnp", "sport = :289"]])
+    );
 }

@@ -11,7 +11,8 @@ use super::{CmdResult, Context, Failure};
 use crate::cli::LookupArgs;
 use crate::hints::{self, Hint};
 use crate::known::KnownUse;
-use crate::registry::{search, Entry, PortClass, PortReport, Protocol, Registry};
+use crate::registry::{search, Entry, PortReport, PortSpec, PortSpecError, Protocol, Registry};
+use crate::report;
 use crate::text::escape;
 
 /// What the user asked for.
@@ -24,50 +25,16 @@ pub enum Target {
 /// Parse `80`, `80/tcp`, `ssh`, `ssh/udp`; refuse out-of-range ports and unknown protocols with a
 /// message that says what would be accepted.
 pub fn parse_target(raw: &str) -> Result<Target, String> {
-    let raw = raw.trim();
-    if raw.is_empty() {
-        return Err(
+    match PortSpec::parse(raw) {
+        Ok(PortSpec { port, protocol }) => Ok(Target::Port(port, protocol)),
+        Err(PortSpecError::NotANumber { name, protocol }) => Ok(Target::Name(name, protocol)),
+        Err(PortSpecError::Empty) => Err(
             "the lookup query is empty: give a port (80, 80/tcp) or a service name (ssh)".into(),
-        );
+        ),
+        Err(e) => Err(e.to_string()),
     }
-    let (what, proto) = match raw.split_once('/') {
-        Some((what, proto)) => {
-            let p = Protocol::parse(proto.trim()).ok_or_else(|| {
-                format!(
-                    "unknown protocol \"{}\" in \"{}\": use tcp, udp, sctp or dccp",
-                    escape(proto),
-                    escape(raw)
-                )
-            })?;
-            (what.trim(), Some(p))
-        }
-        None => (raw, None),
-    };
-    let looks_numeric = what
-        .strip_prefix(['-', '+'])
-        .unwrap_or(what)
-        .bytes()
-        .all(|b| b.is_ascii_digit())
-        && !what.is_empty();
-    if looks_numeric {
-        return match what.parse::<u16>() {
-            Ok(port) => Ok(Target::Port(port, proto)),
-            Err(_) => Err(format!(
-                "port must be a number from 0 to 65535, got {}",
-                escape(what)
-            )),
-        };
-    }
-    if what.is_empty() {
-        return Err(format!(
-            "nothing to look up before \"/\" in \"{}\"",
-            escape(raw)
-        ));
-    }
-    Ok(Target::Name(what.to_string(), proto))
 }
 
-/// `lookup --json` for a port: the registry report plus known uses and port-only hints.
 #[derive(Serialize)]
 struct PortLookup<'r> {
     #[serde(flatten)]
@@ -89,22 +56,21 @@ pub fn run(ctx: &Context, args: &LookupArgs) -> CmdResult {
     let mut out = io::stdout().lock();
     match target {
         Target::Port(port, proto) => {
-            let report = registry.report(port, proto);
+            let port_report = registry.report(port, proto);
             let assessment = hints::assess_port(&registry, port, proto);
             if ctx.json {
                 crate::text::write_json(
                     &mut out,
                     &PortLookup {
-                        report,
+                        report: port_report,
                         known_uses: assessment.known_uses,
                         hints: assessment.hints,
                     },
                 )?;
             } else {
-                let width = width();
-                write_port_report(&mut out, &report, width)?;
-                write_known_uses(&mut out, &assessment.known_uses, width)?;
-                write_hints(&mut out, &assessment.hints, width)?;
+                let detail = report::detail::port(&registry, port, proto, &assessment);
+                writeln!(out, "{}", escape(&detail.title))?;
+                report::plain::write_detail(&mut out, &detail, width())?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -127,7 +93,8 @@ pub fn run(ctx: &Context, args: &LookupArgs) -> CmdResult {
                     },
                 )?;
             } else {
-                write_entries(&mut out, &entries, None, width())?;
+                let detail = report::detail::entries(name.clone(), &entries);
+                report::plain::write_detail(&mut out, &detail, width())?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -155,238 +122,6 @@ fn not_found(registry: &Registry, name: &str) -> CmdResult {
     }
     msg.push_str(&format!(" (try `portscope search {}`)", escape(name)));
     Err(Failure::Runtime(anyhow::anyhow!(msg)))
-}
-
-/// The human form of a port report.
-pub fn write_port_report(
-    out: &mut impl Write,
-    report: &PortReport,
-    width: usize,
-) -> io::Result<()> {
-    let proto = report.protocol.map(|p| format!("/{p}")).unwrap_or_default();
-    writeln!(out, "Port {}{proto}: {}", report.port, report.class.label())?;
-    if report
-        .entries
-        .iter()
-        .all(|e| e.service.is_empty() && !e.is_reserved())
-    {
-        match (report.class, report.unassigned_run) {
-            (PortClass::Dynamic, _) => {
-                writeln!(out, "Never assigned: IANA leaves 49152-65535 for dynamic, private and ephemeral use.")?
-            }
-            (_, Some(run)) if run.is_single() => writeln!(out, "Unassigned: IANA has no entry for port {}.", report.port)?,
-            (_, Some(run)) => writeln!(
-                out,
-                "Unassigned: IANA has no entry for port {}; it lies in the unassigned run {run} ({} ports).",
-                report.port,
-                run.len()
-            )?,
-            (_, None) => writeln!(out, "Unassigned: IANA has no entry for port {}.", report.port)?,
-        }
-        return Ok(());
-    }
-    writeln!(out)?;
-    write_entries(out, &report.entries, Some(report.port), width)
-}
-
-/// The "Known uses" section; nothing when there are none.
-pub fn write_known_uses(out: &mut impl Write, uses: &[&KnownUse], width: usize) -> io::Result<()> {
-    if uses.is_empty() {
-        return Ok(());
-    }
-    writeln!(
-        out,
-        "\nKnown uses (a port number alone never proves which program listens)"
-    )?;
-    for k in uses {
-        writeln!(
-            out,
-            "  {}  {}  {}, {}",
-            escape(&k.product),
-            k.ports_label(),
-            escape(&k.category),
-            k.confidence
-        )?;
-        write_field(out, "Note", &k.note, width)?;
-        write_field(out, "Reference", &k.reference, width)?;
-    }
-    Ok(())
-}
-
-/// The "Hints" section: severity, title and id, the reason, then the commands to run.
-/// Hint text is display-ready (escaped when the hint was built).
-pub fn write_hints(out: &mut impl Write, hints: &[Hint], width: usize) -> io::Result<()> {
-    if hints.is_empty() {
-        return Ok(());
-    }
-    writeln!(out, "\nHints")?;
-    // Several hints often suggest the same commands: print each command once, where it first
-    // applies.
-    let mut shown: Vec<&str> = Vec::new();
-    for h in hints {
-        writeln!(out, "  [{}] {}  ({})", h.severity, h.title, h.id)?;
-        for line in wrap(&h.why, width.saturating_sub(6).max(20)) {
-            writeln!(out, "      {line}")?;
-        }
-        let fresh: Vec<&str> = h
-            .next_steps
-            .iter()
-            .map(String::as_str)
-            .filter(|s| !shown.contains(s))
-            .collect();
-        if fresh.is_empty() && !h.next_steps.is_empty() {
-            writeln!(out, "      Next steps: as above.")?;
-        } else if !fresh.is_empty() {
-            writeln!(out, "      Next steps:")?;
-            for step in fresh {
-                writeln!(out, "        $ {step}")?;
-                shown.push(step);
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Entries as blocks, one per service; rows identical but for the protocol are folded together
-/// (`dtp-dia  3489/tcp, udp`). Empty fields are left out.
-pub fn write_entries(
-    out: &mut impl Write,
-    entries: &[Entry],
-    port: Option<u16>,
-    width: usize,
-) -> io::Result<()> {
-    let mut groups: Vec<(Entry, Vec<Protocol>)> = Vec::new();
-    for e in entries {
-        let same = |g: &Entry| {
-            let mut g = *g;
-            g.protocol = e.protocol;
-            g.index = e.index;
-            g == *e
-        };
-        match groups.iter_mut().find(|(g, _)| same(g)) {
-            Some((_, protos)) => protos.extend(e.protocol),
-            None => groups.push((*e, e.protocol.into_iter().collect())),
-        }
-    }
-    for (n, (e, protos)) in groups.iter().enumerate() {
-        if n > 0 {
-            writeln!(out)?;
-        }
-        let name = if e.service.is_empty() {
-            if e.is_unassigned() {
-                "(unassigned)"
-            } else {
-                "(reserved)"
-            }
-            .to_string()
-        } else {
-            escape(e.service).into_owned()
-        };
-        let ports = e
-            .ports
-            .map_or_else(|| "no port".to_string(), |p| p.to_string());
-        let protos: Vec<&str> = protos.iter().map(|p| p.as_str()).collect();
-        let slash = if protos.is_empty() {
-            String::new()
-        } else {
-            format!("/{}", protos.join(", "))
-        };
-        write!(out, "{name}  {ports}{slash}")?;
-        match (port, e.ports) {
-            (Some(p), Some(range)) if !range.is_single() => {
-                writeln!(out, "  (port {p} lies in this range)")?
-            }
-            _ => writeln!(out)?,
-        }
-        let fields = [
-            ("Description", e.description.to_string()),
-            ("Assignee", e.assignee_name()),
-            ("Contact", e.contact_name()),
-            ("Registered", e.registration_date.to_string()),
-            ("Modified", e.modification_date.to_string()),
-            ("Reference", e.reference.to_string()),
-            ("Service code", e.service_code.to_string()),
-            ("Unauthorized use", e.unauthorized_use.to_string()),
-            ("Notes", e.assignment_notes.to_string()),
-        ];
-        for (label, value) in fields {
-            if value.trim().is_empty() {
-                continue;
-            }
-            write_field(out, label, &value, width)?;
-        }
-    }
-    Ok(())
-}
-
-/// `  Label             value`, the value escaped and wrapped under itself.
-pub fn write_field(out: &mut impl Write, label: &str, value: &str, width: usize) -> io::Result<()> {
-    const INDENT: usize = 20;
-    let avail = width.saturating_sub(INDENT).max(20);
-    let mut first = true;
-    // IANA's notes carry hard line breaks from old mail; reflow them, keeping list items apart.
-    for paragraph in paragraphs(value) {
-        for line in wrap(&escape(&paragraph), avail) {
-            if first {
-                writeln!(out, "  {label:<w$}{line}", w = INDENT - 2)?;
-                first = false;
-            } else {
-                writeln!(out, "{:INDENT$}{line}", "")?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Split text into paragraphs at blank lines and before list items (`*`, `-`); other line breaks
-/// become spaces.
-fn paragraphs(value: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut current = String::new();
-    for line in value.lines() {
-        let line = line.trim();
-        let starts_item = line.starts_with("* ") || line.starts_with("- ");
-        if (line.is_empty() || starts_item) && !current.is_empty() {
-            out.push(std::mem::take(&mut current));
-        }
-        if !line.is_empty() {
-            if !current.is_empty() {
-                current.push(' ');
-            }
-            current.push_str(line);
-        }
-    }
-    if !current.is_empty() || out.is_empty() {
-        out.push(current);
-    }
-    out
-}
-
-/// Greedy word wrap by display width; a word longer than the line is cut.
-pub fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        let needed =
-            crate::text::width(&line) + usize::from(!line.is_empty()) + crate::text::width(word);
-        if !line.is_empty() && needed > width {
-            lines.push(std::mem::take(&mut line));
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-        while crate::text::width(&line) > width {
-            let cut: String = line.chars().take(width).collect();
-            let rest: String = line.chars().skip(width).collect();
-            lines.push(cut);
-            line = rest;
-        }
-    }
-    if !line.is_empty() || lines.is_empty() {
-        lines.push(line);
-    }
-    lines
 }
 
 #[cfg(test)]
@@ -419,12 +154,9 @@ mod tests {
         assert!(parse_target("")
             .unwrap_err()
             .starts_with("the lookup query is empty"));
-    }
-
-    #[test]
-    fn wrap_keeps_words_whole() {
-        assert_eq!(wrap("aa bb cc", 5), vec!["aa bb", "cc"]);
-        assert_eq!(wrap("", 5), vec![""]);
-        assert_eq!(wrap("abcdefgh", 3), vec!["abc", "def", "gh"]);
+        assert_eq!(
+            parse_target("/tcp").unwrap_err(),
+            "nothing before \"/\" in \"/tcp\": expected a port (80/tcp)"
+        );
     }
 }

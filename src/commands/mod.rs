@@ -10,14 +10,19 @@ mod doctor;
 mod explain;
 mod list;
 mod lookup;
+mod man;
 mod registry;
 mod search;
 mod snapshot;
 mod view;
 
-/// The plain `list` table, for when the explorer cannot run (TERM=dumb, no tty).
-pub fn list_default(ctx: &Context) -> CmdResult {
-    list::run(ctx, &crate::cli::ListArgs::default())
+/// The explorer's outcome as an exit status; an error that is the user's to fix is a usage error.
+pub fn explored(result: Result<crate::tui::Ending, crate::tui::TuiError>) -> CmdResult {
+    match result {
+        Ok(ending) => Ok(ExitCode::from(ending.exit_code())),
+        Err(e) if e.is_usage() => Err(Failure::Usage(e.to_string())),
+        Err(e) => Err(Failure::Runtime(e.into())),
+    }
 }
 
 /// How a command failed: a usage error (the user can fix the command line: exit 2) or a runtime
@@ -49,7 +54,12 @@ pub fn usage<T>(msg: impl Into<String>) -> Result<T, Failure> {
 pub fn run(cli: Cli) -> CmdResult {
     let ctx = Context::new(&cli);
     match cli.command {
-        None => crate::tui::run_live(&ctx, cli.interval),
+        // Without a terminal (a pipe, TERM=dumb) the explorer cannot run: print the plain table.
+        None if !crate::tui::terminal_available() => {
+            crate::tui::check_interval(cli.interval).map_err(|e| Failure::Usage(e.to_string()))?;
+            list::run(&ctx, &crate::cli::ListArgs::default())
+        }
+        None => explored(crate::tui::run_live(ctx.registry()?, cli.interval)),
         Some(Command::Lookup(args)) => lookup::run(&ctx, &args),
         Some(Command::Search(args)) => search::run(&ctx, &args),
         Some(Command::List(args)) => list::run(&ctx, &args),
@@ -60,16 +70,30 @@ pub fn run(cli: Cli) -> CmdResult {
         Some(Command::Diff(args)) => diff::run(&ctx, &args),
         Some(Command::Doctor) => doctor::run(&ctx),
         Some(Command::Completions(args)) => {
+            // clap_complete panics when its writer fails (`>/dev/full`): generate into memory,
+            // then write with the error returned like every other command's output.
             let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(args.shell, &mut cmd, "portscope", &mut std::io::stdout());
-            Ok(ExitCode::SUCCESS)
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut cmd, "portscope", &mut script);
+            write_stdout(&script)
         }
         Some(Command::Man) => {
-            let cmd = <Cli as clap::CommandFactory>::command();
-            clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?;
-            Ok(ExitCode::SUCCESS)
+            let mut page = Vec::new();
+            man::write(&mut page)?;
+            write_stdout(&page)
         }
     }
+}
+
+/// Write generated text to standard output; a failure is a runtime error (a closed pipe ends the
+/// run quietly, like every other command's output).
+fn write_stdout(bytes: &[u8]) -> CmdResult {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::Runtime(anyhow::Error::new(e).context("cannot write the output")))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// One collection of this machine's sockets, for the commands that print one (`list`,

@@ -6,8 +6,10 @@
 //! A hint never claims identity: a port is "commonly used by" a product; only the owning process
 //! says what a socket is.
 //!
-//! Hint text is display-ready: untrusted parts (process names, paths, registry text) are passed
-//! through [`crate::text::escape`] when the hint is built, so front ends print it as is.
+//! Hint text is raw: titles and reasons quote process names, paths and registry text as they
+//! are, and every printer escapes them once, at output, with [`crate::text::escape`]. Next steps
+//! are structured commands ([`NextStep`]); their one rendering, [`NextStep::render`], is a
+//! printable, shell-safe line that printers show as it is, never escaped again.
 
 use std::collections::HashMap;
 
@@ -19,6 +21,8 @@ use crate::sockets::{Snapshot, Socket};
 
 pub mod next_steps;
 mod port_rules;
+
+pub use next_steps::NextStep;
 mod socket_rules;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -53,11 +57,12 @@ pub struct Hint {
     /// Stable identifier, e.g. `unassigned-system-port`; documented in the README.
     pub id: &'static str,
     pub severity: Severity,
+    /// Raw text: escape it when printing.
     pub title: String,
-    /// Plain-language reason.
+    /// Plain-language reason; raw text: escape it when printing.
     pub why: String,
-    /// Concrete commands for this OS.
-    pub next_steps: Vec<String>,
+    /// Concrete commands for this OS; print each as [`NextStep::render`] gives it.
+    pub next_steps: Vec<NextStep>,
 }
 
 /// Everything known about one port or socket: its registry entries, known unofficial uses, hints.
@@ -87,7 +92,7 @@ pub(crate) struct Finding<'a> {
 pub(crate) struct Text {
     pub title: String,
     pub why: String,
-    pub next_steps: Vec<String>,
+    pub next_steps: Vec<NextStep>,
 }
 
 /// A finding with its text written out (what the rules' tests look at).
@@ -97,7 +102,15 @@ pub(crate) struct Written {
     pub severity: Severity,
     pub title: String,
     pub why: String,
-    pub next_steps: Vec<String>,
+    pub next_steps: Vec<NextStep>,
+}
+
+#[cfg(test)]
+impl Written {
+    /// The next steps as the lines a user sees.
+    pub fn lines(&self) -> Vec<String> {
+        self.next_steps.iter().map(NextStep::render).collect()
+    }
 }
 
 impl<'a> Finding<'a> {
@@ -162,7 +175,7 @@ impl PortFacts<'_, '_> {
     }
 
     /// Commands that find the holder of this port and, for a live socket, inspect its owners.
-    pub fn investigate(&self) -> Vec<String> {
+    pub fn investigate(&self) -> Vec<NextStep> {
         let mut steps = next_steps::find_listener(self.port, self.protocol);
         if let Some(socket) = self.live {
             for owner in socket.owners.iter().take(2) {
@@ -180,11 +193,13 @@ pub(crate) struct SocketFacts<'a, 'r> {
     pub snapshot: &'a Snapshot,
     pub socket: &'a Socket,
     /// The snapshot's listeners on the same protocol and port (this one included when it is
-    /// one): looked up once per snapshot by [`assess_all`], so a listing stays linear.
+    /// one): looked up once per snapshot by [`Assessor`], so a listing stays linear.
     pub same_port: &'a [&'a Socket],
 }
 
-/// The listeners of `snapshot` on `protocol`/`port`.
+/// The listeners of `snapshot` on `protocol`/`port` (what [`Assessor`] indexes; the rules' tests
+/// build their facts with it).
+#[cfg(test)]
 pub(crate) fn listeners_on(snapshot: &Snapshot, protocol: Protocol, port: u16) -> Vec<&Socket> {
     snapshot
         .sockets
@@ -238,18 +253,23 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "known-malware-port",
-        trigger: "The port is a known default of malware, a backdoor or an attack tool (4444, 31337, 50050): notice in lookup, warning for a live listener",
+        trigger: "The port is a known default of malware, a backdoor or an attack tool over that protocol (4444/tcp, 31337/udp, 50050/tcp): notice in lookup, warning for a live listener",
         check: Check::Port(port_rules::known_malware_port),
     },
     Rule {
         id: "service-mismatch",
-        trigger: "A well-known service port (22, 25, 53, 80, 443, 3306, 5432, ...) held by a process that is not one of its usual daemons",
+        trigger: "A well-known service port (22, 25, 53, 80, 443, 3306, 5432, ...) held by a process whose executable is not one of its usual daemons (the name it gives itself does not count)",
         check: Check::Socket(socket_rules::service_mismatch),
     },
     Rule {
         id: "exposed-all-interfaces",
-        trigger: "A listener bound to 0.0.0.0, :: or another non-loopback address (notice when the port's known uses are dev servers or debuggers); never for loopback-only listeners",
+        trigger: "A listener bound to 0.0.0.0, :: or another non-loopback address: warning for a database that ships without authentication (Redis, memcached, MongoDB, Elasticsearch, etcd, ZooKeeper, Cassandra, ClickHouse, InfluxDB 1.x, Solr), notice when the port's known uses are dev servers or debuggers, else info; never for loopback-only listeners",
         check: Check::Socket(socket_rules::exposed_all_interfaces),
+    },
+    Rule {
+        id: "ephemeral-range-listener",
+        trigger: "A TCP listener (or a UDP one on a port with a known fixed use) inside this host's ephemeral port range, not reserved from it: notice; info naming the Linux default 32768-60999 when the snapshot does not record the range",
+        check: Check::Socket(socket_rules::ephemeral_range_listener),
     },
     Rule {
         id: "system-port-non-root",
@@ -278,12 +298,22 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "name-needed-escaping",
-        trigger: "An owner's name, executable path or command line holds control, bidi or invisible characters",
+        trigger: "An owner's name, executable path or command line holds characters that change what a terminal shows: ESC and other controls (not tab or newline), bidi controls, zero-width characters, bytes that are not UTF-8",
         check: Check::Socket(socket_rules::name_needed_escaping),
     },
     Rule {
+        id: "name-claims-daemon",
+        trigger: "An owner's name or argv[0] is a known daemon's (sshd, nginx, mysqld, systemd, cron, ...) but its executable is not that daemon's (exec -a, prctl)",
+        check: Check::Socket(socket_rules::name_claims_daemon),
+    },
+    Rule {
+        id: "name-claims-kernel-thread",
+        trigger: "An owner's name or argv[0] is a kernel thread's (kworker/0:1, [ksoftirqd/0], ...): kernel threads hold no sockets, so this is a disguised user-space program (alert)",
+        check: Check::Socket(socket_rules::name_claims_kernel_thread),
+    },
+    Rule {
         id: "name-differs-from-exe",
-        trigger: "An owner's process name is not its executable's name (renamed with prctl or exec -a); scripts under an interpreter or runtime are exempt",
+        trigger: "An owner's process name is not its executable's name (renamed with prctl or exec -a); scripts under an interpreter or runtime, and names the two rules above cover, are exempt",
         check: Check::Socket(socket_rules::name_differs_from_exe),
     },
     Rule {
@@ -368,29 +398,103 @@ pub fn assess_port(registry: &Registry, port: u16, protocol: Option<Protocol>) -
     }
 }
 
-/// Assess one live socket of `snapshot` (port rules plus socket rules). To assess every socket
-/// of a snapshot, [`assess_all`] does the same work without rescanning the snapshot per socket.
-pub fn assess_socket<'r>(
+/// The hints of one snapshot. It indexes the snapshot once (the listeners on each port, which
+/// some rules compare), then answers for any of its sockets: the flags (id and severity, what a
+/// listing shows) or the full hints (what a detail shows). Every front end asks this one object;
+/// nothing else runs the rules on a live socket.
+pub struct Assessor<'r, 's> {
     registry: &'r Registry,
-    snapshot: &Snapshot,
-    socket: &Socket,
-) -> Assessment<'r> {
-    let same_port = listeners_on(snapshot, socket.protocol, socket.local_port);
-    evaluate(registry, snapshot, socket, &same_port)
+    snapshot: &'s Snapshot,
+    same_port: HashMap<(Protocol, u16), Vec<&'s Socket>>,
 }
 
-/// Assess every socket of `snapshot`, in snapshot order.
-pub fn assess_all<'r>(registry: &'r Registry, snapshot: &Snapshot) -> Vec<Assessment<'r>> {
-    each_socket(registry, snapshot, |facts, findings| Assessment {
-        hints: finish(
-            findings
-                .into_iter()
-                .map(|(rule, f)| hint(rule, f))
-                .collect(),
-        ),
-        entries: facts.port.entries.to_vec(),
-        known_uses: facts.port.known.to_vec(),
-    })
+impl<'r, 's> Assessor<'r, 's> {
+    pub fn new(registry: &'r Registry, snapshot: &'s Snapshot) -> Assessor<'r, 's> {
+        let mut same_port: HashMap<(Protocol, u16), Vec<&Socket>> = HashMap::new();
+        for s in snapshot.sockets.iter().filter(|s| s.state.is_listener()) {
+            same_port
+                .entry((s.protocol, s.local_port))
+                .or_default()
+                .push(s);
+        }
+        Assessor {
+            registry,
+            snapshot,
+            same_port,
+        }
+    }
+
+    pub fn snapshot(&self) -> &'s Snapshot {
+        self.snapshot
+    }
+
+    /// The hints that fire for `socket` (one of the snapshot's), most severe first, without
+    /// their text.
+    pub fn flags(&self, socket: &Socket) -> Vec<Flag> {
+        self.with_findings(socket, |_, findings| flags_of(findings))
+    }
+
+    /// The flags of every socket of the snapshot, in snapshot order. Big snapshots are split
+    /// over two threads: the machines this runs on have two cores at least, and for 10,000
+    /// sockets this pass would otherwise dominate a refresh.
+    pub fn flags_all(&self) -> Vec<Vec<Flag>> {
+        let run = |sockets: &[Socket]| -> Vec<Vec<Flag>> {
+            sockets.iter().map(|s| self.flags(s)).collect()
+        };
+        let sockets = &self.snapshot.sockets;
+        if sockets.len() < PARALLEL_FROM {
+            return run(sockets);
+        }
+        let (first, second) = sockets.split_at(sockets.len() / 2);
+        std::thread::scope(|scope| {
+            let rest = scope.spawn(|| run(second));
+            let mut all = run(first);
+            all.extend(
+                rest.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            );
+            all
+        })
+    }
+
+    /// Everything known about `socket` (one of the snapshot's): registry entries, known uses and
+    /// the full hints, most severe first.
+    pub fn assess(&self, socket: &Socket) -> Assessment<'r> {
+        self.with_findings(socket, |facts, findings| Assessment {
+            hints: finish(
+                findings
+                    .into_iter()
+                    .map(|(rule, f)| hint(rule, f))
+                    .collect(),
+            ),
+            entries: facts.port.entries.to_vec(),
+            known_uses: facts.port.known.to_vec(),
+        })
+    }
+
+    fn with_findings<T>(
+        &self,
+        socket: &Socket,
+        make: impl for<'x> FnOnce(&SocketFacts<'x, 'r>, Vec<(&'static Rule, Finding<'x>)>) -> T,
+    ) -> T {
+        let same_port = self
+            .same_port
+            .get(&(socket.protocol, socket.local_port))
+            .map_or(&[][..], Vec::as_slice);
+        let entries = self
+            .registry
+            .by_port(socket.local_port, Some(socket.protocol));
+        let known = crate::known::uses_of(socket.local_port, Some(socket.protocol));
+        let facts = socket_facts(
+            self.registry,
+            self.snapshot,
+            socket,
+            same_port,
+            &entries,
+            &known,
+        );
+        make(&facts, findings(&facts))
+    }
 }
 
 /// A hint without its text: what a listing shows of it.
@@ -398,23 +502,6 @@ pub fn assess_all<'r>(registry: &'r Registry, snapshot: &Snapshot) -> Vec<Assess
 pub struct Flag {
     pub id: &'static str,
     pub severity: Severity,
-}
-
-/// For every socket of `snapshot`, in order, the hints that fire (most severe first) without
-/// writing their text: `list` and the explorer's listener pane need badges for 10,000 sockets,
-/// and the words only for the one being read.
-pub fn flags_all(registry: &Registry, snapshot: &Snapshot) -> Vec<Vec<Flag>> {
-    each_socket(registry, snapshot, |_, findings| flags_of(findings))
-}
-
-/// The flags of one socket of `snapshot`, for when a filter keeps only a few of many sockets.
-pub fn flags_socket(registry: &Registry, snapshot: &Snapshot, socket: &Socket) -> Vec<Flag> {
-    let same_port = listeners_on(snapshot, socket.protocol, socket.local_port);
-    let entries = registry.by_port(socket.local_port, Some(socket.protocol));
-    let known = crate::known::uses_of(socket.local_port, Some(socket.protocol));
-    flags_of(findings(&socket_facts(
-        registry, snapshot, socket, &same_port, &entries, &known,
-    )))
 }
 
 /// Findings as flags, most severe first (rule order breaks ties).
@@ -431,53 +518,8 @@ fn flags_of(findings: Vec<(&'static Rule, Finding)>) -> Vec<Flag> {
 }
 
 /// The most severe of `flags`.
-pub fn badge_of(flags: &[Flag]) -> Option<Severity> {
+pub fn worst(flags: &[Flag]) -> Option<Severity> {
     flags.iter().map(|f| f.severity).max()
-}
-
-/// Run every rule on every socket of `snapshot` and hand each socket's findings to `make`. Sockets
-/// on one port are indexed once, so this is linear in the snapshot.
-fn each_socket<'r, T: Send>(
-    registry: &'r Registry,
-    snapshot: &Snapshot,
-    make: impl for<'x> Fn(&SocketFacts<'x, 'r>, Vec<(&'static Rule, Finding<'x>)>) -> T + Sync,
-) -> Vec<T> {
-    let mut by_port: HashMap<(Protocol, u16), Vec<&Socket>> = HashMap::new();
-    for s in snapshot.sockets.iter().filter(|s| s.state.is_listener()) {
-        by_port
-            .entry((s.protocol, s.local_port))
-            .or_default()
-            .push(s);
-    }
-    let run = |sockets: &[Socket]| -> Vec<T> {
-        sockets
-            .iter()
-            .map(|socket| {
-                let same_port = by_port
-                    .get(&(socket.protocol, socket.local_port))
-                    .map_or(&[][..], Vec::as_slice);
-                let entries = registry.by_port(socket.local_port, Some(socket.protocol));
-                let known = crate::known::uses_of(socket.local_port, Some(socket.protocol));
-                let facts = socket_facts(registry, snapshot, socket, same_port, &entries, &known);
-                make(&facts, findings(&facts))
-            })
-            .collect()
-    };
-    // Split big snapshots over two threads: the machines this runs on have two cores at least,
-    // and a collection of 10,000 sockets is otherwise dominated by this pass.
-    if snapshot.sockets.len() < PARALLEL_FROM {
-        return run(&snapshot.sockets);
-    }
-    let (first, second) = snapshot.sockets.split_at(snapshot.sockets.len() / 2);
-    std::thread::scope(|scope| {
-        let rest = scope.spawn(|| run(second));
-        let mut all = run(first);
-        all.extend(
-            rest.join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-        );
-        all
-    })
 }
 
 /// Below this many sockets, a second thread costs more than it saves.
@@ -521,28 +563,6 @@ fn findings<'x>(facts: &'x SocketFacts) -> Vec<(&'static Rule, Finding<'x>)> {
         .collect()
 }
 
-fn evaluate<'r>(
-    registry: &'r Registry,
-    snapshot: &Snapshot,
-    socket: &Socket,
-    same_port: &[&Socket],
-) -> Assessment<'r> {
-    let entries = registry.by_port(socket.local_port, Some(socket.protocol));
-    let known_uses = crate::known::uses_of(socket.local_port, Some(socket.protocol));
-    let facts = socket_facts(registry, snapshot, socket, same_port, &entries, &known_uses);
-    let hints = finish(
-        findings(&facts)
-            .into_iter()
-            .map(|(rule, f)| hint(rule, f))
-            .collect(),
-    );
-    Assessment {
-        hints,
-        entries,
-        known_uses,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -558,11 +578,43 @@ mod tests {
                 r.id
             );
             assert!(!r.trigger.is_empty(), "{} has no trigger text", r.id);
+            let readme = include_str!("../../README.md");
+            assert!(
+                readme.contains(&format!("| `{}` |", r.id)),
+                "{} has no row in the README's hint table",
+                r.id
+            );
         }
         ids.sort_unstable();
         let n = ids.len();
         ids.dedup();
         assert_eq!(ids.len(), n, "duplicate rule id");
+    }
+
+    #[test]
+    fn one_spelling_per_severity() {
+        for s in [
+            Severity::Info,
+            Severity::Notice,
+            Severity::Warning,
+            Severity::Alert,
+        ] {
+            assert_eq!(s.to_string(), s.as_str());
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        // The triggers the README's table is written from use the same four words.
+        for r in RULES {
+            for word in r.trigger.split(|c: char| !c.is_ascii_alphabetic()) {
+                assert!(
+                    !matches!(
+                        word,
+                        "warn" | "WARN" | "WARNING" | "ALERT" | "INFO" | "NOTICE"
+                    ),
+                    "{}: {word}",
+                    r.id
+                );
+            }
+        }
     }
 
     #[test]
@@ -602,13 +654,13 @@ mod tests {
         let reg = Registry::embedded();
         let sock = tcp("127.0.0.1", 22, owner(900, "sshd", 0, "/usr/sbin/sshd"));
         let snap = snapshot(vec![sock.clone()]);
-        let a = assess_socket(&reg, &snap, &sock);
+        let a = Assessor::new(&reg, &snap).assess(&sock);
         assert!(a.hints.is_empty(), "{:#?}", a.hints);
         assert_eq!(a.badge(), None);
     }
 
     #[test]
-    fn assess_all_agrees_with_assess_socket() {
+    fn flags_agree_with_the_full_assessment() {
         let reg = Registry::embedded();
         let mut sockets = vec![
             listener(
@@ -637,12 +689,22 @@ mod tests {
         ];
         sockets[3].owners[0].exe_deleted = true;
         let snap = snapshot(sockets);
-        let all = assess_all(&reg, &snap);
+        let assessor = Assessor::new(&reg, &snap);
+        let all = assessor.flags_all();
         assert_eq!(all.len(), snap.sockets.len());
-        for (socket, a) in snap.sockets.iter().zip(&all) {
-            assert_eq!(a.hints, assess_socket(&reg, &snap, socket).hints);
+        for (socket, flags) in snap.sockets.iter().zip(&all) {
+            let full: Vec<Flag> = assessor
+                .assess(socket)
+                .hints
+                .iter()
+                .map(|h| Flag {
+                    id: h.id,
+                    severity: h.severity,
+                })
+                .collect();
+            assert_eq!(flags, &full);
         }
-        assert!(all[0].hints.iter().any(|h| h.id == "shared-port"));
+        assert!(all[0].iter().any(|f| f.id == "shared-port"));
     }
 
     #[test]
@@ -652,7 +714,7 @@ mod tests {
         o.start_time = Some(NOW - 5);
         let sock = tcp("0.0.0.0", 289, o);
         let snap = snapshot(vec![sock.clone()]);
-        let a = assess_socket(&reg, &snap, &sock);
+        let a = Assessor::new(&reg, &snap).assess(&sock);
         let sev: Vec<Severity> = a.hints.iter().map(|h| h.severity).collect();
         let mut sorted = sev.clone();
         sorted.sort_by(|a, b| b.cmp(a));

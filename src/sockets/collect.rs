@@ -216,6 +216,9 @@ mod linux {
                     sees_all_owners,
                     includes_connections: options.include_connections,
                     warnings,
+                    ephemeral_ports: crate::sockets::EphemeralPorts::read(std::path::Path::new(
+                        "/proc",
+                    )),
                 },
                 sockets,
             })

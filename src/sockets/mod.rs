@@ -65,6 +65,69 @@ pub struct HostInfo {
     /// taken); shown to the user, never swallowed.
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// The ports this host hands out by itself (`net.ipv4.ip_local_port_range`, less
+    /// `ip_local_reserved_ports`); `None` when not known: another OS, an unreadable `/proc`, or
+    /// a snapshot taken by an older portscope.
+    #[serde(default)]
+    pub ephemeral_ports: Option<EphemeralPorts>,
+}
+
+/// The range the kernel picks local ports from for outgoing connections and `bind(0)`, and the
+/// ports reserved from that use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EphemeralPorts {
+    pub range: crate::registry::PortRange,
+    #[serde(default)]
+    pub reserved: Vec<crate::registry::PortRange>,
+}
+
+impl EphemeralPorts {
+    /// Read `sys/net/ipv4/ip_local_port_range` and `ip_local_reserved_ports` under `proc_root`
+    /// (`/proc` on a live host, a fixture tree in tests); `None` if either is missing or odd.
+    pub fn read(proc_root: &std::path::Path) -> Option<EphemeralPorts> {
+        use std::io::Read;
+        let read = |name: &str| -> Option<String> {
+            let mut text = String::new();
+            std::fs::File::open(proc_root.join("sys/net/ipv4").join(name))
+                .ok()?
+                .take(64 * 1024) // a sysctl is short; never read without a bound
+                .read_to_string(&mut text)
+                .ok()?;
+            Some(text)
+        };
+        EphemeralPorts::parse(
+            &read("ip_local_port_range")?,
+            &read("ip_local_reserved_ports")?,
+        )
+    }
+
+    /// `"32768\t60999"` and `"8080,9000-9010"` (empty when nothing is reserved).
+    pub fn parse(range: &str, reserved: &str) -> Option<EphemeralPorts> {
+        use crate::registry::PortRange;
+        let mut ends = range.split_ascii_whitespace().map(|n| n.parse::<u16>());
+        let (Some(Ok(start)), Some(Ok(end)), None) = (ends.next(), ends.next(), ends.next()) else {
+            return None;
+        };
+        let reserved = reserved
+            .trim()
+            .split(',')
+            .filter(|r| !r.is_empty())
+            .map(|r| {
+                let (a, b) = r.split_once('-').unwrap_or((r, r));
+                let (a, b) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+                (a <= b).then_some(PortRange { start: a, end: b })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        (start <= end).then_some(EphemeralPorts {
+            range: PortRange { start, end },
+            reserved,
+        })
+    }
+
+    /// Whether the kernel may hand out `port` by itself.
+    pub fn hands_out(&self, port: u16) -> bool {
+        self.range.contains(port) && !self.reserved.iter().any(|r| r.contains(port))
+    }
 }
 
 /// The address family a socket was opened with.

@@ -395,7 +395,10 @@ mod tests {
             ["nginx", "-g", "daemon off;"]
         );
         assert!(split_cmdline(b"").is_empty());
-        assert_eq!(split_cmdline(b"a\xffb\0"), ["a\\xffb"]);
+        // The invalid byte is kept (not the text \xff) and shown as \xff.
+        let args = split_cmdline(b"a\xffb\0");
+        assert_eq!(crate::text::escape(&args[0]), "a\\xffb");
+        assert_eq!(&*crate::text::to_os_bytes(&args[0]), b"a\xffb");
     }
 
     #[test]

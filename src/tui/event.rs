@@ -6,7 +6,7 @@ use std::thread;
 use std::time::Duration;
 
 use crossterm::event::{Event, KeyEvent};
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 
 use super::state::Refresh;
 use crate::registry::Registry;
@@ -14,6 +14,10 @@ use crate::sockets::{Collector, SystemCollector};
 
 pub enum Msg {
     Key(KeyEvent),
+    /// Text pasted into the terminal (bracketed paste), delivered whole.
+    Paste(String),
+    /// Nothing happened for a while: the loop's own clock.
+    Tick,
     /// The terminal changed size (or needs a redraw).
     Redraw,
     Refreshed(Box<Refresh>),
@@ -52,7 +56,7 @@ impl Source {
     }
 }
 
-pub fn channel() -> (Sender<Msg>, Receiver<Msg>) {
+pub(crate) fn channel() -> (Sender<Msg>, Receiver<Msg>) {
     mpsc::channel()
 }
 
@@ -62,6 +66,7 @@ pub fn spawn_input(tx: Sender<Msg>) -> std::io::Result<()> {
         .spawn(move || loop {
             let msg = match crossterm::event::read() {
                 Ok(Event::Key(key)) => Msg::Key(key),
+                Ok(Event::Paste(text)) => Msg::Paste(text),
                 Ok(Event::Resize(..)) => Msg::Redraw,
                 Ok(_) => continue,
                 Err(_) => {
@@ -77,7 +82,9 @@ pub fn spawn_input(tx: Sender<Msg>) -> std::io::Result<()> {
 }
 
 pub fn spawn_signals(tx: Sender<Msg>) -> std::io::Result<()> {
-    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT])?;
+    // SIGQUIT (Ctrl-\ in a cooked terminal, `kill -QUIT`) would otherwise dump core with the
+    // terminal still raw; it ends the explorer like the others, through the guard.
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT, SIGQUIT])?;
     thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
