@@ -20,6 +20,29 @@ use portscope::facts::{Depth, FactsCache, Roots};
 use portscope::sockets::{CollectOptions, Collector, SystemCollector};
 
 const PYTHON: &str = "/usr/bin/python3.11";
+
+/// Wall and CPU time (this process, every thread, user + system) per call of `f`, over `n`
+/// calls: on a machine shared with other work the CPU time is the figure that does not depend
+/// on how busy the neighbours are.
+fn per_op(label: &str, n: u32, mut f: impl FnMut()) {
+    fn cpu() -> f64 {
+        // SAFETY: getrusage fills the zeroed struct.
+        let usage = unsafe {
+            let mut u: libc::rusage = std::mem::zeroed();
+            libc::getrusage(libc::RUSAGE_SELF, &mut u);
+            u
+        };
+        let t = |tv: libc::timeval| tv.tv_sec as f64 * 1e3 + tv.tv_usec as f64 / 1e3;
+        t(usage.ru_utime) + t(usage.ru_stime)
+    }
+    let (wall0, cpu0) = (std::time::Instant::now(), cpu());
+    for _ in 0..n {
+        f();
+    }
+    let wall = wall0.elapsed().as_secs_f64() * 1e3 / f64::from(n);
+    let cpu = (cpu() - cpu0) / f64::from(n);
+    println!("{label}: {wall:.3} ms wall, {cpu:.3} ms CPU per call (mean of {n})");
+}
 const NAMESPACES: usize = 20;
 const LISTENERS: usize = 100;
 
@@ -71,6 +94,12 @@ fn facts(c: &mut Criterion) {
         b.iter(|| black_box(cache.establish(&owner, Depth::Cheap)))
     });
     group.finish();
+    per_op("facts/one socket cold", 30, || {
+        black_box(FactsCache::new(Roots::system()).establish(&owner, Depth::Verify));
+    });
+    per_op("facts/one socket cached", 300, || {
+        black_box(cache.establish(&owner, Depth::Verify));
+    });
     drop(child.stdin.take());
     let _ = child.wait();
 }
@@ -171,6 +200,12 @@ fn namespaces(c: &mut Criterion) {
         b.iter(|| black_box(all.collect().unwrap()))
     });
     group.finish();
+    per_op("netns/collect host only", 50, || {
+        black_box(host.collect().unwrap());
+    });
+    per_op("netns/collect all namespaces", 50, || {
+        black_box(all.collect().unwrap());
+    });
     drop(sandboxes);
 }
 

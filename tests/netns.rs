@@ -185,12 +185,14 @@ fn a_listener_in_an_ip_netns_sandbox_is_collected_with_its_pid_and_namespace_nam
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        text.contains(&format!("\"local_port\": {}", addr.port()))
-            || text.contains(&format!("\"local_port\":{}", addr.port())),
-        "{text}"
-    );
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = listed["sockets"].as_array().expect("a sockets array");
+    let row = rows
+        .iter()
+        .find(|r| r["local_port"] == addr.port())
+        .unwrap_or_else(|| panic!("list --pid {pid} has the sandboxed listener: {listed}"));
+    assert_eq!(row["pids"], serde_json::json!([pid]));
+    assert_eq!(row["netns"], sandbox.name.as_str());
 }
 
 #[test]

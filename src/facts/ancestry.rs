@@ -79,9 +79,24 @@ pub enum Evidence {
     CommandLine,
 }
 
+/// Steps read before, by pid: reused while the process is the same (same start time and name,
+/// so neither a reused pid nor an exec), which leaves one `stat` read per step on a refresh.
+#[derive(Debug, Default)]
+pub(crate) struct Seen {
+    steps: std::collections::HashMap<u32, (u64, Step)>,
+}
+
 /// Walk from `pid` up to 1. Returns the steps (starting with `pid`) and, when the chain stops
 /// early, why.
-pub(crate) fn chain(proc: &Path, pid: u32, users: &mut UserNames) -> (Vec<Step>, Option<String>) {
+pub(crate) fn chain(
+    proc: &Path,
+    pid: u32,
+    users: &mut UserNames,
+    seen: &mut Seen,
+) -> (Vec<Step>, Option<String>) {
+    if seen.steps.len() > 4096 {
+        seen.steps.clear();
+    }
     let mut steps: Vec<Step> = Vec::new();
     let mut next = pid;
     loop {
@@ -111,9 +126,21 @@ pub(crate) fn chain(proc: &Path, pid: u32, users: &mut UserNames) -> (Vec<Step>,
                 return (steps, Some(reason));
             }
         };
-        let Some((name, ppid, tty)) = parse_stat(&stat) else {
+        let Some((name, ppid, tty, started)) = parse_stat(&stat) else {
             return (steps, Some(format!("/proc/{next}/stat is malformed")));
         };
+        if let Some((at, known)) = seen.steps.get(&next) {
+            if *at == started && known.name == name {
+                let mut step = known.clone();
+                step.has_tty = tty != 0;
+                steps.push(step);
+                if next == 1 || ppid == 0 {
+                    return (steps, None);
+                }
+                next = ppid;
+                continue;
+            }
+        }
         let exe = std::fs::read_link(dir.join("exe"))
             .ok()
             .map(|p| from_os_bytes(std::os::unix::ffi::OsStrExt::as_bytes(p.as_os_str())));
@@ -134,7 +161,7 @@ pub(crate) fn chain(proc: &Path, pid: u32, users: &mut UserNames) -> (Vec<Step>,
                     .collect()
             })
             .unwrap_or_default();
-        steps.push(Step {
+        let step = Step {
             pid: next,
             name,
             exe,
@@ -142,7 +169,9 @@ pub(crate) fn chain(proc: &Path, pid: u32, users: &mut UserNames) -> (Vec<Step>,
             user: uid.and_then(|u| users.name(u)),
             has_tty: tty != 0,
             cmdline,
-        });
+        };
+        seen.steps.insert(next, (started, step.clone()));
+        steps.push(step);
         if next == 1 || ppid == 0 {
             return (steps, None);
         }
@@ -150,8 +179,8 @@ pub(crate) fn chain(proc: &Path, pid: u32, users: &mut UserNames) -> (Vec<Step>,
     }
 }
 
-/// comm, ppid and tty_nr from `/proc/PID/stat` (comm ends at the *last* `)`).
-fn parse_stat(bytes: &[u8]) -> Option<(String, u32, i64)> {
+/// comm, ppid, tty_nr and start time from `/proc/PID/stat` (comm ends at the *last* `)`).
+fn parse_stat(bytes: &[u8]) -> Option<(String, u32, i64, u64)> {
     let open = bytes.iter().position(|&b| b == b'(')?;
     let close = bytes.iter().rposition(|&b| b == b')')?;
     if close < open {
@@ -164,6 +193,7 @@ fn parse_stat(bytes: &[u8]) -> Option<(String, u32, i64)> {
         name,
         fields.get(1)?.parse().ok()?,
         fields.get(4)?.parse().ok()?,
+        fields.get(19)?.parse().ok()?,
     ))
 }
 
@@ -340,8 +370,12 @@ mod tests {
 
     #[test]
     fn stat_with_tty() {
-        let (name, ppid, tty) = parse_stat(b"42 (a) b) S 7 42 42 34816 -1 0").unwrap();
-        assert_eq!((name.as_str(), ppid, tty), ("a) b", 7, 34816));
+        let stat = b"42 (a) b) S 7 42 42 34816 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 12345 0";
+        let (name, ppid, tty, started) = parse_stat(stat).unwrap();
+        assert_eq!(
+            (name.as_str(), ppid, tty, started),
+            ("a) b", 7, 34816, 12345)
+        );
         assert!(parse_stat(b"42 (x) S").is_none());
     }
 

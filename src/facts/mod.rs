@@ -259,6 +259,7 @@ pub struct FactsCache {
     exes: HashMap<(ExeId, String), ExeEntry>,
     containers: cgroup::Names,
     users: crate::sockets::UserNames,
+    ancestors: ancestry::Seen,
 }
 
 impl FactsCache {
@@ -269,6 +270,7 @@ impl FactsCache {
             exes: HashMap::new(),
             containers: cgroup::Names::default(),
             users: crate::sockets::UserNames::default(),
+            ancestors: ancestry::Seen::default(),
         }
     }
 
@@ -306,7 +308,8 @@ impl FactsCache {
         });
         let (package, integrity) = self.exe_facts(owner, depth >= Depth::Verify);
         let (session, ancestry, ancestry_broken) = if depth >= Depth::Detail {
-            let (steps, broken) = ancestry::chain(&self.roots.proc, pid, &mut self.users);
+            let (steps, broken) =
+                ancestry::chain(&self.roots.proc, pid, &mut self.users, &mut self.ancestors);
             let session = ancestry::session_kind(&steps, broken.as_deref());
             (Some(session), steps, broken)
         } else {
@@ -368,7 +371,9 @@ impl FactsCache {
             // Hash on a second thread while the database is searched: the two take about as
             // long, and this is the one socket a user is waiting for.
             std::thread::scope(|s| {
-                let hasher = s.spawn(|| package::hash_running(&running, id));
+                let kinds = self.packages.digest_kinds();
+                let running = &running;
+                let hasher = s.spawn(move || package::hash_running(running, id, kinds));
                 let package = self.packages.lookup(&self.roots, &path);
                 let digests = hasher
                     .join()

@@ -159,15 +159,27 @@ pub(crate) fn replaced_on_disk(roots: &Roots, path: &str, running: &std::fs::Met
     }
 }
 
-/// The running executable's digests, read through `/proc/PID/exe`.
+/// The running executable's digests, read through `/proc/PID/exe`: only those a database here
+/// records (hashing is most of a cold look-up's cost).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Digests {
-    pub md5: String,
-    pub sha1: [u8; 20],
+    pub md5: Option<String>,
+    pub sha1: Option<[u8; 20]>,
+}
+
+/// Which digests the databases present can use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DigestKinds {
+    pub md5: bool,
+    pub sha1: bool,
 }
 
 /// Hash the file `running` (a `/proc/PID/exe` link) opens, checking it is still `id`.
-pub(crate) fn hash_running(running: &Path, id: ExeId) -> Result<Digests, String> {
+pub(crate) fn hash_running(
+    running: &Path,
+    id: ExeId,
+    kinds: DigestKinds,
+) -> Result<Digests, String> {
     let file = std::fs::File::open(running)
         .map_err(|e| format!("cannot open {}: {e}", running.display()))?;
     let meta = file
@@ -193,12 +205,16 @@ pub(crate) fn hash_running(running: &Path, id: ExeId) -> Result<Digests, String>
         if n == 0 {
             break;
         }
-        md5.update(&buf[..n]);
-        sha1.update(&buf[..n]);
+        if kinds.md5 {
+            md5.update(&buf[..n]);
+        }
+        if kinds.sha1 {
+            sha1.update(&buf[..n]);
+        }
     }
     Ok(Digests {
-        md5: hex(&md5.finalize()),
-        sha1: sha1.finalize().into(),
+        md5: kinds.md5.then(|| hex(&md5.finalize())),
+        sha1: kinds.sha1.then(|| sha1.finalize().into()),
     })
 }
 
@@ -222,31 +238,35 @@ pub(crate) fn judge(
         Ok(d) => d,
         Err(why) => return Fact::Unknown(why),
     };
+    let missing = || Fact::Unknown("its digest was not computed".into());
     match info.manager {
         Manager::Dpkg => {
+            let Some(actual) = digests.md5 else {
+                return missing();
+            };
             match dpkg_recorded_md5(
                 &dbs.dpkg_dir,
                 &info.name,
                 info.arch.as_deref(),
                 &info.recorded_path,
             ) {
-                Ok(expected) if expected.eq_ignore_ascii_case(&digests.md5) => {
+                Ok(expected) if expected.eq_ignore_ascii_case(&actual) => {
                     Fact::Known(Integrity::Unmodified)
                 }
-                Ok(expected) => Fact::Known(Integrity::Modified {
-                    expected,
-                    actual: digests.md5,
-                }),
+                Ok(expected) => Fact::Known(Integrity::Modified { expected, actual }),
                 Err(why) => Fact::Unknown(why),
             }
         }
-        Manager::Apk => match apk_recorded_sha1(roots, &info.recorded_path) {
-            Ok(expected) if expected == digests.sha1 => Fact::Known(Integrity::Unmodified),
-            Ok(expected) => Fact::Known(Integrity::Modified {
+        Manager::Apk => match (digests.sha1, apk_recorded_sha1(roots, &info.recorded_path)) {
+            (None, _) => missing(),
+            (Some(actual), Ok(expected)) if expected == actual => {
+                Fact::Known(Integrity::Unmodified)
+            }
+            (Some(actual), Ok(expected)) => Fact::Known(Integrity::Modified {
                 expected: hex(&expected),
-                actual: hex(&digests.sha1),
+                actual: hex(&actual),
             }),
-            Err(why) => Fact::Unknown(why),
+            (_, Err(why)) => Fact::Unknown(why),
         },
         Manager::Rpm => rpm_verify(&info.recorded_path),
     }
@@ -294,6 +314,13 @@ impl Databases {
             dpkg_stamp: None,
             rpm: roots.rpm_db.is_dir() && which("rpm").is_some(),
             apk: roots.apk_installed.exists(),
+        }
+    }
+
+    pub fn digest_kinds(&self) -> DigestKinds {
+        DigestKinds {
+            md5: self.dpkg_present(),
+            sha1: self.apk,
         }
     }
 

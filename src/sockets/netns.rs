@@ -171,35 +171,57 @@ pub struct Dumped {
     pub warnings: Vec<String>,
 }
 
-/// Enter each namespace on one helper thread and dump its sockets of the wanted states.
+/// Below this many namespaces one helper thread does them all; above, two share them (most of
+/// the cost is the kernel walking its socket tables once per namespace and family).
+const SECOND_HELPER_FROM: usize = 4;
+
+/// Enter each namespace on a helper thread and dump its sockets of the wanted states.
 pub fn dump_all(namespaces: &[Namespace], include_connections: bool) -> Dumped {
     if namespaces.is_empty() {
         return Dumped::default();
     }
+    let chunk = if namespaces.len() >= SECOND_HELPER_FROM {
+        namespaces.len().div_ceil(2)
+    } else {
+        namespaces.len()
+    };
     std::thread::scope(|s| {
-        let helper = std::thread::Builder::new()
-            .name("portscope-netns".into())
-            .spawn_scoped(s, || {
-                let mut out = Dumped::default();
-                for ns in namespaces {
-                    dump_one(ns, include_connections, &mut out);
-                }
-                out
-            });
-        match helper {
-            Ok(handle) => handle.join().unwrap_or_else(|_| Dumped {
-                warnings: vec![
-                    "the helper thread that reads other network namespaces failed; their sockets are missing".into(),
-                ],
-                ..Dumped::default()
-            }),
-            Err(e) => Dumped {
-                warnings: vec![format!(
-                    "cannot start a thread to read other network namespaces ({e}); their sockets are missing"
-                )],
-                ..Dumped::default()
-            },
+        let helpers: Vec<_> = namespaces
+            .chunks(chunk)
+            .map(|part| {
+                std::thread::Builder::new()
+                    .name("portscope-netns".into())
+                    .spawn_scoped(s, move || {
+                        let mut out = Dumped::default();
+                        for ns in part {
+                            dump_one(ns, include_connections, &mut out);
+                        }
+                        out
+                    })
+            })
+            .collect();
+        let mut all = Dumped::default();
+        for helper in helpers {
+            let part = match helper {
+                Ok(handle) => handle.join().unwrap_or_else(|_| Dumped {
+                    warnings: vec![
+                        "a helper thread that reads other network namespaces failed; some of their sockets are missing".into(),
+                    ],
+                    ..Dumped::default()
+                }),
+                Err(e) => Dumped {
+                    warnings: vec![format!(
+                        "cannot start a thread to read other network namespaces ({e}); some of their sockets are missing"
+                    )],
+                    ..Dumped::default()
+                },
+            };
+            all.sockets.extend(part.sockets);
+            all.refused.extend(part.refused);
+            all.vanished.extend(part.vanished);
+            all.warnings.extend(part.warnings);
         }
+        all
     })
 }
 
