@@ -381,13 +381,23 @@ mod tests {
 
     #[test]
     fn this_process_reaches_init() {
+        let mut seen = Seen::default();
         let (steps, broken) = chain(
             Path::new("/proc"),
             std::process::id(),
             &mut UserNames::default(),
+            &mut seen,
         );
         assert_eq!(steps[0].pid, std::process::id());
         assert!(broken.is_none(), "{broken:?}");
         assert_eq!(steps.last().unwrap().pid, 1);
+        // Walked again from memory: the same chain.
+        let again = chain(
+            Path::new("/proc"),
+            std::process::id(),
+            &mut UserNames::default(),
+            &mut seen,
+        );
+        assert_eq!(again.0, steps);
     }
 }
