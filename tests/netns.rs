@@ -312,10 +312,12 @@ fn without_root_the_namespaces_not_entered_are_named_with_how_to_see_them() {
         .collect();
     let refused = warnings
         .iter()
-        .find(|w| w.contains(&sandbox.name))
-        .unwrap_or_else(|| panic!("no warning names {}: {warnings:?}", sandbox.name));
+        .find(|w| w.contains("could not be entered"))
+        .unwrap_or_else(|| panic!("no warning about namespaces not entered: {warnings:?}"));
+    assert!(refused.contains("sudo portscope"), "{refused}");
+    // It names the first few; on a busy host ours may be among "N more".
     assert!(
-        refused.contains("could not be entered") && refused.contains("sudo portscope"),
+        refused.contains(&sandbox.name) || refused.contains(" more"),
         "{refused}"
     );
     let pid = inside.child.id();

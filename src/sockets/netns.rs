@@ -8,6 +8,9 @@
 //! share the host's pid namespace). Naming a namespace after the container or unit that runs in
 //! it is `facts`' job (through [`NetNs::pid`]), not this one's.
 //!
+//! The sweep runs only when the collector is in init's namespace (the host's): a portscope run
+//! inside a sandbox of its own shows that sandbox, as `ss` would.
+//!
 //! `setns` changes the namespace of the calling *thread* only, so every namespace is entered on
 //! one short-lived helper thread that exits when done; the caller's thread (possibly the UI's)
 //! never leaves its own namespace.
@@ -334,6 +337,14 @@ pub fn collect_others_from(
     warnings: &mut Vec<String>,
 ) -> Vec<KernelSocket> {
     let found = discover(proc, run_netns);
+    // Run inside a sandbox of its own (`unshare -n`, a container's namespace), portscope shows
+    // that namespace, as `ss` would: the sweep is for a run in the host's (init's) namespace.
+    // When init's namespace cannot be read (not root), the sweep goes on so that its warnings
+    // say what is missing.
+    let init = ns_inode_of_link(&proc.join("1/ns/net")).ok();
+    if init.is_some() && found.own.is_some() && init != found.own {
+        return Vec::new();
+    }
     let dumped = dump_all(&found.others, include_connections);
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
