@@ -48,6 +48,7 @@ fn ten_thousand_sockets() -> Snapshot {
             owner_unknown: None,
             uid: Some(1000),
             user: Some("bench".into()),
+            netns: None,
         })
         .collect();
     Snapshot {

@@ -7,6 +7,8 @@
 pub mod cli;
 pub mod commands;
 pub mod exposure;
+#[cfg(target_os = "linux")]
+pub mod facts;
 pub mod files;
 pub mod hints;
 pub mod known;

@@ -132,6 +132,7 @@ pub fn collect_live(include_connections: bool) -> Result<crate::sockets::Snapsho
     use crate::sockets::{CollectOptions, Collector, SystemCollector};
     SystemCollector::new(CollectOptions {
         include_connections,
+        ..CollectOptions::default()
     })
     .collect()
     .map_err(|e| Failure::Runtime(anyhow::anyhow!("cannot read this machine's sockets: {e}")))

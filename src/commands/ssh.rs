@@ -100,6 +100,7 @@ pub fn collector(args: &CollectorArgs) -> CmdResult {
         })?;
     let mut system = SystemCollector::new(CollectOptions {
         include_connections: args.all,
+        ..CollectOptions::default()
     });
     let mut encoder = Encoder::default();
     let mut out = std::io::stdout().lock();

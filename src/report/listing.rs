@@ -192,6 +192,8 @@ pub struct Row<'a> {
     pub badge: Option<Severity>,
     /// Every hint's id and severity, most severe first. The full text is `portscope explain`.
     pub hints: Vec<Flag>,
+    /// The network namespace, when not the host's: its `ip netns` name or `net:[INODE]`.
+    pub netns: Option<String>,
     #[serde(skip)]
     pub socket: &'a Socket,
 }
@@ -213,6 +215,7 @@ impl<'a> Row<'a> {
             owner_unknown: socket.owner_unknown,
             badge: crate::hints::worst(&hints),
             hints,
+            netns: socket.netns.as_ref().map(crate::sockets::NetNs::label),
             socket,
         }
     }
@@ -368,6 +371,8 @@ pub struct CsvRow {
     pub hints: String,
     pub exe: String,
     pub cmdline: String,
+    /// The network namespace, when not the host's (escaped).
+    pub netns: String,
 }
 
 /// The CSV header line: the field names of [`CsvRow`], as the csv writer derives them.
@@ -414,6 +419,7 @@ impl CsvRow {
                     .collect::<Vec<_>>()
                     .join(" ")
             }),
+            netns: esc(row.netns.as_deref()),
         }
     }
 }

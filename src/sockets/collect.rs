@@ -31,6 +31,9 @@ pub trait Collector: Send {
 pub struct CollectOptions {
     /// Every connection too, not only TCP listeners and unconnected UDP sockets.
     pub include_connections: bool,
+    /// Only the collector's own network namespace; by default every namespace of the host is
+    /// read (as root) and its sockets tagged with `Socket::netns`.
+    pub host_namespace_only: bool,
 }
 
 /// Collects from this machine (netlink + /proc). Keep one for repeated refreshes: it remembers
@@ -127,7 +130,7 @@ mod linux {
     use crate::sockets::owners::{self, Holder, UserNames};
     use crate::sockets::procfs::{Clock, PidView, ProcFs};
     use crate::sockets::{
-        netlink, procnet, HostInfo, Owner, Owners, Protocol, Snapshot, Socket, UnknownOwner,
+        netlink, netns, procnet, HostInfo, Owner, Owners, Protocol, Snapshot, Socket, UnknownOwner,
         SCHEMA_VERSION,
     };
 
@@ -180,7 +183,11 @@ mod linux {
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs());
             let mut warnings = Vec::new();
-            let kernel_sockets = list_sockets(options, &mut warnings)?;
+            let mut kernel_sockets = list_sockets(options, &mut warnings)?;
+            if !options.host_namespace_only {
+                let others = netns::collect_others(options.include_connections, &mut warnings);
+                kernel_sockets.extend(others);
+            }
             self.attach_owners(kernel_sockets, options, taken_at, warnings)
         }
 
@@ -226,6 +233,9 @@ mod linux {
                 .iter()
                 .filter(|k| k.inode != 0 && !owned(k))
                 .filter(|k| !self.listed_ownerless.contains(&k.inode))
+                // The re-check asks this namespace's kernel tables; another namespace's socket
+                // is not in them and must not be taken for closed.
+                .filter(|k| k.netns.is_none())
                 .collect();
             let gone = closed_since_dump(&recheck);
             self.listed_ownerless = kernel_sockets
@@ -279,6 +289,7 @@ mod linux {
                     owner_unknown,
                     uid: Some(k.uid),
                     user: self.users.name(k.uid),
+                    netns: k.netns,
                 });
             }
             sockets.sort_by_key(|s| (s.local_port, s.key()));

@@ -51,6 +51,7 @@ pub fn listener(proto: Protocol, addr: &str, port: u16, owners: Vec<Owner>) -> S
         user: owners.first().and_then(|o| o.user.clone()),
         owners: owners.into(),
         owner_unknown: None,
+        netns: None,
     }
 }
 

@@ -25,6 +25,8 @@ pub struct KernelSocket {
     pub inode: u64,
     /// `IPV6_V6ONLY` as sock_diag reports it; `None` when the source cannot tell (`/proc/net`).
     pub v6only: Option<bool>,
+    /// Set for a socket dumped inside another network namespace ([`netns`](super::netns)).
+    pub netns: Option<super::NetNs>,
 }
 
 impl KernelSocket {

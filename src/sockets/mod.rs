@@ -20,6 +20,8 @@ mod kernel;
 #[cfg(target_os = "linux")]
 mod netlink;
 #[cfg(target_os = "linux")]
+pub mod netns;
+#[cfg(target_os = "linux")]
 mod owners;
 #[cfg(target_os = "linux")]
 mod passwd;
@@ -28,10 +30,15 @@ pub mod procfs;
 mod procnet;
 
 pub use collect::{CollectError, CollectOptions, Collector, FixtureCollector, SystemCollector};
+#[cfg(target_os = "linux")]
+pub(crate) use owners::UserNames;
 
 /// The version of the snapshot JSON layout. Bump it when a field changes meaning or is removed;
 /// readers refuse a newer version with a clear message instead of guessing.
-pub const SCHEMA_VERSION: u32 = 1;
+///
+/// 2: sockets of other network namespaces are included, tagged with `netns` (absent or null: the
+/// collector's own namespace). Version 1 snapshots still load: every socket in them is the host's.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Everything one collection saw: the host facts and its sockets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -207,6 +214,33 @@ pub struct Socket {
     pub uid: Option<u32>,
     #[serde(default)]
     pub user: Option<String>,
+    /// The network namespace it lives in, when that is not the collector's own (the host view).
+    #[serde(default)]
+    pub netns: Option<NetNs>,
+}
+
+/// A network namespace other than the collector's own: a container's, an `ip netns` sandbox.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct NetNs {
+    /// The namespace's inode (`net:[INODE]` in `/proc/PID/ns/net`): unique while it exists.
+    pub inode: u64,
+    /// Its name under `/run/netns` (`ip netns add NAME`), when it has one: untrusted text.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A process running in it, so that `facts` can name it after its container or unit; `None`
+    /// for a named namespace no process lives in.
+    #[serde(default)]
+    pub pid: Option<u32>,
+}
+
+impl NetNs {
+    /// Its `/run/netns` name, else `net:[INODE]` as the kernel writes it. Raw: escape to print.
+    pub fn label(&self) -> String {
+        match &self.name {
+            Some(name) => name.clone(),
+            None => format!("net:[{}]", self.inode),
+        }
+    }
 }
 
 impl Socket {
@@ -218,6 +252,7 @@ impl Socket {
             local_port: self.local_port,
             remote_addr: self.remote_addr,
             remote_port: self.remote_port,
+            netns: self.netns.as_ref().map(|n| n.inode),
         }
     }
 
@@ -260,6 +295,10 @@ pub struct SocketKey {
     pub local_port: u16,
     pub remote_addr: Option<IpAddr>,
     pub remote_port: Option<u16>,
+    /// The namespace's inode for a socket outside the host's: the same address may be bound
+    /// once per namespace.
+    #[serde(default)]
+    pub netns: Option<u64>,
 }
 
 /// A process holding a socket.

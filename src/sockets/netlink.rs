@@ -185,6 +185,7 @@ fn parse_diag_msg(msg: &[u8], protocol: Protocol) -> Option<KernelSocket> {
         uid: u32_at(msg, 64),
         inode: u64::from(u32_at(msg, 68)),
         v6only,
+        netns: None,
     })
 }
 

@@ -48,6 +48,7 @@ fn parse_line(line: &str, protocol: Protocol, ipv6: bool) -> Option<KernelSocket
         uid: fields[7].parse().ok()?,
         inode: fields[9].parse().ok()?,
         v6only: None,
+        netns: None,
     })
 }
 

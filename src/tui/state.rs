@@ -968,6 +968,7 @@ mod tests {
             owner_unknown: None,
             uid: Some(1000),
             user: Some("alice".into()),
+            netns: None,
         }
     }
 

@@ -1,0 +1,443 @@
+//! Sockets in the other network namespaces of the host: containers, `ip netns` sandboxes,
+//! anything a plain sock_diag dump (which sees only the caller's namespace) misses.
+//!
+//! This module owns finding the namespaces (distinct `/proc/*/ns/net` by inode, plus the named
+//! ones under `/run/netns`) and dumping each from inside it. It must not touch owner details or
+//! the collector's caches: the sockets it returns are joined to processes by the same `/proc`
+//! fd scan as the host's (socket inodes are unique across namespaces, and the processes in them
+//! share the host's pid namespace). Naming a namespace after the container or unit that runs in
+//! it is `facts`' job (through [`NetNs::pid`]), not this one's.
+//!
+//! The sweep runs only when the collector is in init's namespace (the host's): a portscope run
+//! inside a sandbox of its own shows that sandbox, as `ss` would.
+//!
+//! `setns` changes the namespace of the calling *thread* only, so every namespace is entered on
+//! one short-lived helper thread that exits when done; the caller's thread (possibly the UI's)
+//! never leaves its own namespace.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use super::kernel::{state_mask, KernelSocket};
+use super::{netlink, procnet, NetNs, Protocol};
+use crate::text::from_os_bytes;
+
+/// At most this many namespaces are entered in one collection: a host with more (a fork bomb of
+/// `unshare -n`) is told so instead of stalling every refresh.
+const MAX_NAMESPACES: usize = 4096;
+
+/// One network namespace other than ours, and how to enter it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Namespace {
+    pub tag: NetNs,
+    /// Files that name it, tried in order: its `/run/netns` entry first, then
+    /// `/proc/PID/ns/net` of each process seen in it (one may exit before we get there).
+    pub paths: Vec<PathBuf>,
+}
+
+/// What finding the namespaces saw.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    /// Our own namespace's inode, when it could be read.
+    pub own: Option<u64>,
+    /// Every other namespace, by inode.
+    pub others: Vec<Namespace>,
+    /// Processes whose namespace link could not be read (not ours, and we are not root).
+    pub unreadable: usize,
+    /// Set when [`MAX_NAMESPACES`] cut the list short.
+    pub truncated: bool,
+}
+
+/// Find every network namespace of the host other than ours. `proc` is the proc mount and
+/// `run_netns` the directory `ip netns` keeps its names in (parameters so a test can point them
+/// elsewhere).
+pub fn discover(proc: &Path, run_netns: &Path) -> Discovery {
+    let mut found = Discovery {
+        own: ns_inode_of_link(&proc.join("self/ns/net")).ok(),
+        ..Discovery::default()
+    };
+    let mut by_inode: BTreeMap<u64, Namespace> = BTreeMap::new();
+    // Named ones first, so a name is kept and its bind mount is the first path tried.
+    if let Ok(entries) = std::fs::read_dir(run_netns) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            // A bind mount of nsfs: stat gives the namespace's inode. A stale name (the mount
+            // gone, a plain file left) has some other inode and is not entered: see below.
+            let Ok(meta) = std::fs::metadata(&path) else {
+                continue;
+            };
+            if !is_nsfs(&path) {
+                continue;
+            }
+            let inode = meta.ino();
+            if Some(inode) == found.own {
+                continue;
+            }
+            let ns = by_inode.entry(inode).or_insert_with(|| Namespace {
+                tag: NetNs {
+                    inode,
+                    name: None,
+                    pid: None,
+                },
+                paths: Vec::new(),
+            });
+            // Two names for one namespace: keep the first in directory order, stable enough.
+            ns.tag
+                .name
+                .get_or_insert_with(|| from_os_bytes(entry.file_name().as_bytes()));
+            ns.paths.push(path);
+        }
+    }
+    let Ok(procs) = std::fs::read_dir(proc) else {
+        return found;
+    };
+    let mut pids: Vec<u32> = procs
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    pids.sort_unstable();
+    for pid in pids {
+        let link = proc.join(pid.to_string()).join("ns/net");
+        let inode = match ns_inode_of_link(&link) {
+            Ok(inode) => inode,
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+                found.unreadable += 1;
+                continue;
+            }
+            Err(_) => continue, // exited, or a kernel thread
+        };
+        if Some(inode) == found.own {
+            continue;
+        }
+        if !by_inode.contains_key(&inode) && by_inode.len() >= MAX_NAMESPACES {
+            found.truncated = true;
+            continue;
+        }
+        let ns = by_inode.entry(inode).or_insert_with(|| Namespace {
+            tag: NetNs {
+                inode,
+                name: None,
+                pid: None,
+            },
+            paths: Vec::new(),
+        });
+        ns.tag.pid.get_or_insert(pid);
+        // A few pids are plenty to survive one exiting; keeping all would cost memory on a
+        // namespace with thousands of processes.
+        if ns.paths.len() < 4 {
+            ns.paths.push(link);
+        }
+    }
+    found.others = by_inode.into_values().collect();
+    found
+}
+
+/// `net:[4026531993]` → 4026531993.
+fn ns_inode_of_link(link: &Path) -> io::Result<u64> {
+    let target = std::fs::read_link(link)?;
+    let bytes = target.as_os_str().as_bytes();
+    bytes
+        .strip_prefix(b"net:[")
+        .and_then(|b| b.strip_suffix(b"]"))
+        .and_then(|d| std::str::from_utf8(d).ok()?.parse().ok())
+        .ok_or_else(|| io::Error::other("not a network namespace link"))
+}
+
+/// Whether `path` lives on nsfs (a namespace file), not a leftover plain file.
+fn is_nsfs(path: &Path) -> bool {
+    const NSFS_MAGIC: i64 = 0x6e73_6673;
+    let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: statfs writes into the zeroed struct we pass; the path is NUL-terminated.
+    unsafe {
+        let mut buf: libc::statfs = std::mem::zeroed();
+        libc::statfs(c_path.as_ptr(), &mut buf) == 0 && buf.f_type as i64 == NSFS_MAGIC
+    }
+}
+
+/// What dumping the other namespaces gave.
+#[derive(Debug, Default)]
+pub struct Dumped {
+    /// Their sockets, each with its namespace tag.
+    pub sockets: Vec<(KernelSocket, NetNs)>,
+    /// Namespaces that could not be entered, with why (already worded for a user).
+    pub refused: Vec<(NetNs, String)>,
+    /// Namespaces that vanished between discovery and entering: their sockets are gone with
+    /// them, so nothing is missing, but the count is kept for the record.
+    pub vanished: Vec<NetNs>,
+    /// Problems inside an entered namespace (a netlink family missing there).
+    pub warnings: Vec<String>,
+}
+
+/// Below this many namespaces one helper thread does them all; above, two share them (most of
+/// the cost is the kernel walking its socket tables once per namespace and family).
+const SECOND_HELPER_FROM: usize = 4;
+
+/// Enter each namespace on a helper thread and dump its sockets of the wanted states.
+pub fn dump_all(namespaces: &[Namespace], include_connections: bool) -> Dumped {
+    if namespaces.is_empty() {
+        return Dumped::default();
+    }
+    let chunk = if namespaces.len() >= SECOND_HELPER_FROM {
+        namespaces.len().div_ceil(2)
+    } else {
+        namespaces.len()
+    };
+    std::thread::scope(|s| {
+        let helpers: Vec<_> = namespaces
+            .chunks(chunk)
+            .map(|part| {
+                std::thread::Builder::new()
+                    .name("portscope-netns".into())
+                    .spawn_scoped(s, move || {
+                        let mut out = Dumped::default();
+                        for ns in part {
+                            dump_one(ns, include_connections, &mut out);
+                        }
+                        out
+                    })
+            })
+            .collect();
+        let mut all = Dumped::default();
+        for helper in helpers {
+            let part = match helper {
+                Ok(handle) => handle.join().unwrap_or_else(|_| Dumped {
+                    warnings: vec![
+                        "a helper thread that reads other network namespaces failed; some of their sockets are missing".into(),
+                    ],
+                    ..Dumped::default()
+                }),
+                Err(e) => Dumped {
+                    warnings: vec![format!(
+                        "cannot start a thread to read other network namespaces ({e}); some of their sockets are missing"
+                    )],
+                    ..Dumped::default()
+                },
+            };
+            all.sockets.extend(part.sockets);
+            all.refused.extend(part.refused);
+            all.vanished.extend(part.vanished);
+            all.warnings.extend(part.warnings);
+        }
+        all
+    })
+}
+
+/// Runs on the helper thread only: it leaves the thread in `ns`.
+fn dump_one(ns: &Namespace, include_connections: bool, out: &mut Dumped) {
+    let mut last_error = None;
+    let mut entered = false;
+    for path in &ns.paths {
+        match enter(path, ns.tag.inode) {
+            Ok(()) => {
+                entered = true;
+                break;
+            }
+            Err(e) => last_error = Some(e),
+        }
+    }
+    if !entered {
+        match last_error {
+            Some(e) if matches!(e.raw_os_error(), Some(libc::EPERM | libc::EACCES)) => {
+                out.refused
+                    .push((ns.tag.clone(), format!("cannot enter it: {e}")));
+            }
+            Some(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ESRCH)) => {
+                out.vanished.push(ns.tag.clone());
+            }
+            Some(e) if e.kind() == io::ErrorKind::Other => out.vanished.push(ns.tag.clone()),
+            Some(e) => out
+                .refused
+                .push((ns.tag.clone(), format!("cannot enter it: {e}"))),
+            None => out.vanished.push(ns.tag.clone()),
+        }
+        return;
+    }
+    for protocol in [Protocol::Tcp, Protocol::Udp] {
+        let states = state_mask(protocol, include_connections);
+        for ipv6 in [false, true] {
+            let sockets = match netlink::dump(protocol, ipv6, states) {
+                Ok(sockets) => sockets,
+                Err(netlink_error) => {
+                    match fallback(protocol, ipv6, states) {
+                        Ok(Some(sockets)) => sockets,
+                        Ok(None) => continue, // no IPv6 in this namespace
+                        Err(e) => {
+                            out.warnings.push(format!(
+                                "{}{} sockets in network namespace {} are missing: netlink failed ({netlink_error}) and /proc could not be read ({e})",
+                                protocol.as_str(),
+                                if ipv6 { "6" } else { "" },
+                                ns.tag.label(),
+                            ));
+                            continue;
+                        }
+                    }
+                }
+            };
+            out.sockets
+                .extend(sockets.into_iter().map(|s| (s, ns.tag.clone())));
+        }
+    }
+}
+
+/// `/proc/thread-self/net/...`: this thread's namespace, not the process's (`/proc/net` follows
+/// the main thread, which stays at home).
+fn fallback(protocol: Protocol, ipv6: bool, states: u32) -> io::Result<Option<Vec<KernelSocket>>> {
+    let path = procnet::path(protocol, ipv6).replacen("/proc/net/", "/proc/thread-self/net/", 1);
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let (sockets, _) = procnet::parse(&text, protocol, ipv6);
+            Ok(Some(
+                sockets
+                    .into_iter()
+                    .filter(|s| states & (1u32 << s.state.min(31)) != 0)
+                    .collect(),
+            ))
+        }
+        Err(e) if ipv6 && e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Move this thread into the namespace at `path`, after checking it is still the one we found
+/// (a pid may have been reused by a process elsewhere).
+fn enter(path: &Path, inode: u64) -> io::Result<()> {
+    let file = File::open(path)?;
+    let meta = file.metadata()?;
+    if meta.ino() != inode {
+        return Err(io::Error::other("another namespace now"));
+    }
+    // SAFETY: setns on an open namespace descriptor; it affects only the calling thread.
+    if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Sockets of every other namespace, with the warnings a user must see: namespaces this run
+/// could not enter or even see, and how to include them.
+pub fn collect_others(include_connections: bool, warnings: &mut Vec<String>) -> Vec<KernelSocket> {
+    collect_others_from(
+        Path::new("/proc"),
+        Path::new("/run/netns"),
+        include_connections,
+        warnings,
+    )
+}
+
+pub fn collect_others_from(
+    proc: &Path,
+    run_netns: &Path,
+    include_connections: bool,
+    warnings: &mut Vec<String>,
+) -> Vec<KernelSocket> {
+    let found = discover(proc, run_netns);
+    // Run inside a sandbox of its own (`unshare -n`, a container's namespace), portscope shows
+    // that namespace, as `ss` would: the sweep is for a run in the host's (init's) namespace.
+    // When init's namespace cannot be read (not root), the sweep goes on so that its warnings
+    // say what is missing.
+    let init = ns_inode_of_link(&proc.join("1/ns/net")).ok();
+    if init.is_some() && found.own.is_some() && init != found.own {
+        return Vec::new();
+    }
+    let dumped = dump_all(&found.others, include_connections);
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if found.unreadable > 0 && !root {
+        warnings.push(format!(
+            "the network namespace of {} processes could not be read: sockets in other namespaces (containers, `ip netns`) may be missing — run as root (sudo portscope …) to include them",
+            found.unreadable
+        ));
+    }
+    if !dumped.refused.is_empty() {
+        let names: Vec<String> = dumped
+            .refused
+            .iter()
+            .take(5)
+            .map(|(ns, why)| format!("{} ({why})", ns.label()))
+            .collect();
+        let more = dumped.refused.len().saturating_sub(5);
+        warnings.push(format!(
+            "{} network namespaces could not be entered, their sockets are missing: {}{} — {}",
+            dumped.refused.len(),
+            names.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            },
+            if root {
+                "a sandbox or security module refuses setns even to root here; `nsenter --net=/proc/PID/ns/net ss -tulpn` shows one"
+            } else {
+                "run as root (sudo portscope …) to include them"
+            }
+        ));
+    }
+    if found.truncated {
+        warnings.push(format!(
+            "more than {MAX_NAMESPACES} network namespaces: only the first {MAX_NAMESPACES} were read"
+        ));
+    }
+    warnings.extend(dumped.warnings);
+    dumped
+        .sockets
+        .into_iter()
+        .map(|(mut socket, tag)| {
+            socket.netns = Some(tag);
+            socket
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespace_links_parse_or_fail_cleanly() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good");
+        std::os::unix::fs::symlink("net:[4026531993]", &good).unwrap();
+        assert_eq!(ns_inode_of_link(&good).unwrap(), 4026531993);
+        for (i, junk) in ["mnt:[1]", "net:[x]", "net:[", "", "net:[1]\x1b"]
+            .iter()
+            .enumerate()
+        {
+            let p = dir.path().join(format!("j{i}"));
+            std::os::unix::fs::symlink(if junk.is_empty() { "." } else { junk }, &p).unwrap();
+            assert!(ns_inode_of_link(&p).is_err(), "{junk:?}");
+        }
+    }
+
+    #[test]
+    fn a_stale_name_that_is_not_a_namespace_is_skipped() {
+        let run = tempfile::tempdir().unwrap();
+        std::fs::write(run.path().join("left-over"), b"").unwrap();
+        let found = discover(Path::new("/proc"), run.path());
+        assert!(found
+            .others
+            .iter()
+            .all(|ns| ns.tag.name.as_deref() != Some("left-over")));
+    }
+
+    #[test]
+    fn a_namespace_that_vanished_is_recorded_not_entered() {
+        let gone = Namespace {
+            tag: NetNs {
+                inode: 1,
+                name: Some("gone".into()),
+                pid: None,
+            },
+            paths: vec![PathBuf::from("/run/netns/portscope-does-not-exist")],
+        };
+        let dumped = dump_all(&[gone], false);
+        assert!(dumped.sockets.is_empty());
+        assert_eq!(dumped.vanished.len(), 1);
+        assert!(dumped.refused.is_empty());
+    }
+}
