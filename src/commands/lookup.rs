@@ -11,7 +11,9 @@ use super::{CmdResult, Context, Failure};
 use crate::cli::LookupArgs;
 use crate::hints::{self, Hint};
 use crate::known::KnownUse;
-use crate::registry::{search, Entry, PortClass, PortReport, Protocol, Registry};
+use crate::registry::{Entry, PortClass, PortReport, Protocol, Registry};
+use crate::search::aliases::Alias;
+use crate::search::{Engine, NameMatch, Query};
 use crate::text::escape;
 
 /// What the user asked for.
@@ -29,6 +31,19 @@ pub fn parse_target(raw: &str) -> Result<Target, String> {
         return Err(
             "the lookup query is empty: give a port (80, 80/tcp) or a service name (ssh)".into(),
         );
+    }
+    let count = raw.chars().count();
+    if count > crate::search::MAX_QUERY_CHARS {
+        return Err(format!(
+            "the lookup query is {count} characters long; give a port or a name of at most {} characters",
+            crate::search::MAX_QUERY_CHARS
+        ));
+    }
+    if raw.chars().any(char::is_control) {
+        return Err(format!(
+            "the lookup query \"{}\" holds control characters; type the port or name as plain text",
+            escape(raw)
+        ));
     }
     let (what, proto) = match raw.split_once('/') {
         Some((what, proto)) => {
@@ -115,7 +130,10 @@ pub fn run(ctx: &Context, args: &LookupArgs) -> CmdResult {
                 .filter(|e| proto.is_none() || e.protocol == proto)
                 .collect();
             if entries.is_empty() {
-                return not_found(&registry, &name);
+                return match Engine::new(&registry).resolve_name(&name) {
+                    Some(found) => write_resolved(ctx, &registry, &name, proto, found),
+                    None => not_found(&registry, &name),
+                };
             }
             if ctx.json {
                 crate::text::write_json(
@@ -138,17 +156,137 @@ fn width() -> usize {
     crate::output::table_width().unwrap_or(80).min(100)
 }
 
-fn not_found(registry: &Registry, name: &str) -> CmdResult {
-    let mut index = search::SearchIndex::new(registry);
-    let suggestions: Vec<String> = match search::Query::parse(name) {
-        Ok(q) => index
-            .search(&q, None, 3)
+/// `lookup --json` for a name IANA does not register but the knowledge does.
+#[derive(Serialize)]
+struct ResolvedName<'r> {
+    name: String,
+    protocol: Option<Protocol>,
+    /// Always false here: the name is not a service name in the IANA registry.
+    iana_registered: bool,
+    /// "alias" or "known-use": which table gave the name its ports.
+    resolved_by: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    aliases: Vec<&'static Alias>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    known_uses: Vec<&'static KnownUse>,
+    /// What each port is: IANA's entries, its known uses and port-only hints.
+    ports: Vec<PortLookup<'r>>,
+}
+
+/// A product, daemon or alias name: say that IANA does not register it, what portscope's
+/// knowledge gives it, then every port it leads to as `lookup PORT` shows it.
+fn write_resolved(
+    ctx: &Context,
+    registry: &Registry,
+    name: &str,
+    proto: Option<Protocol>,
+    found: NameMatch,
+) -> CmdResult {
+    let fits = |p: Option<Protocol>| proto.is_none() || p.is_none() || p == proto;
+    let (aliases, uses): (Vec<&'static Alias>, Vec<&'static KnownUse>) = match found {
+        NameMatch::Aliases(a) => (a.into_iter().filter(|a| fits(a.protocol)).collect(), vec![]),
+        NameMatch::KnownUses(k) => (vec![], k.into_iter().filter(|k| fits(k.protocol)).collect()),
+    };
+    let mut ports: Vec<u16> = aliases
+        .iter()
+        .map(|a| a.ports.start)
+        .chain(uses.iter().map(|k| k.port))
+        .collect();
+    let mut seen = Vec::new();
+    ports.retain(|p| {
+        let fresh = !seen.contains(p);
+        seen.push(*p);
+        fresh
+    });
+    if ports.is_empty() {
+        return not_found(registry, name);
+    }
+    let shown = escape(name);
+    let mut out = io::stdout().lock();
+    if ctx.json {
+        let ports = ports
             .iter()
-            .map(|h| registry.entry(h.index).service.to_string())
-            .collect(),
+            .map(|&port| {
+                let assessment = hints::assess_port(registry, port, proto);
+                PortLookup {
+                    report: registry.report(port, proto),
+                    known_uses: assessment.known_uses,
+                    hints: assessment.hints,
+                }
+            })
+            .collect();
+        crate::text::write_json(
+            &mut out,
+            &ResolvedName {
+                name: name.to_string(),
+                protocol: proto,
+                iana_registered: false,
+                resolved_by: if aliases.is_empty() { "known-use" } else { "alias" },
+                aliases,
+                known_uses: uses,
+                ports,
+            },
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let width = width();
+    if aliases.is_empty() {
+        let list: Vec<String> = uses
+            .iter()
+            .map(|k| format!("{} ({})", k.ports_label(), k.describe()))
+            .collect();
+        writeln!(
+            out,
+            "\"{shown}\" is not an IANA service name; it is only a known use: {}.",
+            escape(&list.join("; "))
+        )?;
+    } else {
+        let list: Vec<String> = aliases
+            .iter()
+            .map(|a| {
+                let label = match a.protocol {
+                    Some(p) => format!("{}/{p}", a.ports),
+                    None => format!("{}/tcp+udp", a.ports),
+                };
+                format!("{} on {label} ({})", a.target, a.basis)
+            })
+            .collect();
+        writeln!(
+            out,
+            "\"{shown}\" is not an IANA service name; portscope's alias table gives it {}.",
+            escape(&list.join("; "))
+        )?;
+    }
+    for port in ports {
+        writeln!(out)?;
+        let report = registry.report(port, proto);
+        let assessment = hints::assess_port(registry, port, proto);
+        write_port_report(&mut out, &report, width)?;
+        write_known_uses(&mut out, &assessment.known_uses, width)?;
+        write_hints(&mut out, &assessment.hints, width)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn not_found(registry: &Registry, name: &str) -> CmdResult {
+    let engine = Engine::new(registry);
+    let suggestions: Vec<String> = match Query::parse(name) {
+        Ok(q) => {
+            let mut names: Vec<String> = Vec::new();
+            for h in engine.search(&q, None, 10) {
+                let n = h.alias().map_or(h.name(registry), |a| a.alias.as_str());
+                if !names.iter().any(|x| x == n) && names.len() < 3 {
+                    names.push(n.to_string());
+                }
+            }
+            names
+        }
         Err(_) => Vec::new(),
     };
-    let mut msg = format!("no service is named \"{}\" in the registry", escape(name));
+    let mut msg = format!(
+        "no service, product or alias is named \"{}\"",
+        escape(name)
+    );
     if !suggestions.is_empty() {
         let list: Vec<String> = suggestions.iter().map(|s| escape(s).into_owned()).collect();
         msg.push_str(&format!("; did you mean {}?", list.join(", ")));

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use crate::hints::Severity;
-use crate::registry::search::{Hit, Query, SearchIndex};
+use crate::search::{Engine, Hit, Kind, Query};
 use crate::registry::{PortRange, Protocol, Registry};
 use crate::sockets::{HostInfo, Snapshot, Socket, SocketKey};
 
@@ -179,7 +179,7 @@ pub enum Freshness {
 
 pub struct App<'r> {
     pub registry: &'r Registry,
-    search_index: SearchIndex<'r>,
+    search_index: Engine<'r>,
     /// Shown in the header: "live" or the snapshot file.
     pub source: String,
     /// A saved snapshot: no refresh, no signals.
@@ -242,14 +242,16 @@ impl<'r> App<'r> {
                 }
             }
             all_entries.push(Hit {
+                kind: Kind::Iana,
                 index: e.index,
+                ports: e.ports,
                 protocols: e.protocol.into_iter().collect(),
                 score: 0,
             });
         }
         App {
             registry,
-            search_index: SearchIndex::new(registry),
+            search_index: Engine::new(registry),
             source: source.to_owned(),
             read_only,
             interval_secs,
@@ -601,7 +603,7 @@ impl<'r> App<'r> {
             }
             Pane::Registry | Pane::Detail => {
                 let range = match (self.selected_hit(), self.queried_port) {
-                    (Some(hit), _) => self.registry.entry(hit.index).ports,
+                    (Some(hit), _) => hit.ports,
                     (None, Some(port)) => Some(PortRange::single(port)),
                     (None, None) => {
                         self.notice = Some("no registry entry selected".into());
@@ -946,8 +948,8 @@ mod tests {
         for c in "redis".chars() {
             app.update(Action::SearchChar(c));
         }
-        let top = registry().entry(app.selected_hit().unwrap().index);
-        assert_eq!(top.service, "redis");
+        let top = app.selected_hit().unwrap();
+        assert!(top.name(registry()).eq_ignore_ascii_case("redis"));
         assert_eq!(top.ports.unwrap().start, 6379);
         app.update(Action::SearchBackspace);
         assert_eq!(app.query, "redi");
@@ -984,8 +986,8 @@ mod tests {
         assert_eq!(app.focus, Pane::Registry);
         assert_eq!(app.query, "3489");
         let hit = app.selected_hit().unwrap();
-        let entry = registry().entry(hit.index);
-        assert_eq!(entry.ports.unwrap().start, 3489);
+        assert_eq!(hit.kind, Kind::Iana);
+        assert_eq!(hit.ports.unwrap().start, 3489);
         assert!(hit.protocols.contains(&Protocol::Tcp));
         // Back: from the registry entry of 22 to the sshd socket.
         app.update(Action::StartSearch);

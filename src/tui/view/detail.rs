@@ -19,8 +19,14 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let (title, lines) = match app.detail_of {
         Pane::Registry => match app.selected_hit() {
             Some(hit) => (
-                format!("Detail: {}", port_label(app.registry, hit)),
-                entry_lines(app, app.registry.entry(hit.index), theme),
+                format!("Detail: {}", port_label(hit)),
+                // A known use or an alias is described by its port: IANA's entries and the
+                // port's known uses.
+                match (hit.entry(app.registry), hit.ports) {
+                    (Some(entry), _) => entry_lines(app, entry, theme),
+                    (None, Some(ports)) => port_lines(app, ports.start, theme),
+                    (None, None) => vec![hint_line(theme, "no port")],
+                },
             ),
             None => match app.queried_port() {
                 Some(port) => (format!("Detail: port {port}"), port_lines(app, port, theme)),
