@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub use crate::report::SortKey;
+
 /// What is listening on this port, and should it be?
 ///
 /// With no subcommand, portscope opens the full-screen explorer: the IANA registry with fuzzy
@@ -109,20 +111,13 @@ pub struct ListArgs {
     /// Sort rows by this column.
     #[arg(long, value_enum, default_value_t = SortKey::Port)]
     pub sort: SortKey,
+    /// Only sockets where any of port, address, process, pid, user, service or hint id
+    /// contains this text (any case).
+    #[arg(long, value_name = "TEXT")]
+    pub grep: Option<String>,
     /// Print CSV instead of a table.
     #[arg(long, conflicts_with = "json")]
     pub csv: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum SortKey {
-    #[default]
-    Port,
-    Proto,
-    Pid,
-    Process,
-    User,
-    Address,
 }
 
 #[derive(Debug, Args)]

@@ -10,6 +10,7 @@ pub mod hints;
 pub mod known;
 pub mod output;
 pub mod registry;
+pub mod report;
 pub mod search;
 pub mod sockets;
 pub mod text;

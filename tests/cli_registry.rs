@@ -50,7 +50,7 @@ fn lookup_289_is_unassigned_in_the_system_range() {
         .assert()
         .success()
         .stdout(predicate::str::contains("system port"))
-        .stdout(predicate::str::contains("Unassigned"))
+        .stdout(predicate::str::contains("unassigned"))
         .stdout(predicate::str::contains("288-"));
     let v = json(portscope(&d).args(["lookup", "289"]));
     assert_eq!(v["class"], "system");
@@ -65,8 +65,9 @@ fn lookup_6010_finds_the_x11_range() {
         .args(["lookup", "6010"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("x11  6000-6063"))
-        .stdout(predicate::str::contains("port 6010 lies in this range"));
+        .stdout(predicate::str::contains("service           x11"))
+        .stdout(predicate::str::contains("port              6000-6063/tcp, udp"))
+        .stdout(predicate::str::contains("port 6010 lies in the range 6000-6063"));
 }
 
 #[test]

@@ -350,14 +350,19 @@ fn explain_by_port_finds_the_live_listener() {
     );
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
-        text.starts_with(&format!("tcp 127.0.0.1:{port}  LISTEN")),
+        text.starts_with(&format!("{port}/tcp\nVerdict\n")),
         "{text}"
     );
     assert!(
-        text.contains(&format!("portholder, pid {}", holder.pid())),
+        text.contains(&format!("socket            tcp 127.0.0.1:{port}")),
         "{text}"
     );
-    assert!(text.contains("IANA registry"));
+    assert!(text.contains("name              portholder"), "{text}");
+    assert!(
+        text.contains(&format!("pid               {}", holder.pid())),
+        "{text}"
+    );
+    assert!(text.contains("\nIANA\n"), "{text}");
 }
 
 #[test]

@@ -110,7 +110,13 @@ fn a_snapshot_viewed_shows_the_same_rows_as_the_live_list() {
         registry,
         snapshot.clone(),
     ))));
-    let mut term = Terminal::new(TestBackend::new(220, 120)).unwrap();
+    // The machine may hold thousands of other listeners: filter the pane to the holder's pid,
+    // as a user would with `/`.
+    app.update(Action::StartSearch);
+    app.update(Action::Paste(holder.pid().to_string()));
+    app.update(Action::Open);
+    assert_eq!(app.visible_len(), 3, "the holder's three sockets");
+    let mut term = Terminal::new(TestBackend::new(220, 40)).unwrap();
     term.draw(|f| {
         draw(f, &app, Theme { color: false }, &mut Scroll::default());
     })
@@ -296,10 +302,14 @@ fn view_reads_the_snapshot_from_a_pipe_and_the_keys_from_the_terminal() {
     );
     let patient = std::time::Duration::from_secs(15);
     s.wait_for("(read-only)", patient);
-    s.send(&format!("/{port}\r"));
-    s.wait_for(&format!("/ {port}"), patient);
-    s.send("l");
+    // `/` filters the listener pane: among however many listeners this machine has, the one
+    // on our port is then selected and described.
+    s.send(&format!("/:{port}\r"));
+    s.wait_for(&format!("filter \":{port}\""), patient);
     s.wait_for("piped-view", patient);
+    // `l` jumps from the socket to its port in the registry.
+    s.send("l");
+    s.wait_for(&format!("/ {port}"), patient);
     s.send("q");
     let status = s
         .wait_exit(std::time::Duration::from_secs(3))

@@ -202,9 +202,7 @@ fn the_explorer_over_ssh_t_shows_the_remote_listener_and_quits_cleanly() {
     let mut s = support::pty::start_wrapped(&wrapper, &["--interval", "0.5"], &[], 80, 24);
     let patient = Duration::from_secs(20);
     s.wait_for("portscope  host ", patient); // the first snapshot arrived on the remote side
-    s.send(&format!("/{port}\r"));
-    s.wait_for(&format!("/ {port}"), patient);
-    s.send("l"); // jump to the live listener on that port
+    s.send(&format!("/:{port}\r")); // filter the listener pane to that port
     s.wait_for("ps-over-ssh", patient);
     s.wait_for(&holder.pid().to_string(), patient);
     s.send("q");

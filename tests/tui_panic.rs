@@ -6,7 +6,6 @@ use std::io::Read;
 use std::time::{Duration, Instant};
 
 use portable_pty::{native_pty_system, CommandBuilder, PtySize};
-use portscope::commands::Context;
 use portscope::sockets::{CollectError, Collector, Snapshot};
 
 const CHILD: &str = "PORTSCOPE_PANIC_TEST_CHILD";
@@ -23,11 +22,8 @@ impl Collector for Exploding {
 
 fn main() {
     if std::env::var_os(CHILD).is_some() {
-        let ctx = Context {
-            json: false,
-            registry_file: None,
-        };
-        let result = portscope::tui::run_with(&ctx, Box::new(Exploding), None, "test", true);
+        let registry = portscope::registry::Registry::embedded();
+        let result = portscope::tui::run_with(registry, Box::new(Exploding), None, "test", true);
         std::process::exit(match result {
             Ok(_) => 0,
             Err(_) => 1,

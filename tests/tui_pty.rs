@@ -19,7 +19,7 @@ fn shared() -> std::sync::RwLockReadGuard<'static, ()> {
 }
 
 /// The first frame is up when the listener pane has its column names.
-const FIRST_FRAME: &str = "proto address";
+const FIRST_FRAME: &str = "proto local";
 const GENEROUS: Duration = Duration::from_secs(15);
 /// The first snapshot has arrived when the header names the host (it says "collecting…" before).
 const FIRST_DATA: &str = "portscope  host ";
@@ -32,12 +32,13 @@ fn shows_a_listener_we_opened_searches_and_quits_cleanly() {
     let mut s = start(&["--interval", "0.5"], &[], 120, 40);
     s.wait_for(FIRST_FRAME, GENEROUS);
     s.wait_for(FIRST_DATA, GENEROUS);
-    // Its port in the registry pane, then `l` jumps to the live socket on it.
-    s.send(&format!("/{port}\r"));
-    s.wait_for(&format!("/ {port}"), GENEROUS);
-    s.send("l");
+    // `/` filters the listener pane to our port (the machine may hold thousands of others);
+    // its socket is then selected and described, and `l` shows its port in the registry.
+    s.send(&format!("/:{port}\r"));
     s.wait_for("pstui-probe", GENEROUS);
     s.wait_for(&format!("pid          {}", holder.pid()), GENEROUS);
+    s.send("l");
+    s.wait_for(&format!("/ {port}"), GENEROUS);
     // Search the registry.
     // Esc clears the port search. (Wait for it: a lone ESC read together with the next key
     // would be Alt+key.)
@@ -96,6 +97,20 @@ fn closing_the_pty_ends_it() {
     );
 }
 
+/// A short interval keeps refreshes coming: the hangup must still be noticed (it once was
+/// checked only when the loop sat idle for a second).
+#[test]
+fn closing_the_pty_ends_it_even_while_refreshes_stream_in() {
+    let _shared = shared();
+    let mut s = start(&["--interval", "0.1"], &[], 80, 24);
+    s.wait_for(FIRST_FRAME, GENEROUS);
+    s.close_pty();
+    assert!(
+        s.wait_exit(Duration::from_secs(2)).is_some(),
+        "still running 2 s after its terminal went away"
+    );
+}
+
 #[test]
 fn hostile_process_names_never_reach_the_terminal_raw() {
     let _shared = shared();
@@ -104,9 +119,7 @@ fn hostile_process_names_never_reach_the_terminal_raw() {
     let port = holder.tcp[0].port();
     let mut s = start(&["--interval", "0.5"], &[], 120, 40);
     s.wait_for(FIRST_DATA, GENEROUS);
-    s.send(&format!("/{port}\r"));
-    s.wait_for(&format!("/ {port}"), GENEROUS);
-    s.send("l");
+    s.send(&format!("/:{port}\r"));
     s.wait_for(r"\x1b]0;pwned\x07", GENEROUS);
     let raw = s.raw_output();
     assert!(
@@ -197,9 +210,7 @@ fn terminating_a_listener_asks_first_and_names_the_process() {
     let (pid, port) = (holder.pid(), holder.tcp[0].port());
     let mut s = start(&["--interval", "0.5"], &[], 120, 40);
     s.wait_for(FIRST_DATA, GENEROUS);
-    s.send(&format!("/{port}\r"));
-    s.wait_for(&format!("/ {port}"), GENEROUS);
-    s.send("l");
+    s.send(&format!("/:{port}\r"));
     s.wait_for(&format!("pid          {pid}"), GENEROUS);
     // Any key but y cancels.
     s.send("K");

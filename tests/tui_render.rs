@@ -118,6 +118,7 @@ fn detail_of_a_3489_socket_shows_process_and_every_iana_field() {
 #[test]
 fn detail_of_port_289_says_it_is_unassigned_and_who_listens() {
     let mut app = app();
+    app.update(Action::NextPane); // `/` in the registry pane searches it
     app.update(Action::StartSearch);
     for c in "289".chars() {
         app.update(Action::SearchChar(c));
@@ -131,10 +132,11 @@ fn detail_of_port_289_says_it_is_unassigned_and_who_listens() {
     let mut app = self::app();
     select_port(&mut app, 289);
     let frame = text(&render(&app, 120, 40, COLOR));
-    assert!(frame.contains("no IANA entry"), "{frame}");
+    assert!(frame.contains("IANA has assigned nothing"), "{frame}");
     // The hints of the socket are rendered, and its row carries the badge of the worst one.
-    let hints =
-        portscope::hints::assess_socket(registry(), &fixture(), app.selected_socket().unwrap());
+    let snapshot = fixture();
+    let hints = portscope::hints::Assessor::new(registry(), &snapshot)
+        .assess(app.selected_socket().unwrap());
     let worst = hints
         .hints
         .iter()
@@ -144,7 +146,10 @@ fn detail_of_port_289_says_it_is_unassigned_and_who_listens() {
         frame.contains(&worst.title[..20.min(worst.title.len())]),
         "{frame}"
     );
-    let row = frame.lines().find(|l| l.contains("listener289")).unwrap();
+    let row = frame
+        .lines()
+        .find(|l| l.contains("0.0.0.0:289") && l.contains("listener289"))
+        .unwrap();
     assert!(
         row.contains(portscope::tui::badge(hints.badge()).trim()),
         "{row}"
@@ -155,6 +160,7 @@ fn detail_of_port_289_says_it_is_unassigned_and_who_listens() {
 #[test]
 fn search_for_redis_lists_it_first() {
     let mut app = app();
+    app.update(Action::NextPane); // `/` in the registry pane searches it
     app.update(Action::StartSearch);
     for c in "redis".chars() {
         app.update(Action::SearchChar(c));

@@ -8,8 +8,7 @@ use std::process::ExitCode;
 
 use super::{CmdResult, Context};
 use crate::cli::DiffArgs;
-use crate::hints;
-use crate::registry::Registry;
+use crate::hints::Assessor;
 use crate::sockets::diff::{describe, diff, ChangeKind, Changes};
 use crate::sockets::{Snapshot, Socket};
 use crate::text::escape;
@@ -18,8 +17,16 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> CmdResult {
     let old = super::view::load(&args.old)?.snapshot;
     let new = super::view::load(&args.new)?.snapshot;
     let registry = ctx.registry()?;
+    // Each snapshot is indexed once; the hint ids of a socket are then looked up per socket.
+    let old_hints = Assessor::new(&registry, &old);
+    let new_hints = Assessor::new(&registry, &new);
     let hint_ids = |snapshot: &Snapshot, socket: &Socket| -> BTreeSet<String> {
-        hint_ids(&registry, snapshot, socket)
+        let assessor = if std::ptr::eq(snapshot, &old) {
+            &old_hints
+        } else {
+            &new_hints
+        };
+        hint_ids(assessor, socket)
     };
     let changes = diff(&old, &new, &hint_ids);
     let mut out = io::stdout().lock();
@@ -35,13 +42,13 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> CmdResult {
     })
 }
 
-fn hint_ids(registry: &Registry, snapshot: &Snapshot, socket: &Socket) -> BTreeSet<String> {
+fn hint_ids(assessor: &Assessor, socket: &Socket) -> BTreeSet<String> {
     // Rules about time ("started recently") say nothing about drift between two snapshots.
     const NOT_DRIFT: &[&str] = &["started-recently"];
-    hints::assess_socket(registry, snapshot, socket)
-        .hints
+    assessor
+        .flags(socket)
         .into_iter()
-        .map(|h| h.id)
+        .map(|f| f.id)
         .filter(|id| !NOT_DRIFT.contains(id))
         .map(String::from)
         .collect()

@@ -1,18 +1,18 @@
-//! `portscope explain PID|PORT[/PROTO]`: the full assessment of the matching live listeners:
-//! process facts, IANA entries, known uses, hints and the commands to run next.
+//! `portscope explain PID|PORT[/PROTO]`: the full detail of the matching live listeners — the
+//! verdict, process facts, IANA entries, known uses, hints and the commands to run next — as
+//! [`report::detail`] builds it.
 
 use std::io::{self, Write};
 use std::process::ExitCode;
 
 use serde::Serialize;
 
-use super::lookup::{write_entries, write_field, write_hints, write_known_uses};
 use super::{CmdResult, Context, Failure};
 use crate::cli::ExplainArgs;
-use crate::hints::{self, Assessment};
-use crate::registry::{Protocol, Registry};
-use crate::sockets::{Family, HostInfo, Owner, Snapshot, Socket};
-use crate::text::escape;
+use crate::hints::{Assessment, Assessor};
+use crate::registry::{PortSpec, PortSpecError, Protocol, Registry};
+use crate::report;
+use crate::sockets::{HostInfo, Snapshot, Socket};
 
 /// What the user asked to explain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,46 +28,31 @@ pub enum Target {
 /// Parse `22`, `53/udp`, `port:22`, `pid:1234`; say what is accepted otherwise.
 pub fn parse_target(raw: &str) -> Result<Target, String> {
     let raw = raw.trim();
-    let number = |s: &str, what: &str| {
-        s.trim().parse::<u32>().map_err(|_| {
-            format!(
-                "{what} must be a whole number, got \"{}\": give a pid or a port (22, 53/udp, pid:1234)",
-                escape(s)
-            )
-        })
-    };
-    let port = |n: u32| {
-        u16::try_from(n).map_err(|_| format!("port must be a number from 0 to 65535, got {n}"))
-    };
+    let accepted = "give a pid or a port (22, 53/udp, pid:1234)";
     if let Some(pid) = raw.strip_prefix("pid:") {
-        return Ok(Target::Pid(number(pid, "a pid")?));
+        return pid.trim().parse::<u32>().map(Target::Pid).map_err(|_| {
+            format!(
+                "a pid must be a whole number, got \"{}\": {accepted}",
+                crate::text::escape(pid)
+            )
+        });
     }
     let (what, explicit_port) = match raw.strip_prefix("port:") {
         Some(rest) => (rest, true),
         None => (raw, false),
     };
-    if let Some((p, proto)) = what.split_once('/') {
-        let protocol = Protocol::parse(proto.trim()).ok_or_else(|| {
-            format!(
-                "unknown protocol \"{}\" in \"{}\": use tcp, udp, sctp or dccp",
-                escape(proto),
-                escape(raw)
-            )
-        })?;
-        return Ok(Target::Port(port(number(p, "the port")?)?, Some(protocol)));
-    }
-    let n = number(
-        what,
-        if explicit_port {
-            "the port"
-        } else {
-            "the target"
-        },
-    )?;
-    match (explicit_port, u16::try_from(n)) {
-        (true, _) => Ok(Target::Port(port(n)?, None)),
-        (false, Ok(p)) => Ok(Target::PortOrPid(p)),
-        (false, Err(_)) => Ok(Target::Pid(n)),
+    match PortSpec::parse(what) {
+        Ok(PortSpec { port, protocol }) if explicit_port || protocol.is_some() => {
+            Ok(Target::Port(port, protocol))
+        }
+        Ok(PortSpec { port, .. }) => Ok(Target::PortOrPid(port)),
+        // Too big for a port, but a pid can be.
+        Err(PortSpecError::OutOfRange(n)) if !explicit_port => n
+            .parse::<u32>()
+            .map(Target::Pid)
+            .map_err(|_| PortSpecError::OutOfRange(n).to_string()),
+        Err(e @ PortSpecError::NotANumber { .. }) => Err(format!("{e}: {accepted}")),
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -133,11 +118,12 @@ pub fn explain(
             snapshot, target
         ))));
     }
+    let assessor = Assessor::new(registry, snapshot);
     let explained: Vec<Explained> = sockets
         .into_iter()
         .map(|socket| Explained {
             socket,
-            assessment: hints::assess_socket(registry, snapshot, socket),
+            assessment: assessor.assess(socket),
         })
         .collect();
     if json {
@@ -155,32 +141,9 @@ pub fn explain(
         if n > 0 {
             writeln!(out, "\n{}", "─".repeat(width.min(60)))?;
         }
-        write_socket(out, e.socket, snapshot.host.taken_at, width)?;
-        writeln!(out, "\nIANA registry")?;
-        if e.assessment
-            .entries
-            .iter()
-            .all(|x| x.service.is_empty() && !x.is_reserved())
-        {
-            writeln!(out, "  No entry: IANA has assigned nothing to this port.")?;
-        } else {
-            let mut block = Vec::new();
-            write_entries(
-                &mut block,
-                &e.assessment.entries,
-                Some(e.socket.local_port),
-                width.saturating_sub(2),
-            )?;
-            for line in String::from_utf8_lossy(&block).lines() {
-                writeln!(out, "  {line}")?;
-            }
-        }
-        write_known_uses(out, &e.assessment.known_uses, width)?;
-        if e.assessment.hints.is_empty() {
-            writeln!(out, "\nHints\n  Nothing unusual found.")?;
-        } else {
-            write_hints(out, &e.assessment.hints, width)?;
-        }
+        let detail = report::detail::socket(&snapshot.host, e.socket, &e.assessment, false);
+        writeln!(out, "{}", crate::text::escape(&detail.title))?;
+        report::plain::write_detail(out, &detail, width)?;
     }
     Ok(())
 }
@@ -188,6 +151,8 @@ pub fn explain(
 fn nothing_matches(snapshot: &Snapshot, target: Target) -> String {
     let hidden = if snapshot.host.sees_all_owners {
         ""
+    } else if snapshot.host.uid == 0 {
+        " (some owners are hidden even from root: `portscope doctor` says why)"
     } else {
         " (not running as root: other users' processes are hidden, try sudo)"
     };
@@ -205,87 +170,10 @@ fn nothing_matches(snapshot: &Snapshot, target: Target) -> String {
     }
 }
 
-fn write_socket(out: &mut impl Write, s: &Socket, now: u64, width: usize) -> io::Result<()> {
-    let family = match s.family {
-        Family::V4 => "IPv4",
-        Family::V6 => "IPv6",
-        Family::Dual => "IPv6 and IPv4 (dual-stack)",
-    };
-    writeln!(
-        out,
-        "{} {}  {}  {family}",
-        s.protocol,
-        s.local_endpoint(),
-        s.state.label()
-    )?;
-    if s.owners.is_empty() {
-        let reason = s
-            .owner_unknown
-            .map_or("owner could not be determined", |u| u.explain());
-        write_field(out, "Process", &format!("none found: {reason}"), width)?;
-        if let Some(user) = &s.user {
-            write_field(out, "Opened by", user, width)?;
-        }
-    }
-    for o in &s.owners {
-        write_owner(out, o, now, width)?;
-    }
-    Ok(())
-}
-
-fn write_owner(out: &mut impl Write, o: &Owner, now: u64, width: usize) -> io::Result<()> {
-    // write_field escapes each value.
-    let user = match (&o.user, o.uid) {
-        (Some(u), Some(uid)) => format!(", user {u} (uid {uid})"),
-        (None, Some(uid)) => format!(", uid {uid}"),
-        (Some(u), None) => format!(", user {u}"),
-        (None, None) => String::new(),
-    };
-    write_field(
-        out,
-        "Process",
-        &format!("{}, pid {}{user}", o.name, o.pid),
-        width,
-    )?;
-    if let Some(exe) = &o.exe {
-        let deleted = if o.exe_deleted { " (deleted)" } else { "" };
-        write_field(out, "Executable", &format!("{exe}{deleted}"), width)?;
-    }
-    if !o.cmdline.is_empty() {
-        write_field(out, "Command", &o.cmdline.join(" "), width)?;
-    }
-    if let Some(start) = o.start_time {
-        let ago = if start <= now {
-            format!(" ({} before this snapshot)", human_duration(now - start))
-        } else {
-            String::new()
-        };
-        write_field(
-            out,
-            "Started",
-            &format!("{}{ago}", crate::text::utc(start)),
-            width,
-        )?;
-    }
-    if let Some(ppid) = o.parent_pid {
-        write_field(out, "Parent pid", &ppid.to_string(), width)?;
-    }
-    Ok(())
-}
-
-fn human_duration(secs: u64) -> String {
-    match secs {
-        0..=119 => format!("{secs} s"),
-        120..=7199 => format!("{} min", secs / 60),
-        7200..=172_799 => format!("{} h", secs / 3600),
-        _ => format!("{} days", secs / 86_400),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sockets::{HostInfo, SCHEMA_VERSION};
+    use crate::sockets::{HostInfo, Owner, SCHEMA_VERSION};
 
     const NOW: u64 = 1_800_000_000;
 
@@ -390,14 +278,16 @@ mod tests {
     #[test]
     fn explains_process_registry_and_hints() {
         let text = render(Target::PortOrPid(289), false).unwrap();
-        assert!(text.starts_with("tcp 0.0.0.0:289  LISTEN  IPv4"), "{text}");
-        assert!(text.contains("python3, pid 22, user root (uid 0)"));
+        assert!(text.starts_with("289/tcp\nVerdict\n  [alert]"), "{text}");
+        assert!(text.contains("socket            tcp 0.0.0.0:289"), "{text}");
+        assert!(text.contains("name              python3"), "{text}");
+        assert!(text.contains("user              root (uid 0)"), "{text}");
         assert!(text.contains("/tmp/python3 -D"));
         assert!(
-            text.contains("2027-01-15 06:00:00 UTC (2 h before this snapshot)"),
+            text.contains("2027-01-15 06:00:00 UTC (2 h before collection)"),
             "{text}"
         );
-        assert!(text.contains("No entry: IANA has assigned nothing to this port."));
+        assert!(text.contains("IANA has assigned nothing to this port"));
         for id in [
             "exe-in-temp-dir",
             "unassigned-system-port",
@@ -407,16 +297,21 @@ mod tests {
             assert!(text.contains(&format!("({id})")), "{id} missing in\n{text}");
         }
         assert!(text.contains("$ sudo ls -l /proc/22/exe"));
-        // The most severe hint comes first.
+        // The most severe hint comes first, in the verdict and in the hints.
         let alert = text.find("[alert]").unwrap();
         assert!(text.find("[warning]").unwrap() > alert);
+        let hints = text.find("\nHints\n").unwrap();
+        assert!(text[hints..].find("[warning]").unwrap() > text[hints..].find("[alert]").unwrap());
     }
 
     #[test]
     fn a_quiet_socket_says_nothing_unusual() {
         let text = render(Target::Port(53, Some(Protocol::Udp)), false).unwrap();
-        assert!(text.contains("domain  53/udp"), "{text}");
-        assert!(text.contains("Nothing unusual found."), "{text}");
+        assert!(
+            text.contains("service           domain\n  port              53/udp"),
+            "{text}"
+        );
+        assert!(text.contains("Verdict\n  nothing unusual found"), "{text}");
     }
 
     #[test]

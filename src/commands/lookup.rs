@@ -11,9 +11,10 @@ use super::{CmdResult, Context, Failure};
 use crate::cli::LookupArgs;
 use crate::hints::{self, Hint};
 use crate::known::KnownUse;
-use crate::registry::{Entry, PortClass, PortReport, Protocol, Registry};
+use crate::registry::{Entry, PortReport, PortSpec, PortSpecError, Protocol, Registry};
+use crate::report;
 use crate::search::aliases::Alias;
-use crate::search::{Engine, NameMatch, Query};
+use crate::search::{Engine, NameMatch, Query, MAX_QUERY_CHARS};
 use crate::text::escape;
 
 /// What the user asked for.
@@ -26,63 +27,28 @@ pub enum Target {
 /// Parse `80`, `80/tcp`, `ssh`, `ssh/udp`; refuse out-of-range ports and unknown protocols with a
 /// message that says what would be accepted.
 pub fn parse_target(raw: &str) -> Result<Target, String> {
-    let raw = raw.trim();
-    if raw.is_empty() {
-        return Err(
-            "the lookup query is empty: give a port (80, 80/tcp) or a service name (ssh)".into(),
-        );
-    }
     let count = raw.chars().count();
-    if count > crate::search::MAX_QUERY_CHARS {
+    if count > MAX_QUERY_CHARS {
         return Err(format!(
-            "the lookup query is {count} characters long; give a port or a name of at most {} characters",
-            crate::search::MAX_QUERY_CHARS
+            "the lookup query is {count} characters long; give a port or a name of at most {MAX_QUERY_CHARS} characters"
         ));
     }
-    if raw.chars().any(char::is_control) {
+    if !raw.trim().is_empty() && raw.chars().any(char::is_control) {
         return Err(format!(
             "the lookup query \"{}\" holds control characters; type the port or name as plain text",
             escape(raw)
         ));
     }
-    let (what, proto) = match raw.split_once('/') {
-        Some((what, proto)) => {
-            let p = Protocol::parse(proto.trim()).ok_or_else(|| {
-                format!(
-                    "unknown protocol \"{}\" in \"{}\": use tcp, udp, sctp or dccp",
-                    escape(proto),
-                    escape(raw)
-                )
-            })?;
-            (what.trim(), Some(p))
-        }
-        None => (raw, None),
-    };
-    let looks_numeric = what
-        .strip_prefix(['-', '+'])
-        .unwrap_or(what)
-        .bytes()
-        .all(|b| b.is_ascii_digit())
-        && !what.is_empty();
-    if looks_numeric {
-        return match what.parse::<u16>() {
-            Ok(port) => Ok(Target::Port(port, proto)),
-            Err(_) => Err(format!(
-                "port must be a number from 0 to 65535, got {}",
-                escape(what)
-            )),
-        };
+    match PortSpec::parse(raw) {
+        Ok(PortSpec { port, protocol }) => Ok(Target::Port(port, protocol)),
+        Err(PortSpecError::NotANumber { name, protocol }) => Ok(Target::Name(name, protocol)),
+        Err(PortSpecError::Empty) => Err(
+            "the lookup query is empty: give a port (80, 80/tcp) or a service name (ssh)".into(),
+        ),
+        Err(e) => Err(e.to_string()),
     }
-    if what.is_empty() {
-        return Err(format!(
-            "nothing to look up before \"/\" in \"{}\"",
-            escape(raw)
-        ));
-    }
-    Ok(Target::Name(what.to_string(), proto))
 }
 
-/// `lookup --json` for a port: the registry report plus known uses and port-only hints.
 #[derive(Serialize)]
 struct PortLookup<'r> {
     #[serde(flatten)]
@@ -104,22 +70,21 @@ pub fn run(ctx: &Context, args: &LookupArgs) -> CmdResult {
     let mut out = io::stdout().lock();
     match target {
         Target::Port(port, proto) => {
-            let report = registry.report(port, proto);
+            let port_report = registry.report(port, proto);
             let assessment = hints::assess_port(&registry, port, proto);
             if ctx.json {
                 crate::text::write_json(
                     &mut out,
                     &PortLookup {
-                        report,
+                        report: port_report,
                         known_uses: assessment.known_uses,
                         hints: assessment.hints,
                     },
                 )?;
             } else {
-                let width = width();
-                write_port_report(&mut out, &report, width)?;
-                write_known_uses(&mut out, &assessment.known_uses, width)?;
-                write_hints(&mut out, &assessment.hints, width)?;
+                let detail = report::detail::port(&registry, port, proto, &assessment);
+                writeln!(out, "{}", escape(&detail.title))?;
+                report::plain::write_detail(&mut out, &detail, width())?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -130,6 +95,7 @@ pub fn run(ctx: &Context, args: &LookupArgs) -> CmdResult {
                 .filter(|e| proto.is_none() || e.protocol == proto)
                 .collect();
             if entries.is_empty() {
+                // Not an IANA service name: perhaps an alias (samba) or a product (grafana).
                 return match Engine::new(&registry).resolve_name(&name) {
                     Some(found) => write_resolved(ctx, &registry, &name, proto, found),
                     None => not_found(&registry, &name),
@@ -145,7 +111,8 @@ pub fn run(ctx: &Context, args: &LookupArgs) -> CmdResult {
                     },
                 )?;
             } else {
-                write_entries(&mut out, &entries, None, width())?;
+                let detail = report::detail::entries(name.clone(), &entries);
+                report::plain::write_detail(&mut out, &detail, width())?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -156,7 +123,7 @@ fn width() -> usize {
     crate::output::table_width().unwrap_or(80).min(100)
 }
 
-/// `lookup --json` for a name IANA does not register but the knowledge does.
+/// `lookup --json` for a name IANA does not register but portscope's knowledge does.
 #[derive(Serialize)]
 struct ResolvedName<'r> {
     name: String,
@@ -169,12 +136,12 @@ struct ResolvedName<'r> {
     aliases: Vec<&'static Alias>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     known_uses: Vec<&'static KnownUse>,
-    /// What each port is: IANA's entries, its known uses and port-only hints.
+    /// Each port the name leads to, as `lookup PORT --json` shows it.
     ports: Vec<PortLookup<'r>>,
 }
 
-/// A product, daemon or alias name: say that IANA does not register it, what portscope's
-/// knowledge gives it, then every port it leads to as `lookup PORT` shows it.
+/// A product, daemon or alias name: say that IANA does not register it and what portscope's
+/// knowledge gives it, then each port it leads to as `lookup PORT` shows it.
 fn write_resolved(
     ctx: &Context,
     registry: &Registry,
@@ -187,21 +154,19 @@ fn write_resolved(
         NameMatch::Aliases(a) => (a.into_iter().filter(|a| fits(a.protocol)).collect(), vec![]),
         NameMatch::KnownUses(k) => (vec![], k.into_iter().filter(|k| fits(k.protocol)).collect()),
     };
-    let mut ports: Vec<u16> = aliases
+    let mut ports: Vec<u16> = Vec::new();
+    for p in aliases
         .iter()
         .map(|a| a.ports.start)
         .chain(uses.iter().map(|k| k.port))
-        .collect();
-    let mut seen = Vec::new();
-    ports.retain(|p| {
-        let fresh = !seen.contains(p);
-        seen.push(*p);
-        fresh
-    });
+    {
+        if !ports.contains(&p) {
+            ports.push(p);
+        }
+    }
     if ports.is_empty() {
         return not_found(registry, name);
     }
-    let shown = escape(name);
     let mut out = io::stdout().lock();
     if ctx.json {
         let ports = ports
@@ -229,60 +194,50 @@ fn write_resolved(
         )?;
         return Ok(ExitCode::SUCCESS);
     }
-    let width = width();
-    if aliases.is_empty() {
-        let list: Vec<String> = uses
-            .iter()
+    let meaning: Vec<String> = if aliases.is_empty() {
+        uses.iter()
             .map(|k| format!("{} ({})", k.ports_label(), k.describe()))
-            .collect();
-        writeln!(
-            out,
-            "\"{shown}\" is not an IANA service name; it is only a known use: {}.",
-            escape(&list.join("; "))
-        )?;
+            .collect()
     } else {
-        let list: Vec<String> = aliases
+        aliases
             .iter()
             .map(|a| {
-                let label = match a.protocol {
-                    Some(p) => format!("{}/{p}", a.ports),
-                    None => format!("{}/tcp+udp", a.ports),
-                };
-                format!("{} on {label} ({})", a.target, a.basis)
+                let protos: Vec<&str> = a.protocols().iter().map(|p| p.as_str()).collect();
+                format!("{} on {}/{} ({})", a.target, a.ports, protos.join("+"), a.basis)
             })
-            .collect();
-        writeln!(
-            out,
-            "\"{shown}\" is not an IANA service name; portscope's alias table gives it {}.",
-            escape(&list.join("; "))
-        )?;
-    }
+            .collect()
+    };
+    let source = if aliases.is_empty() {
+        "it is only a known use, not an IANA registration"
+    } else {
+        "portscope's alias table gives it"
+    };
+    writeln!(
+        out,
+        "\"{}\" is not an IANA service name; {source}: {}.",
+        escape(name),
+        escape(&meaning.join("; "))
+    )?;
     for port in ports {
-        writeln!(out)?;
-        let report = registry.report(port, proto);
         let assessment = hints::assess_port(registry, port, proto);
-        write_port_report(&mut out, &report, width)?;
-        write_known_uses(&mut out, &assessment.known_uses, width)?;
-        write_hints(&mut out, &assessment.hints, width)?;
+        let detail = report::detail::port(registry, port, proto, &assessment);
+        writeln!(out, "\n{}", escape(&detail.title))?;
+        report::plain::write_detail(&mut out, &detail, width())?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn not_found(registry: &Registry, name: &str) -> CmdResult {
     let engine = Engine::new(registry);
-    let suggestions: Vec<String> = match Query::parse(name) {
-        Ok(q) => {
-            let mut names: Vec<String> = Vec::new();
-            for h in engine.search(&q, None, 10) {
-                let n = h.alias().map_or(h.name(registry), |a| a.alias.as_str());
-                if !names.iter().any(|x| x == n) && names.len() < 3 {
-                    names.push(n.to_string());
-                }
+    let mut suggestions: Vec<String> = Vec::new();
+    if let Ok(q) = Query::parse(name) {
+        for h in engine.search(&q, None, 10) {
+            let n = h.alias().map_or(h.name(registry), |a| a.alias.as_str());
+            if suggestions.len() < 3 && !suggestions.iter().any(|s| s == n) {
+                suggestions.push(n.to_string());
             }
-            names
         }
-        Err(_) => Vec::new(),
-    };
+    }
     let mut msg = format!(
         "no service, product or alias is named \"{}\"",
         escape(name)
@@ -293,238 +248,6 @@ fn not_found(registry: &Registry, name: &str) -> CmdResult {
     }
     msg.push_str(&format!(" (try `portscope search {}`)", escape(name)));
     Err(Failure::Runtime(anyhow::anyhow!(msg)))
-}
-
-/// The human form of a port report.
-pub fn write_port_report(
-    out: &mut impl Write,
-    report: &PortReport,
-    width: usize,
-) -> io::Result<()> {
-    let proto = report.protocol.map(|p| format!("/{p}")).unwrap_or_default();
-    writeln!(out, "Port {}{proto}: {}", report.port, report.class.label())?;
-    if report
-        .entries
-        .iter()
-        .all(|e| e.service.is_empty() && !e.is_reserved())
-    {
-        match (report.class, report.unassigned_run) {
-            (PortClass::Dynamic, _) => {
-                writeln!(out, "Never assigned: IANA leaves 49152-65535 for dynamic, private and ephemeral use.")?
-            }
-            (_, Some(run)) if run.is_single() => writeln!(out, "Unassigned: IANA has no entry for port {}.", report.port)?,
-            (_, Some(run)) => writeln!(
-                out,
-                "Unassigned: IANA has no entry for port {}; it lies in the unassigned run {run} ({} ports).",
-                report.port,
-                run.len()
-            )?,
-            (_, None) => writeln!(out, "Unassigned: IANA has no entry for port {}.", report.port)?,
-        }
-        return Ok(());
-    }
-    writeln!(out)?;
-    write_entries(out, &report.entries, Some(report.port), width)
-}
-
-/// The "Known uses" section; nothing when there are none.
-pub fn write_known_uses(out: &mut impl Write, uses: &[&KnownUse], width: usize) -> io::Result<()> {
-    if uses.is_empty() {
-        return Ok(());
-    }
-    writeln!(
-        out,
-        "\nKnown uses (a port number alone never proves which program listens)"
-    )?;
-    for k in uses {
-        writeln!(
-            out,
-            "  {}  {}  {}, {}",
-            escape(&k.product),
-            k.ports_label(),
-            escape(&k.category),
-            k.confidence
-        )?;
-        write_field(out, "Note", &k.note, width)?;
-        write_field(out, "Reference", &k.reference, width)?;
-    }
-    Ok(())
-}
-
-/// The "Hints" section: severity, title and id, the reason, then the commands to run.
-/// Hint text is display-ready (escaped when the hint was built).
-pub fn write_hints(out: &mut impl Write, hints: &[Hint], width: usize) -> io::Result<()> {
-    if hints.is_empty() {
-        return Ok(());
-    }
-    writeln!(out, "\nHints")?;
-    // Several hints often suggest the same commands: print each command once, where it first
-    // applies.
-    let mut shown: Vec<&str> = Vec::new();
-    for h in hints {
-        writeln!(out, "  [{}] {}  ({})", h.severity, h.title, h.id)?;
-        for line in wrap(&h.why, width.saturating_sub(6).max(20)) {
-            writeln!(out, "      {line}")?;
-        }
-        let fresh: Vec<&str> = h
-            .next_steps
-            .iter()
-            .map(String::as_str)
-            .filter(|s| !shown.contains(s))
-            .collect();
-        if fresh.is_empty() && !h.next_steps.is_empty() {
-            writeln!(out, "      Next steps: as above.")?;
-        } else if !fresh.is_empty() {
-            writeln!(out, "      Next steps:")?;
-            for step in fresh {
-                writeln!(out, "        $ {step}")?;
-                shown.push(step);
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Entries as blocks, one per service; rows identical but for the protocol are folded together
-/// (`dtp-dia  3489/tcp, udp`). Empty fields are left out.
-pub fn write_entries(
-    out: &mut impl Write,
-    entries: &[Entry],
-    port: Option<u16>,
-    width: usize,
-) -> io::Result<()> {
-    let mut groups: Vec<(Entry, Vec<Protocol>)> = Vec::new();
-    for e in entries {
-        let same = |g: &Entry| {
-            let mut g = *g;
-            g.protocol = e.protocol;
-            g.index = e.index;
-            g == *e
-        };
-        match groups.iter_mut().find(|(g, _)| same(g)) {
-            Some((_, protos)) => protos.extend(e.protocol),
-            None => groups.push((*e, e.protocol.into_iter().collect())),
-        }
-    }
-    for (n, (e, protos)) in groups.iter().enumerate() {
-        if n > 0 {
-            writeln!(out)?;
-        }
-        let name = if e.service.is_empty() {
-            if e.is_unassigned() {
-                "(unassigned)"
-            } else {
-                "(reserved)"
-            }
-            .to_string()
-        } else {
-            escape(e.service).into_owned()
-        };
-        let ports = e
-            .ports
-            .map_or_else(|| "no port".to_string(), |p| p.to_string());
-        let protos: Vec<&str> = protos.iter().map(|p| p.as_str()).collect();
-        let slash = if protos.is_empty() {
-            String::new()
-        } else {
-            format!("/{}", protos.join(", "))
-        };
-        write!(out, "{name}  {ports}{slash}")?;
-        match (port, e.ports) {
-            (Some(p), Some(range)) if !range.is_single() => {
-                writeln!(out, "  (port {p} lies in this range)")?
-            }
-            _ => writeln!(out)?,
-        }
-        let fields = [
-            ("Description", e.description.to_string()),
-            ("Assignee", e.assignee_name()),
-            ("Contact", e.contact_name()),
-            ("Registered", e.registration_date.to_string()),
-            ("Modified", e.modification_date.to_string()),
-            ("Reference", e.reference.to_string()),
-            ("Service code", e.service_code.to_string()),
-            ("Unauthorized use", e.unauthorized_use.to_string()),
-            ("Notes", e.assignment_notes.to_string()),
-        ];
-        for (label, value) in fields {
-            if value.trim().is_empty() {
-                continue;
-            }
-            write_field(out, label, &value, width)?;
-        }
-    }
-    Ok(())
-}
-
-/// `  Label             value`, the value escaped and wrapped under itself.
-pub fn write_field(out: &mut impl Write, label: &str, value: &str, width: usize) -> io::Result<()> {
-    const INDENT: usize = 20;
-    let avail = width.saturating_sub(INDENT).max(20);
-    let mut first = true;
-    // IANA's notes carry hard line breaks from old mail; reflow them, keeping list items apart.
-    for paragraph in paragraphs(value) {
-        for line in wrap(&escape(&paragraph), avail) {
-            if first {
-                writeln!(out, "  {label:<w$}{line}", w = INDENT - 2)?;
-                first = false;
-            } else {
-                writeln!(out, "{:INDENT$}{line}", "")?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Split text into paragraphs at blank lines and before list items (`*`, `-`); other line breaks
-/// become spaces.
-fn paragraphs(value: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut current = String::new();
-    for line in value.lines() {
-        let line = line.trim();
-        let starts_item = line.starts_with("* ") || line.starts_with("- ");
-        if (line.is_empty() || starts_item) && !current.is_empty() {
-            out.push(std::mem::take(&mut current));
-        }
-        if !line.is_empty() {
-            if !current.is_empty() {
-                current.push(' ');
-            }
-            current.push_str(line);
-        }
-    }
-    if !current.is_empty() || out.is_empty() {
-        out.push(current);
-    }
-    out
-}
-
-/// Greedy word wrap by display width; a word longer than the line is cut.
-pub fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        let needed =
-            crate::text::width(&line) + usize::from(!line.is_empty()) + crate::text::width(word);
-        if !line.is_empty() && needed > width {
-            lines.push(std::mem::take(&mut line));
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-        while crate::text::width(&line) > width {
-            let cut: String = line.chars().take(width).collect();
-            let rest: String = line.chars().skip(width).collect();
-            lines.push(cut);
-            line = rest;
-        }
-    }
-    if !line.is_empty() || lines.is_empty() {
-        lines.push(line);
-    }
-    lines
 }
 
 #[cfg(test)]
@@ -557,12 +280,9 @@ mod tests {
         assert!(parse_target("")
             .unwrap_err()
             .starts_with("the lookup query is empty"));
-    }
-
-    #[test]
-    fn wrap_keeps_words_whole() {
-        assert_eq!(wrap("aa bb cc", 5), vec!["aa bb", "cc"]);
-        assert_eq!(wrap("", 5), vec![""]);
-        assert_eq!(wrap("abcdefgh", 3), vec!["abc", "def", "gh"]);
+        assert_eq!(
+            parse_target("/tcp").unwrap_err(),
+            "nothing before \"/\" in \"/tcp\": expected a port (80/tcp)"
+        );
     }
 }

@@ -10,14 +10,19 @@ mod doctor;
 mod explain;
 mod list;
 mod lookup;
+mod man;
 mod registry;
 mod search;
 mod snapshot;
 mod view;
 
-/// The plain `list` table, for when the explorer cannot run (TERM=dumb, no tty).
-pub fn list_default(ctx: &Context) -> CmdResult {
-    list::run(ctx, &crate::cli::ListArgs::default())
+/// The explorer's outcome as an exit status; an error that is the user's to fix is a usage error.
+pub fn explored(result: Result<crate::tui::Ending, crate::tui::TuiError>) -> CmdResult {
+    match result {
+        Ok(ending) => Ok(ExitCode::from(ending.exit_code())),
+        Err(e) if e.is_usage() => Err(Failure::Usage(e.to_string())),
+        Err(e) => Err(Failure::Runtime(e.into())),
+    }
 }
 
 /// How a command failed: a usage error (the user can fix the command line: exit 2) or a runtime
@@ -49,7 +54,12 @@ pub fn usage<T>(msg: impl Into<String>) -> Result<T, Failure> {
 pub fn run(cli: Cli) -> CmdResult {
     let ctx = Context::new(&cli);
     match cli.command {
-        None => crate::tui::run_live(&ctx, cli.interval),
+        // Without a terminal (a pipe, TERM=dumb) the explorer cannot run: print the plain table.
+        None if !crate::tui::terminal_available() => {
+            crate::tui::check_interval(cli.interval).map_err(|e| Failure::Usage(e.to_string()))?;
+            list::run(&ctx, &crate::cli::ListArgs::default())
+        }
+        None => explored(crate::tui::run_live(ctx.registry()?, cli.interval)),
         Some(Command::Lookup(args)) => lookup::run(&ctx, &args),
         Some(Command::Search(args)) => search::run(&ctx, &args),
         Some(Command::List(args)) => list::run(&ctx, &args),
@@ -65,8 +75,7 @@ pub fn run(cli: Cli) -> CmdResult {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Man) => {
-            let cmd = <Cli as clap::CommandFactory>::command();
-            clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?;
+            man::write(&mut std::io::stdout().lock())?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::{CmdResult, Context, Failure};
 use crate::cli::SnapshotArgs;
-use crate::hints::{self, Hint};
+use crate::hints::{Assessor, Hint};
 use crate::registry::Registry;
 use crate::sockets::Snapshot;
 use crate::text::escape;
@@ -48,12 +48,14 @@ pub fn run(ctx: &Context, args: &SnapshotArgs) -> CmdResult {
 
 /// The snapshot with its hints, as the bytes of a snapshot file.
 pub fn to_json(registry: &Registry, snapshot: &Snapshot) -> Result<Vec<u8>, Failure> {
-    let hints = hints::assess_all(registry, snapshot)
-        .into_iter()
+    let assessor = Assessor::new(registry, snapshot);
+    let hints = snapshot
+        .sockets
+        .iter()
         .enumerate()
-        .map(|(i, a)| SocketHints {
+        .map(|(i, s)| SocketHints {
             socket: i,
-            hints: a.hints,
+            hints: assessor.assess(s).hints,
         })
         .filter(|h| !h.hints.is_empty())
         .collect();

@@ -9,7 +9,6 @@ use std::process::ExitCode;
 use super::{list, CmdResult, Context, Failure};
 use crate::cli::{ListArgs, ViewArgs};
 use crate::sockets::{Collector, FixtureCollector};
-use crate::text::escape;
 
 pub fn run(ctx: &Context, args: &ViewArgs) -> CmdResult {
     let collector = load(&args.file)?;
@@ -26,9 +25,15 @@ pub fn run(ctx: &Context, args: &ViewArgs) -> CmdResult {
             .map_err(|e| Failure::Usage(e.to_string()))?;
         return list::print(ctx, &list_args, &registry, snapshot).map(|_| ExitCode::SUCCESS);
     }
-    // The header adds when it was taken.
-    let title = format!("snapshot of {}", escape(&host.hostname));
-    crate::tui::run_with(ctx, Box::new(collector), None, &title, true)
+    // The header adds when it was taken; the view escapes the hostname.
+    let title = format!("snapshot of {}", host.hostname);
+    super::explored(crate::tui::run_with(
+        ctx.registry()?,
+        Box::new(collector),
+        None,
+        &title,
+        true,
+    ))
 }
 
 /// Read a snapshot from a file, or from standard input for `-`. Every failure is a usage error

@@ -180,11 +180,13 @@ pub(crate) struct SocketFacts<'a, 'r> {
     pub snapshot: &'a Snapshot,
     pub socket: &'a Socket,
     /// The snapshot's listeners on the same protocol and port (this one included when it is
-    /// one): looked up once per snapshot by [`assess_all`], so a listing stays linear.
+    /// one): looked up once per snapshot by [`Assessor`], so a listing stays linear.
     pub same_port: &'a [&'a Socket],
 }
 
-/// The listeners of `snapshot` on `protocol`/`port`.
+/// The listeners of `snapshot` on `protocol`/`port` (what [`Assessor`] indexes; the rules' tests
+/// build their facts with it).
+#[cfg(test)]
 pub(crate) fn listeners_on(snapshot: &Snapshot, protocol: Protocol, port: u16) -> Vec<&Socket> {
     snapshot
         .sockets
@@ -368,29 +370,103 @@ pub fn assess_port(registry: &Registry, port: u16, protocol: Option<Protocol>) -
     }
 }
 
-/// Assess one live socket of `snapshot` (port rules plus socket rules). To assess every socket
-/// of a snapshot, [`assess_all`] does the same work without rescanning the snapshot per socket.
-pub fn assess_socket<'r>(
+/// The hints of one snapshot. It indexes the snapshot once (the listeners on each port, which
+/// some rules compare), then answers for any of its sockets: the flags (id and severity, what a
+/// listing shows) or the full hints (what a detail shows). Every front end asks this one object;
+/// nothing else runs the rules on a live socket.
+pub struct Assessor<'r, 's> {
     registry: &'r Registry,
-    snapshot: &Snapshot,
-    socket: &Socket,
-) -> Assessment<'r> {
-    let same_port = listeners_on(snapshot, socket.protocol, socket.local_port);
-    evaluate(registry, snapshot, socket, &same_port)
+    snapshot: &'s Snapshot,
+    same_port: HashMap<(Protocol, u16), Vec<&'s Socket>>,
 }
 
-/// Assess every socket of `snapshot`, in snapshot order.
-pub fn assess_all<'r>(registry: &'r Registry, snapshot: &Snapshot) -> Vec<Assessment<'r>> {
-    each_socket(registry, snapshot, |facts, findings| Assessment {
-        hints: finish(
-            findings
-                .into_iter()
-                .map(|(rule, f)| hint(rule, f))
-                .collect(),
-        ),
-        entries: facts.port.entries.to_vec(),
-        known_uses: facts.port.known.to_vec(),
-    })
+impl<'r, 's> Assessor<'r, 's> {
+    pub fn new(registry: &'r Registry, snapshot: &'s Snapshot) -> Assessor<'r, 's> {
+        let mut same_port: HashMap<(Protocol, u16), Vec<&Socket>> = HashMap::new();
+        for s in snapshot.sockets.iter().filter(|s| s.state.is_listener()) {
+            same_port
+                .entry((s.protocol, s.local_port))
+                .or_default()
+                .push(s);
+        }
+        Assessor {
+            registry,
+            snapshot,
+            same_port,
+        }
+    }
+
+    pub fn snapshot(&self) -> &'s Snapshot {
+        self.snapshot
+    }
+
+    /// The hints that fire for `socket` (one of the snapshot's), most severe first, without
+    /// their text.
+    pub fn flags(&self, socket: &Socket) -> Vec<Flag> {
+        self.with_findings(socket, |_, findings| flags_of(findings))
+    }
+
+    /// The flags of every socket of the snapshot, in snapshot order. Big snapshots are split
+    /// over two threads: the machines this runs on have two cores at least, and for 10,000
+    /// sockets this pass would otherwise dominate a refresh.
+    pub fn flags_all(&self) -> Vec<Vec<Flag>> {
+        let run = |sockets: &[Socket]| -> Vec<Vec<Flag>> {
+            sockets.iter().map(|s| self.flags(s)).collect()
+        };
+        let sockets = &self.snapshot.sockets;
+        if sockets.len() < PARALLEL_FROM {
+            return run(sockets);
+        }
+        let (first, second) = sockets.split_at(sockets.len() / 2);
+        std::thread::scope(|scope| {
+            let rest = scope.spawn(|| run(second));
+            let mut all = run(first);
+            all.extend(
+                rest.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            );
+            all
+        })
+    }
+
+    /// Everything known about `socket` (one of the snapshot's): registry entries, known uses and
+    /// the full hints, most severe first.
+    pub fn assess(&self, socket: &Socket) -> Assessment<'r> {
+        self.with_findings(socket, |facts, findings| Assessment {
+            hints: finish(
+                findings
+                    .into_iter()
+                    .map(|(rule, f)| hint(rule, f))
+                    .collect(),
+            ),
+            entries: facts.port.entries.to_vec(),
+            known_uses: facts.port.known.to_vec(),
+        })
+    }
+
+    fn with_findings<T>(
+        &self,
+        socket: &Socket,
+        make: impl for<'x> FnOnce(&SocketFacts<'x, 'r>, Vec<(&'static Rule, Finding<'x>)>) -> T,
+    ) -> T {
+        let same_port = self
+            .same_port
+            .get(&(socket.protocol, socket.local_port))
+            .map_or(&[][..], Vec::as_slice);
+        let entries = self
+            .registry
+            .by_port(socket.local_port, Some(socket.protocol));
+        let known = crate::known::uses_of(socket.local_port, Some(socket.protocol));
+        let facts = socket_facts(
+            self.registry,
+            self.snapshot,
+            socket,
+            same_port,
+            &entries,
+            &known,
+        );
+        make(&facts, findings(&facts))
+    }
 }
 
 /// A hint without its text: what a listing shows of it.
@@ -398,23 +474,6 @@ pub fn assess_all<'r>(registry: &'r Registry, snapshot: &Snapshot) -> Vec<Assess
 pub struct Flag {
     pub id: &'static str,
     pub severity: Severity,
-}
-
-/// For every socket of `snapshot`, in order, the hints that fire (most severe first) without
-/// writing their text: `list` and the explorer's listener pane need badges for 10,000 sockets,
-/// and the words only for the one being read.
-pub fn flags_all(registry: &Registry, snapshot: &Snapshot) -> Vec<Vec<Flag>> {
-    each_socket(registry, snapshot, |_, findings| flags_of(findings))
-}
-
-/// The flags of one socket of `snapshot`, for when a filter keeps only a few of many sockets.
-pub fn flags_socket(registry: &Registry, snapshot: &Snapshot, socket: &Socket) -> Vec<Flag> {
-    let same_port = listeners_on(snapshot, socket.protocol, socket.local_port);
-    let entries = registry.by_port(socket.local_port, Some(socket.protocol));
-    let known = crate::known::uses_of(socket.local_port, Some(socket.protocol));
-    flags_of(findings(&socket_facts(
-        registry, snapshot, socket, &same_port, &entries, &known,
-    )))
 }
 
 /// Findings as flags, most severe first (rule order breaks ties).
@@ -431,53 +490,8 @@ fn flags_of(findings: Vec<(&'static Rule, Finding)>) -> Vec<Flag> {
 }
 
 /// The most severe of `flags`.
-pub fn badge_of(flags: &[Flag]) -> Option<Severity> {
+pub fn worst(flags: &[Flag]) -> Option<Severity> {
     flags.iter().map(|f| f.severity).max()
-}
-
-/// Run every rule on every socket of `snapshot` and hand each socket's findings to `make`. Sockets
-/// on one port are indexed once, so this is linear in the snapshot.
-fn each_socket<'r, T: Send>(
-    registry: &'r Registry,
-    snapshot: &Snapshot,
-    make: impl for<'x> Fn(&SocketFacts<'x, 'r>, Vec<(&'static Rule, Finding<'x>)>) -> T + Sync,
-) -> Vec<T> {
-    let mut by_port: HashMap<(Protocol, u16), Vec<&Socket>> = HashMap::new();
-    for s in snapshot.sockets.iter().filter(|s| s.state.is_listener()) {
-        by_port
-            .entry((s.protocol, s.local_port))
-            .or_default()
-            .push(s);
-    }
-    let run = |sockets: &[Socket]| -> Vec<T> {
-        sockets
-            .iter()
-            .map(|socket| {
-                let same_port = by_port
-                    .get(&(socket.protocol, socket.local_port))
-                    .map_or(&[][..], Vec::as_slice);
-                let entries = registry.by_port(socket.local_port, Some(socket.protocol));
-                let known = crate::known::uses_of(socket.local_port, Some(socket.protocol));
-                let facts = socket_facts(registry, snapshot, socket, same_port, &entries, &known);
-                make(&facts, findings(&facts))
-            })
-            .collect()
-    };
-    // Split big snapshots over two threads: the machines this runs on have two cores at least,
-    // and a collection of 10,000 sockets is otherwise dominated by this pass.
-    if snapshot.sockets.len() < PARALLEL_FROM {
-        return run(&snapshot.sockets);
-    }
-    let (first, second) = snapshot.sockets.split_at(snapshot.sockets.len() / 2);
-    std::thread::scope(|scope| {
-        let rest = scope.spawn(|| run(second));
-        let mut all = run(first);
-        all.extend(
-            rest.join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-        );
-        all
-    })
 }
 
 /// Below this many sockets, a second thread costs more than it saves.
@@ -519,28 +533,6 @@ fn findings<'x>(facts: &'x SocketFacts) -> Vec<(&'static Rule, Finding<'x>)> {
             .map(|f| (rule, f))
         })
         .collect()
-}
-
-fn evaluate<'r>(
-    registry: &'r Registry,
-    snapshot: &Snapshot,
-    socket: &Socket,
-    same_port: &[&Socket],
-) -> Assessment<'r> {
-    let entries = registry.by_port(socket.local_port, Some(socket.protocol));
-    let known_uses = crate::known::uses_of(socket.local_port, Some(socket.protocol));
-    let facts = socket_facts(registry, snapshot, socket, same_port, &entries, &known_uses);
-    let hints = finish(
-        findings(&facts)
-            .into_iter()
-            .map(|(rule, f)| hint(rule, f))
-            .collect(),
-    );
-    Assessment {
-        hints,
-        entries,
-        known_uses,
-    }
 }
 
 #[cfg(test)]
@@ -602,13 +594,13 @@ mod tests {
         let reg = Registry::embedded();
         let sock = tcp("127.0.0.1", 22, owner(900, "sshd", 0, "/usr/sbin/sshd"));
         let snap = snapshot(vec![sock.clone()]);
-        let a = assess_socket(&reg, &snap, &sock);
+        let a = Assessor::new(&reg, &snap).assess(&sock);
         assert!(a.hints.is_empty(), "{:#?}", a.hints);
         assert_eq!(a.badge(), None);
     }
 
     #[test]
-    fn assess_all_agrees_with_assess_socket() {
+    fn flags_agree_with_the_full_assessment() {
         let reg = Registry::embedded();
         let mut sockets = vec![
             listener(
@@ -637,12 +629,22 @@ mod tests {
         ];
         sockets[3].owners[0].exe_deleted = true;
         let snap = snapshot(sockets);
-        let all = assess_all(&reg, &snap);
+        let assessor = Assessor::new(&reg, &snap);
+        let all = assessor.flags_all();
         assert_eq!(all.len(), snap.sockets.len());
-        for (socket, a) in snap.sockets.iter().zip(&all) {
-            assert_eq!(a.hints, assess_socket(&reg, &snap, socket).hints);
+        for (socket, flags) in snap.sockets.iter().zip(&all) {
+            let full: Vec<Flag> = assessor
+                .assess(socket)
+                .hints
+                .iter()
+                .map(|h| Flag {
+                    id: h.id,
+                    severity: h.severity,
+                })
+                .collect();
+            assert_eq!(flags, &full);
         }
-        assert!(all[0].hints.iter().any(|h| h.id == "shared-port"));
+        assert!(all[0].iter().any(|f| f.id == "shared-port"));
     }
 
     #[test]
@@ -652,7 +654,7 @@ mod tests {
         o.start_time = Some(NOW - 5);
         let sock = tcp("0.0.0.0", 289, o);
         let snap = snapshot(vec![sock.clone()]);
-        let a = assess_socket(&reg, &snap, &sock);
+        let a = Assessor::new(&reg, &snap).assess(&sock);
         let sev: Vec<Severity> = a.hints.iter().map(|h| h.severity).collect();
         let mut sorted = sev.clone();
         sorted.sort_by(|a, b| b.cmp(a));

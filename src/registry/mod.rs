@@ -53,6 +53,68 @@ impl Protocol {
     }
 }
 
+/// `80`, `80/tcp`, `53/UDP`: a port with an optional protocol, the one way every command reads
+/// one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortSpec {
+    pub port: u16,
+    pub protocol: Option<Protocol>,
+}
+
+/// Why a text is not a [`PortSpec`]. The messages quote the input escaped: it is untrusted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PortSpecError {
+    #[error("nothing given: expected a port (80, 80/tcp)")]
+    Empty,
+    /// Not a number at all: a caller that also takes names takes it as one.
+    #[error("\"{}\" is not a port number (0-65535)", crate::text::escape(.name))]
+    NotANumber {
+        name: String,
+        protocol: Option<Protocol>,
+    },
+    #[error("port must be a number from 0 to 65535, got {}", crate::text::escape(.0))]
+    OutOfRange(String),
+    #[error("unknown protocol \"{}\" in \"{}\": use tcp, udp, sctp or dccp", crate::text::escape(.protocol), crate::text::escape(.raw))]
+    UnknownProtocol { protocol: String, raw: String },
+    #[error("nothing before \"/\" in \"{}\": expected a port (80/tcp)", crate::text::escape(.0))]
+    NothingBeforeSlash(String),
+}
+
+impl PortSpec {
+    pub fn parse(raw: &str) -> Result<PortSpec, PortSpecError> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Err(PortSpecError::Empty);
+        }
+        let (what, protocol) = match raw.split_once('/') {
+            Some((what, proto)) => {
+                let p = Protocol::parse(proto.trim()).ok_or_else(|| {
+                    PortSpecError::UnknownProtocol {
+                        protocol: proto.to_owned(),
+                        raw: raw.to_owned(),
+                    }
+                })?;
+                (what.trim(), Some(p))
+            }
+            None => (raw, None),
+        };
+        if what.is_empty() {
+            return Err(PortSpecError::NothingBeforeSlash(raw.to_owned()));
+        }
+        let digits = what.strip_prefix(['-', '+']).unwrap_or(what);
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(PortSpecError::NotANumber {
+                name: what.to_owned(),
+                protocol,
+            });
+        }
+        match what.parse::<u16>() {
+            Ok(port) => Ok(PortSpec { port, protocol }),
+            Err(_) => Err(PortSpecError::OutOfRange(what.to_owned())),
+        }
+    }
+}
+
 impl fmt::Display for Protocol {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -510,6 +572,39 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn port_specs_parse_or_say_why_not() {
+        let spec = |port, protocol| Ok(PortSpec { port, protocol });
+        assert_eq!(PortSpec::parse(" 80/TCP "), spec(80, Some(Protocol::Tcp)));
+        assert_eq!(PortSpec::parse("53"), spec(53, None));
+        assert_eq!(PortSpec::parse("+22"), spec(22, None));
+        assert_eq!(
+            PortSpec::parse("70000").unwrap_err().to_string(),
+            "port must be a number from 0 to 65535, got 70000"
+        );
+        assert_eq!(
+            PortSpec::parse("-1").unwrap_err().to_string(),
+            "port must be a number from 0 to 65535, got -1"
+        );
+        assert_eq!(
+            PortSpec::parse("ssh/udp"),
+            Err(PortSpecError::NotANumber {
+                name: "ssh".into(),
+                protocol: Some(Protocol::Udp)
+            })
+        );
+        let hostile = PortSpec::parse("80/\u{1b}]52;c;x\u{7}")
+            .unwrap_err()
+            .to_string();
+        assert!(!hostile.contains('\u{1b}'), "{hostile}");
+        assert!(hostile.starts_with("unknown protocol"), "{hostile}");
+        assert_eq!(PortSpec::parse("  "), Err(PortSpecError::Empty));
+        assert!(matches!(
+            PortSpec::parse("/tcp"),
+            Err(PortSpecError::NothingBeforeSlash(_))
+        ));
+    }
 
     #[test]
     fn people_handles_read_as_names() {

@@ -11,17 +11,23 @@ pub const HELP: &[(&str, &str)] = &[
     ("PgUp PgDn", "move a page"),
     ("g  G  Home End", "first / last row"),
     ("Tab  Shift-Tab", "next / previous pane"),
-    ("/", "search the registry (results as you type)"),
+    (
+        "/",
+        "listener pane: filter its rows; elsewhere: search the registry",
+    ),
     (
         "Enter",
         "search: go to the results; list: open the detail pane",
     ),
-    ("Esc", "leave search and clear it, close help"),
+    ("Esc", "leave the search or filter and clear it, close help"),
     (
         "l",
         "jump: socket → its registry entry, entry → its listeners",
     ),
-    ("s", "sort listeners: port, proto, process, pid"),
+    (
+        "s",
+        "sort listeners: port, proto, pid, process, user, address",
+    ),
     ("f", "filter protocol: all, tcp, udp"),
     ("a", "listeners only / every socket (connections too)"),
     ("p", "pause / resume refresh"),
@@ -46,7 +52,7 @@ pub fn action_for(mode: &Mode, key: KeyEvent) -> Option<Action> {
             // Any other key cancels; the state says so.
             _ => Action::Clear,
         }),
-        Mode::Search => match key.code {
+        Mode::Search | Mode::Filter => match key.code {
             KeyCode::Esc => Some(Action::Clear),
             KeyCode::Enter => Some(Action::Open),
             KeyCode::Backspace => Some(Action::SearchBackspace),
@@ -88,10 +94,11 @@ pub fn action_for(mode: &Mode, key: KeyEvent) -> Option<Action> {
 pub fn status_keys(mode: &Mode) -> &'static str {
     match mode {
         Mode::Search => "type to search  ↑↓ move  Enter results  Esc clear",
+        Mode::Filter => "type to filter: port, process, user, service, hint  Enter keep  Esc clear",
         Mode::Help => "Esc/?/q close help",
         Mode::ConfirmKill { .. } => "y terminate  any other key cancels",
         Mode::Normal => {
-            "↑↓ move  Tab pane  / search  l jump  s sort  f filter  p pause  ? help  q quit"
+            "↑↓ move  Tab pane  / filter·search  l jump  s sort  f proto  a all  ? help  q quit"
         }
     }
 }

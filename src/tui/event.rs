@@ -14,6 +14,10 @@ use crate::sockets::{Collector, SystemCollector};
 
 pub enum Msg {
     Key(KeyEvent),
+    /// Text pasted into the terminal (bracketed paste), delivered whole.
+    Paste(String),
+    /// Nothing happened for a while: the loop's own clock.
+    Tick,
     /// The terminal changed size (or needs a redraw).
     Redraw,
     Refreshed(Box<Refresh>),
@@ -52,7 +56,7 @@ impl Source {
     }
 }
 
-pub fn channel() -> (Sender<Msg>, Receiver<Msg>) {
+pub(crate) fn channel() -> (Sender<Msg>, Receiver<Msg>) {
     mpsc::channel()
 }
 
@@ -62,6 +66,7 @@ pub fn spawn_input(tx: Sender<Msg>) -> std::io::Result<()> {
         .spawn(move || loop {
             let msg = match crossterm::event::read() {
                 Ok(Event::Key(key)) => Msg::Key(key),
+                Ok(Event::Paste(text)) => Msg::Paste(text),
                 Ok(Event::Resize(..)) => Msg::Redraw,
                 Ok(_) => continue,
                 Err(_) => {

@@ -1,15 +1,18 @@
 //! The full-screen explorer. This module owns the terminal and the threads; the logic is in
-//! `state` (pure), the keys in `action`, the drawing in `view`. It must not collect sockets or
-//! judge them itself: snapshots come through the `Collector` seam, hints from `hints`.
+//! `state` (pure), the keys in `action`, the drawing in `view`, and the loop that joins them in
+//! [`run_session`], which takes every input injected (messages, a terminal backend, the
+//! liveness check and the signal sender) so a whole session runs in a test without a pty. It
+//! must not collect sockets or judge them itself: snapshots come through the `Collector` seam,
+//! words from `report`. It knows nothing of the commands: whether to open at all (a terminal is
+//! needed) is the caller's decision.
 
 use std::io::{self, IsTerminal};
-use std::process::ExitCode;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::Duration;
 
-use ratatui::backend::CrosstermBackend;
+use ratatui::backend::{Backend, CrosstermBackend};
 use ratatui::Terminal;
 
-use crate::commands::{CmdResult, Context, Failure};
 use crate::registry::Registry;
 use crate::sockets::collect::CollectOptions;
 use crate::sockets::{Collector, SystemCollector};
@@ -20,30 +23,62 @@ mod state;
 mod terminal;
 mod view;
 
-// What tests and benchmarks drive: the state, its actions, and drawing into any backend.
-pub use action::HELP;
-pub use state::{Action, App, Refresh};
+// What tests and benchmarks drive: the state, its actions, the session loop and drawing into
+// any backend.
+pub use action::{action_for, HELP};
+pub use event::{spawn_collector, Control, Msg, Source};
+pub use state::{Action, App, Effect, Mode, Pane, Refresh};
 pub use view::{badge, draw, Scroll, Theme};
 
-use action::action_for;
-use state::Effect;
 use view::Drawn;
 
-use event::{Control, Msg, Source};
+/// Why the explorer could not run, or stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum TuiError {
+    #[error("--interval must be between 0.1 and 3600 seconds, got {0}")]
+    BadInterval(f64),
+    #[error("the explorer needs a terminal (standard output is not one, or TERM=dumb)")]
+    NoTerminal,
+    #[error("the terminal failed: {0}")]
+    Io(#[from] io::Error),
+    #[error("the collector thread failed (see the message above)")]
+    CollectorDied,
+}
+
+impl TuiError {
+    /// A mistake on the command line, not a failure while running.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, TuiError::BadInterval(_) | TuiError::NoTerminal)
+    }
+}
+
+/// How a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    Quit,
+    HungUp,
+    Signal(i32),
+    CollectorDied,
+}
+
+impl Ending {
+    /// The exit status, as a shell reports a signal: 128 + its number (129 for a hangup).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Ending::Quit => 0,
+            Ending::HungUp => 129,
+            Ending::Signal(sig) => 128u8.saturating_add(sig as u8),
+            Ending::CollectorDied => 1,
+        }
+    }
+}
 
 /// `portscope` with no arguments: this machine's sockets, refreshed every `interval` seconds.
-pub fn run_live(ctx: &Context, interval: f64) -> CmdResult {
-    if !(interval.is_finite() && (0.1..=3600.0).contains(&interval)) {
-        return Err(Failure::Usage(format!(
-            "--interval must be between 0.1 and 3600 seconds, got {interval}"
-        )));
-    }
-    if !terminal_available() {
-        return crate::commands::list_default(ctx);
-    }
+pub fn run_live(registry: Registry, interval: f64) -> Result<Ending, TuiError> {
+    check_interval(interval)?;
     let collector = SystemCollector::new(CollectOptions::default());
     run(
-        ctx,
+        registry,
         Source::Live(Box::new(collector)),
         Some(Duration::from_secs_f64(interval)),
         "live",
@@ -51,18 +86,31 @@ pub fn run_live(ctx: &Context, interval: f64) -> CmdResult {
     )
 }
 
+/// The refresh interval must be sane: 0.1 s to an hour.
+pub fn check_interval(interval: f64) -> Result<(), TuiError> {
+    if interval.is_finite() && (0.1..=3600.0).contains(&interval) {
+        Ok(())
+    } else {
+        Err(TuiError::BadInterval(interval))
+    }
+}
+
 /// The explorer on any collector: `refresh` `None` collects once (a saved snapshot); `title`
 /// names the source in the header; `read_only` disables pausing, refreshing and signalling.
-/// Without a terminal (see [`terminal_available`]) it fails with a usage error: the caller
-/// prints its own plain table instead.
 pub fn run_with(
-    ctx: &Context,
+    registry: Registry,
     collector: Box<dyn Collector>,
     refresh: Option<Duration>,
     title: &str,
     read_only: bool,
-) -> CmdResult {
-    run(ctx, Source::Other(collector), refresh, title, read_only)
+) -> Result<Ending, TuiError> {
+    run(
+        registry,
+        Source::Other(collector),
+        refresh,
+        title,
+        read_only,
+    )
 }
 
 /// Like [`terminal_available`], but standard input may be a pipe (`… | portscope view -`):
@@ -74,7 +122,7 @@ pub fn terminal_available_for_keys_from_tty() -> bool {
 }
 
 /// Whether this terminal can host the explorer: standard input and output are terminals and
-/// `TERM` is not `dumb`. Otherwise print a plain table.
+/// `TERM` is not `dumb`. Otherwise the caller prints a plain table.
 pub fn terminal_available() -> bool {
     io::stdin().is_terminal()
         && io::stdout().is_terminal()
@@ -82,19 +130,17 @@ pub fn terminal_available() -> bool {
 }
 
 fn run(
-    ctx: &Context,
+    registry: Registry,
     source: Source,
     refresh: Option<Duration>,
     title: &str,
     read_only: bool,
-) -> CmdResult {
+) -> Result<Ending, TuiError> {
     if !terminal_available_for_keys_from_tty() {
-        return Err(Failure::Usage(
-            "the explorer needs a terminal (standard output is not one, or TERM=dumb)".into(),
-        ));
+        return Err(TuiError::NoTerminal);
     }
     // The registry lives as long as the process: the collector thread and the UI share it.
-    let registry: &'static Registry = Box::leak(Box::new(ctx.registry()?));
+    let registry: &'static Registry = Box::leak(Box::new(registry));
     let interval = refresh.map_or(0.0, |d| d.as_secs_f64());
     let mut app = App::new(registry, title, read_only, interval);
 
@@ -106,66 +152,87 @@ fn run(
     event::spawn_input(tx)?;
 
     let mut term = Terminal::new(CrosstermBackend::new(io::stdout()))?;
-    let theme = Theme::from_env();
+    let outside = Outside {
+        restored: &|| !terminal::active(),
+        hung_up: &terminal::hung_up,
+        terminate: &terminate,
+        theme: Theme::from_env(),
+    };
+    let ending = run_session(&mut app, &mut term, &rx, &control, &outside);
+    drop(term);
+    drop(guard);
+    match ending {
+        Ending::CollectorDied => Err(TuiError::CollectorDied),
+        other => Ok(other),
+    }
+}
+
+/// What a session needs from outside the state: whether the terminal is still there, how to
+/// signal a process, and the colours.
+pub struct Outside<'a> {
+    /// True once a panic elsewhere restored the terminal: draw nothing more.
+    pub restored: &'a dyn Fn() -> bool,
+    /// True once the terminal is gone (the SSH connection dropped, the pty closed).
+    pub hung_up: &'a dyn Fn() -> bool,
+    /// Send SIGTERM to a pid whose start time is as given; returns what to tell the user.
+    pub terminate: &'a dyn Fn(u32, Option<u64>) -> String,
+    pub theme: Theme,
+}
+
+/// The explorer's loop: draw when something changed, wait for a message, apply it. Every input
+/// comes through `rx` (keys, pastes, refreshes, signals), so a test drives a whole session by
+/// sending messages and reading `term`'s buffer.
+pub fn run_session<B: Backend>(
+    app: &mut App,
+    term: &mut Terminal<B>,
+    rx: &Receiver<Msg>,
+    control: &Sender<Control>,
+    outside: &Outside,
+) -> Ending {
     let mut scroll = Scroll::default();
-    let outcome = loop {
-        if !terminal::active() {
-            break Ending::CollectorDied; // a panic restored the terminal: draw nothing more
+    loop {
+        if (outside.restored)() {
+            return Ending::CollectorDied;
+        }
+        if (outside.hung_up)() {
+            return Ending::HungUp;
         }
         if app.dirty {
             let mut drawn = Drawn::default();
             if term
-                .draw(|frame| drawn = view::draw(frame, &app, theme, &mut scroll))
+                .draw(|frame| drawn = view::draw(frame, app, outside.theme, &mut scroll))
                 .is_err()
             {
-                break Ending::HungUp; // EIO: the terminal is gone
+                return Ending::HungUp; // EIO: the terminal is gone
             }
             app.dirty = false;
             app.update(Action::Viewport {
                 listeners: drawn.listeners,
                 registry: drawn.registry,
+                detail_max_scroll: drawn.detail_max_scroll,
             });
         }
-        // Wait for something to happen; wake once a second only to notice a silent hangup.
+        // Wait for something to happen; wake once a second to notice a silent hangup and to
+        // age a notice (an idle screen without one writes nothing).
         let first = match rx.recv_timeout(Duration::from_secs(1)) {
             Ok(msg) => msg,
-            Err(_) if terminal::hung_up() => break Ending::HungUp,
-            Err(_) => continue,
+            Err(RecvTimeoutError::Timeout) => Msg::Tick,
+            Err(RecvTimeoutError::Disconnected) => return Ending::HungUp,
         };
         // Apply everything queued before drawing again, so a burst of keys draws once.
-        let mut ending = None;
         for msg in std::iter::once(first).chain(rx.try_iter()) {
-            if let Some(end) = handle(&mut app, msg, &control) {
-                ending = Some(end);
-                break;
+            if let Some(end) = handle(app, msg, control, outside) {
+                return end;
             }
         }
-        if let Some(end) = ending {
-            break end;
-        }
-    };
-    drop(term);
-    drop(guard);
-    match outcome {
-        Ending::Quit => Ok(ExitCode::SUCCESS),
-        Ending::HungUp => Ok(ExitCode::from(129)),
-        Ending::Signal(sig) => Ok(ExitCode::from(128 + sig as u8)),
-        Ending::CollectorDied => Err(Failure::Runtime(anyhow::anyhow!(
-            "the collector thread failed (see the message above)"
-        ))),
     }
 }
 
-enum Ending {
-    Quit,
-    HungUp,
-    Signal(i32),
-    CollectorDied,
-}
-
-fn handle(app: &mut App, msg: Msg, control: &std::sync::mpsc::Sender<Control>) -> Option<Ending> {
+fn handle(app: &mut App, msg: Msg, control: &Sender<Control>, outside: &Outside) -> Option<Ending> {
     let action = match msg {
         Msg::Key(key) => action_for(&app.mode, key)?,
+        Msg::Paste(text) => Action::Paste(text),
+        Msg::Tick => Action::Tick,
         Msg::Redraw => {
             app.dirty = true;
             return None;
@@ -186,7 +253,7 @@ fn handle(app: &mut App, msg: Msg, control: &std::sync::mpsc::Sender<Control>) -
         Effect::SetPaused(p) => send(Control::Pause(p)),
         Effect::IncludeConnections(on) => send(Control::IncludeConnections(on)),
         Effect::Terminate { pid, start_time } => {
-            let notice = terminate(pid, start_time);
+            let notice = (outside.terminate)(pid, start_time);
             app.update(Action::Notice(notice));
         }
     }

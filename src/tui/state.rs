@@ -5,33 +5,33 @@
 
 use std::collections::HashMap;
 
-use crate::hints::Severity;
+use crate::hints::{Assessor, Flag, Severity};
 use crate::search::{Engine, Hit, Kind, Query};
 use crate::registry::{PortRange, Protocol, Registry};
+use crate::report::{self, Detail, Filter, SortKey};
 use crate::sockets::{HostInfo, Snapshot, Socket, SocketKey};
 
 /// How many refreshes a new socket stays highlighted and a vanished one stays dimmed.
 pub const AGE_REFRESHES: u64 = 3;
 /// Registry search results kept per query; more than a screen can show, few enough to stay fast.
 pub const SEARCH_LIMIT: usize = 2000;
+/// How many idle ticks (about a second each) a notice stays in the status line.
+pub const NOTICE_TICKS: u8 = 5;
 
-/// One refresh as it reaches the UI: the snapshot, plus the badge of every socket worked out off
-/// the UI thread (`badges[i]` belongs to `snapshot.sockets[i]`). Only the selected socket's hints
-/// are spelled out, when it is drawn: the text of every socket's hints would cost kilobytes each.
+/// One refresh as it reaches the UI: the snapshot, plus the flags of every socket worked out off
+/// the UI thread (`flags[i]` belongs to `snapshot.sockets[i]`). Only the selected socket's hints
+/// are spelled out, in its detail: the text of every socket's hints would cost kilobytes each.
 #[derive(Debug, Clone)]
 pub struct Refresh {
     pub snapshot: Snapshot,
-    pub badges: Vec<Option<Severity>>,
+    pub flags: Vec<Vec<Flag>>,
 }
 
 impl Refresh {
     /// Assess every socket (what the collector thread does).
     pub fn assess(registry: &Registry, snapshot: Snapshot) -> Refresh {
-        let badges = crate::hints::flags_all(registry, &snapshot)
-            .iter()
-            .map(|flags| crate::hints::badge_of(flags))
-            .collect();
-        Refresh { snapshot, badges }
+        let flags = Assessor::new(registry, &snapshot).flags_all();
+        Refresh { snapshot, flags }
     }
 }
 
@@ -47,10 +47,15 @@ pub enum Action {
     Bottom,
     NextPane,
     PrevPane,
-    /// Start typing a registry search.
+    /// Start typing: a registry search, or in the listener pane a filter of its rows.
     StartSearch,
     SearchChar(char),
     SearchBackspace,
+    /// Text pasted into the terminal (bracketed paste): typed into a search or filter, never
+    /// taken as keys, so a pasted "Ky" cannot confirm a signal.
+    Paste(String),
+    /// About a second passed with nothing else to do: notices age.
+    Tick,
     /// Leave the current mode, or clear the search.
     Clear,
     /// Enter: in search, keep the results and move to them; on a list, open the detail pane.
@@ -67,10 +72,12 @@ pub enum Action {
     AskKill,
     Confirm,
     Quit,
-    /// Rows visible in the listener and registry panes, for paging.
+    /// What the last frame showed: rows visible in the list panes (for paging) and how far the
+    /// detail pane can scroll before its content ends.
     Viewport {
         listeners: usize,
         registry: usize,
+        detail_max_scroll: u16,
     },
     Refreshed(Box<Refresh>),
     CollectFailed(String),
@@ -103,7 +110,10 @@ pub enum Pane {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
     Normal,
+    /// Typing a registry search.
     Search,
+    /// Typing a filter for the listener pane.
+    Filter,
     Help,
     /// Waiting for `y` to terminate the named process.
     ConfirmKill {
@@ -113,45 +123,25 @@ pub enum Mode {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortKey {
-    Port,
-    Protocol,
-    Process,
-    Pid,
-}
-
-impl SortKey {
-    pub fn label(self) -> &'static str {
-        match self {
-            SortKey::Port => "port",
-            SortKey::Protocol => "proto",
-            SortKey::Process => "process",
-            SortKey::Pid => "pid",
-        }
-    }
-    fn next(self) -> SortKey {
-        match self {
-            SortKey::Port => SortKey::Protocol,
-            SortKey::Protocol => SortKey::Process,
-            SortKey::Process => SortKey::Pid,
-            SortKey::Pid => SortKey::Port,
-        }
-    }
-}
-
 /// A socket as the listener pane shows it, with its age across refreshes. The socket itself
 /// lives in the App (see [`App::socket`]): in the last snapshot, or among the vanished.
 #[derive(Debug, Clone)]
 pub struct Row {
     /// Index into the snapshot's sockets, or into the vanished ones when `vanished_at` is set.
     at: usize,
-    /// The worst hint's severity when it was last collected.
-    pub badge: Option<Severity>,
+    /// Its hints' ids and severities when it was last collected.
+    pub flags: Vec<Flag>,
     /// The refresh that first showed it.
     pub first_seen: u64,
     /// The refresh that no longer had it; dropped `AGE_REFRESHES` later.
     pub vanished_at: Option<u64>,
+}
+
+impl Row {
+    /// The worst hint's severity.
+    pub fn badge(&self) -> Option<Severity> {
+        crate::hints::worst(&self.flags)
+    }
 }
 
 /// A socket's identity across refreshes: its addresses and its inode (several sockets can share
@@ -207,15 +197,21 @@ pub struct App<'r> {
     /// Which list the detail pane describes: the last list focused.
     pub detail_of: Pane,
     pub detail_scroll: u16,
+    /// How far the detail pane can scroll, as the last frame measured it.
+    detail_max_scroll: u16,
+    /// The detail pane's content, rebuilt when what it describes changes (never while drawing).
+    detail: Option<Detail>,
     pub mode: Mode,
     pub sort: SortKey,
-    pub protocol_filter: Option<Protocol>,
-    pub listeners_only: bool,
+    /// Which sockets the listener pane shows: protocol, connections or not, free text.
+    pub filter: Filter,
     pub paused: bool,
     /// Refreshes received.
     pub generation: u64,
     pub collect_error: Option<String>,
     pub notice: Option<String>,
+    /// Ticks left before the notice goes.
+    notice_ticks: u8,
     page_listeners: usize,
     page_registry: usize,
     /// Set by every change that shows; the runtime draws only when it is set, then clears it.
@@ -270,14 +266,16 @@ impl<'r> App<'r> {
             focus: Pane::Listeners,
             detail_of: Pane::Listeners,
             detail_scroll: 0,
+            detail_max_scroll: u16::MAX,
+            detail: None,
             mode: Mode::Normal,
             sort: SortKey::Port,
-            protocol_filter: None,
-            listeners_only: true,
+            filter: Filter::default(),
             paused: false,
             generation: 0,
             collect_error: None,
             notice: None,
+            notice_ticks: 0,
             page_listeners: 10,
             page_registry: 10,
             dirty: true,
@@ -351,6 +349,19 @@ impl<'r> App<'r> {
             .iter()
             .filter(move |r| r.vanished_at.is_none() && self.socket(r).local_port == port)
     }
+    /// The detail pane's content: the selected socket, registry entry or queried port.
+    pub fn detail(&self) -> Option<&Detail> {
+        self.detail.as_ref()
+    }
+    pub fn listeners_only(&self) -> bool {
+        !self.filter.connections
+    }
+    /// Rows shown dimmed because their socket is gone.
+    pub fn vanished_count(&self) -> usize {
+        self.visible_rows()
+            .filter(|r| r.vanished_at.is_some())
+            .count()
+    }
     /// Counts for the header: (tcp, udp, owners hidden), live rows only.
     pub fn counts(&self) -> (usize, usize, usize) {
         let live = self.rows.iter().filter(|r| r.vanished_at.is_none());
@@ -371,6 +382,15 @@ impl<'r> App<'r> {
     // ----- the one place state changes -----
 
     pub fn update(&mut self, action: Action) -> Option<Effect> {
+        let describes_anew = !matches!(action, Action::Viewport { .. } | Action::Tick);
+        let effect = self.apply(action);
+        if describes_anew {
+            self.rebuild_detail();
+        }
+        effect
+    }
+
+    fn apply(&mut self, action: Action) -> Option<Effect> {
         self.dirty = true;
         // Confirmation and help are modal: they take the next key.
         match (&self.mode, &action) {
@@ -391,9 +411,10 @@ impl<'r> App<'r> {
                 Mode::ConfirmKill { .. },
                 Action::Refreshed(_) | Action::CollectFailed(_) | Action::Viewport { .. },
             ) => {}
+            (Mode::ConfirmKill { .. }, Action::Tick) => {}
             (Mode::ConfirmKill { .. }, _) => {
                 self.mode = Mode::Normal;
-                self.notice = Some("nothing was signalled".into());
+                self.say("nothing was signalled");
                 return None;
             }
             (Mode::Help, Action::ToggleHelp | Action::Clear | Action::Quit) => {
@@ -412,28 +433,46 @@ impl<'r> App<'r> {
             Action::NextPane => self.cycle_focus(true),
             Action::PrevPane => self.cycle_focus(false),
             Action::StartSearch => {
-                self.mode = Mode::Search;
-                self.set_focus(Pane::Registry);
-            }
-            Action::SearchChar(c) => {
-                if self.mode == Mode::Search {
-                    self.query.push(c);
-                    self.run_search();
+                if self.focus == Pane::Listeners {
+                    self.mode = Mode::Filter;
+                } else {
+                    self.mode = Mode::Search;
+                    self.set_focus(Pane::Registry);
                 }
             }
-            Action::SearchBackspace => {
-                if self.mode == Mode::Search {
+            Action::SearchChar(c) => self.type_text(&c.to_string()),
+            Action::Paste(text) => {
+                if matches!(self.mode, Mode::Search | Mode::Filter) {
+                    self.type_text(&text);
+                } else {
+                    self.say("pasted text is only taken in a search (/)");
+                }
+            }
+            Action::SearchBackspace => match self.mode {
+                Mode::Search => {
                     self.query.pop();
                     self.run_search();
                 }
-            }
+                Mode::Filter => {
+                    let mut text = self.filter.text.take().unwrap_or_default();
+                    text.pop();
+                    self.set_filter_text(text);
+                }
+                _ => {}
+            },
             Action::Clear => match self.mode {
                 Mode::Search => {
                     self.mode = Mode::Normal;
                     self.clear_search();
                 }
+                Mode::Filter => {
+                    self.mode = Mode::Normal;
+                    self.set_filter_text(String::new());
+                }
                 _ => {
-                    if !self.query.is_empty() {
+                    if self.focus == Pane::Listeners && self.filter.text.is_some() {
+                        self.set_filter_text(String::new());
+                    } else if !self.query.is_empty() {
                         self.clear_search();
                     } else {
                         self.notice = None;
@@ -444,8 +483,20 @@ impl<'r> App<'r> {
                 if self.mode == Mode::Search {
                     self.mode = Mode::Normal;
                     self.set_focus(Pane::Registry);
+                } else if self.mode == Mode::Filter {
+                    self.mode = Mode::Normal;
                 } else if self.focus != Pane::Detail {
                     self.set_focus(Pane::Detail);
+                }
+            }
+            Action::Tick => {
+                self.dirty = false;
+                if self.notice.is_some() {
+                    self.notice_ticks = self.notice_ticks.saturating_sub(1);
+                    if self.notice_ticks == 0 {
+                        self.notice = None;
+                        self.dirty = true;
+                    }
                 }
             }
             Action::Jump => self.jump(),
@@ -454,7 +505,7 @@ impl<'r> App<'r> {
                 self.rebuild_visible();
             }
             Action::CycleProtocolFilter => {
-                self.protocol_filter = match self.protocol_filter {
+                self.filter.protocol = match self.filter.protocol {
                     None => Some(Protocol::Tcp),
                     Some(Protocol::Tcp) => Some(Protocol::Udp),
                     Some(_) => None,
@@ -462,15 +513,15 @@ impl<'r> App<'r> {
                 self.rebuild_visible();
             }
             Action::ToggleListenersOnly => {
-                self.listeners_only = !self.listeners_only;
+                self.filter.connections = !self.filter.connections;
                 self.rebuild_visible();
                 if !self.read_only {
-                    return Some(Effect::IncludeConnections(!self.listeners_only));
+                    return Some(Effect::IncludeConnections(self.filter.connections));
                 }
             }
             Action::TogglePause => {
                 if self.read_only {
-                    self.notice = Some("a saved snapshot does not refresh".into());
+                    self.say("a saved snapshot does not refresh");
                 } else {
                     self.paused = !self.paused;
                     return Some(Effect::SetPaused(self.paused));
@@ -478,9 +529,9 @@ impl<'r> App<'r> {
             }
             Action::RefreshNow => {
                 if self.read_only {
-                    self.notice = Some("a saved snapshot does not refresh".into());
+                    self.say("a saved snapshot does not refresh");
                 } else {
-                    self.notice = Some("refreshing…".into());
+                    self.say("refreshing…");
                     return Some(Effect::RefreshNow);
                 }
             }
@@ -491,16 +542,118 @@ impl<'r> App<'r> {
             Action::Viewport {
                 listeners,
                 registry,
+                detail_max_scroll,
             } => {
                 self.dirty = false; // the runtime reports what it drew; nothing changes on screen
                 self.page_listeners = listeners.max(1);
                 self.page_registry = registry.max(1);
+                self.detail_max_scroll = detail_max_scroll;
+                // The frame already showed the clamped position: keep it, so `k` moves at once.
+                self.detail_scroll = self.detail_scroll.min(detail_max_scroll);
             }
             Action::Refreshed(refresh) => self.dirty = self.apply_refresh(*refresh),
             Action::CollectFailed(msg) => self.collect_error = Some(msg),
-            Action::Notice(msg) => self.notice = Some(msg),
+            Action::Notice(msg) => self.say(msg),
         }
         None
+    }
+
+    /// Show a notice in the status line for a few seconds.
+    fn say(&mut self, msg: impl Into<String>) {
+        self.notice = Some(msg.into());
+        self.notice_ticks = NOTICE_TICKS;
+    }
+
+    /// Text typed or pasted into the search or the filter; control characters are dropped (a
+    /// paste can carry newlines and escapes, none of which belongs in a query).
+    fn type_text(&mut self, text: &str) {
+        let clean: String = text.chars().filter(|c| !c.is_control()).collect();
+        match self.mode {
+            Mode::Search => {
+                self.query.push_str(&clean);
+                self.run_search();
+            }
+            Mode::Filter => {
+                let mut t = self.filter.text.take().unwrap_or_default();
+                t.push_str(&clean);
+                self.set_filter_text(t);
+            }
+            _ => {}
+        }
+    }
+
+    fn set_filter_text(&mut self, text: String) {
+        self.filter.text = (!text.is_empty()).then_some(text);
+        self.rebuild_visible();
+    }
+
+    /// What the detail pane describes, built once per change instead of on every frame.
+    fn rebuild_detail(&mut self) {
+        self.detail = match self.detail_of {
+            Pane::Registry | Pane::Detail => self.registry_detail(),
+            Pane::Listeners => self.selected_row().map(|row| {
+                let socket = self.socket(row);
+                let host = self.host().cloned().unwrap_or_default();
+                match (row.vanished_at, self.snapshot.as_ref()) {
+                    (None, Some(snapshot)) => {
+                        let a = Assessor::new(self.registry, snapshot).assess(socket);
+                        report::detail::socket(&host, socket, &a, false)
+                    }
+                    _ => {
+                        let a = crate::hints::assess_port(
+                            self.registry,
+                            socket.local_port,
+                            Some(socket.protocol),
+                        );
+                        report::detail::socket(&host, socket, &a, true)
+                    }
+                }
+            }),
+        };
+    }
+
+    fn registry_detail(&self) -> Option<Detail> {
+        let (mut detail, ports) = match (self.selected_hit(), self.queried_port) {
+            (Some(hit), _) => match (hit.entry(self.registry), hit.ports) {
+                (Some(e), _) => {
+                    let a = e
+                        .ports
+                        .map(|p| crate::hints::assess_port(self.registry, p.start, e.protocol));
+                    (report::detail::entry(&e, a.as_ref()), e.ports)
+                }
+                // A known use or an alias is described by its port: IANA's entries there and
+                // the port's known uses.
+                (None, Some(ports)) => {
+                    let a = crate::hints::assess_port(self.registry, ports.start, None);
+                    (
+                        report::detail::port(self.registry, ports.start, None, &a),
+                        Some(ports),
+                    )
+                }
+                (None, None) => return None,
+            },
+            (None, Some(port)) => {
+                let a = crate::hints::assess_port(self.registry, port, None);
+                (
+                    report::detail::port(self.registry, port, None, &a),
+                    Some(PortRange::single(port)),
+                )
+            }
+            (None, None) => return None,
+        };
+        if let Some(ports) = ports {
+            let live: Vec<&Socket> = self
+                .rows
+                .iter()
+                .filter(|r| r.vanished_at.is_none())
+                .map(|r| self.socket(r))
+                .filter(|s| ports.contains(s.local_port))
+                .collect();
+            detail
+                .sections
+                .push(report::detail::on_this_machine(ports, &live, 20));
+        }
+        Some(detail)
     }
 
     fn page(&self) -> usize {
@@ -547,7 +700,8 @@ impl<'r> App<'r> {
             Pane::Detail => {
                 self.detail_scroll = (self.detail_scroll as isize)
                     .saturating_add(delta)
-                    .clamp(0, u16::MAX as isize) as u16;
+                    .clamp(0, self.detail_max_scroll as isize)
+                    as u16;
             }
         }
     }
@@ -582,10 +736,14 @@ impl<'r> App<'r> {
     }
 
     fn jump(&mut self) {
+        if self.snapshot.is_none() && !self.read_only {
+            self.say("still collecting this machine's sockets: try again in a moment");
+            return;
+        }
         match self.detail_of {
             Pane::Listeners => {
                 let Some(socket) = self.selected_socket() else {
-                    self.notice = Some("no socket selected".into());
+                    self.say("no socket selected");
                     return;
                 };
                 let (port, proto) = (socket.local_port, socket.protocol);
@@ -606,12 +764,12 @@ impl<'r> App<'r> {
                     (Some(hit), _) => hit.ports,
                     (None, Some(port)) => Some(PortRange::single(port)),
                     (None, None) => {
-                        self.notice = Some("no registry entry selected".into());
+                        self.say("no registry entry selected");
                         return;
                     }
                 };
                 let Some(range) = range else {
-                    self.notice = Some("this entry names no port".into());
+                    self.say("this entry names no port");
                     return;
                 };
                 let found = self
@@ -625,7 +783,7 @@ impl<'r> App<'r> {
                         self.set_focus(Pane::Listeners);
                     }
                     None => {
-                        self.notice = Some(format!("nothing shown here listens on {range}"));
+                        self.say(format!("nothing shown here listens on {range}"));
                     }
                 }
             }
@@ -634,7 +792,7 @@ impl<'r> App<'r> {
 
     fn ask_kill(&mut self) {
         if self.read_only {
-            self.notice = Some("a saved snapshot cannot signal processes".into());
+            self.say("a saved snapshot cannot signal processes");
             return;
         }
         let owner = if self.detail_of == Pane::Listeners {
@@ -650,7 +808,7 @@ impl<'r> App<'r> {
                     start_time: o.start_time,
                 }
             }
-            None => self.notice = Some("select a socket with a known process first".into()),
+            None => self.say("select a socket with a known process first"),
         }
     }
 
@@ -659,7 +817,12 @@ impl<'r> App<'r> {
     fn apply_refresh(&mut self, refresh: Refresh) -> bool {
         self.generation += 1;
         let generation = self.generation;
-        let Refresh { snapshot, badges } = refresh;
+        let Refresh { snapshot, flags } = refresh;
+        // When connections were just switched on, the sockets this refresh adds were there all
+        // along: highlighting 20,000 connections as new would say nothing.
+        let scope_changed = self
+            .host()
+            .is_some_and(|old| old.includes_connections != snapshot.host.includes_connections);
         let mut changed = self.collect_error.take().is_some()
             || self.notice.as_deref() == Some("refreshing…")
             || self.host().is_none_or(|old| {
@@ -680,29 +843,39 @@ impl<'r> App<'r> {
             .collect();
         let sockets = &self.snapshot.as_ref().expect("just set").sockets;
         let mut rows = Vec::with_capacity(sockets.len());
+        let mut flags = flags.into_iter();
         for (at, socket) in sockets.iter().enumerate() {
-            let badge = badges.get(at).copied().flatten();
+            let flags = flags.next().unwrap_or_default();
             let first_seen = match previous.remove(&row_id(socket)) {
                 Some(old) if old.vanished_at.is_none() => {
                     let stops_being_new =
                         old.first_seen > 1 && generation == old.first_seen + AGE_REFRESHES;
-                    changed |= stops_being_new || old_socket(&old) != socket || old.badge != badge;
+                    changed |= stops_being_new || old_socket(&old) != socket || old.flags != flags;
                     old.first_seen
                 }
                 _ => {
                     changed = true;
-                    generation
+                    if scope_changed {
+                        0
+                    } else {
+                        generation
+                    }
                 }
             };
             rows.push(Row {
                 at,
-                badge,
+                flags,
                 first_seen,
                 vanished_at: None,
             });
         }
-        // Keep what vanished for a few refreshes, dimmed, so a short-lived listener is noticed.
+        // Keep what vanished for a few refreshes, dimmed, so a short-lived listener is noticed;
+        // not when the scope narrowed (connections switched off): those did not close.
         for (_, mut old) in previous {
+            if scope_changed {
+                changed = true;
+                continue;
+            }
             let socket = old_socket(&old).clone();
             let gone = *old.vanished_at.get_or_insert_with(|| {
                 changed = true;
@@ -727,34 +900,23 @@ impl<'r> App<'r> {
     /// Filter and sort; keep the cursor on the same socket. Sorting always ends on the socket
     /// key, so the order is total and does not shuffle between refreshes.
     fn rebuild_visible(&mut self) {
+        let texts = self.filter.text.is_some();
         let mut visible: Vec<usize> = (0..self.rows.len())
             .filter(|&i| {
-                let s = self.socket(&self.rows[i]);
-                (self.protocol_filter.is_none() || Some(s.protocol) == self.protocol_filter)
-                    && (!self.listeners_only || s.state.is_listener())
+                let row = &self.rows[i];
+                let s = self.socket(row);
+                // The service name is looked up only when free text may match it.
+                let service = if texts {
+                    self.registry.service_name(s.local_port, s.protocol)
+                } else {
+                    None
+                };
+                self.filter.matches(s, service, &row.flags)
             })
             .collect();
         let rows = &self.rows;
         let socket = |i: usize| self.socket(&rows[i]);
-        match self.sort {
-            SortKey::Port => visible.sort_by_key(|&i| {
-                let s = socket(i);
-                (s.local_port, s.protocol, row_id(s))
-            }),
-            SortKey::Protocol => visible.sort_by_key(|&i| {
-                let s = socket(i);
-                (s.protocol, s.local_port, row_id(s))
-            }),
-            SortKey::Process => visible.sort_by_cached_key(|&i| {
-                let s = socket(i);
-                let name = s.owners.first().map_or("", |o| o.name.as_str());
-                (name.to_lowercase(), row_id(s))
-            }),
-            SortKey::Pid => visible.sort_by_key(|&i| {
-                let s = socket(i);
-                (s.owners.first().map(|o| o.pid), row_id(s))
-            }),
-        }
+        visible.sort_by(|&a, &b| self.sort.compare(socket(a), socket(b)));
         self.visible = visible;
         let kept = self.selected_key.and_then(|key| {
             self.visible
@@ -861,6 +1023,7 @@ mod tests {
         app.update(Action::Viewport {
             listeners: 2,
             registry: 5,
+            detail_max_scroll: 10,
         });
         app.update(Action::PageUp);
         assert_eq!(app.selected_socket().unwrap().local_port, 53);
@@ -921,10 +1084,10 @@ mod tests {
         app.update(Action::CycleProtocolFilter);
         assert_eq!(ports(&app).len(), 4);
         app.update(Action::CycleSort); // proto
-        app.update(Action::CycleSort); // process
-        assert_eq!(ports(&app), [53, 22, 8080, 3489]);
         app.update(Action::CycleSort); // pid
         assert_eq!(ports(&app), [22, 53, 8080, 3489]);
+        app.update(Action::CycleSort); // process
+        assert_eq!(ports(&app), [53, 22, 8080, 3489]);
         let mut connected = socket(Protocol::Tcp, 40000, 70, "client");
         connected.state = SocketState::Established;
         let mut all = sample();
@@ -943,6 +1106,7 @@ mod tests {
         let mut app = app_with(sample());
         let whole = app.registry_rows().len();
         assert!(whole > 5000, "no query lists the whole registry");
+        app.update(Action::NextPane);
         app.update(Action::StartSearch);
         assert_eq!(app.focus, Pane::Registry);
         for c in "redis".chars() {
@@ -969,6 +1133,7 @@ mod tests {
     #[test]
     fn a_bad_numeric_query_says_why_instead_of_failing() {
         let mut app = app_with(sample());
+        app.update(Action::NextPane);
         app.update(Action::StartSearch);
         for c in "99999".chars() {
             app.update(Action::SearchChar(c));
@@ -1004,6 +1169,7 @@ mod tests {
     #[test]
     fn jump_from_an_unused_port_says_so_and_stays() {
         let mut app = app_with(sample());
+        app.update(Action::NextPane);
         app.update(Action::StartSearch);
         for c in "289".chars() {
             app.update(Action::SearchChar(c));
@@ -1140,6 +1306,7 @@ mod tests {
         app.update(Action::Viewport {
             listeners: 5,
             registry: 5,
+            detail_max_scroll: 10,
         });
         assert!(!app.dirty);
         app.update(Action::Down);

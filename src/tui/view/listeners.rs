@@ -1,4 +1,5 @@
-//! The listener pane: one line per live socket, only the rows on screen are formatted.
+//! The listener pane: one line per socket, in the listing's columns ([`report::Column`]); only
+//! the rows on screen are formatted.
 
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -6,31 +7,35 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use super::{badge, cell, keep_visible, pane_block, title_line, Theme, MARKER, NO_MARKER};
+use super::{cell, keep_visible, pane_block, title_line, Theme, MARKER, NO_MARKER};
+use crate::report::{words, Column, Row as ReportRow};
 use crate::text::escape;
-use crate::tui::state::{App, Freshness, Pane, Row};
+use crate::tui::state::{App, Freshness, Mode, Pane, Row};
 
-struct Columns {
-    addr: usize,
-    service: usize,
-    process: usize,
-    user: usize,
-}
-
-fn columns(width: usize) -> Columns {
-    // marker 2, fresh 2, proto 6, pid 8, badge 2 are fixed; the rest share what is left.
-    let fixed = 2 + 2 + 6 + 8 + 2;
-    let rest = width.saturating_sub(fixed);
-    let user = if rest >= 50 { 9 } else { 0 };
-    let service = if rest >= 40 { 12 } else { 0 };
-    let process = if rest >= 30 { 15 } else { rest / 2 };
-    let addr = rest.saturating_sub(user + service + process).max(1);
-    Columns {
-        addr,
-        service,
-        process,
-        user,
+/// The columns that fit `width` cells, with their widths. Connections add STATE and REMOTE; the
+/// service and user give way first on a narrow screen.
+fn columns(width: usize, connections: bool) -> Vec<(Column, usize)> {
+    // marker 2, fresh 2 and the badge 2 are fixed.
+    let rest = width.saturating_sub(6);
+    let mut cols = vec![(Column::Proto, 6), (Column::Endpoint, 0)];
+    if connections {
+        cols.push((Column::State, 11));
+        if rest >= 70 {
+            cols.push((Column::Remote, 22));
+        }
     }
+    if rest >= 40 {
+        cols.push((Column::Service, 12));
+    }
+    cols.push((Column::Process, if rest >= 30 { 15 } else { rest / 3 }));
+    cols.push((Column::Pid, 8));
+    if rest >= 50 {
+        cols.push((Column::User, 9));
+    }
+    let used: usize = cols.iter().map(|(_, w)| w).sum();
+    let endpoint = rest.saturating_sub(used).max(1);
+    cols[1].1 = endpoint;
+    cols
 }
 
 pub(super) fn draw(
@@ -41,47 +46,43 @@ pub(super) fn draw(
     offset: &mut usize,
 ) -> usize {
     let focused = app.focus == Pane::Listeners;
-    let filter = match app.protocol_filter {
-        None => "tcp+udp".to_owned(),
-        Some(p) => p.to_string(),
-    };
-    let scope = if app.listeners_only {
-        "listeners"
+    let what = if app.listeners_only() {
+        "Listeners"
     } else {
-        "all sockets"
+        "Sockets"
     };
-    let title = title_line(
-        format!(
-            "Listeners ({})  sort {} · {filter} · {scope}",
-            app.visible_len(),
-            app.sort.label()
-        ),
+    let gone = app.vanished_count();
+    let count = if gone > 0 {
+        format!("{} live, {gone} gone", app.visible_len() - gone)
+    } else {
+        app.visible_len().to_string()
+    };
+    let proto = app
+        .filter
+        .protocol
+        .map_or_else(|| "tcp+udp".to_owned(), |p| p.to_string());
+    let mut title = format!("{what} ({count})  sort {} · {proto}", app.sort.word());
+    if let Some(text) = &app.filter.text {
+        title.push_str(&format!(" · filter \"{}\"", escape(text)));
+    } else if app.mode == Mode::Filter {
+        title.push_str(" · filter \"\"");
+    }
+    let block = pane_block(
+        title_line(title, theme, app.focus, Pane::Listeners),
+        focused,
         theme,
-        app.focus,
-        Pane::Listeners,
     );
-    let block = pane_block(title, focused, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if inner.height == 0 || inner.width == 0 {
         return 0;
     }
-    let cols = columns(inner.width as usize);
+    let cols = columns(inner.width as usize, !app.listeners_only());
     let height = inner.height as usize - 1; // one line of column names
     let mut lines = Vec::with_capacity(height + 1);
-    let mut head = format!(
-        "{}{}{}",
-        NO_MARKER,
-        "  ",
-        cell("proto", 6) + &cell("address", cols.addr)
-    );
-    if cols.service > 0 {
-        head += &cell("service", cols.service);
-    }
-    head += &cell("process", cols.process);
-    head += &cell("pid", 8);
-    if cols.user > 0 {
-        head += &cell("user", cols.user);
+    let mut head = format!("{NO_MARKER}  ");
+    for (c, w) in &cols {
+        head += &cell(&c.title().to_lowercase(), *w);
     }
     head += "!";
     lines.push(Line::styled(head, theme.dim()));
@@ -89,8 +90,10 @@ pub(super) fn draw(
     if app.visible_len() == 0 {
         let msg = if app.host().is_none() {
             "collecting…"
+        } else if app.filter.text.is_some() {
+            "no sockets match the filter (Esc clears it)"
         } else {
-            "no sockets match (f filter, a all sockets)"
+            "no sockets match (f protocol, a every socket)"
         };
         lines.push(Line::styled(msg, theme.dim()));
     }
@@ -109,7 +112,7 @@ pub(super) fn draw(
 fn row_line(
     app: &App,
     row: &Row,
-    cols: &Columns,
+    cols: &[(Column, usize)],
     selected: bool,
     focused: bool,
     theme: Theme,
@@ -124,61 +127,22 @@ fn row_line(
         style = style.patch(theme.selected(focused));
     }
     let marker = if selected { MARKER } else { NO_MARKER };
-    let (process, pid, user) = match s.owners.first() {
-        Some(o) => {
-            let more = if s.owners.len() > 1 {
-                format!(" +{}", s.owners.len() - 1)
-            } else {
-                String::new()
-            };
-            (
-                format!("{}{more}", escape(&o.name)),
-                o.pid.to_string(),
-                o.user
-                    .as_deref()
-                    .map(|u| escape(u).into_owned())
-                    .or(o.uid.map(|u| u.to_string()))
-                    .unwrap_or_default(),
-            )
-        }
-        None => (
-            match s.owner_unknown {
-                Some(crate::sockets::UnknownOwner::Hidden) => "(hidden)".to_owned(),
-                Some(crate::sockets::UnknownOwner::Kernel) => "(kernel)".to_owned(),
-                _ => "(unknown)".to_owned(),
-            },
-            "-".to_owned(),
-            // The kernel records who opened a socket even when its process cannot be seen.
-            s.user
-                .as_deref()
-                .map(|u| escape(u).into_owned())
-                .or(s.uid.map(|u| u.to_string()))
-                .unwrap_or_default(),
-        ),
-    };
-    let mut text = format!(
-        "{marker}{fresh_glyph}{}{}",
-        cell(&s.proto_label(), 6),
-        cell(&s.local_endpoint().to_string(), cols.addr)
-    );
-    if cols.service > 0 {
-        let service = app.registry.service_name(s.local_port, s.protocol);
-        text += &cell(&escape(service.unwrap_or("")), cols.service);
+    // The same cells as `list`, from the report row; only the hints' flags are the pane's own.
+    let report_row = ReportRow::new(app.registry, s, Vec::new());
+    let mut text = format!("{marker}{fresh_glyph}");
+    for (c, w) in cols {
+        text += &cell(&escape(&c.cell(&report_row)), *w);
     }
-    text += &cell(&process, cols.process);
-    text += &cell(&pid, 8);
-    if cols.user > 0 {
-        text += &cell(&user, cols.user);
-    }
-    let mut spans = vec![Span::styled(text, style)];
-    let badge_style = row
-        .badge
+    let badge = row.badge();
+    let badge_style = badge
         .map_or(Style::new(), |sev| theme.severity(sev))
         .patch(if selected {
             theme.selected(focused)
         } else {
             Style::new()
         });
-    spans.push(Span::styled(badge(row.badge), badge_style));
-    Line::from(spans)
+    Line::from(vec![
+        Span::styled(text, style),
+        Span::styled(words::severity_glyph(badge), badge_style),
+    ])
 }

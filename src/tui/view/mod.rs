@@ -83,13 +83,7 @@ impl Theme {
 
 /// The badge glyph of a severity (also readable without colour).
 pub fn badge(s: Option<Severity>) -> &'static str {
-    match s {
-        Some(Severity::Alert) => "!!",
-        Some(Severity::Warning) => "! ",
-        Some(Severity::Notice) => "* ",
-        Some(Severity::Info) => "i ",
-        None => "  ",
-    }
+    crate::report::words::severity_glyph(s)
 }
 
 /// `s` fitted to a column of `width` cells, the last of which stays blank as a separator.
@@ -125,11 +119,12 @@ pub(crate) fn keep_visible(offset: usize, cursor: usize, height: usize, len: usi
     offset
 }
 
-/// Rows each list showed, for paging.
+/// What a frame showed: rows in each list (for paging) and how far the detail can scroll.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Drawn {
     pub listeners: usize,
     pub registry: usize,
+    pub detail_max_scroll: u16,
 }
 
 /// Draw a whole frame. Never panics, at any size.
@@ -163,8 +158,8 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, scroll: &mut Scroll) -> 
     let drawn = Drawn {
         listeners: listeners::draw(frame, lists.0, app, theme, &mut scroll.listeners),
         registry: registry::draw(frame, lists.1, app, theme, &mut scroll.registry),
+        detail_max_scroll: detail::draw(frame, detail, app, theme),
     };
-    detail::draw(frame, detail, app, theme);
     draw_status(frame, status, app, theme);
 
     match &app.mode {

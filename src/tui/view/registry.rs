@@ -36,7 +36,13 @@ pub(super) fn draw(
     let focused = app.focus == Pane::Registry;
     let rows = app.registry_rows();
     let title = if app.query.is_empty() {
-        format!("Registry ({} services)", rows.len())
+        // One line per service and port, with IANA's separate tcp and udp rows folded, and
+        // unassigned or reserved rows left out: fewer lines than `registry info` counts rows.
+        format!(
+            "Registry: {} services ({} rows)",
+            rows.len(),
+            app.registry.len()
+        )
     } else {
         format!("Registry: {} results", rows.len())
     };

@@ -1,0 +1,16 @@
+//! The one presentation model between the judgement (`hints`) and the front ends. A listing is
+//! [`listing::Row`]s chosen by a [`listing::Filter`] and ordered by a [`listing::SortKey`]; the
+//! detail of a socket, port or registry entry is a [`detail::Detail`] of labelled sections; the
+//! words for owner states, severities and families are in [`words`]. `list`, `explain`,
+//! `lookup` and the explorer render these and build no words of their own.
+//!
+//! This module reads the snapshot, the registry and the hints; it knows no terminal and does no
+//! I/O except [`plain`]'s writing to a given writer. Text stays raw here: printers escape.
+
+pub mod detail;
+pub mod listing;
+pub mod plain;
+pub mod words;
+
+pub use detail::{Detail, Item, Section, Tone};
+pub use listing::{Column, CsvRow, Filter, Row, SortKey};
