@@ -72,12 +72,18 @@ impl fmt::Display for Confidence {
     }
 }
 
-/// The categories a row may name; `malware` marks trojan, backdoor and attack-tool defaults.
+/// The categories a row may name; `malware` marks trojan, backdoor and attack-tool defaults,
+/// `industrial` covers IoT, building automation and industrial control protocols. `dev-server`
+/// is for tools meant for local use (the exposure hint warns when one listens on all interfaces);
+/// `ci` is for CI/CD, code hosting and artifact servers, which are meant to be reached.
 pub const CATEGORIES: &[&str] = &[
+    "backup",
+    "ci",
     "cluster",
     "database",
     "dev-server",
     "game",
+    "industrial",
     "infrastructure",
     "malware",
     "media",
@@ -86,9 +92,11 @@ pub const CATEGORIES: &[&str] = &[
     "monitoring",
     "os-service",
     "p2p",
+    "printing",
     "proxy",
     "remote-access",
     "security",
+    "voip",
     "vpn",
     "web",
 ];
