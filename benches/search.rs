@@ -19,7 +19,14 @@ fn build(c: &mut Criterion) {
 fn fresh(c: &mut Criterion) {
     let reg = Registry::embedded();
     let engine = Engine::new(&reg);
-    for q in ["redis", "remote desktop", "elasticsearh", "s", "3389", "3000-3100"] {
+    for q in [
+        "redis",
+        "remote desktop",
+        "elasticsearh",
+        "s",
+        "3389",
+        "3000-3100",
+    ] {
         let query = Query::parse(q).unwrap();
         c.bench_function(&format!("search/fresh/{q}"), |b| {
             b.iter(|| black_box(engine.search(&query, None, 50)))

@@ -45,7 +45,10 @@ fn aliases_find_what_iana_calls_by_another_name() {
         .iter()
         .filter_map(|h| h.ports.map(|p| p.start))
         .collect();
-    assert!(samba[..2].contains(&445) && samba[..2].contains(&139), "{samba:?}");
+    assert!(
+        samba[..2].contains(&445) && samba[..2].contains(&139),
+        "{samba:?}"
+    );
 }
 
 #[test]
@@ -62,7 +65,8 @@ fn misspellings_of_one_edit_still_find_the_service() {
     for (q, port) in [("postgre", 5432), ("mongdb", 27017), ("elasticsearh", 9200)] {
         let hits = search(&reg, q, 3);
         assert!(
-            hits.iter().any(|h| h.ports.is_some_and(|p| p.contains(port))),
+            hits.iter()
+                .any(|h| h.ports.is_some_and(|p| p.contains(port))),
             "{q}: {hits:?}"
         );
     }
@@ -91,8 +95,9 @@ fn ports_and_ranges_list_entries_and_known_uses() {
     let hits = search(&reg, "3389", 10);
     assert!(hits.iter().any(|h| h.name(&reg) == "ms-wbt-server"));
     let hits = search(&reg, "3000", 20);
-    assert!(hits.iter().any(|h| h.kind == Kind::KnownUse
-        && h.known_use().unwrap().product.contains("Grafana")));
+    assert!(hits
+        .iter()
+        .any(|h| h.kind == Kind::KnownUse && h.known_use().unwrap().product.contains("Grafana")));
     let hits = search(&reg, "6000-6005", 50);
     assert!(hits.iter().any(|h| h.name(&reg) == "x11"));
     assert!(hits

@@ -42,8 +42,10 @@ fn cases() -> Vec<Case<'static>> {
 }
 
 fn rank_of(hits: &[Hit], ports: &[u16]) -> Option<usize> {
-    hits.iter()
-        .position(|h| h.ports.is_some_and(|r| ports.iter().any(|&p| r.contains(p))))
+    hits.iter().position(|h| {
+        h.ports
+            .is_some_and(|r| ports.iter().any(|&p| r.contains(p)))
+    })
 }
 
 #[derive(Default)]
@@ -69,7 +71,8 @@ fn search_relevance_holds_its_floors_on_both_halves() {
     let cases = cases();
     assert!(cases.iter().filter(|c| !c.ports.is_empty()).count() >= 250);
     assert!(cases.iter().filter(|c| c.ports.is_empty()).count() >= 30);
-    let mut halves: Vec<(&str, Figures)> = vec![("A", Figures::default()), ("B", Figures::default())];
+    let mut halves: Vec<(&str, Figures)> =
+        vec![("A", Figures::default()), ("B", Figures::default())];
     for c in &cases {
         let figures = &mut halves.iter_mut().find(|(h, _)| *h == c.half).unwrap().1;
         let hits = engine.search(&Query::parse(c.query).unwrap(), None, 10);

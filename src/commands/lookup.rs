@@ -186,7 +186,11 @@ fn write_resolved(
                 name: name.to_string(),
                 protocol: proto,
                 iana_registered: false,
-                resolved_by: if aliases.is_empty() { "known-use" } else { "alias" },
+                resolved_by: if aliases.is_empty() {
+                    "known-use"
+                } else {
+                    "alias"
+                },
                 aliases,
                 known_uses: uses,
                 ports,
@@ -203,7 +207,13 @@ fn write_resolved(
             .iter()
             .map(|a| {
                 let protos: Vec<&str> = a.protocols().iter().map(|p| p.as_str()).collect();
-                format!("{} on {}/{} ({})", a.target, a.ports, protos.join("+"), a.basis)
+                format!(
+                    "{} on {}/{} ({})",
+                    a.target,
+                    a.ports,
+                    protos.join("+"),
+                    a.basis
+                )
             })
             .collect()
     };
@@ -238,10 +248,7 @@ fn not_found(registry: &Registry, name: &str) -> CmdResult {
             }
         }
     }
-    let mut msg = format!(
-        "no service, product or alias is named \"{}\"",
-        escape(name)
-    );
+    let mut msg = format!("no service, product or alias is named \"{}\"", escape(name));
     if !suggestions.is_empty() {
         let list: Vec<String> = suggestions.iter().map(|s| escape(s).into_owned()).collect();
         msg.push_str(&format!("; did you mean {}?", list.join(", ")));

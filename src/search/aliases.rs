@@ -133,9 +133,15 @@ mod tests {
     #[test]
     fn bad_rows_say_which_line_and_why() {
         let one = |row: &str| parse(&format!("{HEAD}{row}\n")).unwrap_err();
-        assert!(one("RDP,3389,tcp,ms-wbt-server,b").message.contains("lowercase"));
-        assert!(one("rdp,70000,tcp,ms-wbt-server,b").message.contains("65535"));
-        assert!(one("rdp,3389,icmp,ms-wbt-server,b").message.contains("protocol"));
+        assert!(one("RDP,3389,tcp,ms-wbt-server,b")
+            .message
+            .contains("lowercase"));
+        assert!(one("rdp,70000,tcp,ms-wbt-server,b")
+            .message
+            .contains("65535"));
+        assert!(one("rdp,3389,icmp,ms-wbt-server,b")
+            .message
+            .contains("protocol"));
         assert!(one("rdp,3389,tcp,,b").message.contains("target"));
         assert_eq!(one("rdp,3389,tcp,x,").line, 2);
         let dup = parse(&format!("{HEAD}rdp,3389,tcp,a,b\nrdp,3389,tcp,c,d\n")).unwrap_err();

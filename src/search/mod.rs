@@ -222,9 +222,33 @@ const FAMOUS_PRIOR: i64 = 30;
 /// A system port (0-1023): long-established services.
 const SYSTEM_PRIOR: i64 = 10;
 
-/// The quality floor: a hit must score at least this share (percent) of the best possible score
-/// for its query, and each word at least a fragment-inside-a-name match.
-const FLOOR_SHARE: i64 = 45;
+/// Words in a product's name that say which endpoint it is, not what it is: a name made of the
+/// product and such words ("Elasticsearch REST API") is the product's main port, so they do not
+/// count against how much of the name the query covers. Vendor prefixes likewise.
+const ENDPOINT_WORDS: &[&str] = &[
+    "api",
+    "rest",
+    "http",
+    "https",
+    "ui",
+    "web",
+    "gui",
+    "server",
+    "service",
+    "broker",
+    "port",
+    "client",
+    "listener",
+    "default",
+    "apache",
+    "hashicorp",
+    "interface",
+    "console",
+];
+/// A query word that is the first word of a name names the thing; later words name its parts.
+const FIRST_WORD: i64 = 60;
+/// An IANA name-only row (no port): rarely what someone searching wants.
+const NAME_ONLY_PRIOR: i64 = -150;
 
 /// Words that people add to a query without meaning a service: they may match, they need not.
 const OPTIONAL_WORDS: &[&str] = &[
@@ -324,7 +348,8 @@ impl<'r> Engine<'r> {
                     (if is_famous(p.start) { FAMOUS_PRIOR } else { 0 })
                         + (if p.start < 1024 { SYSTEM_PRIOR } else { 0 })
                 }
-                _ => 0,
+                Some(_) => 0,
+                None => NAME_ONLY_PRIOR,
             };
             docs.push(Doc {
                 kind: Kind::Iana,
@@ -396,7 +421,7 @@ impl<'r> Engine<'r> {
                 }
             }
             let mut protocols = protocols_of(d.protocols);
-            if let (Some(p), Kind::Iana) = (protocol, d.kind) {
+            if let Some(p) = protocol {
                 protocols.retain(|&q| q == p);
             }
             hits.push(Hit {
@@ -445,18 +470,14 @@ impl<'r> Engine<'r> {
                 .map(|w| OPTIONAL_WORDS.contains(&w.as_str()))
                 .collect()
         };
-        let required = optional.iter().filter(|o| !**o).count() as i64;
         let compact: String = words.concat();
-        // The best a document could score: every required word exact in its whole name.
-        let best = required * EXACT + WHOLE_NAME + ALL_IN_NAME;
-        let floor = best * FLOOR_SHARE / 100;
+        // The quality floor is per word (see `score_doc`): every required word must match a
+        // whole word, the start of a word, a one-edit typo, or a fragment inside a name.
         let mut out = Vec::new();
         for d in &self.docs {
             let (name, description) = self.texts(d);
             if let Some(score) = score_doc(words, &optional, &compact, name, description) {
-                if score >= floor {
-                    out.push((score + d.prior, d));
-                }
+                out.push((score + d.prior, d));
             }
         }
         out
@@ -490,8 +511,7 @@ fn token_match(word: &[u8], token: &[u8], in_name: bool) -> i64 {
             return TYPO;
         }
     }
-    if in_name && word.len() >= 3 && token.len() > word.len() && contains_ignore_case(token, word)
-    {
+    if in_name && word.len() >= 3 && token.len() > word.len() && contains_ignore_case(token, word) {
         return INFIX;
     }
     0
@@ -574,12 +594,22 @@ fn score_doc(
     if name_compact_eq {
         total += WHOLE_NAME;
     } else if !name_tokens.is_empty() {
-        // Partly the name: the share of the name's tokens the query names exactly.
-        let exact = name_tokens
+        // Partly the name: the share of the name's telling tokens the query names exactly.
+        let is_named = |t: &[u8]| words.iter().any(|w| t.eq_ignore_ascii_case(w.as_bytes()));
+        let telling = name_tokens
             .iter()
-            .filter(|t| words.iter().any(|w| t.eq_ignore_ascii_case(w.as_bytes())))
+            .filter(|t| {
+                is_named(t)
+                    || !ENDPOINT_WORDS
+                        .iter()
+                        .any(|g| t.eq_ignore_ascii_case(g.as_bytes()))
+            })
             .count();
-        total += WHOLE_NAME / 2 * exact as i64 / name_tokens.len() as i64;
+        let exact = name_tokens.iter().filter(|t| is_named(t)).count();
+        total += WHOLE_NAME / 2 * exact as i64 / telling.max(1) as i64;
+        if is_named(name_tokens[0]) {
+            total += FIRST_WORD;
+        }
     }
     if all_in_name {
         total += ALL_IN_NAME;
@@ -667,11 +697,24 @@ impl Engine<'_> {
                 a_words.join(" ") == joined
             })
             .collect();
-        if !aliases.is_empty() {
+        // An alias for a service IANA registers under another name (samba: microsoft-ds) says
+        // more than a known use; a product IANA does not know (grafana) is told by its known use.
+        let registered = aliases
+            .iter()
+            .any(|a| !self.registry.by_name(&a.target).is_empty());
+        if registered {
             return Some(NameMatch::Aliases(aliases));
         }
-        // Known uses whose product names every word exactly, best score first.
-        let hits = self.search(&Query::Words(words.clone()), None, 50);
+        match self.resolve_known(&words) {
+            Some(uses) => Some(NameMatch::KnownUses(uses)),
+            None if !aliases.is_empty() => Some(NameMatch::Aliases(aliases)),
+            None => None,
+        }
+    }
+
+    /// Known uses whose product names every word exactly, those of the best score.
+    fn resolve_known(&self, words: &[String]) -> Option<Vec<&'static KnownUse>> {
+        let hits = self.search(&Query::Words(words.to_vec()), None, 50);
         let top = hits
             .iter()
             .filter(|h| h.kind == Kind::KnownUse)
@@ -684,12 +727,12 @@ impl Engine<'_> {
             })
             .map(|h| h.score)
             .max()?;
-        let uses: Vec<&'static KnownUse> = hits
-            .iter()
-            .filter(|h| h.kind == Kind::KnownUse && h.score == top)
-            .map(|h| &known::table()[h.index])
-            .collect();
-        Some(NameMatch::KnownUses(uses))
+        Some(
+            hits.iter()
+                .filter(|h| h.kind == Kind::KnownUse && h.score == top)
+                .map(|h| &known::table()[h.index])
+                .collect(),
+        )
     }
 }
 

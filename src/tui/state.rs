@@ -6,9 +6,9 @@
 use std::collections::HashMap;
 
 use crate::hints::{Assessor, Flag, Severity};
-use crate::search::{Engine, Hit, Kind, Query};
 use crate::registry::{PortRange, Protocol, Registry};
 use crate::report::{self, Detail, Filter, SortKey};
+use crate::search::{Engine, Hit, Kind, Query};
 use crate::sockets::{HostInfo, Snapshot, Socket, SocketKey};
 
 /// How many refreshes a new socket stays highlighted and a vanished one stays dimmed.

@@ -7,8 +7,8 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::{cell, keep_visible, pane_block, title_line, Theme, MARKER, NO_MARKER};
-use crate::search::{Hit, Kind};
 use crate::registry::Registry;
+use crate::search::{Hit, Kind};
 use crate::text::escape;
 use crate::tui::state::{App, Mode, Pane};
 
