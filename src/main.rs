@@ -11,7 +11,14 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => {
             // clap prints help/version to stdout with exit 0 and usage errors to stderr with 2.
-            let _ = err.print();
+            // Help that cannot be written (`--help >/dev/full`) is a failure, unless the reader
+            // simply went away (`--help | head -1`).
+            if let Err(e) = err.print() {
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    eprintln!("portscope: cannot write the output: {e}");
+                    return ExitCode::from(1);
+                }
+            }
             return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
         }
     };

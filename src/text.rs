@@ -3,6 +3,11 @@
 //! user controls a process name. Everything that reaches a terminal, a table, CSV or an error
 //! message goes through [`escape`], which makes such characters *visible* (`\x1b`, `\u{202e}`)
 //! instead of dropping them, so `ssh\u{200b}d` can never pass for `sshd`.
+//!
+//! Text the OS gives as bytes ([`from_os_bytes`]) keeps every byte: an invalid UTF-8 byte is
+//! stored as one private-use code point (see [`raw_byte`]), shown by [`escape`] as `\xNN` and
+//! given back by [`to_os_bytes`], while a literal backslash is shown as `\\`. So the raw byte
+//! 0xff reads `\xff` and the four characters `\xff` read `\\xff`: never the same.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -10,10 +15,31 @@ use std::io;
 
 use unicode_width::UnicodeWidthChar;
 
+/// An invalid UTF-8 byte `0xNN` (always 0x80 or above: ASCII bytes are valid) is stored as the
+/// code point U+10FFNN, in the last private-use plane, which no script or font assigns. A real
+/// U+10FF80..=U+10FFFF in valid input is stored as its four bytes, each so marked, so the
+/// mapping stays exact both ways (the same idea as Python's "surrogateescape", which Rust
+/// strings cannot hold).
+const RAW_BYTE_BASE: u32 = 0x10_FF00;
+
+/// The code point that stands for the invalid byte `b` (`b >= 0x80`).
+fn raw_byte_char(b: u8) -> char {
+    char::from_u32(RAW_BYTE_BASE + u32::from(b)).unwrap_or(char::REPLACEMENT_CHARACTER)
+}
+
+/// The raw byte `c` stands for, when it is one [`from_os_bytes`] kept from invalid UTF-8.
+pub fn raw_byte(c: char) -> Option<u8> {
+    let n = u32::from(c);
+    (RAW_BYTE_BASE + 0x80..=RAW_BYTE_BASE + 0xff)
+        .contains(&n)
+        .then(|| (n - RAW_BYTE_BASE) as u8)
+}
+
 /// True for characters that must not reach an output verbatim.
 pub fn is_dangerous(c: char) -> bool {
     c.is_control() // C0, DEL and C1 (U+0080..=U+009F, which includes the 8-bit CSI U+009B)
         || c == '\\'
+        || raw_byte(c).is_some()
         || matches!(c,
             '\u{00AD}'                  // soft hyphen: invisible
             | '\u{034F}'                // combining grapheme joiner
@@ -42,14 +68,28 @@ pub fn needs_escape(s: &str) -> bool {
     !plain_ascii(s) && s.chars().any(is_dangerous)
 }
 
-/// Whether `s` holds control, bidi or invisible characters: what a process name has no honest
-/// reason to hold, so itself worth a hint. (A backslash is escaped on output but is no disguise.)
+/// Whether `c` changes what a terminal shows without showing itself: ESC and the other C0/C1
+/// controls except tab and newline, DEL, bidi controls, zero-width and other invisible
+/// characters, and bytes that were not UTF-8. A backslash, a tab or a newline is escaped on a
+/// one-line output but is no disguise: a multi-line `python -c` script is not hiding anything.
+pub fn is_hidden(c: char) -> bool {
+    !matches!(c, '\\' | '\t' | '\n') && is_dangerous(c)
+}
+
+/// Whether `s` holds a character [`is_hidden`] flags: what a process name or path has no honest
+/// reason to hold, so itself worth a hint.
 pub fn has_hidden_chars(s: &str) -> bool {
-    !plain_ascii(s) && s.chars().any(|c| c != '\\' && is_dangerous(c))
+    !plain_ascii(s) && s.chars().any(is_hidden)
 }
 
 /// Escape `s` so that every dangerous character is shown as a visible escape. A backslash is
-/// doubled so that a literal `\x1b` typed into a name cannot pass for an escaped one.
+/// doubled so that a literal `\x1b` typed into a name cannot pass for an escaped one, and a byte
+/// [`from_os_bytes`] kept from invalid UTF-8 shows as `\xNN`: the output never reads the same
+/// for two different inputs.
+///
+/// Call it once, at output. Text in the model (hint titles and reasons included) is raw; a
+/// shell line from `hints::next_steps` is the one exception: it is printable already and must
+/// be printed as it is.
 pub fn escape(s: &str) -> Cow<'_, str> {
     if !needs_escape(s) {
         return Cow::Borrowed(s);
@@ -65,6 +105,9 @@ pub fn escape(s: &str) -> Cow<'_, str> {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
+            c if raw_byte(c).is_some() => {
+                let _ = write!(out, "\\x{:02x}", raw_byte(c).unwrap_or_default());
+            }
             c if (c as u32) < 0x80 => {
                 let _ = write!(out, "\\x{:02x}", c as u32);
             }
@@ -76,17 +119,46 @@ pub fn escape(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// Decode bytes from the OS (a `/proc` cmdline, a non-UTF-8 file name): valid UTF-8 is kept as is
-/// (and escaped later, on output), each invalid byte becomes a visible `\xNN`.
+/// Decode bytes from the OS (a `/proc` cmdline, a non-UTF-8 file name) without losing any:
+/// valid UTF-8 is kept as is (and escaped later, on output), each invalid byte is kept as the
+/// code point [`raw_byte`] recognises. [`to_os_bytes`] gives the exact bytes back.
 pub fn from_os_bytes(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
-        out.push_str(chunk.valid());
-        for b in chunk.invalid() {
-            let _ = write!(out, "\\x{b:02x}");
+        let valid = chunk.valid();
+        for c in valid.chars() {
+            if raw_byte(c).is_some() {
+                // A genuine U+10FF80..: kept as its bytes, so it cannot pass for one raw byte.
+                let mut buf = [0u8; 4];
+                for &b in c.encode_utf8(&mut buf).as_bytes() {
+                    out.push(raw_byte_char(b));
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        for &b in chunk.invalid() {
+            out.push(raw_byte_char(b));
         }
     }
     out
+}
+
+/// The bytes `s` came from, when it came from [`from_os_bytes`] (for any other text, its UTF-8):
+/// what a path must be given back as, to name the same file.
+pub fn to_os_bytes(s: &str) -> Cow<'_, [u8]> {
+    if !s.chars().any(|c| raw_byte(c).is_some()) {
+        return Cow::Borrowed(s.as_bytes());
+    }
+    let mut out = Vec::with_capacity(s.len());
+    let mut buf = [0u8; 4];
+    for c in s.chars() {
+        match raw_byte(c) {
+            Some(b) => out.push(b),
+            None => out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes()),
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// Display width of `s` in terminal cells (after escaping, callers pass escaped text).
@@ -254,23 +326,78 @@ mod tests {
     }
 
     #[test]
-    fn hidden_characters_are_told_apart_from_backslashes() {
-        assert!(
-            has_hidden_chars("ssh\u{200b}d")
-                && has_hidden_chars("a\nb")
-                && has_hidden_chars("\x1b[2J")
+    fn hidden_characters_are_what_changes_what_a_terminal_shows() {
+        for s in [
+            "ssh\u{200b}d",
+            "\x1b[2J",
+            "a\rb",
+            "\u{9b}31m",
+            "\u{202e}dhss",
+            "\u{2066}x\u{2069}",
+            "x\x7f",
+        ] {
+            assert!(has_hidden_chars(s), "{s:?}");
+        }
+        assert!(has_hidden_chars(&from_os_bytes(b"a\xffb")));
+        // A multi-line script, a tab, a backslash: escaped on a one-line output, hiding nothing.
+        let script = "import socket\ns = socket.socket()\n\ts.listen()";
+        assert!(!has_hidden_chars(script));
+        assert_eq!(
+            escape(script),
+            "import socket\\ns = socket.socket()\\n\\ts.listen()"
         );
-        assert!(
-            !has_hidden_chars("C:\\temp")
-                && !has_hidden_chars("nginx: worker")
-                && !has_hidden_chars("日本")
-        );
+        for s in ["C:\\temp", "nginx: worker", "日本", "\\xff"] {
+            assert!(!has_hidden_chars(s), "{s:?}");
+        }
         assert!(needs_escape("C:\\temp") && !needs_escape("plain"));
     }
 
     #[test]
-    fn invalid_utf8_bytes_become_visible() {
-        assert_eq!(from_os_bytes(b"ab\xffc"), "ab\\xffc");
+    fn a_raw_byte_and_its_spelling_render_differently() {
+        let raw = from_os_bytes(b"ab\xffc");
+        let typed = from_os_bytes(b"ab\\xffc"); // the four characters \xff
+        assert_ne!(raw, typed);
+        assert_eq!(escape(&raw), "ab\\xffc");
+        assert_eq!(escape(&typed), "ab\\\\xffc");
+        // Escapes of controls and raw bytes keep apart too: ESC is a character, 0x9b a C1
+        // character when valid UTF-8 and a byte when not.
+        assert_eq!(escape(&from_os_bytes("\u{9b}".as_bytes())), "\\u{9b}");
+        assert_eq!(escape(&from_os_bytes(b"\x9b")), "\\x9b");
+    }
+
+    #[test]
+    fn os_bytes_round_trip_exactly() {
+        let cases: &[&[u8]] = &[
+            b"plain",
+            b"ab\xffc",
+            b"\xc3",                 // a cut-off two-byte sequence
+            b"\xf4\x8f\xbf\xbf",     // a genuine U+10FFFF: must not pass for one raw byte
+            b"\xf4\x8f\xbe\x80\x80", // U+10FF80 then a lone continuation byte
+            "日本\u{202e}".as_bytes(),
+            b"a\\x80",
+        ];
+        for &bytes in cases {
+            let text = from_os_bytes(bytes);
+            assert_eq!(&*to_os_bytes(&text), bytes, "{text:?}");
+        }
+        // Distinct bytes give distinct text and distinct escapes.
+        let genuine = from_os_bytes("\u{10ff80}".as_bytes());
+        let lone = from_os_bytes(b"\x80");
+        assert_ne!(escape(&genuine), escape(&lone));
+        assert_eq!(escape(&genuine), "\\xf4\\x8f\\xbe\\x80");
+        // Text that never came from bytes is its own UTF-8.
+        assert!(matches!(to_os_bytes("/usr/sbin/sshd"), Cow::Borrowed(_)));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_round_trip_and_escape_to_printable_text(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64)
+        ) {
+            let text = from_os_bytes(&bytes);
+            proptest::prop_assert_eq!(&*to_os_bytes(&text), &bytes[..]);
+            proptest::prop_assert!(!escape(&text).chars().any(|c| c != '\\' && is_dangerous(c)));
+        }
     }
 
     #[test]

@@ -126,3 +126,35 @@ fn lookup_of_a_dynamic_port_says_it_is_never_assigned() {
         .iter()
         .any(|k| k["product"] == "WireGuard"));
 }
+
+#[test]
+fn lookup_31337_pins_back_orifice_on_udp_only() {
+    let any = lookup_json("31337");
+    let malware = any["hints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["id"] == "known-malware-port")
+        .expect("31337 is a known trojan default");
+    assert!(
+        malware["title"].as_str().unwrap().starts_with("31337/udp "),
+        "{malware}"
+    );
+    // Over TCP the port is IANA's eldim, and nothing says trojan.
+    let tcp = lookup_json("31337/tcp");
+    assert!(!hint_ids(&tcp).contains(&"known-malware-port"), "{tcp}");
+    assert_eq!(tcp["entries"][0]["service"], "eldim");
+    let udp = lookup_json("31337/udp");
+    assert!(hint_ids(&udp).contains(&"known-malware-port"), "{udp}");
+}
+
+#[test]
+fn lookup_next_steps_are_words_and_one_printable_line() {
+    let v = lookup_json("289");
+    let step = &v["hints"][0]["next_steps"][0];
+    assert_eq!(step["command"], "sudo ss -tulnp 'sport = :289'");
+    assert_eq!(
+        step["pipeline"],
+        serde_json::json!([["sudo", "ss", "-tulnp", "sport = :289"]])
+    );
+}

@@ -51,12 +51,17 @@ fn session(
 ) -> (Ending, App<'static>, String, Vec<u32>, Vec<&'static str>) {
     let (tx, rx) = mpsc::channel();
     let (control_tx, control_rx) = mpsc::channel::<Control>();
+    let mut app = App::new(registry(), "live", !live, 2.0);
+    let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
     let feeder = std::thread::spawn(move || {
-        for msg in script {
+        let last = script.len().saturating_sub(1);
+        for (n, msg) in script.into_iter().enumerate() {
+            // Give the loop time to draw what came before the last key (the quit).
+            let pause = if n == last { 300 } else { 5 };
+            std::thread::sleep(Duration::from_millis(pause));
             if tx.send(msg).is_err() {
                 return;
             }
-            std::thread::sleep(Duration::from_millis(5));
         }
     });
     let signalled = Arc::new(Mutex::new(Vec::new()));
@@ -65,8 +70,6 @@ fn session(
         record.lock().unwrap().push(pid);
         format!("sent SIGTERM to pid {pid}")
     };
-    let mut app = App::new(registry(), "live", !live, 2.0);
-    let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
     let outside = Outside {
         restored: &|| false,
         hung_up: &|| false,

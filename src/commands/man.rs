@@ -10,7 +10,9 @@ use clap::CommandFactory;
 use crate::cli::Cli;
 
 pub fn write(out: &mut dyn Write) -> io::Result<()> {
-    let cmd = Cli::command();
+    let mut cmd = Cli::command();
+    // Propagate the global options (--json, --registry) into every subcommand.
+    cmd.build();
     let man = clap_mangen::Man::new(cmd.clone());
     man.render_title(out)?;
     man.render_name_section(out)?;
@@ -20,13 +22,16 @@ pub fn write(out: &mut dyn Write) -> io::Result<()> {
 
     writeln!(out, ".SH COMMANDS")?;
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        // After build(), a subcommand's usage already starts with "portscope".
         let usage = sub.clone().render_usage().to_string();
         let usage = usage.trim_start_matches("Usage: ");
-        writeln!(out, ".TP\n\\fBportscope {}\\fR", roff(usage))?;
+        writeln!(out, ".TP\n\\fB{}\\fR", roff(usage))?;
         if let Some(about) = sub.get_long_about().or(sub.get_about()) {
             writeln!(out, "{}", roff(&about.to_string()))?;
         }
-        for arg in sub.get_arguments().filter(|a| !a.is_hide_set()) {
+        // Global options are in OPTIONS already.
+        let own = |a: &&clap::Arg| !a.is_hide_set() && !a.is_global_set() && a.get_id() != "help";
+        for arg in sub.get_arguments().filter(own) {
             let Some(help) = arg.get_help() else { continue };
             let name = match (arg.get_short(), arg.get_long()) {
                 (Some(s), Some(l)) => format!("-{s}, --{l}"),

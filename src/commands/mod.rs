@@ -70,15 +70,30 @@ pub fn run(cli: Cli) -> CmdResult {
         Some(Command::Diff(args)) => diff::run(&ctx, &args),
         Some(Command::Doctor) => doctor::run(&ctx),
         Some(Command::Completions(args)) => {
+            // clap_complete panics when its writer fails (`>/dev/full`): generate into memory,
+            // then write with the error returned like every other command's output.
             let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(args.shell, &mut cmd, "portscope", &mut std::io::stdout());
-            Ok(ExitCode::SUCCESS)
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut cmd, "portscope", &mut script);
+            write_stdout(&script)
         }
         Some(Command::Man) => {
-            man::write(&mut std::io::stdout().lock())?;
-            Ok(ExitCode::SUCCESS)
+            let mut page = Vec::new();
+            man::write(&mut page)?;
+            write_stdout(&page)
         }
     }
+}
+
+/// Write generated text to standard output; a failure is a runtime error (a closed pipe ends the
+/// run quietly, like every other command's output).
+fn write_stdout(bytes: &[u8]) -> CmdResult {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::Runtime(anyhow::Error::new(e).context("cannot write the output")))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// One collection of this machine's sockets, for the commands that print one (`list`,

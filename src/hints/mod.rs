@@ -6,8 +6,10 @@
 //! A hint never claims identity: a port is "commonly used by" a product; only the owning process
 //! says what a socket is.
 //!
-//! Hint text is display-ready: untrusted parts (process names, paths, registry text) are passed
-//! through [`crate::text::escape`] when the hint is built, so front ends print it as is.
+//! Hint text is raw: titles and reasons quote process names, paths and registry text as they
+//! are, and every printer escapes them once, at output, with [`crate::text::escape`]. Next steps
+//! are structured commands ([`NextStep`]); their one rendering, [`NextStep::render`], is a
+//! printable, shell-safe line that printers show as it is, never escaped again.
 
 use std::collections::HashMap;
 
@@ -19,6 +21,8 @@ use crate::sockets::{Snapshot, Socket};
 
 pub mod next_steps;
 mod port_rules;
+
+pub use next_steps::NextStep;
 mod socket_rules;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -53,11 +57,12 @@ pub struct Hint {
     /// Stable identifier, e.g. `unassigned-system-port`; documented in the README.
     pub id: &'static str,
     pub severity: Severity,
+    /// Raw text: escape it when printing.
     pub title: String,
-    /// Plain-language reason.
+    /// Plain-language reason; raw text: escape it when printing.
     pub why: String,
-    /// Concrete commands for this OS.
-    pub next_steps: Vec<String>,
+    /// Concrete commands for this OS; print each as [`NextStep::render`] gives it.
+    pub next_steps: Vec<NextStep>,
 }
 
 /// Everything known about one port or socket: its registry entries, known unofficial uses, hints.
@@ -87,7 +92,7 @@ pub(crate) struct Finding<'a> {
 pub(crate) struct Text {
     pub title: String,
     pub why: String,
-    pub next_steps: Vec<String>,
+    pub next_steps: Vec<NextStep>,
 }
 
 /// A finding with its text written out (what the rules' tests look at).
@@ -97,7 +102,15 @@ pub(crate) struct Written {
     pub severity: Severity,
     pub title: String,
     pub why: String,
-    pub next_steps: Vec<String>,
+    pub next_steps: Vec<NextStep>,
+}
+
+#[cfg(test)]
+impl Written {
+    /// The next steps as the lines a user sees.
+    pub fn lines(&self) -> Vec<String> {
+        self.next_steps.iter().map(NextStep::render).collect()
+    }
 }
 
 impl<'a> Finding<'a> {
@@ -162,7 +175,7 @@ impl PortFacts<'_, '_> {
     }
 
     /// Commands that find the holder of this port and, for a live socket, inspect its owners.
-    pub fn investigate(&self) -> Vec<String> {
+    pub fn investigate(&self) -> Vec<NextStep> {
         let mut steps = next_steps::find_listener(self.port, self.protocol);
         if let Some(socket) = self.live {
             for owner in socket.owners.iter().take(2) {
@@ -240,18 +253,23 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "known-malware-port",
-        trigger: "The port is a known default of malware, a backdoor or an attack tool (4444, 31337, 50050): notice in lookup, warning for a live listener",
+        trigger: "The port is a known default of malware, a backdoor or an attack tool over that protocol (4444/tcp, 31337/udp, 50050/tcp): notice in lookup, warning for a live listener",
         check: Check::Port(port_rules::known_malware_port),
     },
     Rule {
         id: "service-mismatch",
-        trigger: "A well-known service port (22, 25, 53, 80, 443, 3306, 5432, ...) held by a process that is not one of its usual daemons",
+        trigger: "A well-known service port (22, 25, 53, 80, 443, 3306, 5432, ...) held by a process whose executable is not one of its usual daemons (the name it gives itself does not count)",
         check: Check::Socket(socket_rules::service_mismatch),
     },
     Rule {
         id: "exposed-all-interfaces",
-        trigger: "A listener bound to 0.0.0.0, :: or another non-loopback address (notice when the port's known uses are dev servers or debuggers); never for loopback-only listeners",
+        trigger: "A listener bound to 0.0.0.0, :: or another non-loopback address: warning for a database that ships without authentication (Redis, memcached, MongoDB, Elasticsearch, etcd, ZooKeeper, Cassandra, ClickHouse, InfluxDB 1.x, Solr), notice when the port's known uses are dev servers or debuggers, else info; never for loopback-only listeners",
         check: Check::Socket(socket_rules::exposed_all_interfaces),
+    },
+    Rule {
+        id: "ephemeral-range-listener",
+        trigger: "A TCP listener (or a UDP one on a port with a known fixed use) inside this host's ephemeral port range, not reserved from it: notice; info naming the Linux default 32768-60999 when the snapshot does not record the range",
+        check: Check::Socket(socket_rules::ephemeral_range_listener),
     },
     Rule {
         id: "system-port-non-root",
@@ -280,12 +298,22 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "name-needed-escaping",
-        trigger: "An owner's name, executable path or command line holds control, bidi or invisible characters",
+        trigger: "An owner's name, executable path or command line holds characters that change what a terminal shows: ESC and other controls (not tab or newline), bidi controls, zero-width characters, bytes that are not UTF-8",
         check: Check::Socket(socket_rules::name_needed_escaping),
     },
     Rule {
+        id: "name-claims-daemon",
+        trigger: "An owner's name or argv[0] is a known daemon's (sshd, nginx, mysqld, systemd, cron, ...) but its executable is not that daemon's (exec -a, prctl)",
+        check: Check::Socket(socket_rules::name_claims_daemon),
+    },
+    Rule {
+        id: "name-claims-kernel-thread",
+        trigger: "An owner's name or argv[0] is a kernel thread's (kworker/0:1, [ksoftirqd/0], ...): kernel threads hold no sockets, so this is a disguised user-space program (alert)",
+        check: Check::Socket(socket_rules::name_claims_kernel_thread),
+    },
+    Rule {
         id: "name-differs-from-exe",
-        trigger: "An owner's process name is not its executable's name (renamed with prctl or exec -a); scripts under an interpreter or runtime are exempt",
+        trigger: "An owner's process name is not its executable's name (renamed with prctl or exec -a); scripts under an interpreter or runtime, and names the two rules above cover, are exempt",
         check: Check::Socket(socket_rules::name_differs_from_exe),
     },
     Rule {
@@ -550,11 +578,43 @@ mod tests {
                 r.id
             );
             assert!(!r.trigger.is_empty(), "{} has no trigger text", r.id);
+            let readme = include_str!("../../README.md");
+            assert!(
+                readme.contains(&format!("| `{}` |", r.id)),
+                "{} has no row in the README's hint table",
+                r.id
+            );
         }
         ids.sort_unstable();
         let n = ids.len();
         ids.dedup();
         assert_eq!(ids.len(), n, "duplicate rule id");
+    }
+
+    #[test]
+    fn one_spelling_per_severity() {
+        for s in [
+            Severity::Info,
+            Severity::Notice,
+            Severity::Warning,
+            Severity::Alert,
+        ] {
+            assert_eq!(s.to_string(), s.as_str());
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        // The triggers the README's table is written from use the same four words.
+        for r in RULES {
+            for word in r.trigger.split(|c: char| !c.is_ascii_alphabetic()) {
+                assert!(
+                    !matches!(
+                        word,
+                        "warn" | "WARN" | "WARNING" | "ALERT" | "INFO" | "NOTICE"
+                    ),
+                    "{}: {word}",
+                    r.id
+                );
+            }
+        }
     }
 
     #[test]

@@ -5,7 +5,6 @@
 use super::{Finding, PortFacts, Severity, Text};
 use crate::known::KnownUse;
 use crate::registry::{PortClass, PortRange, Protocol};
-use crate::text::escape;
 
 fn run_text(run: PortRange) -> String {
     if run.is_single() {
@@ -18,7 +17,7 @@ fn run_text(run: PortRange) -> String {
 /// "reported (secondary sources only) as used by X; commonly used by Y".
 fn describe_uses(uses: &[&KnownUse]) -> String {
     uses.iter()
-        .map(|k| escape(&k.describe()).into_owned())
+        .map(|k| k.describe())
         .collect::<Vec<_>>()
         .join("; ")
 }
@@ -98,19 +97,18 @@ pub(super) fn known_unofficial_use<'x>(f: &'x PortFacts) -> Option<Finding<'x>> 
             .find(|e| !e.service.is_empty())
             .map(|e| e.description.trim())
             .filter(|d| !d.is_empty())
-            .map(|d| format!(" ({})", escape(d)))
+            .map(|d| format!(" ({d})"))
             .unwrap_or_default();
         format!(
             "IANA assigns {} to {}{description}.",
             f.label(),
-            escape(&names.join(", "))
+            names.join(", ")
         )
     };
     let holder = match f.live.and_then(|s| s.owners.first()) {
         Some(o) => format!(
             " Compare with the process that holds it: \"{}\" (pid {}).",
-            escape(&o.name),
-            o.pid
+            o.name, o.pid
         ),
         None => String::new(),
     };
@@ -141,7 +139,7 @@ pub(super) fn iana_unauthorized_use<'x>(f: &'x PortFacts) -> Option<Finding<'x>>
     if notes.is_empty() {
         return None;
     }
-    let quoted: Vec<String> = notes.iter().map(|n| format!("\"{}\"", escape(n))).collect();
+    let quoted: Vec<String> = notes.iter().map(|n| format!("\"{n}\"")).collect();
     Some(Finding::new(Severity::Notice, move || Text {
         title: format!("IANA records unauthorized use of {}", f.label()),
         why: format!(
@@ -194,7 +192,9 @@ pub(super) fn dynamic_port_listener<'x>(f: &'x PortFacts) -> Option<Finding<'x>>
     }
 }
 
-/// The port is a well-known default of a trojan, backdoor or attack tool.
+/// The port is a well-known default of a trojan, backdoor or attack tool. Each use is named
+/// with its protocol: 31337 is Back Orifice over UDP, while IANA assigns 31337/tcp to eldim, so
+/// a bare `lookup 31337` must not pin the trojan on a TCP listener.
 pub(super) fn known_malware_port<'x>(f: &'x PortFacts) -> Option<Finding<'x>> {
     let uses: Vec<&KnownUse> = f.known.iter().copied().filter(|k| k.is_malware()).collect();
     if uses.is_empty() {
@@ -213,9 +213,24 @@ pub(super) fn known_malware_port<'x>(f: &'x PortFacts) -> Option<Finding<'x>> {
         ),
         Some(_) => return None,
     };
+    // The protocol the uses share, when the question did not name one.
+    let label = match (f.protocol, uses[0].protocol) {
+        (None, Some(p)) if uses.iter().all(|k| k.protocol == Some(p)) => {
+            format!("{}/{p}", f.port)
+        }
+        _ => f.label(),
+    };
+    let described: Vec<String> = uses
+        .iter()
+        .map(|k| format!("{} ({})", k.describe(), k.ports_label()))
+        .collect();
+    let others = match (f.protocol, label.contains('/')) {
+        (None, true) => " Over the other protocol the port means nothing of the kind.",
+        _ => "",
+    };
     Some(Finding::new(severity, move || Text {
-        title: format!("{} is a known malware or attack-tool default", f.label()),
-        why: format!("Port {} is {}. {tail}", f.port, describe_uses(&uses)),
+        title: format!("{label} is a known malware or attack-tool default"),
+        why: format!("Port {label} is {}.{others} {tail}", described.join("; ")),
         next_steps: f.investigate(),
     }))
 }
@@ -277,7 +292,7 @@ mod tests {
         .unwrap();
         assert_eq!(live.severity, Severity::Warning);
         assert!(live.title.contains("289/tcp"));
-        assert!(live.next_steps.iter().any(|s| s.contains("/proc/77/exe")));
+        assert!(live.lines().iter().any(|s| s.contains("/proc/77/exe")));
         // Assigned, registered-range, and non-listening cases stay silent.
         assert!(run(unassigned_system_port, 22, None, None).is_none());
         assert!(run(unassigned_system_port, 3489, None, None).is_none());
@@ -441,6 +456,27 @@ mod tests {
         .unwrap();
         assert_eq!(live.severity, Severity::Warning);
         assert!(run(known_malware_port, 22, None, None).is_none());
+        assert!(run(known_malware_port, 3489, None, None).is_none());
+    }
+
+    #[test]
+    fn back_orifice_is_udp_and_31337_tcp_is_eldims() {
+        // Asked without a protocol, the hint names the protocol the trojan used.
+        let any = run(known_malware_port, 31337, None, None).unwrap();
+        assert!(
+            any.title.starts_with("31337/udp is a known malware"),
+            "{}",
+            any.title
+        );
+        assert!(any.why.contains("Back Orifice (31337/udp)"), "{}", any.why);
+        assert!(any.why.contains("Over the other protocol"), "{}", any.why);
+        // Over TCP the port is IANA's eldim: no malware hint, in lookup or for a listener.
+        assert!(run(known_malware_port, 31337, Some(Protocol::Tcp), None).is_none());
+        let eldim = tcp("0.0.0.0", 31337, owner(9, "eldim", 0, "/usr/bin/eldim"));
+        assert!(run(known_malware_port, 31337, Some(Protocol::Tcp), Some(&eldim)).is_none());
+        // 4444 is Metasploit over TCP.
+        let msf = run(known_malware_port, 4444, None, None).unwrap();
+        assert!(msf.title.starts_with("4444/tcp"), "{}", msf.title);
         assert!(run(known_malware_port, 3489, None, None).is_none());
     }
 }

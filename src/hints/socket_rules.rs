@@ -1,14 +1,20 @@
 //! Rules on a live socket: who holds it, from where, since when, and bound to what.
+//!
+//! A process's name (comm) and its argv[0] are whatever the process chose; only its executable
+//! (`/proc/PID/exe`, resolved by the kernel) is evidence of what runs. So rules that ask "is this
+//! the ssh daemon?" look at the executable, and a name that claims a daemon or a kernel thread
+//! the executable does not back is itself a finding. Text here is raw: printers escape it.
 
-use super::{next_steps, Finding, Severity, SocketFacts, Text};
+use super::next_steps::{self, NextStep};
+use super::{Finding, Severity, SocketFacts, Text};
 use crate::registry::{PortClass, Protocol};
 use crate::sockets::{Owner, Socket, UnknownOwner};
-use crate::text::{escape, has_hidden_chars};
+use crate::text::has_hidden_chars;
 
 /// A socket started this close to the snapshot counts as recent.
 pub const RECENT_SECS: u64 = 600;
 
-/// Processes that hold any port on behalf of another (socket activation, container port
+/// Executables that hold any port on behalf of another (socket activation, container port
 /// forwarding, super-servers): holding a service port is normal for them.
 const PROXY_HOLDERS: &[&str] = &[
     "systemd",
@@ -17,59 +23,93 @@ const PROXY_HOLDERS: &[&str] = &[
     "docker-proxy",
     "rootlessport",
     "pasta",
+    "passt",
+    "passt.avx2",
     "slirp4netns",
     "conmon",
 ];
 
-/// (ports, protocol or `None` for both, what serves them, process names as the kernel shows
-/// them: 15 bytes at most).
-type UsualDaemons = (
-    &'static [u16],
-    Option<Protocol>,
-    &'static str,
-    &'static [&'static str],
-);
+/// A daemon that serves well-known ports, or whose name a process may borrow.
+pub(super) struct Daemon {
+    /// What it is, for the text: "an ssh daemon".
+    pub what: &'static str,
+    /// The ports it usually serves (empty: it serves none the rules check) and their protocol
+    /// (`None`: both).
+    pub ports: &'static [u16],
+    pub protocol: Option<Protocol>,
+    /// The file names its executable has once the kernel resolved every symlink (Debian's
+    /// `redis-server` is a link to `redis-check-rdb`; busybox serves several as applets).
+    pub exes: &'static [&'static str],
+    /// Process names (comm, cut by the kernel at 15 bytes, or argv[0]) that claim to be this
+    /// daemon. Only distinctive names: a process called "master" claims nothing.
+    pub claims: &'static [&'static str],
+    /// The Debian and RPM packages that ship it. Not consulted yet: when a package fact reaches
+    /// the snapshot, an executable owned by one of these is this daemon whatever its file name,
+    /// and one owned by no package cannot be ([`exe_is`] is the one place to add that).
+    #[allow(dead_code)]
+    pub packages: &'static [&'static str],
+}
 
-/// The daemons that usually serve well-known ports.
-const USUAL_DAEMONS: &[UsualDaemons] = &[
-    (
-        &[21],
-        Some(Protocol::Tcp),
-        "an FTP server",
-        &["vsftpd", "proftpd", "pure-ftpd", "in.ftpd"],
-    ),
-    (
-        &[22],
-        Some(Protocol::Tcp),
-        "an ssh daemon",
-        &["sshd", "dropbear", "sshd-session"],
-    ),
-    (
-        &[23],
-        Some(Protocol::Tcp),
-        "a telnet daemon",
-        &["telnetd", "in.telnetd"],
-    ),
-    (
-        &[25, 465, 587],
-        Some(Protocol::Tcp),
-        "a mail server",
-        &[
+/// The daemons the rules know, well-known port servers first.
+pub(super) const DAEMONS: &[Daemon] = &[
+    Daemon {
+        what: "an FTP server",
+        ports: &[21],
+        protocol: Some(Protocol::Tcp),
+        exes: &["vsftpd", "proftpd", "pure-ftpd", "in.ftpd", "busybox"],
+        claims: &["vsftpd", "proftpd", "pure-ftpd"],
+        packages: &["vsftpd", "proftpd-core", "pure-ftpd"],
+    },
+    Daemon {
+        what: "an ssh daemon",
+        ports: &[22],
+        protocol: Some(Protocol::Tcp),
+        exes: &[
+            "sshd",
+            "sshd-session",
+            "sshd-auth",
+            "dropbear",
+            "dropbearmulti",
+        ],
+        claims: &["sshd", "sshd-session", "sshd-auth", "dropbear"],
+        packages: &["openssh-server", "dropbear-bin", "dropbear"],
+    },
+    Daemon {
+        what: "a telnet daemon",
+        ports: &[23],
+        protocol: Some(Protocol::Tcp),
+        exes: &["telnetd", "in.telnetd", "busybox"],
+        claims: &["in.telnetd"],
+        packages: &["inetutils-telnetd", "telnetd", "telnet-server"],
+    },
+    Daemon {
+        what: "a mail server",
+        ports: &[25, 465, 587],
+        protocol: Some(Protocol::Tcp),
+        exes: &[
             "master",
             "smtpd",
             "exim",
             "exim4",
             "sendmail",
+            "sendmail-mta",
             "opensmtpd",
-            "postfix",
         ],
-    ),
-    (
-        &[53],
-        None,
-        "a DNS server",
-        &[
-            "systemd-resolve",
+        claims: &["exim4", "sendmail", "opensmtpd"],
+        packages: &[
+            "postfix",
+            "exim4-daemon-light",
+            "exim4-daemon-heavy",
+            "exim",
+            "sendmail",
+        ],
+    },
+    Daemon {
+        what: "a DNS server",
+        ports: &[53],
+        protocol: None,
+        exes: &[
+            "systemd-resolved",
             "named",
             "dnsmasq",
             "unbound",
@@ -80,58 +120,225 @@ const USUAL_DAEMONS: &[UsualDaemons] = &[
             "kresd",
             "nsd",
         ],
-    ),
-    (
-        &[80, 443],
-        Some(Protocol::Tcp),
-        "a web server",
-        &[
-            "nginx", "apache2", "httpd", "caddy", "lighttpd", "haproxy", "envoy", "traefik",
-            "varnishd", "h2o",
+        claims: &[
+            "systemd-resolve",
+            "named",
+            "dnsmasq",
+            "unbound",
+            "pdns_server",
+            "pdns_recursor",
+            "coredns",
+            "knotd",
+            "kresd",
         ],
-    ),
-    (
-        &[110, 143, 993, 995],
-        Some(Protocol::Tcp),
-        "a mail store",
-        &["dovecot", "imap-login", "pop3-login"],
-    ),
-    (
-        &[123],
-        Some(Protocol::Udp),
-        "a time server",
-        &["chronyd", "ntpd", "systemd-timesyn", "ntpd-rs"],
-    ),
-    (
-        &[389, 636],
-        Some(Protocol::Tcp),
-        "an LDAP server",
-        &["slapd", "ns-slapd"],
-    ),
-    (
-        &[3306],
-        Some(Protocol::Tcp),
-        "a MySQL server",
-        &["mysqld", "mariadbd"],
-    ),
-    (
-        &[5432],
-        Some(Protocol::Tcp),
-        "a PostgreSQL server",
-        &["postgres", "postmaster"],
-    ),
-    (
-        &[6379],
-        Some(Protocol::Tcp),
-        "a Redis server",
-        &["redis-server", "valkey-server"],
-    ),
-    (
-        &[27017],
-        Some(Protocol::Tcp),
-        "a MongoDB server",
-        &["mongod", "mongos"],
-    ),
+        packages: &[
+            "systemd-resolved",
+            "systemd",
+            "bind9",
+            "bind",
+            "dnsmasq-base",
+            "unbound",
+        ],
+    },
+    Daemon {
+        what: "a web server",
+        ports: &[80, 443],
+        protocol: Some(Protocol::Tcp),
+        exes: &[
+            "nginx", "apache2", "httpd", "caddy", "lighttpd", "haproxy", "envoy", "traefik",
+            "varnishd", "h2o", "busybox",
+        ],
+        claims: &[
+            "nginx", "apache2", "httpd", "lighttpd", "haproxy", "varnishd",
+        ],
+        packages: &[
+            "nginx",
+            "nginx-core",
+            "apache2-bin",
+            "httpd",
+            "caddy",
+            "lighttpd",
+            "haproxy",
+        ],
+    },
+    Daemon {
+        what: "a mail store",
+        ports: &[110, 143, 993, 995],
+        protocol: Some(Protocol::Tcp),
+        exes: &["dovecot", "imap-login", "pop3-login"],
+        claims: &["dovecot", "imap-login", "pop3-login"],
+        packages: &["dovecot-core", "dovecot"],
+    },
+    Daemon {
+        what: "a time server",
+        ports: &[123],
+        protocol: Some(Protocol::Udp),
+        exes: &[
+            "chronyd",
+            "ntpd",
+            "systemd-timesyncd",
+            "ntp-daemon",
+            "ntpd-rs",
+            "busybox",
+        ],
+        claims: &["chronyd", "ntpd", "systemd-timesyn"],
+        packages: &["chrony", "ntp", "ntpsec", "systemd-timesyncd", "ntpd-rs"],
+    },
+    Daemon {
+        what: "an LDAP server",
+        ports: &[389, 636],
+        protocol: Some(Protocol::Tcp),
+        exes: &["slapd", "ns-slapd"],
+        claims: &["slapd", "ns-slapd"],
+        packages: &["slapd", "openldap-servers", "389-ds-base"],
+    },
+    Daemon {
+        what: "a MySQL server",
+        ports: &[3306],
+        protocol: Some(Protocol::Tcp),
+        exes: &["mysqld", "mariadbd"],
+        claims: &["mysqld", "mariadbd"],
+        packages: &[
+            "mariadb-server-core",
+            "mysql-server-core-8.0",
+            "mariadb-server",
+            "mysql-server",
+        ],
+    },
+    Daemon {
+        what: "a PostgreSQL server",
+        ports: &[5432],
+        protocol: Some(Protocol::Tcp),
+        exes: &["postgres", "postmaster"],
+        claims: &["postgres", "postmaster"],
+        packages: &[
+            "postgresql-15",
+            "postgresql-16",
+            "postgresql-17",
+            "postgresql-server",
+        ],
+    },
+    Daemon {
+        what: "a Redis server",
+        ports: &[6379],
+        protocol: Some(Protocol::Tcp),
+        exes: &[
+            "redis-server",
+            "redis-check-rdb",
+            "valkey-server",
+            "valkey-check-rdb",
+        ],
+        claims: &["redis-server", "valkey-server"],
+        packages: &[
+            "redis-server",
+            "redis-tools",
+            "redis",
+            "valkey-server",
+            "valkey",
+        ],
+    },
+    Daemon {
+        what: "a MongoDB server",
+        ports: &[27017],
+        protocol: Some(Protocol::Tcp),
+        exes: &["mongod", "mongos"],
+        claims: &["mongod", "mongos"],
+        packages: &["mongodb-org-server", "mongodb-org-mongos"],
+    },
+    // Names borrowed to look harmless in `ps`, served on no port the rules check.
+    Daemon {
+        what: "the system's init or a systemd service",
+        ports: &[],
+        protocol: None,
+        exes: &[
+            "systemd",
+            "systemd-journald",
+            "systemd-logind",
+            "systemd-udevd",
+            "systemd-networkd",
+        ],
+        claims: &[
+            "systemd",
+            "systemd-journal",
+            "systemd-logind",
+            "systemd-udevd",
+            "systemd-network",
+        ],
+        packages: &["systemd", "udev", "systemd-udev"],
+    },
+    Daemon {
+        what: "a system daemon",
+        ports: &[],
+        protocol: None,
+        exes: &[
+            "cron",
+            "crond",
+            "rsyslogd",
+            "dbus-daemon",
+            "dbus-broker",
+            "containerd",
+            "dockerd",
+            "kubelet",
+            "polkitd",
+            "udisksd",
+            "accounts-daemon",
+            "agetty",
+            "auditd",
+        ],
+        claims: &[
+            "cron",
+            "crond",
+            "rsyslogd",
+            "dbus-daemon",
+            "dbus-broker",
+            "containerd",
+            "dockerd",
+            "kubelet",
+            "polkitd",
+            "udisksd",
+            "accounts-daemon",
+            "agetty",
+            "auditd",
+        ],
+        packages: &[
+            "cron",
+            "cronie",
+            "rsyslog",
+            "dbus",
+            "containerd",
+            "docker-ce",
+            "kubelet",
+        ],
+    },
+];
+
+/// How kernel threads are named (`ps` shows them in brackets). A kernel thread has no
+/// executable and no file descriptors, so no socket owner can be one.
+const KERNEL_THREAD_PREFIXES: &[&str] = &[
+    "kworker",
+    "ksoftirqd",
+    "kthreadd",
+    "kswapd",
+    "kcompactd",
+    "khugepaged",
+    "kauditd",
+    "kdevtmpfs",
+    "kblockd",
+    "khungtaskd",
+    "kintegrityd",
+    "ksmd",
+    "kthrotld",
+    "migration/",
+    "rcu_",
+    "watchdog/",
+    "watchdogd",
+    "irq/",
+    "jbd2/",
+    "cpuhp/",
+    "idle_inject/",
+    "oom_reaper",
+    "writeback",
+    "scsi_eh_",
 ];
 
 /// Shells and raw socket tools: a listener held by one is how a bind shell looks.
@@ -179,13 +386,16 @@ fn interpreter_family(name: &str) -> &str {
     name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.')
 }
 
-fn is_named(owner: &Owner, names: &[&str]) -> bool {
-    names.contains(&owner.name.as_str()) || exe_name(owner).is_some_and(|e| names.contains(&e))
+/// What the executable says about whether `owner` is one of `exes`: `Some(true)` or
+/// `Some(false)` from the executable's file name, `None` when the executable is unknown (not
+/// readable: no guess either way). A package fact, once collected, is to be consulted here.
+fn exe_is(owner: &Owner, exes: &[&str]) -> Option<bool> {
+    exe_name(owner).map(|e| exes.contains(&e))
 }
 
 /// `"python3" (pid 77)`.
 fn who(owner: &Owner) -> String {
-    format!("\"{}\" (pid {})", escape(&owner.name), owner.pid)
+    format!("\"{}\" (pid {})", owner.name, owner.pid)
 }
 
 fn as_listener<'a>(f: &SocketFacts<'a, '_>) -> Option<&'a Socket> {
@@ -193,7 +403,7 @@ fn as_listener<'a>(f: &SocketFacts<'a, '_>) -> Option<&'a Socket> {
 }
 
 /// Steps that inspect each of `owners`, after finding the listener.
-fn inspect<'a>(f: &SocketFacts, owners: impl IntoIterator<Item = &'a Owner>) -> Vec<String> {
+fn inspect<'a>(f: &SocketFacts, owners: impl IntoIterator<Item = &'a Owner>) -> Vec<NextStep> {
     let mut steps = next_steps::find_listener(f.socket.local_port, Some(f.socket.protocol));
     for o in owners.into_iter().take(2) {
         steps.extend(next_steps::inspect_process(o));
@@ -201,41 +411,174 @@ fn inspect<'a>(f: &SocketFacts, owners: impl IntoIterator<Item = &'a Owner>) -> 
     steps
 }
 
+/// Whether `owner` is one of the daemons usually on its port, judged by the executable; with
+/// the executable unreadable, by the name (a process naming itself something else than the
+/// usual daemon is evidence against itself; one naming itself the daemon proves nothing, but
+/// neither does an unreadable executable prove a mismatch).
+fn serves_as(owner: &Owner, exes: &[&str]) -> bool {
+    match exe_is(owner, exes) {
+        Some(is) => is,
+        None => claims_one_of(owner, exes),
+    }
+}
+
 /// 22 held by something that is not an ssh daemon.
 pub(super) fn service_mismatch<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
     let s = as_listener(f)?;
-    let (_, _, usual_label, usual) = USUAL_DAEMONS.iter().find(|(ports, proto, _, _)| {
-        ports.contains(&s.local_port) && proto.is_none_or(|p| p == s.protocol)
-    })?;
+    let usual = DAEMONS
+        .iter()
+        .find(|d| d.ports.contains(&s.local_port) && d.protocol.is_none_or(|p| p == s.protocol))?;
     if s.owners.is_empty()
         || s.owners
             .iter()
-            .any(|o| is_named(o, usual) || is_named(o, PROXY_HOLDERS))
+            .any(|o| serves_as(o, usual.exes) || serves_as(o, PROXY_HOLDERS))
     {
         return None;
     }
     let names = f.port.service_names();
     let service = names
         .first()
-        .map_or_else(String::new, |n| format!(" ({})", escape(n)));
-    let holders: Vec<String> = s.owners.iter().map(who).collect();
+        .map_or_else(String::new, |n| format!(" ({n})"));
+    let holders: Vec<String> = s
+        .owners
+        .iter()
+        .map(|o| match &o.exe {
+            Some(exe) => format!("{}, running {exe}", who(o)),
+            None => who(o),
+        })
+        .collect();
     Some(Finding::new(Severity::Warning, move || Text {
         title: format!(
-            "{}/{}{service} is held by \"{}\", not {usual_label}",
-            s.local_port,
-            s.protocol,
-            escape(&s.owners[0].name)
+            "{}/{}{service} is held by \"{}\", not {}",
+            s.local_port, s.protocol, s.owners[0].name, usual.what
         ),
         why: format!(
-            "Port {} is usually served by {usual_label} such as {}. This socket is held by {}. \
+            "Port {} is usually served by {} such as {}. This socket is held by {}. \
              It may be a legitimate alternative, or something posing as the service: check the \
              executable and which package it belongs to.",
             s.local_port,
-            usual.join(", "),
-            holders.join(", ")
+            usual.what,
+            usual.claims.join(", "),
+            holders.join("; ")
         ),
         next_steps: inspect(f, &s.owners),
     }))
+}
+
+/// A database that ships accepting clients without a password, by default port and executable.
+struct OpenByDefault {
+    product: &'static str,
+    ports: &'static [u16],
+    /// Its own executables.
+    exes: &'static [&'static str],
+    /// Runtimes it runs under (a JVM): the executable then does not say which program it is.
+    runtimes: &'static [&'static str],
+    /// Why it answers without authentication, in a clause.
+    default: &'static str,
+}
+
+/// Vendor defaults: each of these accepts clients without credentials out of the box (or did
+/// for long enough that such installs are common). CouchDB is left out: since 3.0 it refuses to
+/// start without an admin account.
+const OPEN_BY_DEFAULT: &[OpenByDefault] = &[
+    OpenByDefault {
+        product: "Redis",
+        ports: &[6379, 26379],
+        exes: &[
+            "redis-server",
+            "redis-check-rdb",
+            "redis-sentinel",
+            "valkey-server",
+            "valkey-check-rdb",
+        ],
+        runtimes: &[],
+        default: "accepts every command without a password unless requirepass or ACL users are set",
+    },
+    OpenByDefault {
+        product: "memcached",
+        ports: &[11211],
+        exes: &["memcached"],
+        runtimes: &[],
+        default: "has no authentication unless started with SASL (-S)",
+    },
+    OpenByDefault {
+        product: "MongoDB",
+        ports: &[27017, 27018, 27019],
+        exes: &["mongod", "mongos"],
+        runtimes: &[],
+        default: "starts with access control off, so any client can read and drop every database",
+    },
+    OpenByDefault {
+        product: "Elasticsearch",
+        ports: &[9200, 9300],
+        exes: &["elasticsearch"],
+        runtimes: &["java"],
+        default: "ran with security off by default before 8.0, serving every index to anyone",
+    },
+    OpenByDefault {
+        product: "etcd",
+        ports: &[2379],
+        exes: &["etcd"],
+        runtimes: &[],
+        default: "serves its keys without authentication unless auth is enabled (on a Kubernetes \
+                  node it holds the cluster's secrets)",
+    },
+    OpenByDefault {
+        product: "ZooKeeper",
+        ports: &[2181],
+        exes: &[],
+        runtimes: &["java"],
+        default: "lets any client read and change znodes unless ACLs or SASL are configured",
+    },
+    OpenByDefault {
+        product: "Cassandra",
+        ports: &[9042],
+        exes: &[],
+        runtimes: &["java"],
+        default: "ships with AllowAllAuthenticator: no password at all",
+    },
+    OpenByDefault {
+        product: "ClickHouse",
+        ports: &[8123, 9000],
+        exes: &["clickhouse", "clickhouse-server"],
+        runtimes: &[],
+        default: "creates its default user with an empty password",
+    },
+    OpenByDefault {
+        product: "InfluxDB 1.x",
+        ports: &[8086],
+        exes: &["influxd"],
+        runtimes: &[],
+        default: "runs with authentication off unless auth-enabled is set",
+    },
+    OpenByDefault {
+        product: "Apache Solr",
+        ports: &[8983],
+        exes: &[],
+        runtimes: &["java"],
+        default: "ships without authentication",
+    },
+];
+
+/// The unauthenticated-by-default database this listener is, as far as the evidence goes:
+/// `(db, true)` when an owner runs its executable, `(db, false)` when the port is its default
+/// and the owner is unknown or a runtime that could be it. An owner running some other program
+/// on that port is that program, not the database.
+fn open_database(s: &Socket) -> Option<(&'static OpenByDefault, bool)> {
+    if let Some(db) = OPEN_BY_DEFAULT
+        .iter()
+        .find(|db| s.owners.iter().any(|o| exe_is(o, db.exes) == Some(true)))
+    {
+        return Some((db, true));
+    }
+    let db = OPEN_BY_DEFAULT
+        .iter()
+        .find(|db| db.ports.contains(&s.local_port))?;
+    let could_be = s.owners.is_empty()
+        || s.owners
+            .iter()
+            .any(|o| exe_name(o).is_none_or(|e| db.runtimes.contains(&e)));
+    could_be.then_some((db, false))
 }
 
 /// Reachable from other machines: bound to a wildcard or a non-loopback address.
@@ -254,16 +597,33 @@ pub(super) fn exposed_all_interfaces<'x>(f: &'x SocketFacts) -> Option<Finding<'
         .known
         .iter()
         .find(|k| k.category == "dev-server")
-        .map(|k| escape(&k.product).into_owned());
-    let (severity, extra) = match local_only_use {
-        Some(product) => (
+        .map(|k| k.product.clone());
+    let (severity, extra) = match (open_database(s), local_only_use) {
+        (Some((db, by_exe)), _) => (
+            Severity::Warning,
+            if by_exe {
+                format!(
+                    " It runs {}, which {}: anyone who reaches the port may read and change \
+                     its data. Keep it on loopback or a private address behind a firewall, and \
+                     turn authentication on.",
+                    db.product, db.default
+                )
+            } else {
+                format!(
+                    " Port {} is the default of {}, which {}. If that is what listens here, \
+                     anyone who reaches it may read and change its data.",
+                    s.local_port, db.product, db.default
+                )
+            },
+        ),
+        (None, Some(product)) => (
             Severity::Notice,
             format!(
                 " This port is commonly used by {product}, which is meant for local use: \
                  exposing it can hand control to anyone on the network."
             ),
         ),
-        None => (Severity::Info, String::new()),
+        (None, None) => (Severity::Info, String::new()),
     };
     let reach = if s.is_wildcard() {
         "this machine on any of its addresses".to_string()
@@ -283,6 +643,71 @@ pub(super) fn exposed_all_interfaces<'x>(f: &'x SocketFacts) -> Option<Finding<'
     }))
 }
 
+/// The Linux default of `net.ipv4.ip_local_port_range`, named when a snapshot does not record
+/// the host's own range.
+const LINUX_DEFAULT_EPHEMERAL: (u16, u16) = (32768, 60999);
+
+/// A listener inside the range the host hands out for outgoing connections. TCP listeners, and
+/// UDP ones only on a port with a known fixed use: an unconnected UDP socket on a port in the
+/// range is most often a client's (a resolver's, a QUIC or NTP client's) automatic port.
+pub(super) fn ephemeral_range_listener<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
+    let s = as_listener(f)?;
+    let fixed = match s.protocol {
+        Protocol::Tcp => true,
+        Protocol::Udp => !f.port.known.is_empty(),
+        _ => false,
+    };
+    if !fixed {
+        return None;
+    }
+    let port = s.local_port;
+    let mut next_steps = next_steps::ephemeral_range();
+    next_steps.extend(next_steps::find_listener(port, Some(s.protocol)));
+    match &f.snapshot.host.ephemeral_ports {
+        Some(eph) => {
+            if !eph.hands_out(port) {
+                return None;
+            }
+            let range = eph.range;
+            Some(Finding::new(Severity::Notice, move || Text {
+                title: format!(
+                    "{port}/{} lies in this host's ephemeral port range {range}",
+                    s.protocol
+                ),
+                why: format!(
+                    "This host gives ports {range} to outgoing connections and to programs that \
+                     ask for any port. If this listener asked for any port, its number changes \
+                     on each start and nothing collides. If it was configured with {port}, an \
+                     outgoing connection can be given that port while the service is stopped, \
+                     and the next start fails with \"Address already in use\". Move it below \
+                     {}, or reserve it (sysctl net.ipv4.ip_local_reserved_ports={port}).",
+                    range.start
+                ),
+                next_steps,
+            }))
+        }
+        None => {
+            let (first, last) = LINUX_DEFAULT_EPHEMERAL;
+            if !(first..=last).contains(&port) {
+                return None;
+            }
+            Some(Finding::new(Severity::Info, move || Text {
+                title: format!(
+                    "{port}/{} may lie in this host's ephemeral port range (unknown)",
+                    s.protocol
+                ),
+                why: format!(
+                    "This snapshot does not record which ports the host gives to outgoing \
+                     connections (it was taken on another OS or by an older portscope), so \
+                     whether this listener can collide with them is unknown. The Linux default \
+                     range, {first}-{last}, holds {port}."
+                ),
+                next_steps,
+            }))
+        }
+    }
+}
+
 /// A system port held only by non-root processes.
 pub(super) fn system_port_non_root<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
     let s = as_listener(f)?;
@@ -293,10 +718,10 @@ pub(super) fn system_port_non_root<'x>(f: &'x SocketFacts) -> Option<Finding<'x>
         return None;
     }
     let o = &s.owners[0];
-    let user = o.user.as_deref().map_or_else(
-        || format!("uid {}", o.uid.unwrap_or_default()),
-        |u| escape(u).into_owned(),
-    );
+    let user = o
+        .user
+        .clone()
+        .unwrap_or_else(|| format!("uid {}", o.uid.unwrap_or_default()));
     Some(Finding::new(Severity::Info, move || Text {
         title: format!(
             "System port {}/{} held by non-root user {user}",
@@ -315,7 +740,7 @@ pub(super) fn system_port_non_root<'x>(f: &'x SocketFacts) -> Option<Finding<'x>
 /// The executable was deleted or replaced after the process started.
 pub(super) fn exe_deleted<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
     let o = f.socket.owners.iter().find(|o| o.exe_deleted)?;
-    let exe = o.exe.as_deref().map(escape).unwrap_or_default();
+    let exe = o.exe.clone().unwrap_or_default();
     let mut next_steps = next_steps::fingerprint_exe(o.pid);
     next_steps.extend(next_steps::inspect_process(o));
     Some(Finding::new(Severity::Warning, move || Text {
@@ -347,9 +772,8 @@ pub(super) fn exe_in_temp_dir<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
     Some(Finding::new(Severity::Alert, move || Text {
         title: format!("{} runs from a temporary directory", who(o)),
         why: format!(
-            "Its executable is {}. Packaged software never runs from /tmp, /var/tmp or /dev/shm; \
-             droppers and miners often do, because any user can write there.",
-            escape(exe)
+            "Its executable is {exe}. Packaged software never runs from /tmp, /var/tmp or \
+             /dev/shm; droppers and miners often do, because any user can write there."
         ),
         next_steps,
     }))
@@ -361,9 +785,8 @@ pub(super) fn exe_in_home_dir<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
     Some(Finding::new(Severity::Notice, move || Text {
         title: format!("{} runs from a home directory", who(o)),
         why: format!(
-            "Its executable is {}: built or installed by a user rather than by the package \
-             manager, so no package vouches for it.",
-            escape(exe)
+            "Its executable is {exe}: built or installed by a user rather than by the package \
+             manager, so no package vouches for it."
         ),
         next_steps: next_steps::inspect_process(o),
     }))
@@ -400,7 +823,8 @@ fn human_age(secs: u64) -> String {
     }
 }
 
-/// A name with control, bidi or invisible characters is itself suspicious.
+/// A name with control, bidi or invisible characters is itself suspicious. A tab or newline is
+/// not (a multi-line `python -c` script holds newlines); printers still show them escaped.
 pub(super) fn name_needed_escaping<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
     let (o, what, raw) = f.socket.owners.iter().find_map(|o| {
         if has_hidden_chars(&o.name) {
@@ -417,12 +841,102 @@ pub(super) fn name_needed_escaping<'x>(f: &'x SocketFacts) -> Option<Finding<'x>
     Some(Finding::new(Severity::Warning, move || Text {
         title: format!("Process {what} holds hidden characters (pid {})", o.pid),
         why: format!(
-            "Its {what} contains control, bidi or invisible characters, shown escaped: \"{}\". \
-             Legitimate software has no reason for that; it is how a process makes itself look \
-             like another one (\"ssh\\u{{200b}}d\" reads as \"sshd\") or attacks a terminal.",
-            escape(raw)
+            "Its {what} contains control, bidi or invisible characters (or bytes that are not \
+             text), shown escaped: \"{raw}\". Legitimate software has no reason for that; it is \
+             how a process makes itself look like another one (with a zero-width space, \
+             \"ssh\u{200b}d\" reads as \"sshd\") or attacks a terminal."
         ),
         next_steps: next_steps::inspect_process(o),
+    }))
+}
+
+/// The names a process gives itself: its comm, and the program part of its argv[0]
+/// (`sshd: alice [priv]` → `sshd`, `/usr/sbin/nginx` → `nginx`, `dovecot/imap-login` →
+/// `imap-login`), which is what `ps` shows and `exec -a` sets.
+fn claimed_names(owner: &Owner) -> impl Iterator<Item = &str> {
+    let argv0 = owner.cmdline.first().map(|a| {
+        let program = a.split([':', ' ']).next().unwrap_or(a);
+        program.rsplit('/').next().unwrap_or(program)
+    });
+    std::iter::once(owner.name.as_str()).chain(argv0.filter(|a| !a.is_empty()))
+}
+
+/// Whether a claimed name is `name`; the kernel cuts comm at 15 bytes.
+fn name_matches(claimed: &str, name: &str) -> bool {
+    claimed == name || (claimed.len() == 15 && name.starts_with(claimed))
+}
+
+fn claims_one_of(owner: &Owner, names: &[&str]) -> bool {
+    claimed_names(owner).any(|c| names.iter().any(|n| name_matches(c, n)))
+}
+
+/// The daemon `owner` names itself after while its executable is not that daemon's (an
+/// unreadable executable decides nothing).
+fn borrowed_daemon(owner: &Owner) -> Option<(&'static Daemon, &str)> {
+    DAEMONS.iter().find_map(|d| {
+        let claimed = claimed_names(owner).find(|c| d.claims.iter().any(|n| name_matches(c, n)))?;
+        (exe_is(owner, d.exes) == Some(false)).then_some((d, claimed))
+    })
+}
+
+/// The kernel-thread name `owner` gives itself, in its comm or its whole argv[0]: `kworker/0:1`,
+/// or anything in brackets (how `ps` shows kernel threads).
+fn kernel_thread_name(owner: &Owner) -> Option<&str> {
+    std::iter::once(owner.name.as_str())
+        .chain(owner.cmdline.first().map(String::as_str))
+        .find(|c| {
+            let bare = c.trim_start_matches('[');
+            c.starts_with('[') || KERNEL_THREAD_PREFIXES.iter().any(|p| bare.starts_with(p))
+        })
+}
+
+/// A process named after a known daemon that runs another executable: `exec -a sshd` or
+/// prctl(PR_SET_NAME) is how malware passes for one in `ps` and in a port listing.
+pub(super) fn name_claims_daemon<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
+    let (o, daemon, claimed) = f
+        .socket
+        .owners
+        .iter()
+        .find_map(|o| borrowed_daemon(o).map(|(d, c)| (o, d, c)))?;
+    let exe = o.exe.as_deref().unwrap_or_default();
+    Some(Finding::new(Severity::Warning, move || Text {
+        title: format!("pid {} calls itself \"{claimed}\" but runs {exe}", o.pid),
+        why: format!(
+            "\"{claimed}\" is the name of {}, whose executable is {}; this process runs {exe} \
+             instead. Any program can take any name (exec -a, prctl), so the name proves \
+             nothing: judge it by its executable and the package that owns it.",
+            daemon.what,
+            daemon.exes.join(" or ")
+        ),
+        next_steps: next_steps::inspect_process(o),
+    }))
+}
+
+/// A process holding a socket that names itself like a kernel thread: kernel threads hold no
+/// file descriptors and have no executable, so this is a user-space program in disguise.
+pub(super) fn name_claims_kernel_thread<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
+    let (o, claimed) = f
+        .socket
+        .owners
+        .iter()
+        .find_map(|o| kernel_thread_name(o).map(|c| (o, c)))?;
+    let runs = match o.exe.as_deref() {
+        Some(exe) => format!("it runs {exe}"),
+        None => "its executable could not be read".to_string(),
+    };
+    let mut next_steps = next_steps::fingerprint_exe(o.pid);
+    next_steps.extend(next_steps::inspect_process(o));
+    Some(Finding::new(Severity::Alert, move || Text {
+        title: format!(
+            "pid {} holds a socket under the kernel-thread name \"{claimed}\"",
+            o.pid
+        ),
+        why: format!(
+            "Kernel threads have no executable and hold no sockets of their own, so a process \
+             with a socket is a user-space program; {runs}. Taking a kernel thread's name is a \
+             common way for miners and backdoors to hide in ps and top."
+        ),
+        next_steps,
     }))
 }
 
@@ -433,6 +947,7 @@ const RENAMING_RUNTIMES: &[&str] = &[
 ];
 
 /// A process calling itself something other than its executable: renamed with prctl or exec -a.
+/// Names that borrow a daemon's or a kernel thread's are the rules above, not this one.
 pub(super) fn name_differs_from_exe<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
     let (o, exe) = f.socket.owners.iter().find_map(|o| {
         let exe = exe_name(o)?;
@@ -442,16 +957,17 @@ pub(super) fn name_differs_from_exe<'x>(f: &'x SocketFacts) -> Option<Finding<'x
             || RENAMING_RUNTIMES.contains(&exe);
         // The kernel cuts names at 15 bytes, so a prefix either way is a match.
         let same = exe.starts_with(name) || name.starts_with(exe);
-        (!name.is_empty() && !runtime && !same).then_some((o, exe))
+        let borrowed = borrowed_daemon(o).is_some() || kernel_thread_name(o).is_some();
+        (!name.is_empty() && !runtime && !same && !borrowed).then_some((o, exe))
     })?;
     Some(Finding::new(Severity::Notice, move || Text {
-        title: format!("{} runs the executable {}", who(o), escape(exe)),
+        title: format!("{} runs the executable {exe}", who(o)),
         why: format!(
             "The process calls itself \"{}\" but runs {}. Any program can rename itself (prctl, \
-             exec -a); it is how malware passes for a kernel thread or a known daemon, though \
-             some servers rename their own workers too.",
-            escape(&o.name),
-            escape(o.exe.as_deref().unwrap_or(exe))
+             exec -a); it is how malware passes for a known program, though some servers rename \
+             their own workers too.",
+            o.name,
+            o.exe.as_deref().unwrap_or(exe)
         ),
         next_steps: next_steps::inspect_process(o),
     }))
@@ -470,24 +986,28 @@ pub(super) fn owner_unknown<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
     };
     let mut next_steps = next_steps::find_listener(s.local_port, Some(s.protocol));
     let why = match reason {
+        // Root that still cannot see the holder needs another reason than "run as root".
+        UnknownOwner::Hidden if f.snapshot.host.uid == 0 => {
+            "Even as root this run could not read the holding process: /proc is mounted with \
+             hidepid, or a sandbox (a container, an LSM policy) hides it."
+        }
         UnknownOwner::Hidden => {
-            next_steps.insert(
-                0,
-                format!("sudo portscope explain {}/{}", s.local_port, s.protocol),
-            );
+            next_steps.insert(0, next_steps::explain_as_root(s.local_port, s.protocol));
             "This run could not read other users' processes, so the holder is hidden. Run \
              portscope as root to see it."
         }
         UnknownOwner::Kernel => {
-            if cfg!(target_os = "linux") {
-                next_steps.push("rpcinfo -p".to_string());
-                next_steps.push("sudo wg show".to_string());
-            }
+            next_steps.extend(next_steps::kernel_services());
             "No process holds this socket: the kernel does (NFS, RPC services, WireGuard)."
         }
         UnknownOwner::Vanished => {
             "The process holding this socket exited while portscope was collecting. Look again; \
              if it keeps changing, something is restarting."
+        }
+        UnknownOwner::OtherPidNamespace => {
+            "This run sees only a child pid namespace, which shares the network with processes \
+             outside it: the holder is most likely one of those. Run portscope in the host's pid \
+             namespace to see it."
         }
         UnknownOwner::Unknown => {
             "portscope could not tell which process holds this socket, nor why. It may live in \
@@ -495,7 +1015,7 @@ pub(super) fn owner_unknown<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
         }
     };
     let opened_by = match (s.user.as_deref(), s.uid) {
-        (Some(user), _) => format!(" The kernel records that user {} opened it.", escape(user)),
+        (Some(user), _) => format!(" The kernel records that user {user} opened it."),
         (None, Some(uid)) => format!(" The kernel records that uid {uid} opened it."),
         (None, None) => String::new(),
     };
@@ -602,7 +1122,7 @@ pub(super) fn shared_port<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
     let heads: Vec<String> = families.iter().map(|fam| who(fam[0])).collect();
     let mut next_steps = next_steps::find_listener(s.local_port, Some(s.protocol));
     for fam in families.iter().take(3) {
-        next_steps.push(format!("ps -o pid,ppid,user,lstart,args -p {}", fam[0].pid));
+        next_steps.push(next_steps::ps(fam[0].pid));
     }
     Some(Finding::new(Severity::Notice, move || Text {
         title: format!(
@@ -630,6 +1150,7 @@ mod tests {
     use crate::registry::Registry;
     use crate::sockets::fixtures::*;
     use crate::sockets::{Snapshot, SocketState};
+    use crate::text::escape;
 
     /// Run `rule` on the socket `index` of `snap`.
     fn run_at(
@@ -682,7 +1203,7 @@ mod tests {
             "{}",
             f.title
         );
-        assert!(f.next_steps.iter().any(|s| s.contains("/proc/7/exe")));
+        assert!(f.lines().iter().any(|s| s.contains("/proc/7/exe")));
         // 53 over udp counts too.
         let dns = listener(
             Protocol::Udp,
@@ -767,7 +1288,7 @@ mod tests {
         )
         .unwrap();
         assert!(f.title.contains("u33"), "{}", f.title);
-        assert!(f.next_steps.iter().any(|s| s.contains("/proc/10/status")));
+        assert!(f.lines().iter().any(|s| s.contains("/proc/10/status")));
         assert!(run(
             system_port_non_root,
             tcp("0.0.0.0", 80, owner(10, "caddy", 0, "/usr/bin/caddy"))
@@ -799,7 +1320,7 @@ mod tests {
         let f = run(exe_deleted, tcp("0.0.0.0", 22, o)).unwrap();
         assert_eq!(f.severity, Severity::Warning);
         assert!(f
-            .next_steps
+            .lines()
             .iter()
             .any(|s| s.contains("sha256sum /proc/12/exe")));
     }
@@ -867,7 +1388,7 @@ mod tests {
     }
 
     #[test]
-    fn name_needed_escaping_shows_the_escaped_name() {
+    fn name_needed_escaping_keeps_the_raw_name_for_the_printer_to_escape() {
         let f = run(
             name_needed_escaping,
             tcp(
@@ -878,35 +1399,290 @@ mod tests {
         )
         .unwrap();
         assert_eq!(f.severity, Severity::Warning);
-        assert!(f.why.contains("ssh\\u{200b}d"), "{}", f.why);
-        assert!(!f.why.contains('\u{200b}') && !f.title.contains('\u{200b}'));
+        // Raw in the model, escaped once by whoever prints it: never `\\u{200b}`.
+        assert!(f.why.contains("ssh\u{200b}d"), "{}", f.why);
+        assert!(
+            escape(&f.why).contains("\"ssh\\u{200b}d\""),
+            "{}",
+            escape(&f.why)
+        );
+        assert!(!escape(&f.why).contains("\\\\u{200b}"));
         let mut o = owner(16, "x", 0, "/usr/bin/x");
         o.cmdline = vec!["x".into(), "\x1b]0;pwned\x07".into()];
         let f = run(name_needed_escaping, tcp("0.0.0.0", 22, o)).unwrap();
-        assert!(f.why.contains("\\x1b]0;pwned\\x07"));
-        assert!(!f.why.contains('\x1b'));
+        assert!(escape(&f.why).contains("\\x1b]0;pwned\\x07"));
+        assert!(!escape(&f.why).contains('\x1b'));
         assert!(run(name_needed_escaping, tcp("0.0.0.0", 22, sshd())).is_none());
+        // Bytes that are not UTF-8 are hidden characters too.
+        let mut o = owner(16, "x", 0, "/usr/bin/x");
+        o.exe = Some(crate::text::from_os_bytes(b"/opt/\xffx"));
+        assert!(run(name_needed_escaping, tcp("127.0.0.1", 8000, o)).is_some());
+    }
+
+    #[test]
+    fn a_multi_line_script_is_not_hiding_anything() {
+        let mut o = owner(16, "python3", 1000, "/usr/bin/python3");
+        o.cmdline = vec![
+            "python3".into(),
+            "-c".into(),
+            "import http.server\nhttp.server.test()\n\t# tabbed".into(),
+        ];
+        assert!(run(name_needed_escaping, tcp("127.0.0.1", 8000, o)).is_none());
     }
 
     #[test]
     fn name_differs_from_exe_fires_for_renamed_processes() {
         let f = run(
             name_differs_from_exe,
-            tcp("0.0.0.0", 22, owner(50, "sshd", 0, "/tmp/.x/miner")),
+            tcp("0.0.0.0", 8080, owner(50, "webd", 0, "/tmp/.x/miner")),
         )
         .unwrap();
         assert_eq!(f.severity, Severity::Notice);
         assert!(
             f.title
-                .contains("\"sshd\" (pid 50) runs the executable miner"),
+                .contains("\"webd\" (pid 50) runs the executable miner"),
             "{}",
             f.title
         );
+        // A borrowed daemon or kernel-thread name is the stronger rules' finding, not this one.
+        for name in ["sshd", "kworker/0:1", "[kworker/0:1]"] {
+            let s = tcp("0.0.0.0", 22, owner(50, name, 0, "/tmp/.x/miner"));
+            assert!(run(name_differs_from_exe, s).is_none(), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_daemon_name_on_another_executable_is_flagged_by_comm_or_argv0() {
+        // prctl(PR_SET_NAME): comm says sshd.
+        let f = run(
+            name_claims_daemon,
+            tcp("0.0.0.0", 22, owner(60, "sshd", 0, "/tmp/.x/miner")),
+        )
+        .unwrap();
+        assert_eq!(f.severity, Severity::Warning);
+        assert!(
+            f.title
+                .contains("pid 60 calls itself \"sshd\" but runs /tmp/.x/miner"),
+            "{}",
+            f.title
+        );
+        assert!(f.why.contains("an ssh daemon"), "{}", f.why);
+        // exec -a: comm is the executable's, argv[0] claims the daemon; on any port.
+        let mut o = owner(61, "python3", 1000, "/usr/bin/python3.12");
+        o.cmdline = vec!["nginx: master process".into(), "-c".into(), "...".into()];
+        let f = run(name_claims_daemon, tcp("127.0.0.1", 8080, o)).unwrap();
+        assert!(f.title.contains("\"nginx\""), "{}", f.title);
+        // comm cut at 15 bytes still claims systemd-resolved.
         assert!(run(
-            name_differs_from_exe,
-            tcp("0.0.0.0", 80, owner(51, "[kworker/0:1]", 0, "/usr/bin/x"))
+            name_claims_daemon,
+            tcp("127.0.0.1", 5353, owner(62, "systemd-resolve", 0, "/opt/x"))
         )
         .is_some());
+    }
+
+    #[test]
+    fn the_real_daemons_and_unreadable_executables_are_not_flagged() {
+        let real = [
+            owner(70, "sshd", 0, "/usr/sbin/sshd"),
+            owner(71, "sshd-session", 0, "/usr/lib/openssh/sshd-session"),
+            owner(
+                72,
+                "systemd-resolve",
+                991,
+                "/usr/lib/systemd/systemd-resolved",
+            ),
+            // Debian's redis-server is a symlink the kernel resolves.
+            owner(73, "redis-server", 104, "/usr/bin/redis-check-rdb"),
+            owner(74, "postgres", 105, "/usr/lib/postgresql/16/bin/postgres"),
+            // Not a daemon name at all.
+            owner(75, "master", 0, "/usr/lib/postfix/sbin/master"),
+        ];
+        for o in real {
+            let s = tcp("0.0.0.0", 22, o.clone());
+            assert!(run(name_claims_daemon, s.clone()).is_none(), "{o:?}");
+            assert!(run(name_claims_kernel_thread, s).is_none(), "{o:?}");
+        }
+        let mut argv = owner(76, "sshd", 0, "/usr/sbin/sshd");
+        argv.cmdline = vec!["sshd: alice [priv]".into()];
+        assert!(run(name_claims_daemon, tcp("0.0.0.0", 22, argv)).is_none());
+        // No executable to judge by: unknown, not a finding.
+        let mut hidden = owner(77, "sshd", 0, "/x");
+        hidden.exe = None;
+        assert!(run(name_claims_daemon, tcp("0.0.0.0", 22, hidden)).is_none());
+    }
+
+    #[test]
+    fn a_kernel_thread_name_on_a_socket_is_an_alert() {
+        for (name, argv0) in [
+            ("kworker/0:1", None),
+            ("[kworker/0:1]", None),
+            ("hold", Some("[ksoftirqd/0]")),
+            ("rcu_sched", None),
+        ] {
+            let mut o = owner(80, name, 0, "/usr/bin/hold");
+            o.cmdline = argv0.map(|a| vec![a.to_string()]).unwrap_or_default();
+            let f = run(name_claims_kernel_thread, tcp("127.0.0.1", 4000, o))
+                .unwrap_or_else(|| panic!("{name} {argv0:?}"));
+            assert_eq!(f.severity, Severity::Alert);
+            assert!(f.why.contains("it runs /usr/bin/hold"), "{}", f.why);
+        }
+        // Even with the executable unreadable, no kernel thread holds a socket.
+        let mut o = owner(81, "kworker/u8:2", 0, "/x");
+        o.exe = None;
+        let f = run(name_claims_kernel_thread, tcp("127.0.0.1", 4000, o)).unwrap();
+        assert!(f.why.contains("could not be read"), "{}", f.why);
+        for name in ["kwallet", "worker", "rcupdate"] {
+            let o = owner(82, name, 1000, &format!("/usr/bin/{name}"));
+            assert!(run(name_claims_kernel_thread, tcp("127.0.0.1", 4000, o)).is_none());
+        }
+    }
+
+    #[test]
+    fn service_mismatch_judges_by_the_executable_not_the_name() {
+        // Named sshd, running something else: still not an ssh daemon.
+        let f = run(
+            service_mismatch,
+            tcp("0.0.0.0", 22, owner(90, "sshd", 0, "/opt/hold_sockets")),
+        )
+        .unwrap();
+        assert!(f.why.contains("running /opt/hold_sockets"), "{}", f.why);
+        assert!(run(
+            service_mismatch,
+            tcp(
+                "0.0.0.0",
+                6379,
+                owner(91, "redis-server", 104, "/usr/bin/redis-check-rdb")
+            )
+        )
+        .is_none());
+        // With the executable unreadable the name is all there is: unknown, not a mismatch.
+        let mut hidden = owner(92, "sshd", 0, "/x");
+        hidden.exe = None;
+        assert!(run(service_mismatch, tcp("0.0.0.0", 22, hidden.clone())).is_none());
+        hidden.name = "python3".into();
+        assert!(run(service_mismatch, tcp("0.0.0.0", 22, hidden)).is_some());
+    }
+
+    #[test]
+    fn unauthenticated_databases_on_the_network_are_a_warning() {
+        for (port, o) in [
+            (
+                6379,
+                owner(100, "redis-server", 104, "/usr/bin/redis-check-rdb"),
+            ),
+            (11211, owner(101, "memcached", 105, "/usr/bin/memcached")),
+            (27017, owner(102, "mongod", 106, "/usr/bin/mongod")),
+            (2379, owner(103, "etcd", 0, "/usr/local/bin/etcd")),
+            // A JVM on Elasticsearch's port: the port says what it probably is.
+            (
+                9200,
+                owner(104, "java", 107, "/usr/share/elasticsearch/jdk/bin/java"),
+            ),
+            // Redis on a port of its own choosing is still Redis.
+            (
+                7000,
+                owner(105, "redis-server", 104, "/usr/bin/redis-server"),
+            ),
+        ] {
+            let f = run(exposed_all_interfaces, tcp("0.0.0.0", port, o.clone()))
+                .unwrap_or_else(|| panic!("{port}"));
+            assert_eq!(f.severity, Severity::Warning, "{port}: {}", f.why);
+            assert!(f.why.contains("read and change"), "{}", f.why);
+            // A LAN address is as reachable.
+            let lan = run(exposed_all_interfaces, tcp("192.168.1.5", port, o.clone())).unwrap();
+            assert_eq!(lan.severity, Severity::Warning);
+            // Loopback stays quiet.
+            assert!(run(exposed_all_interfaces, tcp("127.0.0.1", port, o.clone())).is_none());
+            assert!(run(exposed_all_interfaces, tcp("::1", port, o)).is_none());
+        }
+        // Another program on a database's default port is that program: ordinary exposure.
+        let php = owner(110, "php-fpm8.2", 33, "/usr/sbin/php-fpm8.2");
+        let f = run(exposed_all_interfaces, tcp("0.0.0.0", 9000, php)).unwrap();
+        assert!(f.severity < Severity::Warning, "{}", f.why);
+        assert!(!f.why.contains("ClickHouse"), "{}", f.why);
+        // PostgreSQL asks for a password: ordinary exposure.
+        let pg = owner(111, "postgres", 105, "/usr/lib/postgresql/16/bin/postgres");
+        assert_eq!(
+            run(exposed_all_interfaces, tcp("0.0.0.0", 5432, pg))
+                .unwrap()
+                .severity,
+            Severity::Info
+        );
+    }
+
+    fn with_range(socket: Socket, range: Option<(&str, &str)>) -> Snapshot {
+        let mut snap = snapshot(vec![socket]);
+        snap.host.ephemeral_ports =
+            range.map(|(r, reserved)| crate::sockets::EphemeralPorts::parse(r, reserved).unwrap());
+        snap
+    }
+
+    #[test]
+    fn a_fixed_listener_in_the_hosts_ephemeral_range_is_a_notice() {
+        let app = || owner(120, "app", 1000, "/usr/bin/app");
+        let snap = with_range(tcp("0.0.0.0", 40000, app()), Some(("32768\t60999\n", "\n")));
+        let f = run_at(ephemeral_range_listener, &snap, 0).unwrap();
+        assert_eq!(f.severity, Severity::Notice);
+        assert!(f.title.contains("32768-60999"), "{}", f.title);
+        assert!(f.why.contains("ip_local_reserved_ports=40000"), "{}", f.why);
+        assert!(f
+            .lines()
+            .iter()
+            .any(|l| l.contains("net.ipv4.ip_local_port_range")));
+        // Loopback listeners collide too (with loopback connections).
+        let snap = with_range(tcp("127.0.0.1", 40000, app()), Some(("32768 60999", "")));
+        assert!(run_at(ephemeral_range_listener, &snap, 0).is_some());
+        // The host's range decides, not the default: a narrowed range leaves 40000 alone.
+        let snap = with_range(tcp("0.0.0.0", 40000, app()), Some(("50000 60000", "")));
+        assert!(run_at(ephemeral_range_listener, &snap, 0).is_none());
+        let snap = with_range(tcp("0.0.0.0", 20000, app()), Some(("10000 30000", "")));
+        assert!(run_at(ephemeral_range_listener, &snap, 0).is_some());
+        // A reserved port is the fix, so it says nothing.
+        let snap = with_range(
+            tcp("0.0.0.0", 40000, app()),
+            Some(("32768 60999", "8080,39990-40010\n")),
+        );
+        assert!(run_at(ephemeral_range_listener, &snap, 0).is_none());
+        // Below the range: nothing.
+        let snap = with_range(tcp("0.0.0.0", 8080, app()), Some(("32768 60999", "")));
+        assert!(run_at(ephemeral_range_listener, &snap, 0).is_none());
+    }
+
+    #[test]
+    fn ephemeral_range_spares_udp_client_ports_and_connections() {
+        let client = listener(
+            Protocol::Udp,
+            "0.0.0.0",
+            41234,
+            vec![owner(121, "chronyd", 0, "/usr/sbin/chronyd")],
+        );
+        let snap = with_range(client, Some(("32768 60999", "")));
+        assert!(run_at(ephemeral_range_listener, &snap, 0).is_none());
+        // A UDP port with a known fixed use (WireGuard's 51820) is a fixed listener.
+        let wg = listener(Protocol::Udp, "0.0.0.0", 51820, vec![]);
+        let snap = with_range(wg, Some(("32768 60999", "")));
+        assert!(run_at(ephemeral_range_listener, &snap, 0).is_some());
+        let mut conn = tcp("10.0.0.1", 40000, owner(122, "ssh", 1000, "/usr/bin/ssh"));
+        conn.state = SocketState::Established;
+        let snap = with_range(conn, Some(("32768 60999", "")));
+        assert!(run_at(ephemeral_range_listener, &snap, 0).is_none());
+    }
+
+    #[test]
+    fn an_unrecorded_ephemeral_range_is_unknown_not_assumed() {
+        let snap = with_range(
+            tcp("0.0.0.0", 40000, owner(123, "app", 0, "/usr/bin/app")),
+            None,
+        );
+        let f = run_at(ephemeral_range_listener, &snap, 0).unwrap();
+        assert_eq!(f.severity, Severity::Info);
+        assert!(f.title.contains("(unknown)"), "{}", f.title);
+        assert!(f.why.contains("is unknown"), "{}", f.why);
+        let snap = with_range(
+            tcp("0.0.0.0", 8080, owner(123, "app", 0, "/usr/bin/app")),
+            None,
+        );
+        assert!(run_at(ephemeral_range_listener, &snap, 0).is_none());
     }
 
     #[test]
@@ -960,9 +1736,15 @@ mod tests {
         assert!(f.title.contains("held by the kernel"));
         s.owner_unknown = Some(UnknownOwner::Hidden);
         s.user = Some("postgres".into());
+        // Root already: no "run as root".
         let f = run(owner_unknown, s.clone()).unwrap();
+        assert!(f.why.contains("Even as root"), "{}", f.why);
+        assert!(!f.lines().iter().any(|l| l.starts_with("sudo portscope")));
+        let mut snap = snapshot(vec![s.clone()]);
+        snap.host.uid = 1000;
+        let f = run_at(owner_unknown, &snap, 0).unwrap();
         assert!(f.why.contains("user postgres opened it"), "{}", f.why);
-        assert!(f.next_steps[0].starts_with("sudo portscope explain 2049/tcp"));
+        assert!(f.lines()[0].starts_with("sudo portscope explain 2049/tcp"));
         s.owner_unknown = None;
         assert_eq!(run(owner_unknown, s).unwrap().severity, Severity::Notice);
         assert!(run(owner_unknown, tcp("0.0.0.0", 22, sshd())).is_none());
@@ -996,7 +1778,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(py.severity, Severity::Notice);
-        assert!(py.next_steps.iter().any(|s| s.contains("/proc/18/cmdline")));
+        assert!(py.lines().iter().any(|s| s.contains("/proc/18/cmdline")));
         // Renamed via prctl, but the executable gives it away.
         assert!(run(
             interpreter_listener,

@@ -413,7 +413,7 @@ fn known_section(uses: &[&KnownUse]) -> Section {
 /// hint is not repeated.
 fn hints_section(hints: &[Hint]) -> Section {
     let mut items = Vec::new();
-    let mut shown: Vec<&str> = Vec::new();
+    let mut shown: Vec<String> = Vec::new();
     for (n, h) in hints.iter().enumerate() {
         if n > 0 {
             items.push(Item::Gap);
@@ -425,9 +425,10 @@ fn hints_section(hints: &[Hint]) -> Section {
             why: h.why.clone(),
         });
         for step in &h.next_steps {
-            if !shown.contains(&step.as_str()) {
-                items.push(Item::Command(step.clone()));
-                shown.push(step);
+            let line = step.render();
+            if !shown.contains(&line) {
+                shown.push(line.clone());
+                items.push(Item::Command(line));
             }
         }
     }

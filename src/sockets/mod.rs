@@ -20,6 +20,7 @@ mod kernel;
 mod netlink;
 #[cfg(target_os = "linux")]
 mod owners;
+pub mod procfs;
 #[cfg(target_os = "linux")]
 mod procnet;
 
@@ -58,6 +59,69 @@ pub struct HostInfo {
     /// taken); shown to the user, never swallowed.
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// The ports this host hands out by itself (`net.ipv4.ip_local_port_range`, less
+    /// `ip_local_reserved_ports`); `None` when not known: another OS, an unreadable `/proc`, or
+    /// a snapshot taken by an older portscope.
+    #[serde(default)]
+    pub ephemeral_ports: Option<EphemeralPorts>,
+}
+
+/// The range the kernel picks local ports from for outgoing connections and `bind(0)`, and the
+/// ports reserved from that use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EphemeralPorts {
+    pub range: crate::registry::PortRange,
+    #[serde(default)]
+    pub reserved: Vec<crate::registry::PortRange>,
+}
+
+impl EphemeralPorts {
+    /// Read `sys/net/ipv4/ip_local_port_range` and `ip_local_reserved_ports` under `proc_root`
+    /// (`/proc` on a live host, a fixture tree in tests); `None` if either is missing or odd.
+    pub fn read(proc_root: &std::path::Path) -> Option<EphemeralPorts> {
+        use std::io::Read;
+        let read = |name: &str| -> Option<String> {
+            let mut text = String::new();
+            std::fs::File::open(proc_root.join("sys/net/ipv4").join(name))
+                .ok()?
+                .take(64 * 1024) // a sysctl is short; never read without a bound
+                .read_to_string(&mut text)
+                .ok()?;
+            Some(text)
+        };
+        EphemeralPorts::parse(
+            &read("ip_local_port_range")?,
+            &read("ip_local_reserved_ports")?,
+        )
+    }
+
+    /// `"32768\t60999"` and `"8080,9000-9010"` (empty when nothing is reserved).
+    pub fn parse(range: &str, reserved: &str) -> Option<EphemeralPorts> {
+        use crate::registry::PortRange;
+        let mut ends = range.split_ascii_whitespace().map(|n| n.parse::<u16>());
+        let (Some(Ok(start)), Some(Ok(end)), None) = (ends.next(), ends.next(), ends.next()) else {
+            return None;
+        };
+        let reserved = reserved
+            .trim()
+            .split(',')
+            .filter(|r| !r.is_empty())
+            .map(|r| {
+                let (a, b) = r.split_once('-').unwrap_or((r, r));
+                let (a, b) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+                (a <= b).then_some(PortRange { start: a, end: b })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        (start <= end).then_some(EphemeralPorts {
+            range: PortRange { start, end },
+            reserved,
+        })
+    }
+
+    /// Whether the kernel may hand out `port` by itself.
+    pub fn hands_out(&self, port: u16) -> bool {
+        self.range.contains(port) && !self.reserved.iter().any(|r| r.contains(port))
+    }
 }
 
 /// The address family a socket was opened with.
@@ -210,6 +274,11 @@ pub struct Owner {
     pub cmdline: Vec<String>,
     /// Start time, seconds since the Unix epoch.
     pub start_time: Option<u64>,
+    /// Start time in clock ticks after boot (field 22 of `/proc/PID/stat`): with the pid, the
+    /// process's identity. A pid reused even one tick later names another process. Absent in
+    /// snapshots from before it was recorded.
+    #[serde(default)]
+    pub start_ticks: Option<u64>,
     pub parent_pid: Option<u32>,
 }
 
@@ -217,25 +286,85 @@ pub struct Owner {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum UnknownOwner {
-    /// Other users' /proc/PID/fd could not be read (not root, or /proc mounted with hidepid).
+    /// Other users' /proc/PID/fd could not be read (not root, or /proc mounted with hidepid, or
+    /// a sandbox refusing even root).
     Hidden,
     /// No process holds it: the kernel does (NFS, RPC, WireGuard, a TIME-WAIT remnant).
     Kernel,
     /// The process exited between the socket dump and the owner scan.
     Vanished,
+    /// This run's `/proc` shows only a child pid namespace (`unshare -p --mount-proc`, a
+    /// container sharing the host's network): the holder is most likely a process outside it,
+    /// which cannot be seen from here, though the kernel cannot be ruled out.
+    OtherPidNamespace,
     /// It could not be told which of the above applies.
     Unknown,
 }
 
 impl UnknownOwner {
+    /// The words for this state when it is not known whether the run was root. Prefer
+    /// [`UnknownOwner::explain_for`], which gives the right advice for the run.
     pub fn explain(self) -> &'static str {
         match self {
             UnknownOwner::Hidden => {
                 "owner hidden: this run may not read the owning process (run as root; hidepid or a sandbox can hide it even then)"
             }
+            other => other.explain_for_uid(u32::MAX),
+        }
+    }
+
+    /// The words for this state, right for the run that took `host`: telling root to "run as
+    /// root" is wrong when a sandbox or security module hides the owner from root itself.
+    pub fn explain_for(self, host: &HostInfo) -> &'static str {
+        self.explain_for_uid(host.uid)
+    }
+
+    fn explain_for_uid(self, uid: u32) -> &'static str {
+        match self {
+            UnknownOwner::Hidden if uid == 0 => {
+                "owner hidden even from root: a sandbox, security module or container boundary refuses access to the owning process (run portscope on the host, outside the sandbox)"
+            }
+            UnknownOwner::Hidden => {
+                "owner hidden: this run may not read other users' processes (run as root)"
+            }
             UnknownOwner::Kernel => "held by the kernel, not by a process",
             UnknownOwner::Vanished => "the owning process exited while collecting",
+            UnknownOwner::OtherPidNamespace => {
+                "owner in another pid namespace: this /proc shows only a child pid namespace that shares the network with processes outside it (run portscope in the host's pid namespace)"
+            }
             UnknownOwner::Unknown => "owner could not be determined",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hidden_owners_are_explained_for_the_run_that_saw_them() {
+        let host = |uid| HostInfo {
+            uid,
+            ..HostInfo::default()
+        };
+        let for_root = UnknownOwner::Hidden.explain_for(&host(0));
+        assert!(!for_root.contains("run as root"), "{for_root}");
+        assert!(for_root.contains("even from root") && for_root.contains("sandbox"));
+        let for_user = UnknownOwner::Hidden.explain_for(&host(1000));
+        assert!(for_user.contains("run as root"), "{for_user}");
+        assert!(UnknownOwner::OtherPidNamespace
+            .explain_for(&host(0))
+            .contains("another pid namespace"));
+    }
+
+    #[test]
+    fn a_snapshot_without_start_ticks_still_loads() {
+        let json = r#"{"pid": 7, "name": "x", "uid": null, "user": null, "exe": null,
+            "cmdline": [], "start_time": 1700000000, "parent_pid": null}"#;
+        let owner: Owner = serde_json::from_str(json).unwrap();
+        assert_eq!(
+            (owner.start_time, owner.start_ticks),
+            (Some(1_700_000_000), None)
+        );
     }
 }

@@ -6,7 +6,7 @@ use std::thread;
 use std::time::Duration;
 
 use crossterm::event::{Event, KeyEvent};
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 
 use super::state::Refresh;
 use crate::registry::Registry;
@@ -82,7 +82,9 @@ pub fn spawn_input(tx: Sender<Msg>) -> std::io::Result<()> {
 }
 
 pub fn spawn_signals(tx: Sender<Msg>) -> std::io::Result<()> {
-    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT])?;
+    // SIGQUIT (Ctrl-\ in a cooked terminal, `kill -QUIT`) would otherwise dump core with the
+    // terminal still raw; it ends the explorer like the others, through the guard.
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT, SIGQUIT])?;
     thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
