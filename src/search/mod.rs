@@ -180,8 +180,13 @@ impl Hit {
 
 /// One searchable thing: an IANA service on a port (its tcp, udp... rows folded), a known use, or
 /// an alias.
-struct Doc {
+struct Doc<'r> {
     kind: Kind,
+    /// What it is called: IANA's service name, the product, the alias.
+    name: &'r str,
+    /// IANA's description or the known use's note; empty for an alias (its basis is the
+    /// project's prose, not a name anyone types).
+    description: &'r str,
     index: u32,
     ports: Option<PortRange>,
     /// Bit i set for `Protocol::ALL[i]`.
@@ -195,7 +200,7 @@ pub struct Engine<'r> {
     registry: &'r Registry,
     known: &'static [KnownUse],
     aliases: &'static [Alias],
-    docs: Vec<Doc>,
+    docs: Vec<Doc<'r>>,
 }
 
 // Match strengths of one query word against one token of a text, out of 100.
@@ -298,10 +303,12 @@ impl<'r> Engine<'r> {
         }
         let is_famous = |p: u16| famous[usize::from(p) / 64] & (1 << (p % 64)) != 0;
 
-        let mut docs: Vec<Doc> = Vec::with_capacity(registry.len() + known.len() + aliases.len());
+        let mut docs: Vec<Doc<'r>> = Vec::with_capacity(registry.len() + known.len() + aliases.len());
         for (i, a) in aliases.iter().enumerate() {
             docs.push(Doc {
                 kind: Kind::Alias,
+                name: &a.alias,
+                description: "",
                 index: i as u32,
                 ports: Some(a.ports),
                 protocols: a.protocols().into_iter().map(proto_bit).sum(),
@@ -320,6 +327,8 @@ impl<'r> Engine<'r> {
             };
             docs.push(Doc {
                 kind: Kind::KnownUse,
+                name: &k.product,
+                description: &k.note,
                 index: i as u32,
                 ports: Some(PortRange {
                     start: k.port,
@@ -337,8 +346,7 @@ impl<'r> Engine<'r> {
             // IANA lists the rows of one service and port next to each other (tcp, udp, ...).
             let bit = e.protocol.map_or(0, proto_bit);
             if let Some(last) = docs[iana_from..].last_mut() {
-                let prev = registry.entry(last.index as usize);
-                if prev.ports == e.ports && prev.service.eq_ignore_ascii_case(e.service) {
+                if last.ports == e.ports && last.name.eq_ignore_ascii_case(e.service) {
                     last.protocols |= bit;
                     continue;
                 }
@@ -353,6 +361,8 @@ impl<'r> Engine<'r> {
             };
             docs.push(Doc {
                 kind: Kind::Iana,
+                name: e.service,
+                description: e.description,
                 index: e.index as u32,
                 ports: e.ports,
                 protocols: bit,
@@ -375,7 +385,7 @@ impl<'r> Engine<'r> {
     pub fn search(&self, query: &Query, protocol: Option<Protocol>, limit: usize) -> Vec<Hit> {
         let want = protocol.map(proto_bit);
         let keep = |d: &Doc| want.is_none_or(|w| d.protocols & w != 0);
-        let mut scored: Vec<(i64, &Doc)> = match query {
+        let mut scored: Vec<(i64, &Doc<'r>)> = match query {
             Query::Port(port) => self
                 .docs
                 .iter()
@@ -410,10 +420,9 @@ impl<'r> Engine<'r> {
             }
             // A name-only IANA row is folded into its ported twin: show it only when none exists.
             if d.kind == Kind::Iana && d.ports.is_none() {
-                let name = self.registry.entry(d.index as usize).service;
                 if self
                     .registry
-                    .by_name(name)
+                    .by_name(d.name)
                     .iter()
                     .any(|e| e.ports.is_some())
                 {
@@ -436,7 +445,7 @@ impl<'r> Engine<'r> {
     }
 
     /// For port queries: IANA entries first in IANA order, then known uses, then aliases.
-    fn port_rank(&self, d: &Doc) -> i64 {
+    fn port_rank(&self, d: &Doc<'r>) -> i64 {
         let width = d.ports.map_or(0, |p| i64::from(p.end - p.start));
         -(match d.kind {
             Kind::Iana => 0,
@@ -445,23 +454,7 @@ impl<'r> Engine<'r> {
         } + width)
     }
 
-    /// The texts of a document: its name (what it is called) and its description.
-    fn texts(&self, d: &Doc) -> (&str, &str) {
-        match d.kind {
-            Kind::Iana => {
-                let e = self.registry.entry(d.index as usize);
-                (e.service, e.description)
-            }
-            Kind::KnownUse => {
-                let k = &self.known[d.index as usize];
-                (&k.product, &k.note)
-            }
-            // The basis is the project's prose, not a name anyone types: not searched.
-            Kind::Alias => (&self.aliases[d.index as usize].alias, ""),
-        }
-    }
-
-    fn score_words(&self, words: &[String]) -> Vec<(i64, &Doc)> {
+    fn score_words(&self, words: &[String]) -> Vec<(i64, &Doc<'r>)> {
         let optional: Vec<bool> = if words.iter().all(|w| OPTIONAL_WORDS.contains(&w.as_str())) {
             vec![false; words.len()]
         } else {
@@ -475,8 +468,7 @@ impl<'r> Engine<'r> {
         // whole word, the start of a word, a one-edit typo, or a fragment inside a name.
         let mut out = Vec::new();
         for d in &self.docs {
-            let (name, description) = self.texts(d);
-            if let Some(score) = score_doc(words, &optional, &compact, name, description) {
+            if let Some(score) = score_doc(words, &optional, &compact, d.name, d.description) {
                 out.push((score + d.prior, d));
             }
         }
