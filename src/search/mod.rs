@@ -303,7 +303,8 @@ impl<'r> Engine<'r> {
         }
         let is_famous = |p: u16| famous[usize::from(p) / 64] & (1 << (p % 64)) != 0;
 
-        let mut docs: Vec<Doc<'r>> = Vec::with_capacity(registry.len() + known.len() + aliases.len());
+        let mut docs: Vec<Doc<'r>> =
+            Vec::with_capacity(registry.len() + known.len() + aliases.len());
         for (i, a) in aliases.iter().enumerate() {
             docs.push(Doc {
                 kind: Kind::Alias,
@@ -419,15 +420,15 @@ impl<'r> Engine<'r> {
                 break;
             }
             // A name-only IANA row is folded into its ported twin: show it only when none exists.
-            if d.kind == Kind::Iana && d.ports.is_none() {
-                if self
+            if d.kind == Kind::Iana
+                && d.ports.is_none()
+                && self
                     .registry
                     .by_name(d.name)
                     .iter()
                     .any(|e| e.ports.is_some())
-                {
-                    continue;
-                }
+            {
+                continue;
             }
             let mut protocols = protocols_of(d.protocols);
             if let Some(p) = protocol {
@@ -561,10 +562,8 @@ fn score_doc(
             }
             return None;
         }
-        if best_name == 0 || best > best_name {
-            if !opt {
-                all_in_name = false;
-            }
+        if (best_name == 0 || best > best_name) && !opt {
+            all_in_name = false;
         }
         name_hits.push(if best_name > 0 { at } else { None });
         total += best;
