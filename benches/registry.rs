@@ -1,8 +1,8 @@
-//! Registry costs a user feels: parsing the embedded CSV (every command pays it), a port lookup,
-//! and a search keystroke, fresh and while typing. Run: `cargo bench --bench registry`.
+//! Registry costs a user feels: loading the embedded registry (every command pays it), a port
+//! lookup, and the known-uses table a lookup reads. Search costs are in benches/search.rs.
+//! Run: `cargo bench --bench registry`.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use portscope::registry::search::{Query, SearchIndex};
 use portscope::registry::{Protocol, Registry};
 
 fn load(c: &mut Criterion) {
@@ -24,37 +24,12 @@ fn lookup(c: &mut Criterion) {
     });
 }
 
-fn search(c: &mut Criterion) {
-    let reg = Registry::embedded();
-    c.bench_function("search/index_build", |b| {
-        b.iter(|| black_box(SearchIndex::new(&reg)))
-    });
-    let mut index = SearchIndex::new(&reg);
-    for q in ["redis", "remote desktop", "s", "3389", "3000-3100"] {
-        let query = Query::parse(q).unwrap();
-        c.bench_function(&format!("search/fresh/{q}"), |b| {
-            b.iter(|| {
-                index.forget_previous();
-                black_box(index.search(&query, None, 50))
-            })
-        });
-    }
-    // A whole word typed key by key: what the explorer's search box costs per keystroke.
-    let steps: Vec<Query> = [
-        "p", "po", "pos", "post", "postg", "postgr", "postgre", "postgres",
-    ]
-    .iter()
-    .map(|q| Query::parse(q).unwrap())
-    .collect();
-    c.bench_function("search/typing_postgres_8_keystrokes", |b| {
-        b.iter(|| {
-            index.forget_previous();
-            for q in &steps {
-                black_box(index.search(q, None, 50));
-            }
-        })
+fn known(c: &mut Criterion) {
+    // What `lookup PORT` pays for the knowledge on every start: parsing the embedded table.
+    c.bench_function("known/parse_embedded", |b| {
+        b.iter(|| black_box(portscope::known::parse(portscope::known::EMBEDDED_CSV).unwrap()))
     });
 }
 
-criterion_group!(benches, load, lookup, search);
+criterion_group!(benches, load, lookup, known);
 criterion_main!(benches);

@@ -17,6 +17,7 @@ pub mod policy;
 pub mod registry;
 pub mod remote;
 pub mod report;
+pub mod search;
 pub mod sockets;
 pub mod text;
 pub mod tui;

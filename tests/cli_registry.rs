@@ -105,7 +105,7 @@ fn lookup_by_name() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains(
-            "no service is named \"no-such-service-xyz\"",
+            "no service, product or alias is named \"no-such-service-xyz\"",
         ));
 }
 
@@ -144,7 +144,11 @@ fn search_ranks_and_limits() {
     let text = String::from_utf8(out).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 4, "header + 3 hits: {text}");
-    assert!(lines[1].starts_with("redis "), "{text}");
+    assert!(lines[0].starts_with("KIND"), "{text}");
+    assert!(
+        lines[1].to_lowercase().contains(" redis ") && lines[1].contains(" 6379 "),
+        "{text}"
+    );
     assert!(
         lines.iter().all(|l| l.chars().count() <= 80),
         "fits 80 columns: {text}"

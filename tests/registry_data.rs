@@ -1,7 +1,6 @@
 //! Golden checks on the embedded registry: the data a user gets offline must be IANA's layout and
 //! carry the facts people look up most.
 
-use portscope::registry::search::{Query, SearchIndex};
 use portscope::registry::{PortClass, PortRange, Protocol, Registry, EMBEDDED_CSV, HEADER};
 
 fn registry() -> Registry {
@@ -107,63 +106,4 @@ fn unassigned_runs_are_computed_from_the_data() {
     assert_eq!(reg.report(22, None).unassigned_run, None);
     assert_eq!(reg.unassigned_run(50_000), None);
     assert_eq!(PortClass::of(50_000), PortClass::Dynamic);
-}
-
-#[test]
-fn search_ranks_the_service_name_first() {
-    let reg = registry();
-    let mut index = SearchIndex::new(&reg);
-    let hits = index.search(&Query::parse("redis").unwrap(), None, 5);
-    assert_eq!(reg.entry(hits[0].index).service, "redis");
-    let hits = index.search(&Query::parse("ssh").unwrap(), Some(Protocol::Tcp), 3);
-    let first = reg.entry(hits[0].index);
-    assert_eq!(
-        (first.service, first.ports),
-        ("ssh", Some(PortRange::single(22)))
-    );
-    assert_eq!(
-        hits[0].protocols,
-        [Protocol::Tcp],
-        "--proto filters the protocols shown"
-    );
-}
-
-#[test]
-fn several_words_rank_the_row_that_says_them_together_first() {
-    let reg = registry();
-    let hits = SearchIndex::new(&reg).search(&Query::parse("remote desktop").unwrap(), None, 5);
-    let first = reg.entry(hits[0].index);
-    assert!(
-        first.description.to_lowercase().contains("remote desktop"),
-        "{first:?}"
-    );
-}
-
-#[test]
-fn search_finds_ports_and_ranges() {
-    let reg = registry();
-    let mut index = SearchIndex::new(&reg);
-    let hits = index.search(&Query::parse("3389").unwrap(), None, 10);
-    assert!(hits
-        .iter()
-        .any(|h| reg.entry(h.index).service == "ms-wbt-server"));
-    let hits = index.search(&Query::parse("6000-6005").unwrap(), None, 50);
-    assert!(hits.iter().any(|h| reg.entry(h.index).service == "x11"));
-    assert!(hits.iter().all(|h| reg
-        .entry(h.index)
-        .ports
-        .is_some_and(|p| p.start <= 6005 && p.end >= 6000)));
-}
-
-#[test]
-fn typing_narrows_to_the_same_results_as_a_fresh_search() {
-    let reg = registry();
-    let mut typing = SearchIndex::new(&reg);
-    let mut last = Vec::new();
-    for prefix in ["p", "po", "pos", "post", "postg", "postgr", "postgres"] {
-        last = typing.search(&Query::parse(prefix).unwrap(), None, 20);
-    }
-    let fresh = SearchIndex::new(&reg).search(&Query::parse("postgres").unwrap(), None, 20);
-    assert_eq!(last, fresh);
-    assert_eq!(reg.entry(fresh[0].index).service, "postgresql");
 }

@@ -11,8 +11,10 @@ use super::{CmdResult, Context, Failure};
 use crate::cli::LookupArgs;
 use crate::hints::{self, Hint};
 use crate::known::KnownUse;
-use crate::registry::{search, Entry, PortReport, PortSpec, PortSpecError, Protocol, Registry};
+use crate::registry::{Entry, PortReport, PortSpec, PortSpecError, Protocol, Registry};
 use crate::report;
+use crate::search::aliases::Alias;
+use crate::search::{Engine, NameMatch, Query, MAX_QUERY_CHARS};
 use crate::text::escape;
 
 /// What the user asked for.
@@ -25,6 +27,18 @@ pub enum Target {
 /// Parse `80`, `80/tcp`, `ssh`, `ssh/udp`; refuse out-of-range ports and unknown protocols with a
 /// message that says what would be accepted.
 pub fn parse_target(raw: &str) -> Result<Target, String> {
+    let count = raw.chars().count();
+    if count > MAX_QUERY_CHARS {
+        return Err(format!(
+            "the lookup query is {count} characters long; give a port or a name of at most {MAX_QUERY_CHARS} characters"
+        ));
+    }
+    if !raw.trim().is_empty() && raw.chars().any(char::is_control) {
+        return Err(format!(
+            "the lookup query \"{}\" holds control characters; type the port or name as plain text",
+            escape(raw)
+        ));
+    }
     match PortSpec::parse(raw) {
         Ok(PortSpec { port, protocol }) => Ok(Target::Port(port, protocol)),
         Err(PortSpecError::NotANumber { name, protocol }) => Ok(Target::Name(name, protocol)),
@@ -81,7 +95,11 @@ pub fn run(ctx: &Context, args: &LookupArgs) -> CmdResult {
                 .filter(|e| proto.is_none() || e.protocol == proto)
                 .collect();
             if entries.is_empty() {
-                return not_found(&registry, &name);
+                // Not an IANA service name: perhaps an alias (samba) or a product (grafana).
+                return match Engine::new(&registry).resolve_name(&name) {
+                    Some(found) => write_resolved(ctx, &registry, &name, proto, found),
+                    None => not_found(&registry, &name),
+                };
             }
             if ctx.json {
                 crate::text::write_json(
@@ -105,17 +123,132 @@ fn width() -> usize {
     crate::output::table_width().unwrap_or(80).min(100)
 }
 
-fn not_found(registry: &Registry, name: &str) -> CmdResult {
-    let mut index = search::SearchIndex::new(registry);
-    let suggestions: Vec<String> = match search::Query::parse(name) {
-        Ok(q) => index
-            .search(&q, None, 3)
-            .iter()
-            .map(|h| registry.entry(h.index).service.to_string())
-            .collect(),
-        Err(_) => Vec::new(),
+/// `lookup --json` for a name IANA does not register but portscope's knowledge does.
+#[derive(Serialize)]
+struct ResolvedName<'r> {
+    name: String,
+    protocol: Option<Protocol>,
+    /// Always false here: the name is not a service name in the IANA registry.
+    iana_registered: bool,
+    /// "alias" or "known-use": which table gave the name its ports.
+    resolved_by: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    aliases: Vec<&'static Alias>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    known_uses: Vec<&'static KnownUse>,
+    /// Each port the name leads to, as `lookup PORT --json` shows it.
+    ports: Vec<PortLookup<'r>>,
+}
+
+/// A product, daemon or alias name: say that IANA does not register it and what portscope's
+/// knowledge gives it, then each port it leads to as `lookup PORT` shows it.
+fn write_resolved(
+    ctx: &Context,
+    registry: &Registry,
+    name: &str,
+    proto: Option<Protocol>,
+    found: NameMatch,
+) -> CmdResult {
+    let fits = |p: Option<Protocol>| proto.is_none() || p.is_none() || p == proto;
+    let (aliases, uses): (Vec<&'static Alias>, Vec<&'static KnownUse>) = match found {
+        NameMatch::Aliases(a) => (a.into_iter().filter(|a| fits(a.protocol)).collect(), vec![]),
+        NameMatch::KnownUses(k) => (vec![], k.into_iter().filter(|k| fits(k.protocol)).collect()),
     };
-    let mut msg = format!("no service is named \"{}\" in the registry", escape(name));
+    let mut ports: Vec<u16> = Vec::new();
+    for p in aliases
+        .iter()
+        .map(|a| a.ports.start)
+        .chain(uses.iter().map(|k| k.port))
+    {
+        if !ports.contains(&p) {
+            ports.push(p);
+        }
+    }
+    if ports.is_empty() {
+        return not_found(registry, name);
+    }
+    let mut out = io::stdout().lock();
+    if ctx.json {
+        let ports = ports
+            .iter()
+            .map(|&port| {
+                let assessment = hints::assess_port(registry, port, proto);
+                PortLookup {
+                    report: registry.report(port, proto),
+                    known_uses: assessment.known_uses,
+                    hints: assessment.hints,
+                }
+            })
+            .collect();
+        crate::text::write_json(
+            &mut out,
+            &ResolvedName {
+                name: name.to_string(),
+                protocol: proto,
+                iana_registered: false,
+                resolved_by: if aliases.is_empty() {
+                    "known-use"
+                } else {
+                    "alias"
+                },
+                aliases,
+                known_uses: uses,
+                ports,
+            },
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let meaning: Vec<String> = if aliases.is_empty() {
+        uses.iter()
+            .map(|k| format!("{} ({})", k.ports_label(), k.describe()))
+            .collect()
+    } else {
+        aliases
+            .iter()
+            .map(|a| {
+                let protos: Vec<&str> = a.protocols().iter().map(|p| p.as_str()).collect();
+                format!(
+                    "{} on {}/{} ({})",
+                    a.target,
+                    a.ports,
+                    protos.join("+"),
+                    a.basis
+                )
+            })
+            .collect()
+    };
+    let source = if aliases.is_empty() {
+        "it is only a known use, not an IANA registration"
+    } else {
+        "portscope's alias table gives it"
+    };
+    writeln!(
+        out,
+        "\"{}\" is not an IANA service name; {source}: {}.",
+        escape(name),
+        escape(&meaning.join("; "))
+    )?;
+    for port in ports {
+        let assessment = hints::assess_port(registry, port, proto);
+        let detail = report::detail::port(registry, port, proto, &assessment);
+        writeln!(out, "\n{}", escape(&detail.title))?;
+        report::plain::write_detail(&mut out, &detail, width())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn not_found(registry: &Registry, name: &str) -> CmdResult {
+    let engine = Engine::new(registry);
+    let mut suggestions: Vec<String> = Vec::new();
+    if let Ok(q) = Query::parse(name) {
+        for h in engine.search(&q, None, 10) {
+            let n = h.alias().map_or(h.name(registry), |a| a.alias.as_str());
+            if suggestions.len() < 3 && !suggestions.iter().any(|s| s == n) {
+                suggestions.push(n.to_string());
+            }
+        }
+    }
+    let mut msg = format!("no service, product or alias is named \"{}\"", escape(name));
     if !suggestions.is_empty() {
         let list: Vec<String> = suggestions.iter().map(|s| escape(s).into_owned()).collect();
         msg.push_str(&format!("; did you mean {}?", list.join(", ")));

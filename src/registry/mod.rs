@@ -12,12 +12,10 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 mod parse;
-pub mod search;
 pub mod store;
 
-pub use parse::{ParseError, HEADER};
+pub use parse::{parse_port_field, ParseError, HEADER};
 use parse::{RawRow, Table, PROTOCOLS};
-pub use search::{Hit, SearchIndex};
 
 /// IANA's CSV, as assembled by `scripts/build-registry.py` (see `assets/SOURCES.md`).
 pub static EMBEDDED_CSV: &str = include_str!("../../assets/service-names-port-numbers.csv");

@@ -6,9 +6,9 @@
 use std::collections::HashMap;
 
 use crate::hints::{Assessor, Flag, Severity};
-use crate::registry::search::{Hit, Query, SearchIndex};
 use crate::registry::{PortRange, Protocol, Registry};
 use crate::report::{self, Detail, Filter, SortKey};
+use crate::search::{Engine, Hit, Kind, Query};
 use crate::sockets::{HostInfo, Snapshot, Socket, SocketKey};
 
 /// How many refreshes a new socket stays highlighted and a vanished one stays dimmed.
@@ -170,7 +170,7 @@ pub enum Freshness {
 
 pub struct App<'r> {
     pub registry: &'r Registry,
-    search_index: SearchIndex<'r>,
+    search_index: Engine<'r>,
     /// Shown in the header: "live" or the snapshot file.
     pub source: String,
     /// A saved snapshot: no refresh, no signals.
@@ -241,14 +241,16 @@ impl<'r> App<'r> {
                 }
             }
             all_entries.push(Hit {
+                kind: Kind::Iana,
                 index: e.index,
+                ports: e.ports,
                 protocols: e.protocol.into_iter().collect(),
                 score: 0,
             });
         }
         App {
             registry,
-            search_index: SearchIndex::new(registry),
+            search_index: Engine::new(registry),
             source: source.to_owned(),
             read_only,
             remote: None,
@@ -616,13 +618,24 @@ impl<'r> App<'r> {
 
     fn registry_detail(&self) -> Option<Detail> {
         let (mut detail, ports) = match (self.selected_hit(), self.queried_port) {
-            (Some(hit), _) => {
-                let e = self.registry.entry(hit.index);
-                let a = e
-                    .ports
-                    .map(|p| crate::hints::assess_port(self.registry, p.start, e.protocol));
-                (report::detail::entry(&e, a.as_ref()), e.ports)
-            }
+            (Some(hit), _) => match (hit.entry(self.registry), hit.ports) {
+                (Some(e), _) => {
+                    let a = e
+                        .ports
+                        .map(|p| crate::hints::assess_port(self.registry, p.start, e.protocol));
+                    (report::detail::entry(&e, a.as_ref()), e.ports)
+                }
+                // A known use or an alias is described by its port: IANA's entries there and
+                // the port's known uses.
+                (None, Some(ports)) => {
+                    let a = crate::hints::assess_port(self.registry, ports.start, None);
+                    (
+                        report::detail::port(self.registry, ports.start, None, &a),
+                        Some(ports),
+                    )
+                }
+                (None, None) => return None,
+            },
             (None, Some(port)) => {
                 let a = crate::hints::assess_port(self.registry, port, None);
                 (
@@ -752,7 +765,7 @@ impl<'r> App<'r> {
             }
             Pane::Registry | Pane::Detail => {
                 let range = match (self.selected_hit(), self.queried_port) {
-                    (Some(hit), _) => self.registry.entry(hit.index).ports,
+                    (Some(hit), _) => hit.ports,
                     (None, Some(port)) => Some(PortRange::single(port)),
                     (None, None) => {
                         self.say("no registry entry selected");
@@ -1107,8 +1120,8 @@ mod tests {
         for c in "redis".chars() {
             app.update(Action::SearchChar(c));
         }
-        let top = registry().entry(app.selected_hit().unwrap().index);
-        assert_eq!(top.service, "redis");
+        let top = app.selected_hit().unwrap();
+        assert!(top.name(registry()).eq_ignore_ascii_case("redis"));
         assert_eq!(top.ports.unwrap().start, 6379);
         app.update(Action::SearchBackspace);
         assert_eq!(app.query, "redi");
@@ -1146,8 +1159,8 @@ mod tests {
         assert_eq!(app.focus, Pane::Registry);
         assert_eq!(app.query, "3489");
         let hit = app.selected_hit().unwrap();
-        let entry = registry().entry(hit.index);
-        assert_eq!(entry.ports.unwrap().start, 3489);
+        assert_eq!(hit.kind, Kind::Iana);
+        assert_eq!(hit.ports.unwrap().start, 3489);
         assert!(hit.protocols.contains(&Protocol::Tcp));
         // Back: from the registry entry of 22 to the sshd socket.
         app.update(Action::StartSearch);

@@ -7,20 +7,22 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::{cell, keep_visible, pane_block, title_line, Theme, MARKER, NO_MARKER};
-use crate::registry::search::Hit;
 use crate::registry::Registry;
+use crate::search::{Hit, Kind};
 use crate::text::escape;
 use crate::tui::state::{App, Mode, Pane};
 
 /// `6379/tcp`, `6000-6063/tcp,udp`, `-` for a name-only row.
-pub(crate) fn port_label(registry: &Registry, hit: &Hit) -> String {
-    let e = registry.entry(hit.index);
-    let ports = e.ports.map_or("-".to_owned(), |p| p.to_string());
-    let protos: Vec<&str> = hit.protocols.iter().map(|p| p.as_str()).collect();
-    if protos.is_empty() {
-        ports
-    } else {
-        format!("{ports}/{}", protos.join(","))
+pub(crate) fn port_label(hit: &Hit) -> String {
+    hit.port_label()
+}
+
+/// The name a result row shows: IANA's service name, the known use's product, or for an alias
+/// what was typed and what it means (`rdp → ms-wbt-server`).
+fn hit_name(registry: &Registry, hit: &Hit) -> String {
+    match hit.alias() {
+        Some(a) => format!("{} → {}", escape(&a.alias), escape(&a.target)),
+        None => escape(hit.name(registry)).into_owned(),
     }
 }
 
@@ -91,7 +93,6 @@ pub(super) fn draw(
     let desc_w = width.saturating_sub(2 + port_w + service_w);
     *offset = keep_visible(*offset, app.registry_cursor(), height, rows.len());
     for (at, hit) in rows.iter().enumerate().skip(*offset).take(height) {
-        let e = app.registry.entry(hit.index);
         let selected = at == app.registry_cursor();
         let style = if selected {
             theme.selected(focused)
@@ -101,12 +102,21 @@ pub(super) fn draw(
         let marker = if selected { MARKER } else { NO_MARKER };
         let text = format!(
             "{marker}{}{}{}",
-            cell(&port_label(app.registry, hit), port_w),
-            cell(&escape(e.service), service_w),
-            cell(&escape(e.description), desc_w),
+            cell(&port_label(hit), port_w),
+            cell(&hit_name(app.registry, hit), service_w),
+            cell(&kind_and_description(app.registry, hit), desc_w),
         );
         lines.push(Line::styled(text, style));
     }
     frame.render_widget(Paragraph::new(lines), inner);
     height
+}
+
+/// IANA rows show their description as before; known uses and aliases say what they are first.
+fn kind_and_description(registry: &Registry, hit: &Hit) -> String {
+    let description = escape(hit.description(registry));
+    match hit.kind {
+        Kind::Iana => description.into_owned(),
+        kind => format!("[{}] {description}", kind.label()),
+    }
 }

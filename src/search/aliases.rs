@@ -1,0 +1,151 @@
+//! The alias table, `assets/aliases.csv`: the names people type that IANA does not use (acronyms,
+//! product and daemon names, old and vendor names), each pointing at a port and the name it goes
+//! by there, with a one-line basis in the project's own words. Owns parsing and validating the
+//! table; the search engine decides what a match is worth.
+
+use std::sync::OnceLock;
+
+use serde::Serialize;
+
+use crate::registry::{PortRange, Protocol};
+
+/// The table as shipped.
+pub static EMBEDDED_CSV: &str = include_str!("../../assets/aliases.csv");
+
+/// The header the table must start with.
+pub const HEADER: [&str; 5] = ["alias", "port", "protocol", "target", "basis"];
+
+/// One alias: `rdp` means `ms-wbt-server` on 3389/tcp.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Alias {
+    /// What people type, lowercase.
+    pub alias: String,
+    pub ports: PortRange,
+    /// `None` when both TCP and UDP are meant.
+    pub protocol: Option<Protocol>,
+    /// The name the port goes by: IANA's service name when IANA registered it, else the product.
+    pub target: String,
+    /// Why the alias means that port, in a line.
+    pub basis: String,
+}
+
+impl Alias {
+    pub fn protocols(&self) -> Vec<Protocol> {
+        match self.protocol {
+            Some(p) => vec![p],
+            None => vec![Protocol::Tcp, Protocol::Udp],
+        }
+    }
+}
+
+/// What is wrong with a row, with its line number (1 = the header).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("aliases.csv line {line}: {message}")]
+pub struct AliasParseError {
+    pub line: u64,
+    pub message: String,
+}
+
+/// Parse and validate: header, lowercase alias, port or run in range, protocol `tcp`/`udp`/empty,
+/// a target and a basis, no duplicate (alias, port, protocol).
+pub fn parse(text: &str) -> Result<Vec<Alias>, AliasParseError> {
+    let err = |line: u64, message: String| AliasParseError { line, message };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(text.as_bytes());
+    let header = reader.headers().map_err(|e| err(1, e.to_string()))?.clone();
+    if header.iter().ne(HEADER) {
+        return Err(err(1, format!("header must be {}", HEADER.join(","))));
+    }
+    let mut out: Vec<Alias> = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| err(0, e.to_string()))?;
+        let line = record.position().map_or(0, |p| p.line());
+        let field = |i: usize| record.get(i).unwrap_or("").trim();
+        let alias = field(0);
+        if alias.is_empty() || alias != alias.to_lowercase() {
+            return Err(err(
+                line,
+                format!("the alias must be lowercase and not empty, got {alias:?}"),
+            ));
+        }
+        let ports = match crate::registry::parse_port_field(field(1)) {
+            Ok(Some((start, end))) => PortRange { start, end },
+            Ok(None) => return Err(err(line, "the port is empty".into())),
+            Err(m) => return Err(err(line, m)),
+        };
+        let protocol = match field(2) {
+            "" => None,
+            "tcp" => Some(Protocol::Tcp),
+            "udp" => Some(Protocol::Udp),
+            other => {
+                return Err(err(
+                    line,
+                    format!("protocol must be tcp, udp or empty, got {other:?}"),
+                ))
+            }
+        };
+        for (i, name) in [(3, "target"), (4, "basis")] {
+            if field(i).is_empty() {
+                return Err(err(line, format!("the {name} is empty")));
+            }
+        }
+        let row = Alias {
+            alias: alias.to_string(),
+            ports,
+            protocol,
+            target: field(3).to_string(),
+            basis: field(4).to_string(),
+        };
+        if out
+            .iter()
+            .any(|a| (&a.alias, a.ports, a.protocol) == (&row.alias, row.ports, row.protocol))
+        {
+            return Err(err(
+                line,
+                format!("duplicate of {} on {}", row.alias, row.ports),
+            ));
+        }
+        out.push(row);
+    }
+    Ok(out)
+}
+
+/// The embedded table, parsed once.
+pub fn table() -> &'static [Alias] {
+    static TABLE: OnceLock<Vec<Alias>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        parse(EMBEDDED_CSV).expect("the embedded alias table is checked by the test suite")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = "alias,port,protocol,target,basis\n";
+
+    #[test]
+    fn embedded_table_parses() {
+        assert!(parse(EMBEDDED_CSV).unwrap().len() >= 100);
+    }
+
+    #[test]
+    fn bad_rows_say_which_line_and_why() {
+        let one = |row: &str| parse(&format!("{HEAD}{row}\n")).unwrap_err();
+        assert!(one("RDP,3389,tcp,ms-wbt-server,b")
+            .message
+            .contains("lowercase"));
+        assert!(one("rdp,70000,tcp,ms-wbt-server,b")
+            .message
+            .contains("65535"));
+        assert!(one("rdp,3389,icmp,ms-wbt-server,b")
+            .message
+            .contains("protocol"));
+        assert!(one("rdp,3389,tcp,,b").message.contains("target"));
+        assert_eq!(one("rdp,3389,tcp,x,").line, 2);
+        let dup = parse(&format!("{HEAD}rdp,3389,tcp,a,b\nrdp,3389,tcp,c,d\n")).unwrap_err();
+        assert_eq!(dup.line, 3);
+        assert!(parse("alias,port\nx,1\n").unwrap_err().line == 1);
+    }
+}
