@@ -361,13 +361,13 @@ fn endless_and_huge_inputs_are_capped() {
         .set_len(100 << 30)
         .unwrap();
     let sparse = sparse.to_str().unwrap();
-    assert_capped(&run(portscope().args(["view", "/dev/zero"])), "256 MiB");
-    assert_capped(&run(portscope().args(["diff", sparse, sparse])), "256 MiB");
+    assert_capped(&run(portscope().args(["view", "/dev/zero"])), "512 MiB");
+    assert_capped(&run(portscope().args(["diff", sparse, sparse])), "512 MiB");
     assert_capped(
         &run(portscope()
             .args(["view", "-"])
             .stdin(fs::File::open("/dev/zero").unwrap())),
-        "256 MiB",
+        "512 MiB",
     );
     assert_capped(
         &run(portscope().args(["--registry", "/dev/zero", "lookup", "22"])),
