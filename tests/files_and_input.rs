@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::cargo_bin;
 
+mod support;
+
 const NOBODY: u32 = 65534;
 
 fn portscope() -> Command {
@@ -434,4 +436,36 @@ fn hostile_text_in_error_messages_is_escaped() {
     let out = run(portscope().arg("view").arg(&named));
     assert_eq!(out.status.code(), Some(2));
     assert_escaped(&out, "snap\\x1b[2J.json");
+}
+
+#[test]
+fn a_full_filesystem_is_one_line_and_leaves_no_temp() {
+    // A 4 KiB tmpfs of our own, mounted in a private mount namespace, and enough listeners of our
+    // own that the snapshot cannot fit, whatever else listens here.
+    let _holder = support::hold(&["--name", "psfull", "--tcp-count", "20"]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new("unshare")
+        .args(["-m", "sh", "-c"])
+        .arg(
+            "mount -t tmpfs -o size=4k tmpfs \"$0\" || exit 99; \
+             \"$1\" snapshot -o \"$0/snap.json\"; rc=$?; ls -A \"$0\"; exit $rc",
+        )
+        .arg(dir.path())
+        .arg(cargo_bin("portscope"))
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_ne!(
+        out.status.code(),
+        Some(99),
+        "mount a tmpfs (the tests run as root): {err}"
+    );
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("No space left on device"), "{err}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "",
+        "left on the full filesystem"
+    );
 }
