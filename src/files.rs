@@ -366,9 +366,7 @@ pub fn write(path: &Path, bytes: &[u8], place: Place) -> Result<(), WriteError> 
         }
         Resolved::Entry { dir, name, shown } => (dir, name, shown),
     };
-    if place == Place::DataDir {
-        remove_stale_temps(&dir, true);
-    }
+    remove_stale_temps(&dir, place == Place::DataDir);
     let existing = match stat_at(dir.as_raw_fd(), &name) {
         Ok(st) => Some(st),
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
