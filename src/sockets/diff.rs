@@ -144,20 +144,24 @@ pub fn diff(old: &Snapshot, new: &Snapshot, old_hints: HintIds, new_hints: HintI
                 }
             });
         }
-        let (owners_b, owners_a) = (programs(b), programs(a));
-        // An unknown owner on one side is a visibility difference, not a new program.
-        if !owners_b.is_empty() && !owners_a.is_empty() && owners_b != owners_a {
-            what.push(ChangeKind::OwnerChanged {
-                from: owners_b,
-                to: owners_a,
-            });
-        }
-        let (users_b, users_a) = (users(b), users(a));
-        if !users_b.is_empty() && !users_a.is_empty() && users_b != users_a {
-            what.push(ChangeKind::UserChanged {
-                from: users_b,
-                to: users_a,
-            });
+        // The same owners (the common case) cannot differ in program or user: skip building
+        // the strings that compare them.
+        if a.owners != b.owners {
+            let (owners_b, owners_a) = (programs(b), programs(a));
+            // An unknown owner on one side is a visibility difference, not a new program.
+            if !owners_b.is_empty() && !owners_a.is_empty() && owners_b != owners_a {
+                what.push(ChangeKind::OwnerChanged {
+                    from: owners_b,
+                    to: owners_a,
+                });
+            }
+            let (users_b, users_a) = (users(b), users(a));
+            if !users_b.is_empty() && !users_a.is_empty() && users_b != users_a {
+                what.push(ChangeKind::UserChanged {
+                    from: users_b,
+                    to: users_a,
+                });
+            }
         }
         let old_ids = old_hints.get(bi).unwrap_or(&none);
         let new_ids: Vec<String> = new_hints
