@@ -81,10 +81,11 @@ fn drifted_pair() -> (Snapshot, Snapshot) {
         }
         new.push(s);
     }
-    // Opened: as many as closed, on ports nothing used.
+    // Opened: as many as closed, on ports nothing used (above the 1024..61024 the others hold).
     new.extend((0..LISTENERS / 100).map(|i| {
         let mut s = listener(i);
         s.local_addr = IpAddr::V4(Ipv4Addr::new(10, 9, 0, 1));
+        s.local_port = 61_100 + i as u16;
         s
     }));
     (snapshot(old), snapshot(new))

@@ -1,8 +1,8 @@
 //! Tables, JSON and CSV over the shared row types. Every untrusted string passes through
-//! `text::escape` (tables, CSV) or `text::write_json` (JSON) on its way out.
+//! `text::escape` (tables, CSV) or `text::write_json` (JSON) on its way out. Files are written by
+//! `crate::files`, not here.
 
 use std::io::{self, IsTerminal, Write};
-use std::path::Path;
 
 /// The width a table may use: the terminal's when stdout is one (at least 40 columns); `None`
 /// when the output is piped, where lines are never cut (a script wants whole fields).
@@ -99,19 +99,4 @@ fn csv_to_io(err: csv::Error) -> io::Error {
         _ => io::ErrorKind::Other,
     };
     io::Error::new(kind, err)
-}
-
-/// Write `bytes` to `dest` through a temp file in the same directory and a rename, so readers see
-/// the old file or the new one, never half of one, and a failure leaves the old file as it was.
-pub fn write_atomically(dest: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = dest
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(dest).map_err(|e| e.error)?;
-    Ok(())
 }

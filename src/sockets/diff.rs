@@ -144,20 +144,24 @@ pub fn diff(old: &Snapshot, new: &Snapshot, old_hints: HintIds, new_hints: HintI
                 }
             });
         }
-        let (owners_b, owners_a) = (programs(b), programs(a));
-        // An unknown owner on one side is a visibility difference, not a new program.
-        if !owners_b.is_empty() && !owners_a.is_empty() && owners_b != owners_a {
-            what.push(ChangeKind::OwnerChanged {
-                from: owners_b,
-                to: owners_a,
-            });
-        }
-        let (users_b, users_a) = (users(b), users(a));
-        if !users_b.is_empty() && !users_a.is_empty() && users_b != users_a {
-            what.push(ChangeKind::UserChanged {
-                from: users_b,
-                to: users_a,
-            });
+        // The same owners (the common case) cannot differ in program or user: skip building
+        // the strings that compare them.
+        if a.owners != b.owners {
+            let (owners_b, owners_a) = (programs(b), programs(a));
+            // An unknown owner on one side is a visibility difference, not a new program.
+            if !owners_b.is_empty() && !owners_a.is_empty() && owners_b != owners_a {
+                what.push(ChangeKind::OwnerChanged {
+                    from: owners_b,
+                    to: owners_a,
+                });
+            }
+            let (users_b, users_a) = (users(b), users(a));
+            if !users_b.is_empty() && !users_a.is_empty() && users_b != users_a {
+                what.push(ChangeKind::UserChanged {
+                    from: users_b,
+                    to: users_a,
+                });
+            }
         }
         let old_ids = old_hints.get(bi).unwrap_or(&none);
         let new_ids: Vec<String> = new_hints
@@ -365,5 +369,92 @@ mod tests {
         conn.remote_addr = Some("10.0.0.2".parse().unwrap());
         conn.remote_port = Some(50000);
         assert!(diff(&snapshot(vec![]), &snapshot(vec![conn]), NO_HINTS, NO_HINTS).is_empty());
+    }
+
+    /// The pairing as it was before it was indexed (quadratic): each old listener takes the first
+    /// remaining new one with the same protocol, port and address, then the leftovers the first
+    /// with the same protocol and port. The indexed version must pair exactly the same way.
+    fn reference_pairs(
+        old: &Snapshot,
+        new: &Snapshot,
+    ) -> (Vec<(usize, usize)>, Vec<usize>, Vec<usize>) {
+        let sorted = |s: &Snapshot| {
+            let mut v: Vec<usize> = (0..s.sockets.len())
+                .filter(|&i| s.sockets[i].state.is_listener())
+                .collect();
+            v.sort_by_key(|&i| {
+                (
+                    s.sockets[i].protocol,
+                    s.sockets[i].local_port,
+                    s.sockets[i].local_addr,
+                )
+            });
+            v
+        };
+        let (mut before, mut after) = (sorted(old), sorted(new));
+        let mut pairs = Vec::new();
+        for exact in [true, false] {
+            before.retain(|&b| {
+                let sb = &old.sockets[b];
+                let pos = after.iter().position(|&a| {
+                    let sa = &new.sockets[a];
+                    sa.protocol == sb.protocol
+                        && sa.local_port == sb.local_port
+                        && (!exact || sa.local_addr == sb.local_addr)
+                });
+                match pos {
+                    Some(i) => {
+                        pairs.push((b, after.remove(i)));
+                        false
+                    }
+                    None => true,
+                }
+            });
+        }
+        (pairs, after, before)
+    }
+
+    fn arbitrary_listener() -> impl proptest::strategy::Strategy<Value = Socket> {
+        use proptest::prelude::*;
+        (any::<bool>(), 0u8..3, 20u16..24, 0u32..3).prop_map(|(udp, addr, port, who)| {
+            let addr = ["127.0.0.1", "0.0.0.0", "10.0.0.1"][usize::from(addr)];
+            let names = ["sshd", "nginx", "nc"];
+            let proto = if udp { Protocol::Udp } else { Protocol::Tcp };
+            listener(
+                proto,
+                addr,
+                port,
+                vec![owner(
+                    who,
+                    names[who as usize],
+                    &format!("/usr/bin/{}", names[who as usize]),
+                    "root",
+                )],
+            )
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_index_pairs_as_the_scan_did(
+            old in proptest::collection::vec(arbitrary_listener(), 0..30),
+            new in proptest::collection::vec(arbitrary_listener(), 0..30),
+        ) {
+            let (old, new) = (snapshot(old), snapshot(new));
+            let (pairs, opened, closed) = reference_pairs(&old, &new);
+            let changes = diff(&old, &new, NO_HINTS, NO_HINTS);
+            let expect_opened: Vec<Socket> = opened.iter().map(|&i| new.sockets[i].clone()).collect();
+            let expect_closed: Vec<Socket> = closed.iter().map(|&i| old.sockets[i].clone()).collect();
+            proptest::prop_assert_eq!(&changes.opened, &expect_opened);
+            proptest::prop_assert_eq!(&changes.closed, &expect_closed);
+            // Every reported change is one of the reference's pairs, in the reference's order.
+            let changed: Vec<(Socket, Socket)> = changes.changed.iter().map(|c| (c.before.clone(), c.after.clone())).collect();
+            let expect: Vec<(Socket, Socket)> = pairs
+                .iter()
+                .map(|&(b, a)| (old.sockets[b].clone(), new.sockets[a].clone()))
+                .filter(|(b, a)| b.local_addr != a.local_addr || programs(b) != programs(a))
+                .collect();
+            proptest::prop_assert_eq!(changed, expect);
+        }
     }
 }
