@@ -292,7 +292,9 @@ mod linux {
                     netns: k.netns,
                 });
             }
-            sockets.sort_by_key(|s| (s.local_port, s.key()));
+            // The inode makes the order total, so an unstable sort (no buffer of half the
+            // sockets, as a stable one takes) still gives the same order every time.
+            sockets.sort_unstable_by_key(|s| (s.local_port, s.key(), s.inode));
             if child_pid_namespace {
                 warnings.push(
                     "this /proc shows only a child pid namespace: sockets held by processes outside it have no owner here (run portscope in the host's pid namespace)".to_string(),
@@ -500,11 +502,8 @@ mod linux {
             let states = state_mask(protocol, options.include_connections);
             for ipv6 in [false, true] {
                 let what = format!("{}{}", protocol.as_str(), if ipv6 { "6" } else { "" });
-                let netlink_error = match netlink::dump(protocol, ipv6, states) {
-                    Ok(sockets) => {
-                        all.extend(sockets);
-                        continue;
-                    }
+                let netlink_error = match netlink::dump_into(protocol, ipv6, states, &mut all) {
+                    Ok(()) => continue,
                     Err(e) => e,
                 };
                 let path = procnet::path(protocol, ipv6);
