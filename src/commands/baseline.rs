@@ -22,12 +22,11 @@ pub fn run(ctx: &Context, args: &BaselineArgs) -> CmdResult {
             out.write_all(text.as_bytes())?;
             out.flush()?;
         }
-        Some(path) => crate::output::write_atomically(path, text.as_bytes()).map_err(|e| {
-            Failure::Runtime(anyhow::anyhow!(
-                "cannot write the baseline to {}: {e}; nothing was written",
-                escape(&path.display().to_string())
-            ))
-        })?,
+        Some(path) => crate::files::write(path, text.as_bytes(), crate::files::Place::Given)
+            .map_err(|e| {
+                // Raw text in a runtime error: `main` escapes it once as it prints it.
+                Failure::Runtime(anyhow::anyhow!("cannot write the baseline: {e}"))
+            })?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -163,12 +163,11 @@ pub fn run(ctx: &Context, args: &MetricsArgs) -> CmdResult {
             stdout.write_all(out.as_bytes())?;
             stdout.flush()?;
         }
-        Some(path) => crate::output::write_atomically(path, out.as_bytes()).map_err(|e| {
-            Failure::Runtime(anyhow::anyhow!(
-                "cannot write the metrics to {}: {e}; nothing was written",
-                escape(&path.display().to_string())
-            ))
-        })?,
+        Some(path) => crate::files::write(path, out.as_bytes(), crate::files::Place::Given)
+            .map_err(|e| {
+                // Raw text in a runtime error: `main` escapes it once as it prints it.
+                Failure::Runtime(anyhow::anyhow!("cannot write the metrics: {e}"))
+            })?,
     }
     Ok(ExitCode::SUCCESS)
 }
