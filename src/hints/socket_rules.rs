@@ -957,8 +957,12 @@ pub(super) fn name_differs_from_exe<'x>(f: &'x SocketFacts) -> Option<Finding<'x
             || RENAMING_RUNTIMES.contains(&exe);
         // The kernel cuts names at 15 bytes, so a prefix either way is a match.
         let same = exe.starts_with(name) || name.starts_with(exe);
-        let borrowed = borrowed_daemon(o).is_some() || kernel_thread_name(o).is_some();
-        (!name.is_empty() && !runtime && !same && !borrowed).then_some((o, exe))
+        (!name.is_empty()
+            && !runtime
+            && !same
+            && borrowed_daemon(o).is_none()
+            && kernel_thread_name(o).is_none())
+        .then_some((o, exe))
     })?;
     Some(Finding::new(Severity::Notice, move || Text {
         title: format!("{} runs the executable {exe}", who(o)),
