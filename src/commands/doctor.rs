@@ -1,6 +1,7 @@
 //! `portscope doctor`: what this run can see and why not, with the exact fix for each gap. Every
 //! check reads the system as it is (uid, capabilities, /proc mount options, namespaces, netlink);
-//! none of them changes anything.
+//! none of them changes anything. The Linux checks read /proc and netlink; macOS and Windows have
+//! their own, in [`other`], about what the portable collector can see at this privilege level.
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -53,6 +54,7 @@ pub fn run(ctx: &Context) -> CmdResult {
 }
 
 /// Run every check, in the order a user would fix them.
+#[cfg(target_os = "linux")]
 pub fn checks() -> Vec<Check> {
     vec![
         proc_fs(),
@@ -64,6 +66,7 @@ pub fn checks() -> Vec<Check> {
     ]
 }
 
+#[cfg(target_os = "linux")]
 fn proc_fs() -> Check {
     match std::fs::metadata("/proc/self/fd") {
         Ok(_) => Check {
@@ -81,10 +84,13 @@ fn proc_fs() -> Check {
     }
 }
 
+#[cfg(target_os = "linux")]
 /// Capability bits portscope cares about (linux/capability.h).
 const CAP_DAC_READ_SEARCH: u32 = 2;
+#[cfg(target_os = "linux")]
 const CAP_SYS_PTRACE: u32 = 19;
 
+#[cfg(target_os = "linux")]
 fn effective_caps() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let hex = status
@@ -94,6 +100,7 @@ fn effective_caps() -> Option<u64> {
     u64::from_str_radix(hex, 16).ok()
 }
 
+#[cfg(target_os = "linux")]
 fn privileges() -> Check {
     // SAFETY: geteuid has no preconditions and cannot fail.
     let euid = unsafe { libc::geteuid() };
@@ -144,6 +151,7 @@ fn privileges() -> Check {
     .with_cap_note(has(CAP_DAC_READ_SEARCH))
 }
 
+#[cfg(target_os = "linux")]
 impl Check {
     fn with_cap_note(mut self, dac: bool) -> Check {
         if dac {
@@ -154,6 +162,7 @@ impl Check {
     }
 }
 
+#[cfg(target_os = "linux")]
 /// Pids whose fd links this process may not read, though it may list them.
 fn processes_refusing_fd_reads() -> Vec<u32> {
     let Ok(procs) = std::fs::read_dir("/proc") else {
@@ -173,6 +182,7 @@ fn processes_refusing_fd_reads() -> Vec<u32> {
     refused
 }
 
+#[cfg(target_os = "linux")]
 /// The options /proc is mounted with (hidepid=, subset=).
 fn proc_mount_options() -> Option<String> {
     let mounts = std::fs::read_to_string("/proc/self/mounts").ok()?;
@@ -183,6 +193,7 @@ fn proc_mount_options() -> Option<String> {
     })
 }
 
+#[cfg(target_os = "linux")]
 fn hidepid() -> Check {
     let Some(opts) = proc_mount_options() else {
         return Check {
@@ -218,6 +229,7 @@ fn hidepid() -> Check {
     }
 }
 
+#[cfg(target_os = "linux")]
 /// Whether this process shares namespace `kind` ("net", "pid") with init (pid 1).
 fn namespace(kind: &'static str) -> Check {
     let check = if kind == "net" { "net-ns" } else { "pid-ns" };
@@ -266,6 +278,7 @@ fn namespace(kind: &'static str) -> Check {
     }
 }
 
+#[cfg(target_os = "linux")]
 /// sock_diag over netlink is how sockets are listed quickly; /proc/net is the slower fallback.
 fn netlink() -> Check {
     const NETLINK_SOCK_DIAG: libc::c_int = 4;
@@ -300,3 +313,69 @@ fn netlink() -> Check {
         fix: Some("load the diag modules: `sudo modprobe -a inet_diag tcp_diag udp_diag`; in a container, allow AF_NETLINK sockets".into()),
     }
 }
+
+/// macOS and Windows: what the portable collector sees at this privilege level, and what it never
+/// reads on this OS.
+#[cfg(not(target_os = "linux"))]
+mod other {
+    use super::{Check, Status};
+    use crate::sockets::portable;
+
+    pub fn checks() -> Vec<Check> {
+        vec![privileges(), collector()]
+    }
+
+    fn privileges() -> Check {
+        let seen = portable::privilege();
+        let (detail, fix) = if cfg!(windows) {
+            if seen.sees_all_owners {
+                ("running elevated (Administrator): every socket, its pid and its process's executable and command line are visible".to_string(), None)
+            } else {
+                (
+                    "not elevated: every socket and its pid are listed, but the executable and command line of other users' and system processes are not".to_string(),
+                    Some("run portscope from a terminal opened with \"Run as administrator\"".to_string()),
+                )
+            }
+        } else if seen.sees_all_owners {
+            (
+                "running as root: every process's sockets are listed".to_string(),
+                None,
+            )
+        } else {
+            (
+                format!("uid {}, not root: macOS shows only your own processes' sockets; other users' and system listeners are missing, not merely unattributed", seen.uid),
+                Some("run `sudo portscope`".to_string()),
+            )
+        };
+        Check {
+            check: "privileges",
+            status: if fix.is_none() {
+                Status::Ok
+            } else {
+                Status::Warn
+            },
+            detail,
+            fix,
+        }
+    }
+
+    fn collector() -> Check {
+        let source = if cfg!(windows) {
+            "the IP Helper tables (netstat2)"
+        } else {
+            "libproc"
+        };
+        Check {
+            check: "collector",
+            status: Status::Ok,
+            detail: format!(
+                "sockets from {source}, owners from sysinfo; not read on this OS: the kernel's state filter, socket inodes, the ephemeral port range, whether a UDP socket is connected{}",
+                if cfg!(windows) { ", dual-stack (IPV6_V6ONLY)" } else { "" }
+            ),
+            fix: None,
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub use other::checks;

@@ -20,10 +20,12 @@ mod kernel;
 mod netlink;
 #[cfg(target_os = "linux")]
 mod owners;
+pub mod portable;
 #[cfg(target_os = "linux")]
 mod procnet;
 
 pub use collect::{CollectError, CollectOptions, Collector, FixtureCollector, SystemCollector};
+pub use portable::PortableCollector;
 
 /// The version of the snapshot JSON layout. Bump it when a field changes meaning or is removed;
 /// readers refuse a newer version with a clear message instead of guessing.

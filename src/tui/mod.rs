@@ -16,9 +16,11 @@ use ratatui::Terminal;
 use crate::registry::Registry;
 use crate::sockets::collect::CollectOptions;
 use crate::sockets::{Collector, SystemCollector};
+use process::terminate;
 
 mod action;
 mod event;
+mod process;
 mod state;
 mod terminal;
 mod view;
@@ -258,75 +260,4 @@ fn handle(app: &mut App, msg: Msg, control: &Sender<Control>, outside: &Outside)
         }
     }
     None
-}
-
-/// Send SIGTERM to `pid`, unless it now belongs to another process (its start time changed).
-fn terminate(pid: u32, start_time: Option<u64>) -> String {
-    if let Some(expected) = start_time {
-        match process_start_time(pid) {
-            Some(now) if expected.abs_diff(now) <= 2 => {}
-            Some(_) => return format!("pid {pid} is now another process: nothing was signalled"),
-            None => {
-                return format!("pid {pid} has exited or cannot be checked: nothing was signalled")
-            }
-        }
-    }
-    let Ok(raw) = libc::pid_t::try_from(pid) else {
-        return format!("pid {pid} is out of range: nothing was signalled");
-    };
-    // SAFETY: kill(2) with a plain pid and signal number.
-    if unsafe { libc::kill(raw, libc::SIGTERM) } == 0 {
-        format!("sent SIGTERM to pid {pid}")
-    } else {
-        let err = io::Error::last_os_error();
-        let fix = if err.raw_os_error() == Some(libc::EPERM) {
-            ": run as its user or root"
-        } else {
-            ""
-        };
-        format!("cannot signal pid {pid}: {err}{fix}")
-    }
-}
-
-/// Start time of a process in seconds since the epoch, from /proc (Linux).
-fn process_start_time(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The name (field 2) may hold spaces and parentheses: fields resume after the last ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let ticks: u64 = rest.split(' ').nth(19)?.parse().ok()?;
-    let boot: u64 = std::fs::read_to_string("/proc/stat")
-        .ok()?
-        .lines()
-        .find_map(|l| l.strip_prefix("btime "))?
-        .trim()
-        .parse()
-        .ok()?;
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    (hz > 0).then(|| boot + ticks / hz as u64)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn our_own_start_time_is_read_from_proc() {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        let started = process_start_time(std::process::id()).expect("own /proc entry");
-        assert!(
-            started <= now + 1 && now - started < 3600,
-            "{started} vs {now}"
-        );
-    }
-
-    #[test]
-    fn a_reused_pid_is_not_signalled() {
-        let me = std::process::id();
-        let msg = terminate(me, Some(1));
-        assert!(msg.contains("another process"), "{msg}");
-    }
 }
