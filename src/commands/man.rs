@@ -36,12 +36,7 @@ pub fn write(out: &mut dyn Write) -> io::Result<()> {
                 (Some(s), None) => format!("-{s}"),
                 (None, None) => arg.get_id().to_string().to_uppercase(),
             };
-            writeln!(
-                out,
-                ".RS\n.TP\n\\fB{}\\fR\n{}\n.RE",
-                roff(&name),
-                roff(&help.to_string())
-            )?;
+            writeln!(out, ".RS\n.TP\n\\fB{}\\fR\n{}\n.RE", roff(&name), roff(&help.to_string()))?;
         }
     }
 
@@ -124,10 +119,7 @@ mod tests {
             assert!(page.contains(section), "{section} missing");
         }
         assert!(!page.contains("portscope-lookup(1)"), "no such page exists");
-        assert!(
-            page.contains("\\fBportscope lookup"),
-            "each command is described"
-        );
+        assert!(page.contains("\\fBportscope lookup"), "each command is described");
     }
 
     #[test]
