@@ -41,6 +41,7 @@ fn ten_thousand_sockets() -> Snapshot {
                 exe_deleted: false,
                 cmdline: vec![format!("server-{}", i % 50), "--serve".into()],
                 start_time: Some(1_700_000_000),
+                start_ticks: None,
                 parent_pid: Some(1),
             }],
             owner_unknown: None,

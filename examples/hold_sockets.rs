@@ -3,20 +3,29 @@
 //! ```text
 //! hold_sockets [--name COMM] [--tcp ADDR:PORT]... [--udp ADDR:PORT]... [--udp-connected ADDR:PORT]...
 //!              [--tcp-count N [--tcp-base-addr ADDR]]... [--udp-count N [--udp-base-addr ADDR]]
-//!              [--v6only on|off]
+//!              [--v6only on|off] [--pairs N [--pair-addr ADDR]] [--receive-at PATH]
 //! ```
 //!
 //! Port 0 means any. `--tcp-count`/`--tcp-base-addr` pair up in order (`--tcp-count 7500
 //! --tcp-count 2500 --tcp-base-addr 127.0.0.1 --tcp-base-addr ::1`); a count without an address
 //! binds on 127.0.0.1. `--v6only` sets `IPV6_V6ONLY` on every IPv6 socket (default: the system's).
+//! `--pairs N` opens N established TCP connections to a listener of its own on `--pair-addr`
+//! (127.0.0.1 by default) and holds both ends (2N sockets). `--receive-at PATH` listens on a Unix
+//! socket for descriptors another `hold_sockets` hands over, holds them, and prints `received N`.
+//!
 //! Prints one line per socket (`tcp 127.0.0.1:PORT`, `udp [::1]:PORT`, `udp-connected
-//! 127.0.0.1:PORT`), then `ready`, and exits when stdin closes.
+//! 127.0.0.1:PORT`, `pairs ADDR:PORT` for the pairs' listener), then `ready`. Then reads commands
+//! on stdin: `send PATH` hands its `--tcp` listeners to the process listening at PATH (an fd
+//! handoff over SCM_RIGHTS), closes its own copies, stays alive and prints `sent N`. It exits
+//! when stdin closes.
 
 use std::ffi::OsString;
 use std::io::{self, BufRead, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::PathBuf;
 
 #[derive(Default)]
 struct Plan {
@@ -29,7 +38,13 @@ struct Plan {
     udp_count: usize,
     udp_base: Option<IpAddr>,
     v6only: Option<bool>,
+    pairs: usize,
+    pair_addr: Option<IpAddr>,
+    receive_at: Option<PathBuf>,
 }
+
+/// The most descriptors one SCM_RIGHTS message may carry (the kernel's SCM_MAX_FD).
+const MAX_FDS_PER_MESSAGE: usize = 253;
 
 fn main() {
     if let Err(e) = run() {
@@ -87,19 +102,157 @@ fn run() -> Result<(), String> {
     for _ in 0..plan.udp_count {
         hold("udp", SocketAddr::new(udp_base, 0), None)?;
     }
-    lines.push_str("ready\n");
-    let mut out = io::stdout().lock();
-    out.write_all(lines.as_bytes())
-        .and_then(|_| out.flush())
-        .map_err(|e| e.to_string())?;
-    drop(out);
-    // Hold everything until whoever started us closes our stdin.
-    let mut sink = String::new();
-    while io::stdin().lock().read_line(&mut sink).is_ok_and(|n| n > 0) {
-        sink.clear();
+    // The `--tcp` listeners (the first sockets held) are what `send` hands over.
+    let handed = plan.tcp.len();
+    if plan.pairs > 0 {
+        let addr = SocketAddr::new(plan.pair_addr.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST)), 0);
+        let listener = std::net::TcpListener::bind(addr)
+            .map_err(|e| format!("cannot bind the pairs' listener on {addr}: {e}"))?;
+        let local = listener.local_addr().map_err(|e| e.to_string())?;
+        for i in 0..plan.pairs {
+            let client = std::net::TcpStream::connect(local)
+                .map_err(|e| format!("connection {i} of {} failed: {e}", plan.pairs))?;
+            let (server, _) = listener.accept().map_err(|e| e.to_string())?;
+            held.push(client.into());
+            held.push(server.into());
+        }
+        lines.push_str(&format!("pairs {local}\n"));
+        held.push(listener.into());
     }
+    let receiver = match &plan.receive_at {
+        Some(path) => Some(
+            UnixListener::bind(path)
+                .map_err(|e| format!("cannot listen at {}: {e}", path.display()))?,
+        ),
+        None => None,
+    };
+    lines.push_str("ready\n");
+    say(&lines)?;
+    if let Some(receiver) = receiver {
+        // Received descriptors are held until the process exits.
+        std::thread::spawn(move || {
+            for stream in receiver.incoming() {
+                let report = match stream.map_err(|e| e.to_string()).and_then(|s| receive(&s)) {
+                    Ok(fds) => {
+                        let n = fds.len();
+                        std::mem::forget(fds);
+                        format!("received {n}\n")
+                    }
+                    Err(e) => format!("receive failed: {e}\n"),
+                };
+                let _ = say(&report);
+            }
+        });
+    }
+    // Hold everything, obeying commands, until whoever started us closes our stdin.
+    let mut line = String::new();
+    let mut listeners: Vec<OwnedFd> = held.drain(..handed).collect();
+    while io::stdin().lock().read_line(&mut line).is_ok_and(|n| n > 0) {
+        if let Some(path) = line.trim_end().strip_prefix("send ") {
+            let report = match send(path, &listeners) {
+                Ok(n) => {
+                    listeners.clear(); // our copies close: only the receiver holds them now
+                    format!("sent {n}\n")
+                }
+                Err(e) => format!("send failed: {e}\n"),
+            };
+            say(&report)?;
+        }
+        line.clear();
+    }
+    drop(listeners);
     drop(held);
     Ok(())
+}
+
+/// Write `text` to stdout at once and flush it.
+fn say(text: &str) -> Result<(), String> {
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .map_err(|e| e.to_string())
+}
+
+/// Hand `fds` to the process listening at `path`, in one SCM_RIGHTS message.
+fn send(path: &str, fds: &[OwnedFd]) -> Result<usize, String> {
+    if fds.is_empty() || fds.len() > MAX_FDS_PER_MESSAGE {
+        return Err(format!(
+            "can hand over 1 to {MAX_FDS_PER_MESSAGE} sockets, not {}",
+            fds.len()
+        ));
+    }
+    let stream = UnixStream::connect(path).map_err(|e| format!("{path}: {e}"))?;
+    let raw: Vec<libc::c_int> = fds.iter().map(AsRawFd::as_raw_fd).collect();
+    let data_len = std::mem::size_of_val(raw.as_slice());
+    // SAFETY: CMSG_SPACE is arithmetic on a length.
+    let space = unsafe { libc::CMSG_SPACE(data_len as u32) } as usize;
+    let mut control = vec![0u8; space];
+    let mut byte = [b'x'];
+    let mut iov = libc::iovec {
+        iov_base: byte.as_mut_ptr().cast(),
+        iov_len: 1,
+    };
+    // SAFETY: msghdr is plain data; every pointer set below outlives the sendmsg call.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = space as _;
+    // SAFETY: the control buffer is CMSG_SPACE(data_len) bytes, room for one header and the fds.
+    unsafe {
+        let header = libc::CMSG_FIRSTHDR(&msg);
+        (*header).cmsg_level = libc::SOL_SOCKET;
+        (*header).cmsg_type = libc::SCM_RIGHTS;
+        (*header).cmsg_len = libc::CMSG_LEN(data_len as u32) as _;
+        std::ptr::copy_nonoverlapping(raw.as_ptr().cast::<u8>(), libc::CMSG_DATA(header), data_len);
+    }
+    // SAFETY: a valid msghdr on a connected socket.
+    if unsafe { libc::sendmsg(stream.as_raw_fd(), &msg, 0) } < 0 {
+        return Err(io::Error::last_os_error().to_string());
+    }
+    Ok(fds.len())
+}
+
+/// Take the descriptors of one SCM_RIGHTS message from `stream`.
+fn receive(stream: &UnixStream) -> Result<Vec<OwnedFd>, String> {
+    let data_len = MAX_FDS_PER_MESSAGE * std::mem::size_of::<libc::c_int>();
+    // SAFETY: CMSG_SPACE is arithmetic on a length.
+    let space = unsafe { libc::CMSG_SPACE(data_len as u32) } as usize;
+    let mut control = vec![0u8; space];
+    let mut byte = [0u8];
+    let mut iov = libc::iovec {
+        iov_base: byte.as_mut_ptr().cast(),
+        iov_len: 1,
+    };
+    // SAFETY: msghdr is plain data; every pointer set below outlives the recvmsg call.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = space as _;
+    // SAFETY: a valid msghdr on a connected socket; received fds are close-on-exec.
+    if unsafe { libc::recvmsg(stream.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) } < 0 {
+        return Err(io::Error::last_os_error().to_string());
+    }
+    let mut fds = Vec::new();
+    // SAFETY: walking the control messages the kernel wrote, within msg_controllen.
+    unsafe {
+        let mut header = libc::CMSG_FIRSTHDR(&msg);
+        while !header.is_null() {
+            if (*header).cmsg_level == libc::SOL_SOCKET && (*header).cmsg_type == libc::SCM_RIGHTS {
+                let bytes = (*header).cmsg_len as usize - libc::CMSG_LEN(0) as usize;
+                let data = libc::CMSG_DATA(header).cast::<libc::c_int>();
+                for i in 0..bytes / std::mem::size_of::<libc::c_int>() {
+                    fds.push(OwnedFd::from_raw_fd(data.add(i).read_unaligned()));
+                }
+            }
+            header = libc::CMSG_NXTHDR(&msg, header);
+        }
+    }
+    if fds.is_empty() {
+        return Err("no descriptors came".into());
+    }
+    Ok(fds)
 }
 
 fn parse(args: Vec<OsString>) -> Result<Plan, String> {
@@ -130,6 +283,9 @@ fn parse(args: Vec<OsString>) -> Result<Plan, String> {
             "--tcp-base-addr" => plan.tcp_bases.push(ip(value()?)?),
             "--udp-count" => plan.udp_count = count(value()?)?,
             "--udp-base-addr" => plan.udp_base = Some(ip(value()?)?),
+            "--pairs" => plan.pairs = count(value()?)?,
+            "--pair-addr" => plan.pair_addr = Some(ip(value()?)?),
+            "--receive-at" => plan.receive_at = Some(PathBuf::from(value()?)),
             "--v6only" => {
                 plan.v6only = match text(value()?).as_str() {
                     "on" => Some(true),

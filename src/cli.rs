@@ -49,6 +49,17 @@ pub enum Command {
     View(ViewArgs),
     /// Compare two snapshots: listeners opened, closed or changed. Exit 0 equal, 1 differ.
     Diff(DiffArgs),
+    /// Explore another host's live listeners over ssh; nothing stays installed there.
+    ///
+    /// Runs the explorer here and a collector on HOST over one ssh connection (your own ssh, so
+    /// your config, keys, agent and jump hosts apply). A portscope on HOST's PATH that speaks the
+    /// same stream is used; otherwise this binary is sent into a private temporary directory there
+    /// and removed when the collector exits.
+    Ssh(SshArgs),
+    /// The remote end of `portscope ssh`: stream this machine's sockets as changes (JSON lines)
+    /// until standard input closes.
+    #[command(hide = true)]
+    Collector(CollectorArgs),
     /// Say what this run can see and why not, with the fix for each gap.
     Doctor,
     /// Print a shell completion script.
@@ -164,9 +175,63 @@ pub struct ViewArgs {
 #[derive(Debug, Args)]
 pub struct DiffArgs {
     /// The baseline snapshot.
-    pub old: PathBuf,
+    #[arg(required_unless_present = "fleet")]
+    pub old: Option<PathBuf>,
     /// The snapshot to compare against it.
-    pub new: PathBuf,
+    #[arg(required_unless_present = "fleet")]
+    pub new: Option<PathBuf>,
+    /// Compare many hosts instead: every snapshot (*.json) in DIR, one per host. Prints the
+    /// listeners (port, protocol, program) only a few hosts have. Exit 0 none, 1 outliers, 2 error.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["old", "new"])]
+    pub fleet: Option<PathBuf>,
+    /// With --fleet: a listener on at most this many hosts is an outlier (default: 1, or 10% of
+    /// the hosts when that is more).
+    #[arg(long, value_name = "N", requires = "fleet")]
+    pub max_hosts: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct SshArgs {
+    /// The host as ssh takes it: HOST, USER@HOST, or a Host alias from your ssh config.
+    pub destination: String,
+    /// Options for ssh itself, after `--` (e.g. `-- -p 2222 -J bastion`).
+    #[arg(last = true, value_name = "SSH OPTIONS")]
+    pub ssh_options: Vec<String>,
+    /// Collect as root through `sudo -n` (no password prompt: sudo must allow it without one).
+    #[arg(long)]
+    pub sudo: bool,
+    /// Send this binary even when HOST has a compatible portscope on its PATH.
+    #[arg(long)]
+    pub upload: bool,
+    /// Send this file instead of the running binary (e.g. a static build for an older host).
+    #[arg(long, value_name = "FILE")]
+    pub binary: Option<PathBuf>,
+    /// Print HOST's listeners once (as `list` would, or JSON with --json) and disconnect.
+    #[arg(long)]
+    pub once: bool,
+    /// Also collect connections, not only listeners.
+    #[arg(long, short = 'a')]
+    pub all: bool,
+    /// Seconds between collections on HOST (default: the explorer's --interval).
+    #[arg(long, value_name = "SECONDS")]
+    pub interval: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+pub struct CollectorArgs {
+    /// Seconds between collections.
+    #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
+    pub interval: f64,
+    /// Include every connection, not only listeners.
+    #[arg(long, short = 'a')]
+    pub all: bool,
+    /// Delete this executable (and its directory, once empty) as soon as it runs: `portscope
+    /// ssh` uploads it to a temporary directory and leaves nothing behind.
+    #[arg(long)]
+    pub unlink_self: bool,
+    /// Print the stream protocol this collector speaks and exit.
+    #[arg(long)]
+    pub protocol_version: bool,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@
 //! process can say that. The table is embedded and parsed once; the test suite parses it too, so a
 //! broken row fails `cargo test` rather than a user's run.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -72,12 +73,18 @@ impl fmt::Display for Confidence {
     }
 }
 
-/// The categories a row may name; `malware` marks trojan, backdoor and attack-tool defaults.
+/// The categories a row may name; `malware` marks trojan, backdoor and attack-tool defaults,
+/// `industrial` covers IoT, building automation and industrial control protocols. `dev-server`
+/// is for tools meant for local use (the exposure hint warns when one listens on all interfaces);
+/// `ci` is for CI/CD, code hosting and artifact servers, which are meant to be reached.
 pub const CATEGORIES: &[&str] = &[
+    "backup",
+    "ci",
     "cluster",
     "database",
     "dev-server",
     "game",
+    "industrial",
     "infrastructure",
     "malware",
     "media",
@@ -86,9 +93,11 @@ pub const CATEGORIES: &[&str] = &[
     "monitoring",
     "os-service",
     "p2p",
+    "printing",
     "proxy",
     "remote-access",
     "security",
+    "voip",
     "vpn",
     "web",
 ];
@@ -181,6 +190,9 @@ pub fn parse(text: &str) -> Result<Vec<KnownUse>, KnownParseError> {
         return Err(err(1, format!("header must be {}", HEADER.join(","))));
     }
     let mut out: Vec<KnownUse> = Vec::new();
+    // The table has well over a thousand rows and is parsed on every `lookup`: a set keeps the
+    // duplicate check linear instead of comparing each row with all before it.
+    let mut seen: HashSet<(u16, u16, Option<Protocol>, String)> = HashSet::new();
     for record in reader.records() {
         let record = record.map_err(|e| err(0, e.to_string()))?;
         let line = record.position().map_or(0, |p| p.line());
@@ -225,10 +237,12 @@ pub fn parse(text: &str) -> Result<Vec<KnownUse>, KnownParseError> {
             note: field(5).to_string(),
             reference: field(6).to_string(),
         };
-        if out.iter().any(|k| {
-            (k.port, k.last_port, k.protocol) == (row.port, row.last_port, row.protocol)
-                && k.product.eq_ignore_ascii_case(&row.product)
-        }) {
+        if !seen.insert((
+            row.port,
+            row.last_port,
+            row.protocol,
+            row.product.to_ascii_lowercase(),
+        )) {
             return Err(err(
                 line,
                 format!("duplicate of {} {}", row.ports_label(), row.product),

@@ -6,10 +6,12 @@
 
 pub mod cli;
 pub mod commands;
+pub mod files;
 pub mod hints;
 pub mod known;
 pub mod output;
 pub mod registry;
+pub mod remote;
 pub mod report;
 pub mod sockets;
 pub mod text;

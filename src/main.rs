@@ -11,14 +11,30 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => {
             // clap prints help/version to stdout with exit 0 and usage errors to stderr with 2.
-            let _ = err.print();
+            // Help that cannot be written (`--help >/dev/full`) is a failure, unless the reader
+            // simply went away (`--help | head -1`).
+            if let Err(e) = err.print() {
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    eprintln!("portscope: cannot write the output: {e}");
+                    return ExitCode::from(1);
+                }
+            }
             return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
         }
     };
     match commands::run(cli) {
         Ok(code) => code,
         Err(Failure::Usage(msg)) => {
-            eprintln!("portscope: {msg}");
+            // Usage messages are escaped where they are built. A builder that forgot is caught
+            // here: no control character from data reaches the terminal, even at the price of
+            // doubled backslashes in the parts that were escaped.
+            let unescaped =
+                |c: char| c.is_control() || c != '\\' && portscope::text::is_dangerous(c);
+            if msg.chars().any(unescaped) {
+                eprintln!("portscope: {}", portscope::text::escape(&msg));
+            } else {
+                eprintln!("portscope: {msg}");
+            }
             ExitCode::from(2)
         }
         // `portscope ... | head`: the reader has what it wanted; that is not an error.

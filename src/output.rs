@@ -84,11 +84,21 @@ pub fn write_table(
 /// Write a CSV of already-escaped cells.
 pub fn write_csv(out: &mut impl Write, header: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
-    w.write_record(header).map_err(io::Error::other)?;
+    w.write_record(header).map_err(csv_to_io)?;
     for row in rows {
-        w.write_record(row).map_err(io::Error::other)?;
+        w.write_record(row).map_err(csv_to_io)?;
     }
     w.flush()
+}
+
+/// Keep the kind of the writer's I/O error: wrapped in `csv::Error` its kind reads as `Other`, and a
+/// closed pipe (`list --csv | head`) would be reported as a failure instead of a finished reader.
+fn csv_to_io(err: csv::Error) -> io::Error {
+    let kind = match err.kind() {
+        csv::ErrorKind::Io(e) => e.kind(),
+        _ => io::ErrorKind::Other,
+    };
+    io::Error::new(kind, err)
 }
 
 /// Write `bytes` to `dest` through a temp file in the same directory and a rename, so readers see

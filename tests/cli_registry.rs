@@ -66,8 +66,12 @@ fn lookup_6010_finds_the_x11_range() {
         .assert()
         .success()
         .stdout(predicate::str::contains("service           x11"))
-        .stdout(predicate::str::contains("port              6000-6063/tcp, udp"))
-        .stdout(predicate::str::contains("port 6010 lies in the range 6000-6063"));
+        .stdout(predicate::str::contains(
+            "port              6000-6063/tcp, udp",
+        ))
+        .stdout(predicate::str::contains(
+            "port 6010 lies in the range 6000-6063",
+        ));
 }
 
 #[test]

@@ -291,3 +291,208 @@ fn effective_uid() -> u32 {
         .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         .unwrap()
 }
+
+#[test]
+fn after_an_fd_handoff_the_receiver_is_the_owner_on_the_next_refresh() {
+    // A passes its listener to B over a Unix socket (SCM_RIGHTS), closes its copy and stays
+    // alive: the collector must not keep naming A from memory.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("handoff.sock");
+    let mut receiver = hold(&[
+        "--name".as_ref(),
+        "ps-receiver".as_ref(),
+        "--receive-at".as_ref(),
+        path.as_os_str(),
+    ]);
+    let mut sender = hold(&["--name", "ps-sender", "--tcp", "127.0.0.1:0"]);
+    let addr = sender.tcp[0];
+    let mut collector = SystemCollector::new(CollectOptions::default());
+    let pids = |snapshot: &Snapshot| -> Vec<u32> {
+        find(snapshot, Protocol::Tcp, addr)
+            .expect("the handed listener is listed")
+            .owners
+            .iter()
+            .map(|o| o.pid)
+            .collect()
+    };
+    assert_eq!(pids(&collector.collect().unwrap()), [sender.pid()]);
+
+    sender.command(&format!("send {}", path.display()));
+    assert_eq!(sender.next_line(), "sent 1");
+    assert_eq!(receiver.next_line(), "received 1");
+    let after = collector.collect().unwrap();
+    assert_eq!(pids(&after), [receiver.pid()]);
+    let owner = &find(&after, Protocol::Tcp, addr).unwrap().owners[0];
+    assert_eq!(owner.name, "ps-receiver");
+}
+
+#[test]
+fn a_process_name_with_invalid_utf8_keeps_its_uid_and_user() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let child = hold(&[
+        OsStr::new("--name"),
+        OsStr::from_bytes(b"bad\xffname"),
+        OsStr::new("--tcp"),
+        OsStr::new("127.0.0.1:0"),
+    ]);
+    let snapshot = collect(false);
+    let socket = find(&snapshot, Protocol::Tcp, child.tcp[0]).expect("its listener");
+    let owner = &socket.owners[0];
+    assert_eq!(owner.pid, child.pid());
+    assert_eq!(
+        portscope::text::escape(&owner.name),
+        "bad\\xffname",
+        "kept, with the bad byte shown"
+    );
+    assert_eq!(owner.uid, Some(effective_uid()));
+    assert!(owner.user.is_some(), "{owner:?}");
+}
+
+#[test]
+fn an_executable_path_longer_than_path_max_is_kept() {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::process::CommandExt;
+
+    // 24 levels of 200-byte names: about 4,900 bytes, past PATH_MAX (4096), so neither
+    // `mkdir -p` nor `readlink` can take the path in one go; walk it one name at a time.
+    let dir = tempfile::tempdir().unwrap();
+    let component = "d".repeat(200);
+    let levels = 24;
+    let open_dir = |at: libc::c_int, name: &CString| {
+        // SAFETY: a NUL-terminated name relative to an open directory.
+        let fd = unsafe { libc::openat(at, name.as_ptr(), libc::O_DIRECTORY | libc::O_CLOEXEC) };
+        assert!(fd >= 0, "{}", std::io::Error::last_os_error());
+        fd
+    };
+    let top = CString::new(dir.path().as_os_str().as_bytes()).unwrap();
+    let name = CString::new(component.as_str()).unwrap();
+    // SAFETY: an absolute path, opened as a directory.
+    let mut at = unsafe { libc::open(top.as_ptr(), libc::O_DIRECTORY | libc::O_CLOEXEC) };
+    for _ in 0..levels {
+        // SAFETY: as above; the old directory fd is closed once the next one is open.
+        unsafe {
+            assert_eq!(libc::mkdirat(at, name.as_ptr(), 0o755), 0);
+            let next = open_dir(at, &name);
+            libc::close(at);
+            at = next;
+        }
+    }
+    // Copy hold_sockets into the deepest directory.
+    let program = std::fs::read(support::hold_sockets_path()).unwrap();
+    let file_name = CString::new("hold_sockets").unwrap();
+    // SAFETY: creating a file relative to an open directory; the fd is wrapped at once.
+    let file = unsafe {
+        libc::openat(
+            at,
+            file_name.as_ptr(),
+            libc::O_WRONLY | libc::O_CREAT | libc::O_CLOEXEC,
+            0o755,
+        )
+    };
+    assert!(file >= 0);
+    // SAFETY: a fresh descriptor we own.
+    let mut file = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(file) };
+    std::io::Write::write_all(&mut file, &program).unwrap();
+    drop(file);
+    // SAFETY: closing our last directory fd.
+    unsafe { libc::close(at) };
+
+    let mut command = Command::new("./hold_sockets");
+    command
+        .args(["--tcp", "127.0.0.1:0"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    let top_dir = dir.path().to_path_buf();
+    // SAFETY: the child only calls chdir (async-signal-safe) before exec.
+    unsafe {
+        command.pre_exec(move || {
+            std::env::set_current_dir(&top_dir)?;
+            let name = std::ffi::CString::new("d".repeat(200)).unwrap();
+            for _ in 0..levels {
+                if libc::chdir(name.as_ptr()) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    let mut child = retry_busy(|| command.spawn());
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+    let addr: SocketAddr = line
+        .trim_end()
+        .strip_prefix("tcp ")
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    let snapshot = collect(false);
+    drop(child.stdin.take());
+    let _ = child.wait();
+    let socket = find(&snapshot, Protocol::Tcp, addr).expect("its listener");
+    let exe = socket.owners[0]
+        .exe
+        .as_deref()
+        .expect("the long path is kept");
+    let expected = format!(
+        "{}/{}/hold_sockets",
+        dir.path().display(),
+        vec![component.as_str(); levels].join("/")
+    );
+    assert!(expected.len() > 4096);
+    assert_eq!(exe, expected);
+}
+
+/// Spawn, retrying while the fresh copy is "text file busy": another test thread's fork may
+/// briefly hold its write descriptor open until that child execs.
+fn retry_busy(
+    mut spawn: impl FnMut() -> std::io::Result<std::process::Child>,
+) -> std::process::Child {
+    for _ in 0..50 {
+        match spawn() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            other => return other.unwrap(),
+        }
+    }
+    panic!("the program copy stayed busy");
+}
+
+#[test]
+fn in_a_child_pid_namespace_a_host_process_socket_is_owned_from_another_namespace() {
+    // `unshare -pf --mount-proc` gives the binary a /proc that lists only its own namespace,
+    // while it shares this network: our listener's holder (this test) is outside.
+    if effective_uid() != 0 {
+        eprintln!("skipped: creating a pid namespace needs root");
+        return;
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let out = Command::new("unshare")
+        .args(["-pf", "--mount-proc"])
+        .arg(assert_cmd::cargo::cargo_bin("portscope"))
+        .arg("snapshot")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let snapshot: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ours = snapshot["sockets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["local_port"] == port && s["protocol"] == "tcp")
+        .expect("our listener is listed");
+    assert_eq!(ours["owners"], serde_json::json!([]));
+    assert_eq!(ours["owner_unknown"], "other-pid-namespace", "{ours}");
+    let warnings = snapshot["host"]["warnings"].to_string();
+    assert!(warnings.contains("child pid namespace"), "{warnings}");
+    drop(listener);
+}

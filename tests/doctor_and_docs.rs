@@ -187,3 +187,103 @@ fn man_page_is_roff_naming_the_commands() {
     );
     assert!(page.contains("lookup") && page.contains("snapshot"));
 }
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// `unshare ARGS sh -c SCRIPT sh BIN doctor --json`: the script runs in fresh namespaces and
+/// ends with `exec "$@"`.
+fn doctor_in_namespaces(
+    unshare: &[&str],
+    script: &str,
+    bin: &std::path::Path,
+) -> std::process::Output {
+    output(
+        std::process::Command::new("unshare")
+            .args(unshare)
+            .args(["sh", "-c", script, "sh"])
+            .arg(bin)
+            .args(["doctor", "--json"]),
+    )
+}
+
+#[test]
+fn doctor_exits_1_and_names_the_check_that_failed() {
+    if !is_root() {
+        eprintln!("skipped: hiding /proc in a mount namespace needs root");
+        return;
+    }
+    let (_dir, bin) = world_executable_copy();
+    // A private mount namespace whose /proc is an empty tmpfs: no process can be seen.
+    let out = doctor_in_namespaces(
+        &["--mount", "--propagation", "private"],
+        r#"mount -t tmpfs none /proc && exec "$@""#,
+        &bin,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let checks: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(check(&checks, "proc")["status"], "fail");
+    assert!(
+        stderr.contains("failed") && stderr.contains("proc"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn doctor_reads_hidepid_from_the_proc_mount_in_effect() {
+    if !is_root() {
+        eprintln!("skipped: mounting /proc needs root");
+        return;
+    }
+    let (_dir, bin) = world_executable_copy();
+    // A second /proc with hidepid=invisible over the first, then doctor as an unprivileged user:
+    // the first /proc line in the mount table says nothing of hidepid, the one in effect does.
+    let out = doctor_in_namespaces(
+        &["--mount", "--propagation", "private"],
+        r#"mount -t proc -o hidepid=invisible proc /proc && exec setpriv --reuid=65534 --regid=65534 --clear-groups "$@""#,
+        &bin,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let checks: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let hidepid = check(&checks, "hidepid");
+    assert_eq!(hidepid["status"], "warn", "{hidepid}");
+    assert!(
+        hidepid["detail"]
+            .as_str()
+            .unwrap()
+            .contains("hidepid=invisible"),
+        "{hidepid}"
+    );
+}
+
+#[test]
+fn doctor_warns_in_a_child_pid_namespace() {
+    if !is_root() {
+        eprintln!("skipped: creating a pid namespace needs root");
+        return;
+    }
+    let (_dir, bin) = world_executable_copy();
+    let out = doctor_in_namespaces(&["-pf", "--mount-proc"], r#"exec "$@""#, &bin);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let checks: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let pid_ns = check(&checks, "pid-ns");
+    assert_eq!(pid_ns["status"], "warn", "{pid_ns}");
+    assert!(
+        pid_ns["detail"]
+            .as_str()
+            .unwrap()
+            .contains("child pid namespace"),
+        "{pid_ns}"
+    );
+}

@@ -108,7 +108,10 @@ fn a_session_filters_searches_jumps_and_quits() {
     assert_eq!(ending, Ending::Quit);
     assert_eq!(app.filter.text.as_deref(), Some("redis"));
     assert_eq!(app.visible_len(), 1);
-    assert_eq!(app.query, "6379", "l searched the registry for the socket's port");
+    assert_eq!(
+        app.query, "6379",
+        "l searched the registry for the socket's port"
+    );
     assert!(frame.contains("filter \"redis\""), "{frame}");
     assert!(frame.contains("redis-server"), "{frame}");
     assert!(pids.is_empty());
@@ -133,14 +136,19 @@ fn a_pasted_ky_is_text_and_signals_nothing() {
 fn typed_k_then_y_does_signal_the_named_process() {
     let script = vec![refreshed(fixture()), key('K'), key('y'), key('q')];
     let (_, _, _, pids, _) = session(true, script);
-    assert_eq!(pids, [812], "sshd, the first row, is asked about and signalled");
+    assert_eq!(
+        pids,
+        [812],
+        "sshd, the first row, is asked about and signalled"
+    );
 }
 
 #[test]
 fn refreshes_from_the_real_collector_thread_reach_the_screen() {
     let (tx, rx) = mpsc::channel();
-    let collector: Box<dyn Collector> =
-        Box::new(FixtureCollector::from_json(include_bytes!("fixtures/snapshot.json"), "fixture").unwrap());
+    let collector: Box<dyn Collector> = Box::new(
+        FixtureCollector::from_json(include_bytes!("fixtures/snapshot.json"), "fixture").unwrap(),
+    );
     let control = portscope::tui::spawn_collector(
         tx.clone(),
         portscope::tui::Source::Other(collector),

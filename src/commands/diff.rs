@@ -9,26 +9,22 @@ use std::process::ExitCode;
 use super::{CmdResult, Context};
 use crate::cli::DiffArgs;
 use crate::hints::Assessor;
+use crate::registry::Registry;
 use crate::sockets::diff::{describe, diff, ChangeKind, Changes};
 use crate::sockets::{Snapshot, Socket};
 use crate::text::escape;
 
 pub fn run(ctx: &Context, args: &DiffArgs) -> CmdResult {
-    let old = super::view::load(&args.old)?.snapshot;
-    let new = super::view::load(&args.new)?.snapshot;
-    let registry = ctx.registry()?;
-    // Each snapshot is indexed once; the hint ids of a socket are then looked up per socket.
-    let old_hints = Assessor::new(&registry, &old);
-    let new_hints = Assessor::new(&registry, &new);
-    let hint_ids = |snapshot: &Snapshot, socket: &Socket| -> BTreeSet<String> {
-        let assessor = if std::ptr::eq(snapshot, &old) {
-            &old_hints
-        } else {
-            &new_hints
+    let (Some(old), Some(new)) = (&args.old, &args.new) else {
+        return match &args.fleet {
+            Some(dir) => super::fleet::run(ctx, dir, args.max_hosts),
+            None => super::usage("diff needs two snapshots (OLD NEW) or --fleet DIR"),
         };
-        hint_ids(assessor, socket)
     };
-    let changes = diff(&old, &new, &hint_ids);
+    let old = super::view::load(old)?.snapshot;
+    let new = super::view::load(new)?.snapshot;
+    let registry = ctx.registry()?;
+    let changes = changes(&registry, &old, &new);
     let mut out = io::stdout().lock();
     if ctx.json {
         crate::text::write_json(&mut out, &changes)?;
@@ -42,15 +38,28 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> CmdResult {
     })
 }
 
-fn hint_ids(assessor: &Assessor, socket: &Socket) -> BTreeSet<String> {
+/// What changed between `old` and `new`, hints judged with `registry`: the whole of `diff` but
+/// reading and printing (the benchmark's subject).
+pub fn changes(registry: &Registry, old: &Snapshot, new: &Snapshot) -> Changes {
+    diff(old, new, &hint_ids(registry, old), &hint_ids(registry, new))
+}
+
+/// The ids of the hints that fire for each socket of `snapshot`, by index: every socket assessed
+/// once (not once per pair, which made `diff` quadratic in the listeners).
+fn hint_ids(registry: &Registry, snapshot: &Snapshot) -> Vec<BTreeSet<String>> {
     // Rules about time ("started recently") say nothing about drift between two snapshots.
     const NOT_DRIFT: &[&str] = &["started-recently"];
-    assessor
-        .flags(socket)
+    Assessor::new(registry, snapshot)
+        .flags_all()
         .into_iter()
-        .map(|f| f.id)
-        .filter(|id| !NOT_DRIFT.contains(id))
-        .map(String::from)
+        .map(|flags| {
+            flags
+                .into_iter()
+                .map(|f| f.id)
+                .filter(|id| !NOT_DRIFT.contains(id))
+                .map(String::from)
+                .collect()
+        })
         .collect()
 }
 

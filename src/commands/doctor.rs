@@ -1,7 +1,8 @@
 //! `portscope doctor`: what this run can see and why not, with the exact fix for each gap. Every
-//! check reads the system as it is (uid, capabilities, /proc mount options, namespaces, netlink);
-//! none of them changes anything. The Linux checks read /proc and netlink; macOS and Windows have
-//! their own, in [`other`], about what the portable collector can see at this privilege level.
+//! check reads the system as it is (uid, capabilities, the /proc mount in effect, namespaces,
+//! netlink); none of them changes anything. `/proc` is read through [`ProcFs`] (the collector's
+//! own reader), so doctor and the owner scan cannot disagree about what `/proc` shows. Exit
+//! status: 1 when any check fails (naming them on stderr), else 0 (warnings included).
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -9,6 +10,7 @@ use std::process::ExitCode;
 use serde::Serialize;
 
 use super::{CmdResult, Context};
+use crate::sockets::procfs::{PidView, ProcFs};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -28,7 +30,7 @@ pub struct Check {
 }
 
 pub fn run(ctx: &Context) -> CmdResult {
-    let checks = checks();
+    let checks = checks(&ProcFs::default());
     let mut out = io::stdout().lock();
     if ctx.json {
         crate::text::write_json(&mut out, &checks)?;
@@ -50,25 +52,44 @@ pub fn run(ctx: &Context) -> CmdResult {
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    out.flush()?;
+    match failed(&checks) {
+        None => Ok(ExitCode::SUCCESS),
+        Some(line) => {
+            eprintln!("portscope: {line}");
+            Ok(ExitCode::from(1))
+        }
+    }
 }
 
-/// Run every check, in the order a user would fix them.
-#[cfg(target_os = "linux")]
-pub fn checks() -> Vec<Check> {
+/// "2 checks failed: proc, netlink", when any did.
+fn failed(checks: &[Check]) -> Option<String> {
+    let names: Vec<&str> = checks
+        .iter()
+        .filter(|c| c.status == Status::Fail)
+        .map(|c| c.check)
+        .collect();
+    match names.len() {
+        0 => None,
+        1 => Some(format!("doctor: 1 check failed: {}", names[0])),
+        n => Some(format!("doctor: {n} checks failed: {}", names.join(", "))),
+    }
+}
+
+/// Run every check, in the order a user would fix them, against the proc filesystem `proc`.
+pub fn checks(proc: &ProcFs) -> Vec<Check> {
     vec![
-        proc_fs(),
-        privileges(),
-        hidepid(),
-        namespace("net"),
-        namespace("pid"),
-        netlink(),
+        proc_fs(proc),
+        privileges(proc),
+        hidepid(proc),
+        net_namespace(proc),
+        pid_namespace(proc),
+        netlink(proc),
     ]
 }
 
-#[cfg(target_os = "linux")]
-fn proc_fs() -> Check {
-    match std::fs::metadata("/proc/self/fd") {
+fn proc_fs(proc: &ProcFs) -> Check {
+    match std::fs::metadata(proc.root().join("self/fd")) {
         Ok(_) => Check {
             check: "proc",
             status: Status::Ok,
@@ -78,21 +99,21 @@ fn proc_fs() -> Check {
         Err(e) => Check {
             check: "proc",
             status: Status::Fail,
-            detail: format!("/proc is not usable ({e}): no socket owners can be found"),
+            detail: format!(
+                "{} is not usable ({e}): no socket owners can be found",
+                proc.root().display()
+            ),
             fix: Some("mount it: `mount -t proc proc /proc`".into()),
         },
     }
 }
 
-#[cfg(target_os = "linux")]
 /// Capability bits portscope cares about (linux/capability.h).
 const CAP_DAC_READ_SEARCH: u32 = 2;
-#[cfg(target_os = "linux")]
 const CAP_SYS_PTRACE: u32 = 19;
 
-#[cfg(target_os = "linux")]
-fn effective_caps() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+fn effective_caps(proc: &ProcFs) -> Option<u64> {
+    let status = std::fs::read_to_string(proc.root().join("self/status")).ok()?;
     let hex = status
         .lines()
         .find_map(|l| l.strip_prefix("CapEff:"))?
@@ -100,11 +121,10 @@ fn effective_caps() -> Option<u64> {
     u64::from_str_radix(hex, 16).ok()
 }
 
-#[cfg(target_os = "linux")]
-fn privileges() -> Check {
+fn privileges(proc: &ProcFs) -> Check {
     // SAFETY: geteuid has no preconditions and cannot fail.
     let euid = unsafe { libc::geteuid() };
-    let caps = effective_caps().unwrap_or(0);
+    let caps = effective_caps(proc).unwrap_or(0);
     let has = |cap: u32| caps & (1 << cap) != 0;
     if has(CAP_SYS_PTRACE) {
         let who = if euid == 0 {
@@ -112,7 +132,7 @@ fn privileges() -> Check {
         } else {
             format!("uid {euid} with CAP_SYS_PTRACE")
         };
-        let refused = processes_refusing_fd_reads();
+        let refused = processes_refusing_fd_reads(proc);
         if refused.is_empty() {
             return Check {
                 check: "privileges",
@@ -151,7 +171,6 @@ fn privileges() -> Check {
     .with_cap_note(has(CAP_DAC_READ_SEARCH))
 }
 
-#[cfg(target_os = "linux")]
 impl Check {
     fn with_cap_note(mut self, dac: bool) -> Check {
         if dac {
@@ -162,52 +181,50 @@ impl Check {
     }
 }
 
-#[cfg(target_os = "linux")]
 /// Pids whose fd links this process may not read, though it may list them.
-fn processes_refusing_fd_reads() -> Vec<u32> {
-    let Ok(procs) = std::fs::read_dir("/proc") else {
+fn processes_refusing_fd_reads(proc: &ProcFs) -> Vec<u32> {
+    let Ok(pids) = proc.pids() else {
         return Vec::new();
     };
     let denied = |e: &io::Error| e.kind() == io::ErrorKind::PermissionDenied;
-    let mut refused: Vec<u32> = procs
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| match std::fs::read_dir(format!("/proc/{pid}/fd")) {
-            Err(e) => denied(&e),
-            Ok(mut fds) => fds
-                .find_map(Result::ok)
-                .is_some_and(|fd| std::fs::read_link(fd.path()).is_err_and(|e| denied(&e))),
-        })
-        .collect();
-    refused.sort_unstable();
-    refused
+    pids.into_iter()
+        .filter(
+            |&pid| match std::fs::read_dir(proc.pid_dir(pid).join("fd")) {
+                Err(e) => denied(&e),
+                Ok(mut fds) => fds
+                    .find_map(Result::ok)
+                    .is_some_and(|fd| std::fs::read_link(fd.path()).is_err_and(|e| denied(&e))),
+            },
+        )
+        .collect()
 }
 
-#[cfg(target_os = "linux")]
-/// The options /proc is mounted with (hidepid=, subset=).
-fn proc_mount_options() -> Option<String> {
-    let mounts = std::fs::read_to_string("/proc/self/mounts").ok()?;
-    mounts.lines().find_map(|line| {
-        let mut f = line.split_whitespace();
-        let (_dev, dir, fstype, opts) = (f.next()?, f.next()?, f.next()?, f.next()?);
-        (dir == "/proc" && fstype == "proc").then(|| opts.to_string())
-    })
-}
-
-#[cfg(target_os = "linux")]
-fn hidepid() -> Check {
-    let Some(opts) = proc_mount_options() else {
+/// The mount in effect on /proc (the last one in mountinfo: a later mount hides the earlier),
+/// and whether its options hide processes from this run.
+fn hidepid(proc: &ProcFs) -> Check {
+    let Some(mount) = proc.proc_mount() else {
         return Check {
             check: "hidepid",
             status: Status::Warn,
-            detail: "could not read /proc's mount options".into(),
+            detail: format!(
+                "could not read the /proc mount from {}",
+                proc.root().join("self/mountinfo").display()
+            ),
             fix: None,
         };
     };
-    let hidden = opts.split(',').find(|o| {
-        o.starts_with("hidepid=") && !matches!(*o, "hidepid=0" | "hidepid=off")
-            || o.starts_with("subset=")
-    });
-    match hidden {
+    if mount.fstype != "proc" {
+        return Check {
+            check: "hidepid",
+            status: Status::Fail,
+            detail: format!(
+                "/proc has a {} filesystem mounted over it, not proc: no processes can be seen",
+                mount.fstype
+            ),
+            fix: Some("mount proc there: `mount -t proc proc /proc`".into()),
+        };
+    }
+    match mount.hiding_option() {
         None => Check {
             check: "hidepid",
             status: Status::Ok,
@@ -229,31 +246,23 @@ fn hidepid() -> Check {
     }
 }
 
-#[cfg(target_os = "linux")]
-/// Whether this process shares namespace `kind` ("net", "pid") with init (pid 1).
-fn namespace(kind: &'static str) -> Check {
-    let check = if kind == "net" { "net-ns" } else { "pid-ns" };
-    let ours = std::fs::read_link(format!("/proc/self/ns/{kind}"));
-    let init = std::fs::read_link(format!("/proc/1/ns/{kind}"));
+/// Whether this process shares init's network namespace.
+fn net_namespace(proc: &ProcFs) -> Check {
+    let check = "net-ns";
+    let ours = std::fs::read_link(proc.root().join("self/ns/net"));
+    let init = std::fs::read_link(proc.root().join("1/ns/net"));
     match (ours, init) {
         (Ok(a), Ok(b)) if a == b => Check {
             check,
             status: Status::Ok,
-            detail: format!("same {kind} namespace as init"),
+            detail: "same network namespace as init".into(),
             fix: None,
         },
         (Ok(_), Ok(_)) => Check {
             check,
             status: Status::Warn,
-            detail: if kind == "net" {
-                "another network namespace than init (a container?): only this namespace's sockets are visible".into()
-            } else {
-                "another pid namespace than init (a container?): processes outside it own sockets portscope cannot attribute".into()
-            },
-            fix: Some(format!(
-                "run on the host, or enter init's namespace: `sudo nsenter -t 1 -{} portscope`",
-                if kind == "net" { "n" } else { "p -m" }
-            )),
+            detail: "another network namespace than init (a container?): only this namespace's sockets are visible".into(),
+            fix: Some("run on the host, or enter init's namespace: `sudo nsenter -t 1 -n portscope`".into()),
         },
         (Ok(_), Err(e)) => {
             // SAFETY: geteuid has no preconditions and cannot fail.
@@ -262,9 +271,9 @@ fn namespace(kind: &'static str) -> Check {
                 check,
                 status: Status::Warn,
                 detail: if root {
-                    format!("cannot compare with init's {kind} namespace: {e} even as root (a sandbox or security module guards pid 1)")
+                    format!("cannot compare with init's network namespace: {e} even as root (a sandbox or security module guards pid 1)")
                 } else {
-                    format!("cannot compare with init's {kind} namespace: {e}")
+                    format!("cannot compare with init's network namespace: {e}")
                 },
                 fix: (!root).then(|| "run `sudo portscope doctor` to check".to_string()),
             }
@@ -272,15 +281,46 @@ fn namespace(kind: &'static str) -> Check {
         (Err(e), _) => Check {
             check,
             status: Status::Warn,
-            detail: format!("cannot read /proc/self/ns/{kind}: {e}"),
+            detail: format!("cannot read /proc/self/ns/net: {e}"),
             fix: None,
         },
     }
 }
 
-#[cfg(target_os = "linux")]
+/// Whether /proc lists the host's processes or only a child pid namespace's. In a child pid
+/// namespace that shares the network with the host (`unshare -p --mount-proc`, a host-network
+/// container) every socket held outside it would otherwise look ownerless.
+fn pid_namespace(proc: &ProcFs) -> Check {
+    let check = "pid-ns";
+    match proc.pid_view() {
+        PidView::Host => Check {
+            check,
+            status: Status::Ok,
+            detail: "/proc shows the host's pid namespace: every process is visible".into(),
+            fix: None,
+        },
+        PidView::Child { namespace } => {
+            let processes = proc.pids().map_or(0, |p| p.len());
+            Check {
+                check,
+                status: Status::Warn,
+                detail: format!(
+                    "/proc shows only a child pid namespace (pid:[{namespace}], {processes} processes), not the host's: sockets held by processes outside it (the host, other containers sharing this network) show \"owner in another pid namespace\""
+                ),
+                fix: Some("run portscope in the host's pid namespace: on the host, in a container started with `--pid=host`, or from the host with `sudo nsenter -t 1 -p -m portscope`".into()),
+            }
+        }
+        PidView::Unknown => Check {
+            check,
+            status: Status::Warn,
+            detail: "cannot read the pid namespace of /proc's pid 1 nor of this process: whether every process is visible is unknown".into(),
+            fix: None,
+        },
+    }
+}
+
 /// sock_diag over netlink is how sockets are listed quickly; /proc/net is the slower fallback.
-fn netlink() -> Check {
+fn netlink(proc: &ProcFs) -> Check {
     const NETLINK_SOCK_DIAG: libc::c_int = 4;
     // SAFETY: plain socket(2) call; the descriptor is closed right away.
     let fd = unsafe {
@@ -302,7 +342,7 @@ fn netlink() -> Check {
         };
     }
     let err = io::Error::last_os_error();
-    let fallback = std::fs::File::open("/proc/net/tcp").is_ok();
+    let fallback = std::fs::File::open(proc.root().join("net/tcp")).is_ok();
     Check {
         check: "netlink",
         status: if fallback { Status::Warn } else { Status::Fail },
@@ -311,6 +351,87 @@ fn netlink() -> Check {
             if fallback { "; falling back to /proc/net, which is slower" } else { " and /proc/net is unreadable: no sockets can be listed" }
         ),
         fix: Some("load the diag modules: `sudo modprobe -a inet_diag tcp_diag udp_diag`; in a container, allow AF_NETLINK sockets".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fixture /proc holding only `self/mountinfo`.
+    fn proc_with_mountinfo(text: &str) -> (tempfile::TempDir, ProcFs) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("self")).unwrap();
+        std::fs::write(dir.path().join("self/mountinfo"), text).unwrap();
+        let proc = ProcFs::new(dir.path());
+        (dir, proc)
+    }
+
+    #[test]
+    fn hidepid_is_read_from_the_mount_in_effect_not_the_first() {
+        let (_dir, proc) = proc_with_mountinfo(
+            "22 1 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:5 - proc proc rw\n\
+             30 22 0:29 / /proc/sys/fs/binfmt_misc rw,relatime - binfmt_misc binfmt_misc rw\n\
+             65 22 0:39 / /proc rw,relatime - proc proc rw,hidepid=invisible\n",
+        );
+        let check = hidepid(&proc);
+        assert!(check.detail.contains("hidepid=invisible"), "{check:?}");
+        // SAFETY: geteuid has no preconditions.
+        let root = unsafe { libc::geteuid() } == 0;
+        assert_eq!(check.status, if root { Status::Ok } else { Status::Warn });
+
+        let (_dir, open) = proc_with_mountinfo(
+            "22 1 0:21 / /proc rw - proc proc rw,hidepid=2\n65 22 0:39 / /proc rw - proc proc rw\n",
+        );
+        assert_eq!(hidepid(&open).detail, "/proc shows every process");
+    }
+
+    #[test]
+    fn something_else_mounted_over_proc_fails() {
+        let (_dir, proc) = proc_with_mountinfo(
+            "22 1 0:21 / /proc rw - proc proc rw\n70 22 0:50 / /proc rw - tmpfs tmpfs rw\n",
+        );
+        let check = hidepid(&proc);
+        assert_eq!(check.status, Status::Fail, "{check:?}");
+        assert!(check.detail.contains("tmpfs"));
+    }
+
+    #[test]
+    fn a_missing_proc_fails_and_is_named() {
+        let empty = tempfile::tempdir().unwrap();
+        let checks = checks(&ProcFs::new(empty.path().join("nothing")));
+        assert_eq!(checks[0].check, "proc");
+        assert_eq!(checks[0].status, Status::Fail);
+        let line = failed(&checks).expect("a failure is reported");
+        assert!(line.contains("proc"), "{line}");
+        assert_eq!(
+            failed(
+                &checks[1..2]
+                    .iter()
+                    .map(|c| Check {
+                        check: c.check,
+                        status: Status::Ok,
+                        detail: String::new(),
+                        fix: None
+                    })
+                    .collect::<Vec<_>>()
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn a_child_pid_namespace_is_a_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("1/ns")).unwrap();
+        std::os::unix::fs::symlink("pid:[4026532999]", dir.path().join("1/ns/pid")).unwrap();
+        let check = pid_namespace(&ProcFs::new(dir.path()));
+        assert_eq!(check.status, Status::Warn);
+        assert!(
+            check.detail.contains("child pid namespace") && check.detail.contains("1 processes"),
+            "{check:?}"
+        );
+        assert!(check.fix.unwrap().contains("--pid=host"));
     }
 }
 
@@ -377,5 +498,3 @@ mod other {
     }
 }
 
-#[cfg(not(target_os = "linux"))]
-pub use other::checks;

@@ -187,6 +187,7 @@ mod tests {
             exe_deleted: false,
             cmdline: vec![exe.into(), "-D".into()],
             start_time: Some(NOW - 7200),
+            start_ticks: None,
             parent_pid: Some(1),
         }
     }

@@ -22,13 +22,16 @@ pub fn write(out: &mut dyn Write) -> io::Result<()> {
 
     writeln!(out, ".SH COMMANDS")?;
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        // After build(), a subcommand's usage already starts with "portscope".
         let usage = sub.clone().render_usage().to_string();
         let usage = usage.trim_start_matches("Usage: ");
-        writeln!(out, ".TP\n\\fBportscope {}\\fR", roff(usage))?;
+        writeln!(out, ".TP\n\\fB{}\\fR", roff(usage))?;
         if let Some(about) = sub.get_long_about().or(sub.get_about()) {
             writeln!(out, "{}", roff(&about.to_string()))?;
         }
-        for arg in sub.get_arguments().filter(|a| !a.is_hide_set()) {
+        // Global options are in OPTIONS already.
+        let own = |a: &&clap::Arg| !a.is_hide_set() && !a.is_global_set() && a.get_id() != "help";
+        for arg in sub.get_arguments().filter(own) {
             let Some(help) = arg.get_help() else { continue };
             let name = match (arg.get_short(), arg.get_long()) {
                 (Some(s), Some(l)) => format!("-{s}, --{l}"),
@@ -36,7 +39,12 @@ pub fn write(out: &mut dyn Write) -> io::Result<()> {
                 (Some(s), None) => format!("-{s}"),
                 (None, None) => arg.get_id().to_string().to_uppercase(),
             };
-            writeln!(out, ".RS\n.TP\n\\fB{}\\fR\n{}\n.RE", roff(&name), roff(&help.to_string()))?;
+            writeln!(
+                out,
+                ".RS\n.TP\n\\fB{}\\fR\n{}\n.RE",
+                roff(&name),
+                roff(&help.to_string())
+            )?;
         }
     }
 
@@ -119,7 +127,10 @@ mod tests {
             assert!(page.contains(section), "{section} missing");
         }
         assert!(!page.contains("portscope-lookup(1)"), "no such page exists");
-        assert!(page.contains("\\fBportscope lookup"), "each command is described");
+        assert!(
+            page.contains("\\fBportscope lookup"),
+            "each command is described"
+        );
     }
 
     #[test]

@@ -8,13 +8,17 @@ use crate::cli::{Cli, Command};
 mod diff;
 mod doctor;
 mod explain;
+mod fleet;
 mod list;
 mod lookup;
 mod man;
 mod registry;
 mod search;
 mod snapshot;
+mod ssh;
 mod view;
+
+pub use diff::changes as diff_changes;
 
 /// The explorer's outcome as an exit status; an error that is the user's to fix is a usage error.
 pub fn explored(result: Result<crate::tui::Ending, crate::tui::TuiError>) -> CmdResult {
@@ -27,10 +31,24 @@ pub fn explored(result: Result<crate::tui::Ending, crate::tui::TuiError>) -> Cmd
 
 /// How a command failed: a usage error (the user can fix the command line: exit 2) or a runtime
 /// failure (exit 1). Both print one line.
+///
+/// Escaping: a `Usage` message is built for the terminal, so whoever builds it escapes the
+/// untrusted pieces in it (`text::escape`, once); a `Runtime` error holds raw text (paths, OS
+/// messages) and `main` escapes it as it prints it.
 #[derive(Debug)]
 pub enum Failure {
     Usage(String),
     Runtime(anyhow::Error),
+}
+
+impl From<crate::registry::store::StoreError> for Failure {
+    fn from(err: crate::registry::store::StoreError) -> Self {
+        if err.is_usage() {
+            Failure::Usage(crate::text::escape(&err.to_string()).into_owned())
+        } else {
+            Failure::Runtime(err.into())
+        }
+    }
 }
 
 impl From<anyhow::Error> for Failure {
@@ -68,17 +86,34 @@ pub fn run(cli: Cli) -> CmdResult {
         Some(Command::Snapshot(args)) => snapshot::run(&ctx, &args),
         Some(Command::View(args)) => view::run(&ctx, &args),
         Some(Command::Diff(args)) => diff::run(&ctx, &args),
+        Some(Command::Ssh(args)) => ssh::run(&ctx, &args, cli.interval),
+        Some(Command::Collector(args)) => ssh::collector(&args),
         Some(Command::Doctor) => doctor::run(&ctx),
         Some(Command::Completions(args)) => {
+            // clap_complete panics when its writer fails (`>/dev/full`): generate into memory,
+            // then write with the error returned like every other command's output.
             let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(args.shell, &mut cmd, "portscope", &mut std::io::stdout());
-            Ok(ExitCode::SUCCESS)
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut cmd, "portscope", &mut script);
+            write_stdout(&script)
         }
         Some(Command::Man) => {
-            man::write(&mut std::io::stdout().lock())?;
-            Ok(ExitCode::SUCCESS)
+            let mut page = Vec::new();
+            man::write(&mut page)?;
+            write_stdout(&page)
         }
     }
+}
+
+/// Write generated text to standard output; a failure is a runtime error (a closed pipe ends the
+/// run quietly, like every other command's output).
+fn write_stdout(bytes: &[u8]) -> CmdResult {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::Runtime(anyhow::Error::new(e).context("cannot write the output")))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// One collection of this machine's sockets, for the commands that print one (`list`,
@@ -108,6 +143,6 @@ impl Context {
 
     /// The registry for this run: `--registry FILE`, else an imported one, else the embedded copy.
     pub fn registry(&self) -> Result<crate::registry::Registry, Failure> {
-        crate::registry::store::load(self.registry_file.as_deref())
+        Ok(crate::registry::store::load(self.registry_file.as_deref())?)
     }
 }

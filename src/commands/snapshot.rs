@@ -12,7 +12,6 @@ use crate::cli::SnapshotArgs;
 use crate::hints::{Assessor, Hint};
 use crate::registry::Registry;
 use crate::sockets::Snapshot;
-use crate::text::escape;
 
 /// The file layout: the snapshot's own fields, plus the hints this machine's portscope found, by
 /// socket index. Readers recompute hints with their own registry and rules; `hints` is there for
@@ -65,10 +64,7 @@ pub fn to_json(registry: &Registry, snapshot: &Snapshot) -> Result<Vec<u8>, Fail
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
-    crate::output::write_atomically(path, bytes).map_err(|e| {
-        Failure::Runtime(anyhow::anyhow!(
-            "cannot write the snapshot to {}: {e}; nothing was written",
-            escape(&path.display().to_string())
-        ))
-    })
+    // Raw text in a runtime error: `main` escapes it once as it prints it.
+    crate::files::write(path, bytes, crate::files::Place::Given)
+        .map_err(|e| Failure::Runtime(anyhow::anyhow!("cannot write the snapshot: {e}")))
 }

@@ -3,12 +3,12 @@
 //! a remote machine is inspected where nothing can be installed but one binary. Without a
 //! terminal it prints the snapshot's rows as `list` would.
 
-use std::io::Read;
 use std::process::ExitCode;
 
 use super::{list, CmdResult, Context, Failure};
 use crate::cli::{ListArgs, ViewArgs};
 use crate::sockets::{Collector, FixtureCollector};
+use crate::text::escape;
 
 pub fn run(ctx: &Context, args: &ViewArgs) -> CmdResult {
     let collector = load(&args.file)?;
@@ -22,7 +22,7 @@ pub fn run(ctx: &Context, args: &ViewArgs) -> CmdResult {
         let mut collector = collector;
         let snapshot = collector
             .collect()
-            .map_err(|e| Failure::Usage(e.to_string()))?;
+            .map_err(|e| Failure::Usage(escape(&e.to_string()).into_owned()))?;
         return list::print(ctx, &list_args, &registry, snapshot).map(|_| ExitCode::SUCCESS);
     }
     // The header adds when it was taken; the view escapes the hostname.
@@ -36,16 +36,25 @@ pub fn run(ctx: &Context, args: &ViewArgs) -> CmdResult {
     ))
 }
 
-/// Read a snapshot from a file, or from standard input for `-`. Every failure is a usage error
-/// naming the file: the user gave the wrong thing.
+/// Read a snapshot from a file, or from standard input for `-`, at most
+/// [`SNAPSHOT_LIMIT`](crate::files::SNAPSHOT_LIMIT) bytes. Every failure is a usage error naming
+/// the file (the user gave the wrong thing); the message quotes the file's name and contents, so
+/// it is escaped here, once.
 pub fn load(path: &std::path::Path) -> Result<FixtureCollector, Failure> {
-    if path.as_os_str() == "-" {
-        let mut bytes = Vec::new();
-        std::io::stdin().read_to_end(&mut bytes).map_err(|e| {
-            Failure::Usage(format!("standard input: cannot read the snapshot: {e}"))
-        })?;
-        return FixtureCollector::from_json(&bytes, "standard input")
-            .map_err(|e| Failure::Usage(e.to_string()));
-    }
-    FixtureCollector::from_file(path).map_err(|e| Failure::Usage(e.to_string()))
+    use crate::files::{read_capped, read_stdin_capped, SNAPSHOT_LIMIT};
+    const WHAT: &str = "a snapshot";
+    let (bytes, origin) = if path.as_os_str() == "-" {
+        (
+            read_stdin_capped(SNAPSHOT_LIMIT, WHAT),
+            "standard input".to_string(),
+        )
+    } else {
+        (
+            read_capped(path, SNAPSHOT_LIMIT, WHAT),
+            path.display().to_string(),
+        )
+    };
+    let usage = |msg: String| Failure::Usage(escape(&msg).into_owned());
+    let bytes = bytes.map_err(|e| usage(format!("{origin}: {e}")))?;
+    FixtureCollector::from_json(&bytes, &origin).map_err(|e| usage(e.to_string()))
 }

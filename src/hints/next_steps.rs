@@ -593,6 +593,7 @@ mod tests {
             exe_deleted: false,
             cmdline: vec![],
             start_time: None,
+            start_ticks: None,
             parent_pid: None,
         };
         let steps: Vec<String> = inspect_process(&owner)

@@ -1004,6 +1004,11 @@ pub(super) fn owner_unknown<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
             "The process holding this socket exited while portscope was collecting. Look again; \
              if it keeps changing, something is restarting."
         }
+        UnknownOwner::OtherPidNamespace => {
+            "This run sees only a child pid namespace, which shares the network with processes \
+             outside it: the holder is most likely one of those. Run portscope in the host's pid \
+             namespace to see it."
+        }
         UnknownOwner::Unknown => {
             "portscope could not tell which process holds this socket, nor why. It may live in \
              another network namespace (a container) or have hidden itself."

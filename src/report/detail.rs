@@ -342,8 +342,14 @@ fn iana_section(entries: &[Entry], port: u16, heading: Option<&'static str>) -> 
             .map(|range| format!(" · {}", PortClass::of(range.start).label()))
             .unwrap_or_default();
         items.push(field("port", format!("{ports}{slash}{class}")));
-        if let Some(range) = e.ports.filter(|r| !r.is_single() && r.contains(port) && port > 0) {
-            items.push(note(format!("port {port} lies in the range {range}"), Tone::Dim));
+        if let Some(range) = e
+            .ports
+            .filter(|r| !r.is_single() && r.contains(port) && port > 0)
+        {
+            items.push(note(
+                format!("port {port} lies in the range {range}"),
+                Tone::Dim,
+            ));
         }
         let fields = [
             ("description", e.description.to_string()),

@@ -29,20 +29,16 @@ pub fn owner_state(u: UnknownOwner) -> &'static str {
         UnknownOwner::Hidden => "hidden",
         UnknownOwner::Kernel => "kernel",
         UnknownOwner::Vanished => "vanished",
+        UnknownOwner::OtherPidNamespace => "other-pid-namespace",
         UnknownOwner::Unknown => "unknown",
     }
 }
 
 /// Why a socket has no owner, as a sentence that says what to do. Whether this run was root
-/// decides the advice: telling root to "run as root" helps nobody.
+/// decides the advice: telling root to "run as root" helps nobody. The sentences live with the
+/// enum (`sockets`), where the hints, a lower layer than this one, read them too.
 pub fn owner_state_sentence(u: UnknownOwner, host: &HostInfo) -> String {
-    match u {
-        UnknownOwner::Hidden if host.uid == 0 => "owner hidden even from root: a sandbox, a security module or hidepid guards the process (`portscope doctor` says which)".to_owned(),
-        UnknownOwner::Hidden => "owner hidden: this run may not read other users' processes (run as root to see it)".to_owned(),
-        UnknownOwner::Kernel => "held by the kernel, not by a process (NFS, RPC, WireGuard and similar)".to_owned(),
-        UnknownOwner::Vanished => "the owning process exited while collecting".to_owned(),
-        UnknownOwner::Unknown => "the owner could not be determined".to_owned(),
-    }
+    u.explain_for(host).to_owned()
 }
 
 /// `v4`, `v6`, `dual`: the serde names of [`Family`].
@@ -84,6 +80,7 @@ mod tests {
             UnknownOwner::Hidden,
             UnknownOwner::Kernel,
             UnknownOwner::Vanished,
+            UnknownOwner::OtherPidNamespace,
             UnknownOwner::Unknown,
         ] {
             assert_eq!(

@@ -20,6 +20,10 @@ pub enum CollectError {
 /// saved snapshot through it.
 pub trait Collector: Send {
     fn collect(&mut self) -> Result<Snapshot, CollectError>;
+
+    /// The user asked for a refresh (`r`): a collector that can lose its source (a remote host
+    /// over ssh) reconnects here. Nothing to do for the others.
+    fn retry(&mut self) {}
 }
 
 /// What a collection should include.
@@ -125,20 +129,23 @@ mod linux {
 
     use super::{CollectError, CollectOptions};
     use crate::sockets::kernel::{state_mask, KernelSocket};
-    use crate::sockets::owners::{self, Clock, UserNames};
+    use crate::sockets::owners::{self, Holder, UserNames};
+    use crate::sockets::procfs::{Clock, PidView, ProcFs};
     use crate::sockets::{
         netlink, procnet, HostInfo, Owner, Protocol, Snapshot, Socket, UnknownOwner, SCHEMA_VERSION,
     };
 
-    /// Even when every socket is found in memory, scan again this often: a process may have
-    /// forked (a second owner) or been handed the socket over a Unix socket meanwhile.
+    /// Even when every socket is found in memory (and each remembered holder still holds it),
+    /// scan again this often: a process may have forked (a second owner) or been handed a copy
+    /// of the socket meanwhile without the first holder closing it.
     const FULL_RESCAN_EVERY: Duration = Duration::from_secs(30);
 
     /// What the collector remembers between refreshes.
-    #[derive(Default)]
     pub struct Live {
-        /// Socket inode → holding pids, from the last fd scan.
-        holders: HashMap<u64, Vec<u32>>,
+        proc: ProcFs,
+        /// Socket inode → holding (pid, fd) pairs, from the last fd scan. An entry is trusted
+        /// only while each pid still holds the socket at that fd (checked every refresh).
+        holders: HashMap<u64, Vec<Holder>>,
         /// Inodes the last scan looked for and found no process holding.
         ownerless: HashSet<u64>,
         /// Start time (ticks after boot) of every holder pid, to tell a reused pid.
@@ -149,56 +156,112 @@ mod linux {
         users: UserNames,
     }
 
+    impl Default for Live {
+        fn default() -> Self {
+            Live::with_proc(ProcFs::default())
+        }
+    }
+
     impl Live {
+        pub fn with_proc(proc: ProcFs) -> Live {
+            Live {
+                proc,
+                holders: HashMap::new(),
+                ownerless: HashSet::new(),
+                started: HashMap::new(),
+                unreadable: 0,
+                scanned_at: None,
+                users: UserNames::default(),
+            }
+        }
+
         pub fn collect(&mut self, options: CollectOptions) -> Result<Snapshot, CollectError> {
             let taken_at = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs());
             let mut warnings = Vec::new();
             let kernel_sockets = list_sockets(options, &mut warnings)?;
+            self.attach_owners(kernel_sockets, options, taken_at, warnings)
+        }
+
+        /// Join the kernel's sockets with their owners and the host facts. A socket no process
+        /// was found holding is looked up in the kernel again: if it has closed since the dump,
+        /// it is left out (it is gone, not the kernel's), so a snapshot lists only sockets that
+        /// existed after the owner scan too.
+        pub(super) fn attach_owners(
+            &mut self,
+            kernel_sockets: Vec<KernelSocket>,
+            options: CollectOptions,
+            taken_at: u64,
+            mut warnings: Vec<String>,
+        ) -> Result<Snapshot, CollectError> {
             let wanted: HashSet<u64> = kernel_sockets
                 .iter()
                 .map(|s| s.inode)
                 .filter(|&i| i != 0)
                 .collect();
-            let clock = Clock::read();
+            let clock = self.proc.clock();
             let owners = self.owners_of(&wanted, &clock)?;
 
             // SAFETY: geteuid has no preconditions.
             let euid = unsafe { libc::geteuid() };
-            let sees_all_owners = self.unreadable == 0 && (euid == 0 || !owners::proc_hides_pids());
-            let v6only_default = bindv6only();
-            let mut sockets: Vec<Socket> = kernel_sockets
-                .into_iter()
-                .map(|k| {
-                    let found: Vec<Owner> = self
-                        .holders
-                        .get(&k.inode)
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|pid| owners.get(pid).cloned())
-                        .collect();
-                    let owner_unknown = found
-                        .is_empty()
-                        .then(|| why_unknown(&k, euid, sees_all_owners, &self.holders));
-                    let remote = k.remote();
-                    Socket {
-                        protocol: k.protocol,
-                        family: k.family(v6only_default),
-                        local_addr: k.local_addr,
-                        local_port: k.local_port,
-                        remote_addr: remote.map(|r| r.0),
-                        remote_port: remote.map(|r| r.1),
-                        state: k.state(),
-                        inode: k.inode,
-                        owners: found,
-                        owner_unknown,
-                        uid: Some(k.uid),
-                        user: self.users.name(k.uid),
-                    }
-                })
+            let hides_pids = self.proc.proc_mount().is_some_and(|m| m.hides_pids());
+            let sees_all_owners = self.unreadable == 0 && (euid == 0 || !hides_pids);
+            let child_pid_namespace = matches!(self.proc.pid_view(), PidView::Child { .. });
+            let why = Why {
+                euid,
+                sees_all_owners,
+                child_pid_namespace,
+            };
+            let owned = |k: &KernelSocket| {
+                self.holders
+                    .get(&k.inode)
+                    .is_some_and(|hs| hs.iter().any(|h| owners.contains_key(&h.pid)))
+            };
+            // Sockets without a live owner may have closed after the dump: ask the kernel again.
+            // (Inode 0 is a TIME-WAIT or other orphan: no process could hold it anyway.)
+            let recheck: Vec<&KernelSocket> = kernel_sockets
+                .iter()
+                .filter(|k| k.inode != 0 && !owned(k))
                 .collect();
+            let gone = closed_since_dump(&recheck, options);
+
+            let v6only_default = bindv6only();
+            let mut sockets: Vec<Socket> = Vec::with_capacity(kernel_sockets.len());
+            for k in kernel_sockets {
+                if gone.contains(&(k.protocol, k.inode)) {
+                    continue;
+                }
+                let found: Vec<Owner> = self
+                    .holders
+                    .get(&k.inode)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|h| owners.get(&h.pid).cloned())
+                    .collect();
+                let owner_unknown = found.is_empty().then(|| why.reason(&k, &self.holders));
+                let remote = k.remote();
+                sockets.push(Socket {
+                    protocol: k.protocol,
+                    family: k.family(v6only_default),
+                    local_addr: k.local_addr,
+                    local_port: k.local_port,
+                    remote_addr: remote.map(|r| r.0),
+                    remote_port: remote.map(|r| r.1),
+                    state: k.state(),
+                    inode: k.inode,
+                    owners: found,
+                    owner_unknown,
+                    uid: Some(k.uid),
+                    user: self.users.name(k.uid),
+                });
+            }
             sockets.sort_by_key(|s| (s.local_port, s.key()));
+            if child_pid_namespace {
+                warnings.push(
+                    "this /proc shows only a child pid namespace: sockets held by processes outside it have no owner here (run portscope in the host's pid namespace)".to_string(),
+                );
+            }
             Ok(Snapshot {
                 schema_version: SCHEMA_VERSION,
                 host: HostInfo {
@@ -221,7 +284,8 @@ mod linux {
         }
 
         /// Bring `holders` up to date for every wanted socket (from memory when it covers them
-        /// all, else from a fresh fd scan) and read each holder's details, by pid.
+        /// all and every remembered holder still holds its socket, else from a fresh fd scan)
+        /// and read each holder's details, by pid.
         fn owners_of(
             &mut self,
             wanted: &HashSet<u64>,
@@ -231,7 +295,8 @@ mod linux {
             let mut fresh = self
                 .scanned_at
                 .is_none_or(|t| t.elapsed() > FULL_RESCAN_EVERY)
-                || !wanted.iter().all(known);
+                || !wanted.iter().all(known)
+                || !self.remembered_holders_still_hold(wanted);
             loop {
                 if fresh {
                     self.rescan(wanted)?;
@@ -239,9 +304,12 @@ mod linux {
                 let mut details: HashMap<u32, Option<Owner>> = HashMap::new();
                 let mut stale = false;
                 for inode in wanted {
-                    for &pid in self.holders.get(inode).into_iter().flatten() {
-                        details.entry(pid).or_insert_with(|| {
-                            let (owner, ticks) = owners::read_owner(pid, clock, &mut self.users)?;
+                    for holder in self.holders.get(inode).into_iter().flatten() {
+                        let pid = holder.pid;
+                        let owner = details.entry(pid).or_insert_with(|| {
+                            let owner =
+                                owners::read_owner(&self.proc, pid, clock, &mut self.users)?;
+                            let ticks = owner.start_ticks?;
                             match self.started.insert(pid, ticks) {
                                 Some(before) if before != ticks => {
                                     stale = true; // the pid now names another process
@@ -250,7 +318,7 @@ mod linux {
                                 _ => Some(owner),
                             }
                         });
-                        stale |= details[&pid].is_none();
+                        stale |= owner.is_none();
                     }
                 }
                 if stale && !fresh {
@@ -266,10 +334,29 @@ mod linux {
             }
         }
 
+        /// Whether every remembered (pid, fd) for the wanted sockets still points at its socket:
+        /// after an fd handoff (A passes its listener to B and closes its copy, staying alive)
+        /// A's entry fails here, and the scan that follows finds B.
+        fn remembered_holders_still_hold(&self, wanted: &HashSet<u64>) -> bool {
+            let mut pairs: Vec<(u64, Holder)> = wanted
+                .iter()
+                .flat_map(|&inode| {
+                    self.holders
+                        .get(&inode)
+                        .into_iter()
+                        .flatten()
+                        .map(move |&h| (inode, h))
+                })
+                .collect();
+            pairs.sort_unstable_by_key(|&(_, h)| h);
+            owners::still_held(&self.proc, &pairs)
+        }
+
         fn rescan(&mut self, wanted: &HashSet<u64>) -> Result<(), CollectError> {
-            let scan = owners::scan(wanted).map_err(|e| {
+            let scan = owners::scan(&self.proc, wanted).map_err(|e| {
                 CollectError::Failed(format!(
-                    "cannot list processes in /proc ({e}); is /proc mounted?"
+                    "cannot list processes in {} ({e}); is /proc mounted?",
+                    self.proc.root().display()
                 ))
             })?;
             self.ownerless = wanted
@@ -277,7 +364,7 @@ mod linux {
                 .filter(|i| !scan.holders.contains_key(i))
                 .copied()
                 .collect();
-            let holding: HashSet<u32> = scan.holders.values().flatten().copied().collect();
+            let holding: HashSet<u32> = scan.holders.values().flatten().map(|h| h.pid).collect();
             self.started.retain(|pid, _| holding.contains(pid));
             self.holders = scan.holders;
             self.unreadable = scan.unreadable;
@@ -286,30 +373,86 @@ mod linux {
         }
     }
 
-    /// Why no process was found holding `socket`.
-    fn why_unknown(
-        socket: &KernelSocket,
+    /// What decides why a socket has no owner.
+    struct Why {
         euid: u32,
         sees_all_owners: bool,
-        holders: &HashMap<u64, Vec<u32>>,
-    ) -> UnknownOwner {
-        if socket.inode == 0 {
-            UnknownOwner::Kernel // TIME-WAIT and other orphans no file refers to
-        } else if holders.contains_key(&socket.inode) {
-            UnknownOwner::Vanished // a holder was found, but it exited before we read it
-        } else if !sees_all_owners && (socket.uid != euid || euid == 0) {
-            // Root refused somewhere (a sandbox, a security module) could be refused any owner.
-            UnknownOwner::Hidden
-        } else if socket.uid == 0 {
-            UnknownOwner::Kernel
-        } else {
-            UnknownOwner::Unknown
+        child_pid_namespace: bool,
+    }
+
+    impl Why {
+        fn reason(
+            &self,
+            socket: &KernelSocket,
+            holders: &HashMap<u64, Vec<Holder>>,
+        ) -> UnknownOwner {
+            if socket.inode == 0 {
+                UnknownOwner::Kernel // TIME-WAIT and other orphans no file refers to
+            } else if holders.contains_key(&socket.inode) {
+                UnknownOwner::Vanished // a holder was found, but it exited before we read it
+            } else if !self.sees_all_owners && (socket.uid != self.euid || self.euid == 0) {
+                // Root refused somewhere (a sandbox, a security module) could be refused any
+                // owner.
+                UnknownOwner::Hidden
+            } else if self.child_pid_namespace {
+                // Processes outside this pid namespace are not listed in our /proc, yet share
+                // the network: kernel or not cannot be told from here.
+                UnknownOwner::OtherPidNamespace
+            } else if socket.uid == 0 {
+                UnknownOwner::Kernel
+            } else {
+                UnknownOwner::Unknown
+            }
         }
+    }
+
+    /// Of `sockets` (from the dump), those the kernel no longer lists, as (protocol, inode): one
+    /// more dump of each protocol and family concerned, which costs little next to the fd scan
+    /// and is done only when some socket has no owner.
+    fn closed_since_dump(
+        sockets: &[&KernelSocket],
+        options: CollectOptions,
+    ) -> HashSet<(Protocol, u64)> {
+        let mut gone = HashSet::new();
+        let mut groups: Vec<(Protocol, bool)> =
+            sockets.iter().map(|k| (k.protocol, k.ipv6)).collect();
+        groups.sort_unstable_by_key(|&(p, v6)| (p.as_str(), v6));
+        groups.dedup();
+        for (protocol, ipv6) in groups {
+            let Some(now) = live_inodes(protocol, ipv6, options) else {
+                continue; // cannot tell: keep the sockets as they were
+            };
+            gone.extend(
+                sockets
+                    .iter()
+                    .filter(|k| k.protocol == protocol && k.ipv6 == ipv6)
+                    .filter(|k| !now.contains(&k.inode))
+                    .map(|k| (protocol, k.inode)),
+            );
+        }
+        gone
+    }
+
+    /// The inodes of the sockets of one protocol and family the kernel lists now.
+    fn live_inodes(
+        protocol: Protocol,
+        ipv6: bool,
+        options: CollectOptions,
+    ) -> Option<HashSet<u64>> {
+        let states = state_mask(protocol, options.include_connections);
+        let sockets = match netlink::dump(protocol, ipv6, states) {
+            Ok(sockets) => sockets,
+            Err(_) => {
+                let text = std::fs::read_to_string(procnet::path(protocol, ipv6)).ok()?;
+                procnet::parse(&text, protocol, ipv6).0
+            }
+        };
+        Some(sockets.into_iter().map(|s| s.inode).collect())
     }
 
     /// Dump every protocol and family over netlink, falling back to `/proc/net` for any part
     /// netlink refuses. Fails only when no part could be read at all.
-    fn list_sockets(
+    pub(super) fn list_sockets(
         options: CollectOptions,
         warnings: &mut Vec<String>,
     ) -> Result<Vec<KernelSocket>, CollectError> {
@@ -399,6 +542,33 @@ mod tests {
         assert!(
             future.contains("newer") && future.contains("upgrade"),
             "{future}"
+        );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_socket_closed_between_the_dump_and_the_owner_scan_is_left_out() {
+        let options = CollectOptions::default();
+        let kept = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let (kept_port, closed_port) = (
+            kept.local_addr().unwrap().port(),
+            closed.local_addr().unwrap().port(),
+        );
+        let mut warnings = Vec::new();
+        let dumped = linux::list_sockets(options, &mut warnings).unwrap();
+        assert!(dumped.iter().any(|k| k.local_port == closed_port));
+        drop(closed);
+        let snapshot = linux::Live::default()
+            .attach_owners(dumped, options, 0, warnings)
+            .unwrap();
+        let on = |port| snapshot.sockets.iter().find(|s| s.local_port == port);
+        let ours = on(kept_port).expect("the open listener");
+        assert_eq!(ours.owners[0].pid, std::process::id());
+        assert_eq!(
+            on(closed_port),
+            None,
+            "a socket that closed before the owner scan is gone, not the kernel's"
         );
     }
 

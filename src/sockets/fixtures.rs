@@ -24,6 +24,7 @@ pub fn owner(pid: u32, name: &str, uid: u32, exe: &str) -> Owner {
         exe_deleted: false,
         cmdline: vec![exe.to_string()],
         start_time: Some(NOW - 86_400),
+        start_ticks: None,
         parent_pid: Some(1),
     }
 }

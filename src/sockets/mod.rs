@@ -22,6 +22,9 @@ mod netlink;
 mod owners;
 pub mod portable;
 #[cfg(target_os = "linux")]
+mod passwd;
+pub mod procfs;
+#[cfg(target_os = "linux")]
 mod procnet;
 
 pub use collect::{CollectError, CollectOptions, Collector, FixtureCollector, SystemCollector};
@@ -275,6 +278,11 @@ pub struct Owner {
     pub cmdline: Vec<String>,
     /// Start time, seconds since the Unix epoch.
     pub start_time: Option<u64>,
+    /// Start time in clock ticks after boot (field 22 of `/proc/PID/stat`): with the pid, the
+    /// process's identity. A pid reused even one tick later names another process. Absent in
+    /// snapshots from before it was recorded.
+    #[serde(default)]
+    pub start_ticks: Option<u64>,
     pub parent_pid: Option<u32>,
 }
 
@@ -282,25 +290,85 @@ pub struct Owner {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum UnknownOwner {
-    /// Other users' /proc/PID/fd could not be read (not root, or /proc mounted with hidepid).
+    /// Other users' /proc/PID/fd could not be read (not root, or /proc mounted with hidepid, or
+    /// a sandbox refusing even root).
     Hidden,
     /// No process holds it: the kernel does (NFS, RPC, WireGuard, a TIME-WAIT remnant).
     Kernel,
     /// The process exited between the socket dump and the owner scan.
     Vanished,
+    /// This run's `/proc` shows only a child pid namespace (`unshare -p --mount-proc`, a
+    /// container sharing the host's network): the holder is most likely a process outside it,
+    /// which cannot be seen from here, though the kernel cannot be ruled out.
+    OtherPidNamespace,
     /// It could not be told which of the above applies.
     Unknown,
 }
 
 impl UnknownOwner {
+    /// The words for this state when it is not known whether the run was root. Prefer
+    /// [`UnknownOwner::explain_for`], which gives the right advice for the run.
     pub fn explain(self) -> &'static str {
         match self {
             UnknownOwner::Hidden => {
                 "owner hidden: this run may not read the owning process (run as root; hidepid or a sandbox can hide it even then)"
             }
+            other => other.explain_for_uid(u32::MAX),
+        }
+    }
+
+    /// The words for this state, right for the run that took `host`: telling root to "run as
+    /// root" is wrong when a sandbox or security module hides the owner from root itself.
+    pub fn explain_for(self, host: &HostInfo) -> &'static str {
+        self.explain_for_uid(host.uid)
+    }
+
+    fn explain_for_uid(self, uid: u32) -> &'static str {
+        match self {
+            UnknownOwner::Hidden if uid == 0 => {
+                "owner hidden even from root: a sandbox, security module or container boundary refuses access to the owning process (run portscope on the host, outside the sandbox)"
+            }
+            UnknownOwner::Hidden => {
+                "owner hidden: this run may not read other users' processes (run as root)"
+            }
             UnknownOwner::Kernel => "held by the kernel, not by a process",
             UnknownOwner::Vanished => "the owning process exited while collecting",
+            UnknownOwner::OtherPidNamespace => {
+                "owner in another pid namespace: this /proc shows only a child pid namespace that shares the network with processes outside it (run portscope in the host's pid namespace)"
+            }
             UnknownOwner::Unknown => "owner could not be determined",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hidden_owners_are_explained_for_the_run_that_saw_them() {
+        let host = |uid| HostInfo {
+            uid,
+            ..HostInfo::default()
+        };
+        let for_root = UnknownOwner::Hidden.explain_for(&host(0));
+        assert!(!for_root.contains("run as root"), "{for_root}");
+        assert!(for_root.contains("even from root") && for_root.contains("sandbox"));
+        let for_user = UnknownOwner::Hidden.explain_for(&host(1000));
+        assert!(for_user.contains("run as root"), "{for_user}");
+        assert!(UnknownOwner::OtherPidNamespace
+            .explain_for(&host(0))
+            .contains("another pid namespace"));
+    }
+
+    #[test]
+    fn a_snapshot_without_start_ticks_still_loads() {
+        let json = r#"{"pid": 7, "name": "x", "uid": null, "user": null, "exe": null,
+            "cmdline": [], "start_time": 1700000000, "parent_pid": null}"#;
+        let owner: Owner = serde_json::from_str(json).unwrap();
+        assert_eq!(
+            (owner.start_time, owner.start_ticks),
+            (Some(1_700_000_000), None)
+        );
     }
 }

@@ -1,45 +1,51 @@
-//! Who holds a socket: a scan of `/proc/*/fd` that maps socket inodes to pids, and the details
-//! of the owning processes read straight from `/proc/PID` (only for owners, only the shown
-//! fields).
+//! Who holds a socket: a scan of `/proc/*/fd` that maps socket inodes to the (pid, fd) pairs
+//! holding them, a cheap check that a remembered pair still holds its socket, and the details of
+//! the owning processes (read through [`ProcFs`], only for owners).
 //!
 //! The fd scan is most of a collection's cost, so it is cut to the bone: each fd link is read
 //! relative to its already-open `fd` directory (`readlinkat`, no path walk per fd), only wanted
-//! inodes are kept, and big scans are split over two threads.
+//! inodes are kept, and big scans are split over two threads. It must not decide what an
+//! ownerless socket means; the collector does.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
-use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 
+use super::procfs::{Clock, ProcFs};
 use super::Owner;
 use crate::text::from_os_bytes;
+
+/// One process's descriptor for a socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Holder {
+    pub pid: u32,
+    pub fd: u32,
+}
 
 /// What one scan of `/proc/*/fd` found.
 #[derive(Debug, Default)]
 pub struct FdScan {
-    /// Socket inode → every pid holding it, in ascending pid order.
-    pub holders: HashMap<u64, Vec<u32>>,
-    /// Processes whose fd directory could not be read (not ours and we are not root).
+    /// Socket inode → every (pid, fd) holding it, in ascending pid order, one fd per pid.
+    pub holders: HashMap<u64, Vec<Holder>>,
+    /// Processes whose fd directory or links could not be read (not ours and we are not root,
+    /// or a sandbox refusing even root).
     pub unreadable: usize,
 }
 
 /// Below this many fds a second thread costs more than it saves.
 const PARALLEL_FDS: usize = 4096;
 
-/// Scan every process's fds for the socket inodes in `wanted`. Fails only when `/proc` itself
-/// cannot be listed; a process that exits mid-scan is skipped.
-pub fn scan(wanted: &HashSet<u64>) -> io::Result<FdScan> {
-    let mut pids: Vec<u32> = std::fs::read_dir("/proc")?
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .collect();
-    pids.sort_unstable();
-
+/// Scan every process's fds for the socket inodes in `wanted`. Fails only when the proc root
+/// itself cannot be listed; a process that exits mid-scan is skipped.
+pub fn scan(proc: &ProcFs, wanted: &HashSet<u64>) -> io::Result<FdScan> {
+    let pids = proc.pids()?;
     let mut result = FdScan::default();
     // Open each fd directory and list it; the links are read afterwards, possibly in parallel.
     let mut dirs: Vec<(u32, File, Vec<u32>)> = Vec::with_capacity(pids.len());
     for pid in pids {
-        let path = format!("/proc/{pid}/fd");
+        let path = proc.pid_dir(pid).join("fd");
         let listing = match std::fs::read_dir(&path) {
             Ok(listing) => listing,
             Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
@@ -77,28 +83,29 @@ pub fn scan(wanted: &HashSet<u64>) -> io::Result<FdScan> {
     denied.sort_unstable();
     denied.dedup();
     result.unreadable += denied.len();
-    for (inode, pid) in found {
-        let pids = result.holders.entry(inode).or_default();
-        if !pids.contains(&pid) {
-            pids.push(pid);
+    for (inode, holder) in found {
+        let holders = result.holders.entry(inode).or_default();
+        // A process holding one socket twice (dup) is one owner: keep its first fd.
+        if !holders.iter().any(|h| h.pid == holder.pid) {
+            holders.push(holder);
         }
     }
-    for pids in result.holders.values_mut() {
-        pids.sort_unstable();
+    for holders in result.holders.values_mut() {
+        holders.sort_unstable();
     }
     Ok(result)
 }
 
-/// Read the fd links numbered `from..to` across all directories (counting fds in order), keeping
-/// those that point at a wanted socket.
-/// What one pass over fd links found: (socket inode, pid) pairs, and the pids whose links could
-/// not be read.
+/// What one pass over fd links found: (socket inode, holder) pairs, and the pids whose links
+/// could not be read.
 #[derive(Default)]
 struct Links {
-    found: Vec<(u64, u32)>,
+    found: Vec<(u64, Holder)>,
     denied: Vec<u32>,
 }
 
+/// Read the fd links numbered `from..to` across all directories (counting fds in order), keeping
+/// those that point at a wanted socket.
 fn read_links(
     dirs: &[(u32, File, Vec<u32>)],
     from: usize,
@@ -120,34 +127,71 @@ fn read_links(
                 return Links { found, denied };
             }
             if index >= from {
-                fd_name(fd, &mut name);
-                // SAFETY: `dir` is an open directory, `name` NUL-terminated, `buf` writable for
-                // its full length; readlinkat writes at most that many bytes.
-                let n = unsafe {
-                    libc::readlinkat(
-                        dir.as_raw_fd(),
-                        name.as_ptr().cast(),
-                        buf.as_mut_ptr().cast(),
-                        buf.len(),
-                    )
-                };
-                if n > 0 {
-                    if let Some(inode) = socket_inode(&buf[..n as usize]) {
-                        if wanted.contains(&inode) {
-                            found.push((inode, *pid));
-                        }
+                match read_socket_link(dir, fd, &mut name, &mut buf) {
+                    Ok(Some(inode)) if wanted.contains(&inode) => {
+                        found.push((inode, Holder { pid: *pid, fd }));
                     }
-                } else if n < 0
-                    && io::Error::last_os_error().raw_os_error() == Some(libc::EACCES)
-                    && denied.last() != Some(pid)
-                {
-                    denied.push(*pid);
+                    Err(e)
+                        if e.raw_os_error() == Some(libc::EACCES) && denied.last() != Some(pid) =>
+                    {
+                        denied.push(*pid);
+                    }
+                    _ => {}
                 }
             }
             index += 1;
         }
     }
     Links { found, denied }
+}
+
+/// The socket inode fd `fd` in the open fd directory `dir` points at; `Ok(None)` when it is not
+/// a socket.
+fn read_socket_link(
+    dir: &File,
+    fd: u32,
+    name: &mut [u8; 12],
+    buf: &mut [u8; 64],
+) -> io::Result<Option<u64>> {
+    fd_name(fd, name);
+    // SAFETY: `dir` is an open directory, `name` NUL-terminated, `buf` writable for its full
+    // length; readlinkat writes at most that many bytes.
+    let n = unsafe {
+        libc::readlinkat(
+            dir.as_raw_fd(),
+            name.as_ptr().cast(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(socket_inode(&buf[..n as usize]))
+}
+
+/// Whether each remembered holder still holds its socket: `pairs` are (inode, holder), grouped
+/// by pid (sorted). One `fd` directory is opened per pid and one link read per pair, far less
+/// than a scan of every process. False as soon as one pair fails: the memory is out of date (an
+/// fd handed to another process and closed here, a closed fd reused for another file).
+pub fn still_held(proc: &ProcFs, pairs: &[(u64, Holder)]) -> bool {
+    let mut name = [0u8; 12];
+    let mut buf = [0u8; 64];
+    let mut open: Option<(u32, File)> = None;
+    for &(inode, holder) in pairs {
+        if open.as_ref().is_none_or(|(pid, _)| *pid != holder.pid) {
+            match File::open(proc.pid_dir(holder.pid).join("fd")) {
+                Ok(dir) => open = Some((holder.pid, dir)),
+                Err(_) => return false,
+            }
+        }
+        let Some((_, dir)) = &open else { return false };
+        match read_socket_link(dir, holder.fd, &mut name, &mut buf) {
+            Ok(Some(found)) if found == inode => {}
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// Write `fd` as a NUL-terminated decimal file name into `out` (no allocation per fd).
@@ -174,141 +218,59 @@ pub fn socket_inode(link: &[u8]) -> Option<u64> {
     std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
-/// Whether `/proc` is mounted with `hidepid`, which hides other users' processes entirely (they
-/// are not even listed, so the scan cannot count them).
-pub fn proc_hides_pids() -> bool {
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .map(|text| mount_hides_pids(&text))
-        .unwrap_or(false)
-}
-
-fn mount_hides_pids(mountinfo: &str) -> bool {
-    mountinfo.lines().any(|line| {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        fields.get(4) == Some(&"/proc")
-            && line.split([' ', ',']).any(|opt| {
-                opt.strip_prefix("hidepid=")
-                    .is_some_and(|v| !matches!(v, "0" | "off"))
-            })
-    })
-}
-
-/// Turns process start times (clock ticks after boot) into Unix times.
-#[derive(Debug, Clone, Copy)]
-pub struct Clock {
-    boot_time: Option<u64>,
-    ticks_per_second: u64,
-}
-
-impl Clock {
-    pub fn read() -> Clock {
-        let boot_time = std::fs::read_to_string("/proc/stat").ok().and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("btime ")?.trim().parse().ok())
-        });
-        // SAFETY: sysconf has no preconditions.
-        let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-        Clock {
-            boot_time,
-            ticks_per_second: u64::try_from(ticks).ok().filter(|&t| t > 0).unwrap_or(100),
-        }
-    }
-
-    fn unix_time(&self, ticks: u64) -> Option<u64> {
-        Some(self.boot_time? + ticks / self.ticks_per_second)
-    }
-}
-
-/// The fields of `/proc/PID/stat` we show: name, parent and start time (in ticks after boot).
-#[derive(Debug, PartialEq, Eq)]
-pub struct Stat {
-    pub name: String,
-    pub parent_pid: u32,
-    pub start_ticks: u64,
-}
-
-/// Parse `/proc/PID/stat`. The name sits in parentheses and may itself hold `)`, spaces or
-/// newlines, so it ends at the *last* `)`.
-pub fn parse_stat(bytes: &[u8]) -> Option<Stat> {
-    let open = bytes.iter().position(|&b| b == b'(')?;
-    let close = bytes.iter().rposition(|&b| b == b')')?;
-    if close < open {
-        return None;
-    }
-    let name = from_os_bytes(&bytes[open + 1..close]);
-    let rest = std::str::from_utf8(bytes.get(close + 1..)?).ok()?;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // fields[0] is the state (field 3); ppid is field 4, starttime field 22.
-    Some(Stat {
-        name,
-        parent_pid: fields.get(1)?.parse().ok()?,
-        start_ticks: fields.get(19)?.parse().ok()?,
-    })
-}
-
-/// Read an owner's details. `None` when the process has gone.
-pub fn read_owner(pid: u32, clock: &Clock, users: &mut UserNames) -> Option<(Owner, u64)> {
-    let dir = format!("/proc/{pid}");
-    let stat = parse_stat(&std::fs::read(format!("{dir}/stat")).ok()?)?;
-    let uid = std::fs::read_to_string(format!("{dir}/status"))
-        .ok()
-        .and_then(|s| effective_uid(&s));
-    let cmdline = std::fs::read(format!("{dir}/cmdline"))
-        .map(|b| split_cmdline(&b))
-        .unwrap_or_default();
-    let (exe, exe_deleted) = match std::fs::read_link(format!("{dir}/exe")) {
-        Ok(path) => {
-            let text = from_os_bytes(path.as_os_str().as_bytes());
-            match text.strip_suffix(" (deleted)") {
-                Some(kept) => (Some(kept.to_string()), true),
-                None => (Some(text), false),
-            }
-        }
-        Err(_) => (None, false),
-    };
-    let owner = Owner {
+/// Read an owner's details, with its start time in clock ticks. `None` when the process has
+/// gone.
+pub fn read_owner(proc: &ProcFs, pid: u32, clock: &Clock, users: &mut UserNames) -> Option<Owner> {
+    let stat = proc.stat(pid)?;
+    let uid = proc.effective_uid(pid);
+    let exe = proc.exe(pid);
+    Some(Owner {
         pid,
         name: stat.name,
         uid,
         user: uid.and_then(|u| users.name(u)),
-        exe,
-        exe_deleted,
-        cmdline,
+        exe: exe.path,
+        exe_deleted: exe.deleted,
+        cmdline: proc.cmdline(pid),
         start_time: clock.unix_time(stat.start_ticks),
+        start_ticks: Some(stat.start_ticks),
         parent_pid: Some(stat.parent_pid).filter(|&p| p != 0),
-    };
-    Some((owner, stat.start_ticks))
+    })
 }
 
-/// The effective uid from `/proc/PID/status` (`Uid: real effective saved fs`).
-fn effective_uid(status: &str) -> Option<u32> {
-    let line = status.lines().find_map(|l| l.strip_prefix("Uid:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-fn split_cmdline(bytes: &[u8]) -> Vec<String> {
-    let bytes = bytes.strip_suffix(b"\0").unwrap_or(bytes);
-    if bytes.is_empty() {
-        return Vec::new();
-    }
-    bytes.split(|&b| b == 0).map(from_os_bytes).collect()
-}
-
-/// uid → user name through the system's resolver (NSS: files, LDAP, systemd-userdb), cached.
+/// uid → user name through the system's resolver (NSS: files, LDAP, systemd-userdb), cached;
+/// `/etc/passwd` read directly where NSS cannot be used (see [`super::passwd`]).
 #[derive(Debug, Default)]
 pub struct UserNames {
     cache: HashMap<u32, Option<String>>,
+    /// `/etc/passwd`, read once on the first miss of the resolver.
+    files: Option<HashMap<u32, String>>,
 }
 
 impl UserNames {
     pub fn name(&mut self, uid: u32) -> Option<String> {
-        self.cache
-            .entry(uid)
-            .or_insert_with(|| lookup_user(uid))
-            .clone()
+        if let Some(known) = self.cache.get(&uid) {
+            return known.clone();
+        }
+        let name = lookup_user(uid).or_else(|| {
+            self.files
+                .get_or_insert_with(|| super::passwd::read_users(Path::new("/etc/passwd")))
+                .get(&uid)
+                .cloned()
+        });
+        self.cache.insert(uid, name.clone());
+        name
     }
 }
 
+/// A statically linked glibc cannot safely load the host's NSS modules: the static build asks
+/// only the passwd file.
+#[cfg(target_feature = "crt-static")]
+fn lookup_user(_uid: u32) -> Option<String> {
+    None
+}
+
+#[cfg(not(target_feature = "crt-static"))]
 fn lookup_user(uid: u32) -> Option<String> {
     let mut buf = vec![0u8; 4096];
     // SAFETY: passwd is plain data filled in by getpwuid_r; `buf` backs its strings and lives
@@ -337,35 +299,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn stat_names_may_hold_parentheses_and_newlines() {
-        let stat = b"42 (a) b\n)) S 7 42 42 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 12345 0 0";
-        let parsed = parse_stat(stat).unwrap();
-        assert_eq!(parsed.name, "a) b\n)");
-        assert_eq!(parsed.parent_pid, 7);
-        assert_eq!(parsed.start_ticks, 12345);
-    }
-
-    #[test]
-    fn garbage_stat_is_none_not_a_panic() {
-        for junk in [
-            &b""[..],
-            b")(",
-            b"1 (x",
-            b"1 (x) S",
-            b"1 (x) S nope",
-            b"\xff\xfe",
-        ] {
-            assert_eq!(parse_stat(junk), None, "{junk:?}");
-        }
-    }
-
-    #[test]
     fn reads_this_process() {
-        let clock = Clock::read();
-        let (me, ticks) =
-            read_owner(std::process::id(), &clock, &mut UserNames::default()).unwrap();
+        let proc = ProcFs::default();
+        let me = read_owner(
+            &proc,
+            std::process::id(),
+            &proc.clock(),
+            &mut UserNames::default(),
+        )
+        .unwrap();
         assert_eq!(me.pid, std::process::id());
-        assert!(ticks > 0 && me.start_time.is_some());
+        assert!(me.start_ticks.is_some_and(|t| t > 0) && me.start_time.is_some());
         assert!(me.exe.is_some() && !me.exe_deleted);
         // SAFETY: geteuid has no preconditions.
         assert_eq!(me.uid, Some(unsafe { libc::geteuid() }));
@@ -386,28 +330,5 @@ mod tests {
         assert_eq!(socket_inode(b"pipe:[123]"), None);
         assert_eq!(socket_inode(b"socket:[12x]"), None);
         assert_eq!(socket_inode(b"/dev/null"), None);
-    }
-
-    #[test]
-    fn cmdline_splits_on_nul() {
-        assert_eq!(
-            split_cmdline(b"nginx\0-g\0daemon off;\0"),
-            ["nginx", "-g", "daemon off;"]
-        );
-        assert!(split_cmdline(b"").is_empty());
-        // The invalid byte is kept (not the text \xff) and shown as \xff.
-        let args = split_cmdline(b"a\xffb\0");
-        assert_eq!(crate::text::escape(&args[0]), "a\\xffb");
-        assert_eq!(&*crate::text::to_os_bytes(&args[0]), b"a\xffb");
-    }
-
-    #[test]
-    fn hidepid_is_read_from_mount_options() {
-        let hidden = "22 1 0:21 / /proc rw,nosuid - proc proc rw,hidepid=invisible\n";
-        let open = "22 1 0:21 / /proc rw,nosuid - proc proc rw\n";
-        let off = "22 1 0:21 / /proc rw - proc proc rw,hidepid=0\n";
-        assert!(mount_hides_pids(hidden));
-        assert!(!mount_hides_pids(open));
-        assert!(!mount_hides_pids(off));
     }
 }

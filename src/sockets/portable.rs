@@ -99,6 +99,8 @@ impl PortableCollector {
                 exe_deleted: false,
                 cmdline: process.cmd().iter().map(|a| os_text(a)).collect(),
                 start_time: Some(process.start_time()).filter(|&t| t > 0),
+                // sysinfo gives whole seconds, not the kernel's ticks.
+                start_ticks: None,
                 parent_pid: process.parent().map(Pid::as_u32).filter(|&p| p != 0),
             });
         }
@@ -400,6 +402,7 @@ mod tests {
             exe_deleted: false,
             cmdline: Vec::new(),
             start_time: None,
+            start_ticks: None,
             parent_pid: None,
         }
     }

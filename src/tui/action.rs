@@ -135,7 +135,7 @@ mod tests {
         let mode = Mode::ConfirmKill {
             pid: 1,
             name: "x".into(),
-            start_time: None,
+            start_ticks: None,
         };
         assert!(matches!(
             action_for(&mode, key(KeyCode::Char('y'))),

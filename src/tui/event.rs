@@ -48,6 +48,12 @@ impl Source {
             Source::Other(c) => c.collect(),
         }
     }
+    fn retry(&mut self) {
+        match self {
+            Source::Live(c) => c.retry(),
+            Source::Other(c) => c.retry(),
+        }
+    }
     fn include_connections(&mut self, on: bool) {
         if let Source::Live(c) = self {
             c.options.include_connections = on;
@@ -82,8 +88,10 @@ pub fn spawn_input(tx: Sender<Msg>) -> std::io::Result<()> {
 
 #[cfg(unix)]
 pub fn spawn_signals(tx: Sender<Msg>) -> std::io::Result<()> {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT])?;
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+    // SIGQUIT (Ctrl-\ in a cooked terminal, `kill -QUIT`) would otherwise dump core with the
+    // terminal still raw; it ends the explorer like the others, through the guard.
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT, SIGQUIT])?;
     thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
@@ -146,7 +154,10 @@ pub fn spawn_collector(
                 }
                 let wait = interval.unwrap_or(Duration::from_secs(3600));
                 collect_now = match control_rx.recv_timeout(wait) {
-                    Ok(Control::RefreshNow) => true,
+                    Ok(Control::RefreshNow) => {
+                        source.retry();
+                        true
+                    }
                     Ok(Control::Pause(p)) => {
                         paused = p;
                         !paused

@@ -93,10 +93,11 @@ pub enum Effect {
     SetPaused(bool),
     /// Collect connections too (or stop collecting them).
     IncludeConnections(bool),
-    /// Send SIGTERM to this pid; `start_time` guards against a reused pid.
+    /// Send SIGTERM to this pid; `start_ticks` (clock ticks after boot) guards against a
+    /// reused pid.
     Terminate {
         pid: u32,
-        start_time: Option<u64>,
+        start_ticks: Option<u64>,
     },
 }
 
@@ -119,7 +120,7 @@ pub enum Mode {
     ConfirmKill {
         pid: u32,
         name: String,
-        start_time: Option<u64>,
+        start_ticks: Option<u64>,
     },
 }
 
@@ -174,6 +175,8 @@ pub struct App<'r> {
     pub source: String,
     /// A saved snapshot: no refresh, no signals.
     pub read_only: bool,
+    /// The host a remote collector (`portscope ssh`) reads, for the header.
+    pub remote: Option<String>,
     pub interval_secs: f64,
     /// The last refresh: the host and its sockets (rows point into them).
     snapshot: Option<Snapshot>,
@@ -248,6 +251,7 @@ impl<'r> App<'r> {
             search_index: SearchIndex::new(registry),
             source: source.to_owned(),
             read_only,
+            remote: None,
             interval_secs,
             snapshot: None,
             vanished: Vec::new(),
@@ -394,13 +398,13 @@ impl<'r> App<'r> {
         match (&self.mode, &action) {
             (
                 Mode::ConfirmKill {
-                    pid, start_time, ..
+                    pid, start_ticks, ..
                 },
                 Action::Confirm,
             ) => {
                 let effect = Effect::Terminate {
                     pid: *pid,
-                    start_time: *start_time,
+                    start_ticks: *start_ticks,
                 };
                 self.mode = Mode::Normal;
                 return Some(effect);
@@ -792,7 +796,7 @@ impl<'r> App<'r> {
                 self.mode = Mode::ConfirmKill {
                     pid: o.pid,
                     name: o.name.clone(),
-                    start_time: o.start_time,
+                    start_ticks: o.start_ticks,
                 }
             }
             None => self.say("select a socket with a known process first"),
@@ -814,7 +818,8 @@ impl<'r> App<'r> {
             || self.notice.as_deref() == Some("refreshing…")
             || self.host().is_none_or(|old| {
                 // The live header does not show the time taken: a new time alone is no change.
-                self.read_only && old.taken_at != snapshot.host.taken_at
+                // A snapshot's and a remote host's header do (a remote's age must not freeze).
+                (self.read_only || self.remote.is_some()) && old.taken_at != snapshot.host.taken_at
                     || HostInfo {
                         taken_at: snapshot.host.taken_at,
                         ..old.clone()
@@ -956,6 +961,7 @@ mod tests {
                 exe_deleted: false,
                 cmdline: vec![name.into()],
                 start_time: Some(1_700_000_000),
+                start_ticks: Some(170_000),
                 parent_pid: Some(1),
             }],
             owner_unknown: None,
@@ -1194,7 +1200,7 @@ mod tests {
             app.update(Action::Confirm),
             Some(Effect::Terminate {
                 pid: 10,
-                start_time: Some(1_700_000_000)
+                start_ticks: Some(170_000)
             })
         );
         // A refresh arriving meanwhile does not cancel it.
@@ -1298,5 +1304,104 @@ mod tests {
         assert!(!app.dirty);
         app.update(Action::Down);
         assert!(app.dirty);
+    }
+
+    #[test]
+    fn the_detail_pane_scrolls_no_further_than_its_content() {
+        let mut app = app_with(sample());
+        app.update(Action::Viewport {
+            listeners: 5,
+            registry: 5,
+            detail_max_scroll: 3,
+        });
+        app.update(Action::NextPane);
+        app.update(Action::NextPane); // the detail pane
+        app.update(Action::Bottom);
+        assert_eq!(app.detail_scroll, 3, "End stops at the last screenful");
+        for _ in 0..50 {
+            app.update(Action::Down);
+        }
+        assert_eq!(app.detail_scroll, 3);
+        app.update(Action::Up);
+        assert_eq!(app.detail_scroll, 2, "k moves back at once");
+    }
+
+    #[test]
+    fn notices_go_after_a_few_idle_ticks() {
+        let mut app = app_with(sample());
+        app.update(Action::Notice("sent SIGTERM to pid 1".into()));
+        for _ in 1..NOTICE_TICKS {
+            app.dirty = false;
+            app.update(Action::Tick);
+            assert!(app.notice.is_some());
+            assert!(!app.dirty, "an ageing notice draws nothing");
+        }
+        app.update(Action::Tick);
+        assert!(app.notice.is_none());
+        assert!(app.dirty, "the notice's going is drawn");
+        app.dirty = false;
+        app.update(Action::Tick);
+        assert!(!app.dirty, "an idle screen without a notice draws nothing");
+    }
+
+    #[test]
+    fn jumping_before_the_first_collection_says_it_is_still_collecting() {
+        let mut app = App::new(registry(), "live", false, 2.0);
+        app.update(Action::Jump);
+        assert!(
+            app.notice.as_deref().unwrap().contains("still collecting"),
+            "{:?}",
+            app.notice
+        );
+    }
+
+    #[test]
+    fn switching_to_every_socket_marks_nothing_new() {
+        let mut app = app_with(sample());
+        app.update(Action::ToggleListenersOnly);
+        let mut connected = socket(Protocol::Tcp, 40000, 70, "client");
+        connected.state = SocketState::Established;
+        let mut all = sample();
+        all.push(connected);
+        let snapshot = Snapshot {
+            schema_version: SCHEMA_VERSION,
+            host: HostInfo {
+                hostname: "box".into(),
+                includes_connections: true,
+                ..HostInfo::default()
+            },
+            sockets: all,
+        };
+        app.update(Action::Refreshed(Box::new(Refresh::assess(
+            registry(),
+            snapshot,
+        ))));
+        assert_eq!(app.visible_len(), 5);
+        assert!(app
+            .visible_rows()
+            .all(|r| app.freshness(r) == Freshness::Steady));
+        // And back: the connections leave without being shown as gone.
+        app.update(Action::ToggleListenersOnly);
+        app.update(refresh(sample()));
+        assert_eq!(app.vanished_count(), 0);
+    }
+
+    #[test]
+    fn the_filter_takes_typed_and_pasted_text_and_escape_clears_it() {
+        let mut app = app_with(sample());
+        app.update(Action::StartSearch);
+        assert_eq!(app.mode, Mode::Filter, "/ in the listener pane filters it");
+        app.update(Action::Paste("ss\nhd".into()));
+        assert_eq!(
+            app.filter.text.as_deref(),
+            Some("sshd"),
+            "control characters dropped"
+        );
+        assert_eq!(ports(&app), [22]);
+        app.update(Action::Open);
+        assert_eq!(app.mode, Mode::Normal);
+        assert_eq!(ports(&app), [22], "Enter keeps the filter");
+        app.update(Action::Clear);
+        assert_eq!(ports(&app).len(), 4);
     }
 }

@@ -1,8 +1,8 @@
 //! The one terminal guard: raw mode, the alternate screen and the hidden cursor are entered
 //! here and left here — on drop, on a panic in any thread (a hook chained before the previous
 //! one, so the panic message still prints once, on a restored screen), and by the runtime on
-//! SIGTERM, SIGHUP and SIGINT (on Unix; see `event::spawn_signals` for Windows). Restoring twice
-//! is harmless: only the first call writes.
+//! SIGTERM, SIGHUP, SIGINT and SIGQUIT (on Unix; see `event::spawn_signals` for Windows). Restoring
+//! twice is harmless: only the first call writes.
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -2,26 +2,47 @@
 
 #![allow(dead_code)] // each test file uses its own subset
 
+pub mod netns;
 pub mod pty;
 
-use std::io::{BufRead, BufReader};
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 /// A running `hold_sockets`: its pid and the sockets it bound. It exits when this is dropped
 /// (its stdin closes).
 pub struct Holder {
     child: Child,
     stdin: Option<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
     pub tcp: Vec<SocketAddr>,
     pub udp: Vec<SocketAddr>,
     pub udp_connected: Vec<SocketAddr>,
+    /// The listener of `--pairs` connections.
+    pub pairs: Vec<SocketAddr>,
 }
 
 impl Holder {
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Send one command line (`send PATH`) to the running holder.
+    pub fn command(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        writeln!(stdin, "{line}").expect("write to hold_sockets");
+        stdin.flush().expect("flush to hold_sockets");
+    }
+
+    /// The next line the holder prints after `ready` (`sent 1`, `received 1`).
+    pub fn next_line(&mut self) -> String {
+        let mut line = String::new();
+        self.stdout
+            .read_line(&mut line)
+            .expect("read hold_sockets output");
+        line.trim_end().to_string()
     }
 }
 
@@ -49,7 +70,7 @@ pub fn hold_sockets_path() -> PathBuf {
 }
 
 /// Start `hold_sockets` with `args` and wait until it has bound everything.
-pub fn hold(args: &[&str]) -> Holder {
+pub fn hold<S: AsRef<OsStr>>(args: &[S]) -> Holder {
     let mut child = Command::new(hold_sockets_path())
         .args(args)
         .stdin(Stdio::piped())
@@ -61,14 +82,19 @@ pub fn hold(args: &[&str]) -> Holder {
     let mut holder = Holder {
         child,
         stdin,
+        stdout,
         tcp: Vec::new(),
         udp: Vec::new(),
         udp_connected: Vec::new(),
+        pairs: Vec::new(),
     };
-    for line in stdout.lines() {
-        let line = line.expect("read hold_sockets output");
+    loop {
+        let line = holder.next_line();
         if line == "ready" {
             return holder;
+        }
+        if line.is_empty() {
+            break;
         }
         let (kind, addr) = line.split_once(' ').expect("KIND ADDR");
         let addr: SocketAddr = addr.parse().expect("an address");
@@ -76,9 +102,11 @@ pub fn hold(args: &[&str]) -> Holder {
             "tcp" => holder.tcp.push(addr),
             "udp" => holder.udp.push(addr),
             "udp-connected" => holder.udp_connected.push(addr),
+            "pairs" => holder.pairs.push(addr),
             other => panic!("unexpected line {other}"),
         }
     }
+    let args: Vec<_> = args.iter().map(|a| a.as_ref().to_owned()).collect();
     panic!("hold_sockets {args:?} exited before it was ready");
 }
 

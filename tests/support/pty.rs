@@ -155,7 +155,25 @@ impl Session {
         assert!(!screen.hide_cursor(), "cursor left hidden");
     }
 
-    /// Resize the terminal, as a user dragging the window would; the screen parser follows.
+    /// The terminal's line discipline is back to cooked: canonical input and echo on (what raw
+    /// mode turns off). The master shares the slave's termios on Linux.
+    pub fn assert_cooked(&self) {
+        let fd = self
+            .master
+            .as_ref()
+            .expect("pty open")
+            .as_raw_fd()
+            .expect("a unix pty");
+        // SAFETY: tcgetattr fills a zeroed termios for a descriptor we own.
+        let mut t: libc::termios = unsafe { std::mem::zeroed() };
+        assert_eq!(unsafe { libc::tcgetattr(fd, &mut t) }, 0, "tcgetattr");
+        assert!(
+            t.c_lflag & libc::ICANON != 0,
+            "terminal left in raw mode (ICANON off)"
+        );
+        assert!(t.c_lflag & libc::ECHO != 0, "terminal left without echo");
+    }
+
     /// Every byte the program wrote to the terminal so far.
     pub fn raw_output(&self) -> Vec<u8> {
         self.raw.lock().unwrap().clone()
@@ -166,6 +184,7 @@ impl Session {
         self.parser.lock().unwrap().screen().alternate_screen()
     }
 
+    /// Resize the terminal, as a user dragging the window would; the screen parser follows.
     pub fn resize(&self, cols: u16, rows: u16) {
         let size = PtySize {
             rows,

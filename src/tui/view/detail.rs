@@ -10,6 +10,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::{pane_block, title_line, Theme};
+use crate::hints::Severity;
 use crate::report::plain::{paragraphs, wrap};
 use crate::report::{words, Detail, Item, Tone};
 use crate::text::escape;
@@ -101,39 +102,20 @@ fn push_item(out: &mut Vec<Line<'static>>, item: &Item, width: usize, theme: The
         }
         Item::Verdict {
             severity, title, ..
-        } => {
-            let tag = format!("[{}] ", words::severity(*severity));
-            for (n, line) in wrap(&escape(title), width.saturating_sub(tag.len()).max(8))
-                .into_iter()
-                .enumerate()
-            {
-                let lead = if n == 0 {
-                    Span::styled(tag.clone(), theme.severity(*severity))
-                } else {
-                    Span::raw(" ".repeat(tag.len()))
-                };
-                out.push(Line::from(vec![lead, Span::raw(line)]));
-            }
-        }
+        } => push_tagged(out, *severity, &escape(title), width, theme),
         Item::Hint {
             severity,
             id,
             title,
             why,
         } => {
-            let tag = format!("[{}] ", words::severity(*severity));
-            let head = format!("{}  ({id})", escape(title));
-            for (n, line) in wrap(&head, width.saturating_sub(tag.len()).max(8))
-                .into_iter()
-                .enumerate()
-            {
-                let lead = if n == 0 {
-                    Span::styled(tag.clone(), theme.severity(*severity))
-                } else {
-                    Span::raw(" ".repeat(tag.len()))
-                };
-                out.push(Line::from(vec![lead, Span::raw(line)]));
-            }
+            push_tagged(
+                out,
+                *severity,
+                &format!("{}  ({id})", escape(title)),
+                width,
+                theme,
+            );
             for line in wrap(&escape(why), width.saturating_sub(2).max(8)) {
                 out.push(Line::raw(format!("  {line}")));
             }
@@ -142,5 +124,27 @@ fn push_item(out: &mut Vec<Line<'static>>, item: &Item, width: usize, theme: The
         // pasting it runs. It is not wrapped either, so a copied line is whole.
         Item::Command(line) => out.push(Line::styled(format!("  $ {line}"), theme.dim())),
         Item::Gap => out.push(Line::raw("")),
+    }
+}
+
+/// `[warning] text`, wrapped with the continuation lines indented under the text.
+fn push_tagged(
+    out: &mut Vec<Line<'static>>,
+    severity: Severity,
+    text: &str,
+    width: usize,
+    theme: Theme,
+) {
+    let tag = format!("[{}] ", words::severity(severity));
+    for (n, line) in wrap(text, width.saturating_sub(tag.len()).max(8))
+        .into_iter()
+        .enumerate()
+    {
+        let lead = if n == 0 {
+            Span::styled(tag.clone(), theme.severity(severity))
+        } else {
+            Span::raw(" ".repeat(tag.len()))
+        };
+        out.push(Line::from(vec![lead, Span::raw(line)]));
     }
 }

@@ -220,6 +220,12 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         format!("{} (read-only)", crate::text::escape(&name))
     } else if app.paused {
         "refresh paused (p resumes)".to_owned()
+    } else if let Some(host) = &app.remote {
+        format!(
+            "over ssh from {}, every {}s",
+            crate::text::escape(host),
+            trim_float(app.interval_secs)
+        )
     } else {
         format!("live, every {}s", trim_float(app.interval_secs))
     };
@@ -236,6 +242,18 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     if let Some(taken) = app.host().map(|h| h.taken_at).filter(|_| app.read_only) {
         second.push(Span::styled(
             format!("  ·  taken {}", crate::text::utc(taken)),
+            theme.dim(),
+        ));
+    }
+    // A remote host's state is as fresh as the last word from it: when that was is in the
+    // snapshot, so the view reads no clock.
+    if let Some(heard) = app
+        .host()
+        .map(|h| h.taken_at)
+        .filter(|_| app.remote.is_some())
+    {
+        second.push(Span::styled(
+            format!("  ·  collected {}", crate::text::utc(heard)),
             theme.dim(),
         ));
     }
