@@ -157,14 +157,12 @@ fn join(t: TableSocket, owners: &[Owner], sees_all_owners: bool) -> Socket {
         .filter(|o| t.pids.contains(&o.pid))
         .cloned()
         .collect();
-    let owner_unknown = found.is_empty().then(|| {
-        if !t.pids.is_empty() {
-            UnknownOwner::Vanished // a pid was listed, but it exited before we read it
-        } else if !sees_all_owners {
-            UnknownOwner::Hidden
-        } else {
-            UnknownOwner::Unknown
-        }
+    let owner_unknown = found.is_empty().then_some(if !t.pids.is_empty() {
+        UnknownOwner::Vanished // a pid was listed, but it exited before we read it
+    } else if !sees_all_owners {
+        UnknownOwner::Hidden
+    } else {
+        UnknownOwner::Unknown
     });
     let uid = found.first().and_then(|o| o.uid);
     let user = found.first().and_then(|o| o.user.clone());
