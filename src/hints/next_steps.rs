@@ -434,8 +434,17 @@ pub fn ephemeral_range() -> Vec<NextStep> {
     }
 }
 
-/// `sudo portscope explain PORT/PROTO`: the same view with every owner visible.
+/// `sudo portscope explain PORT/PROTO`: the same view with every owner visible. Windows has no
+/// sudo: the same command from an elevated terminal.
 pub fn explain_as_root(port: u16, protocol: Protocol) -> NextStep {
+    if cfg!(windows) {
+        return NextStep::new([
+            "portscope".to_string(),
+            "explain".into(),
+            format!("{port}/{protocol}"),
+        ])
+        .note("in a terminal opened with Run as administrator");
+    }
     NextStep::new([
         "sudo".to_string(),
         "portscope".into(),
@@ -444,8 +453,11 @@ pub fn explain_as_root(port: u16, protocol: Protocol) -> NextStep {
     ])
 }
 
-/// `ps` for one pid.
+/// `ps` for one pid (`Get-Process` on Windows).
 pub fn ps(pid: u32) -> NextStep {
+    if cfg!(windows) {
+        return NextStep::new(["Get-Process", "-Id", &pid.to_string()]).pipe(["Format-List", "*"]);
+    }
     NextStep::new([
         "ps",
         "-o",

@@ -36,12 +36,15 @@ pub struct CollectOptions {
     pub host_namespace_only: bool,
 }
 
-/// Collects from this machine (netlink + /proc). Keep one for repeated refreshes: it remembers
-/// which process holds which socket and scans `/proc/*/fd` again only when that memory misses.
+/// Collects from this machine: on Linux with netlink + /proc (keep one for repeated refreshes:
+/// it remembers which process holds which socket and scans `/proc/*/fd` again only when that
+/// memory misses); elsewhere with the [portable collector](super::portable), which knows less.
 pub struct SystemCollector {
     pub options: CollectOptions,
     #[cfg(target_os = "linux")]
     live: linux::Live,
+    #[cfg(not(target_os = "linux"))]
+    portable: super::portable::PortableCollector,
 }
 
 impl SystemCollector {
@@ -50,6 +53,8 @@ impl SystemCollector {
             options,
             #[cfg(target_os = "linux")]
             live: linux::Live::default(),
+            #[cfg(not(target_os = "linux"))]
+            portable: super::portable::PortableCollector::new(options),
         }
     }
 }
@@ -62,9 +67,9 @@ impl Collector for SystemCollector {
 
     #[cfg(not(target_os = "linux"))]
     fn collect(&mut self) -> Result<Snapshot, CollectError> {
-        Err(CollectError::Failed(
-            "live sockets can only be collected on Linux for now; open a snapshot taken there with `portscope view FILE`".into(),
-        ))
+        // `options` is public and may change between refreshes (the explorer's `a`).
+        self.portable.options = self.options;
+        self.portable.collect()
     }
 }
 

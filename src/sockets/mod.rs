@@ -25,6 +25,7 @@ pub mod netns;
 mod owners;
 #[cfg(target_os = "linux")]
 mod passwd;
+pub mod portable;
 pub mod procfs;
 #[cfg(target_os = "linux")]
 mod procnet;
@@ -32,6 +33,7 @@ mod procnet;
 pub use collect::{CollectError, CollectOptions, Collector, FixtureCollector, SystemCollector};
 #[cfg(target_os = "linux")]
 pub(crate) use owners::UserNames;
+pub use portable::PortableCollector;
 
 /// The version of the snapshot JSON layout. Bump it when a field changes meaning or is removed;
 /// readers refuse a newer version with a clear message instead of guessing.

@@ -6,7 +6,6 @@ use std::thread;
 use std::time::Duration;
 
 use crossterm::event::{Event, KeyEvent};
-use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 
 use super::state::Refresh;
 use crate::registry::Registry;
@@ -87,7 +86,9 @@ pub fn spawn_input(tx: Sender<Msg>) -> std::io::Result<()> {
         .map(drop)
 }
 
+#[cfg(unix)]
 pub fn spawn_signals(tx: Sender<Msg>) -> std::io::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
     // SIGQUIT (Ctrl-\ in a cooked terminal, `kill -QUIT`) would otherwise dump core with the
     // terminal still raw; it ends the explorer like the others, through the guard.
     let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT, SIGQUIT])?;
@@ -100,6 +101,15 @@ pub fn spawn_signals(tx: Sender<Msg>) -> std::io::Result<()> {
                 }
             }
         })?;
+    Ok(())
+}
+
+/// Windows has no SIGTERM or SIGHUP to catch. In raw mode (crossterm turns off the console's
+/// processed input) Ctrl-C reaches the explorer as a key and quits it like `q`, restoring the
+/// console; closing the console window ends the process together with the console, so there is
+/// nothing left to restore. Known gap: a `taskkill` without `/F` is not caught.
+#[cfg(not(unix))]
+pub fn spawn_signals(_tx: Sender<Msg>) -> std::io::Result<()> {
     Ok(())
 }
 

@@ -20,6 +20,10 @@ use crate::sockets::{Collector, SystemCollector};
 
 mod action;
 mod event;
+// Ending a process off Linux (sysinfo start times, TerminateProcess on Windows); not yet wired
+// to the start-ticks guard below.
+#[cfg(not(target_os = "linux"))]
+mod process;
 mod state;
 mod terminal;
 mod view;

@@ -1,7 +1,8 @@
 //! The one terminal guard: raw mode, the alternate screen and the hidden cursor are entered
 //! here and left here — on drop, on a panic in any thread (a hook chained before the previous
 //! one, so the panic message still prints once, on a restored screen), and by the runtime on
-//! SIGTERM, SIGHUP, SIGINT and SIGQUIT. Restoring twice is harmless: only the first call writes.
+//! SIGTERM, SIGHUP, SIGINT and SIGQUIT (on Unix; see `event::spawn_signals` for Windows). Restoring
+//! twice is harmless: only the first call writes.
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -69,6 +70,7 @@ pub fn active() -> bool {
 
 /// True when the terminal went away (the SSH connection dropped, the pty master closed): the
 /// tty reports a hangup. Checked while idle, since crossterm may never say so (crossterm #793).
+#[cfg(unix)]
 pub fn hung_up() -> bool {
     // Standard output, not input: the explorer always draws on a terminal, but its input may be
     // a pipe at end of file (`… | portscope view -`, keys then come from /dev/tty).
@@ -80,4 +82,10 @@ pub fn hung_up() -> bool {
     // SAFETY: one valid pollfd, zero timeout.
     let n = unsafe { libc::poll(fds.as_mut_ptr(), 1, 0) };
     n > 0 && fds[0].revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0
+}
+
+/// A Windows console does not hang up under a running process: closing it ends the process.
+#[cfg(not(unix))]
+pub fn hung_up() -> bool {
+    false
 }
