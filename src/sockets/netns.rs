@@ -345,9 +345,15 @@ pub fn collect_others_from(
     if init.is_some() && found.own.is_some() && init != found.own {
         return Vec::new();
     }
-    let dumped = dump_all(&found.others, include_connections);
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
+    // Root that cannot read init's namespace runs confined (`ip netns exec` in a sandbox, a
+    // container): it cannot tell whether it is in the host's namespace, so it shows its own, as
+    // `ss` would, rather than other namespaces' sockets as if they were here.
+    if init.is_none() && root {
+        return Vec::new();
+    }
+    let dumped = dump_all(&found.others, include_connections);
     if found.unreadable > 0 && !root {
         warnings.push(format!(
             "the network namespace of {} processes could not be read: sockets in other namespaces (containers, `ip netns`) may be missing — run as root (sudo portscope …) to include them",
