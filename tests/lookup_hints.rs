@@ -128,24 +128,25 @@ fn lookup_of_a_dynamic_port_says_it_is_never_assigned() {
 }
 
 #[test]
-fn lookup_31337_pins_back_orifice_on_udp_only() {
-    let any = lookup_json("31337");
-    let malware = any["hints"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|h| h["id"] == "known-malware-port")
-        .expect("31337 is a known trojan default");
-    assert!(
-        malware["title"].as_str().unwrap().starts_with("31337/udp "),
-        "{malware}"
-    );
-    // Over TCP the port is IANA's eldim, and nothing says trojan.
-    let tcp = lookup_json("31337/tcp");
-    assert!(!hint_ids(&tcp).contains(&"known-malware-port"), "{tcp}");
-    assert_eq!(tcp["entries"][0]["service"], "eldim");
+fn lookup_31337_names_back_orifice_on_udp_only() {
+    let malware_why = |v: &Value| -> String {
+        v["hints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["id"] == "known-malware-port")
+            .map(|h| h["why"].as_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    // Over UDP, Back Orifice's default.
     let udp = lookup_json("31337/udp");
-    assert!(hint_ids(&udp).contains(&"known-malware-port"), "{udp}");
+    assert!(malware_why(&udp).contains("Back Orifice"), "{udp}");
+    // Over TCP the port is IANA's eldim; the attack-tool default there is Sliver's multiplayer
+    // listener, and nothing says Back Orifice.
+    let tcp = lookup_json("31337/tcp");
+    assert_eq!(tcp["entries"][0]["service"], "eldim");
+    assert!(!malware_why(&tcp).contains("Back Orifice"), "{tcp}");
+    assert!(malware_why(&tcp).contains("Sliver"), "{tcp}");
 }
 
 #[test]

@@ -51,6 +51,8 @@ pub struct Discovery {
     pub unreadable: usize,
     /// Set when [`MAX_NAMESPACES`] cut the list short.
     pub truncated: bool,
+    /// Our own namespace has an `ip netns` name: we run inside a named sandbox.
+    pub own_is_named: bool,
 }
 
 /// Find every network namespace of the host other than ours. `proc` is the proc mount and
@@ -76,6 +78,7 @@ pub fn discover(proc: &Path, run_netns: &Path) -> Discovery {
             }
             let inode = meta.ino();
             if Some(inode) == found.own {
+                found.own_is_named = true;
                 continue;
             }
             let ns = by_inode.entry(inode).or_insert_with(|| Namespace {
@@ -347,10 +350,10 @@ pub fn collect_others_from(
     }
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
-    // Root that cannot read init's namespace runs confined (`ip netns exec` in a sandbox, a
-    // container): it cannot tell whether it is in the host's namespace, so it shows its own, as
-    // `ss` would, rather than other namespaces' sockets as if they were here.
-    if init.is_none() && root {
+    // Run with `ip netns exec` where init's namespace cannot be read (a sandbox refusing even
+    // root), the named namespace is the one asked about: show it alone, as `ss` would, rather
+    // than other namespaces' sockets as if they were here.
+    if init.is_none() && root && found.own_is_named {
         return Vec::new();
     }
     let dumped = dump_all(&found.others, include_connections);
