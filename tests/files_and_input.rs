@@ -58,7 +58,8 @@ fn registry_csv() -> PathBuf {
 }
 
 fn is_snapshot(bytes: &[u8]) -> bool {
-    serde_json::from_slice::<serde_json::Value>(bytes).is_ok_and(|v| v["schema_version"] == portscope::sockets::SCHEMA_VERSION)
+    serde_json::from_slice::<serde_json::Value>(bytes)
+        .is_ok_and(|v| v["schema_version"] == portscope::sockets::SCHEMA_VERSION)
 }
 
 #[test]

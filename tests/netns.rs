@@ -290,6 +290,8 @@ fn without_root_the_namespaces_not_entered_are_named_with_how_to_see_them() {
             .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
             .arg(&bin)
             .arg("snapshot")
+            // nobody has no home; root's data directory is not its to read.
+            .env("HOME", "/nonexistent")
             .output()
             .unwrap();
         // Another test thread's fork may hold the fresh copy open for writing for a moment.

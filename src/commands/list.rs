@@ -100,8 +100,7 @@ pub fn print(ctx: &Context, args: &ListArgs, registry: &Registry, snapshot: Snap
         }
         let mut w = csv::Writer::from_writer(&mut out);
         for row in &rows {
-            w.serialize(CsvRow::from_row(row))
-                .map_err(io::Error::other)?;
+            w.serialize(CsvRow::from_row(row)).map_err(csv_io)?;
         }
         w.flush()?;
     } else if rows.is_empty() {
@@ -156,4 +155,13 @@ fn hidden_footer(hidden: usize, host: &HostInfo) -> String {
         "{what} hidden from user {}: run `sudo portscope list` to see every owner.",
         escape(&host.user)
     )
+}
+
+/// A CSV error as the I/O error under it, so a closed pipe stays a closed pipe (which ends every
+/// format quietly) instead of becoming an "other" error.
+fn csv_io(e: csv::Error) -> io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        other => io::Error::other(format!("{other:?}")),
+    }
 }
