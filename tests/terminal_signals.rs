@@ -10,7 +10,7 @@ use support::pty::start;
 #[test]
 fn sigquit_ends_it_with_the_terminal_cooked_again() {
     let mut s = start(&[], &[], 80, 24);
-    s.wait_for("proto address", Duration::from_secs(15));
+    s.wait_for("proto local", Duration::from_secs(15));
     // SAFETY: signalling our own child.
     assert_eq!(unsafe { libc::kill(s.pid(), libc::SIGQUIT) }, 0);
     let status = s

@@ -197,3 +197,14 @@ fn a_hangup_ends_the_session() {
         Ending::HungUp
     );
 }
+
+#[test]
+fn typing_a_registry_search_in_a_session_searches() {
+    let mut script = vec![refreshed(fixture()), special(KeyCode::Tab), key('/')];
+    script.extend("redis".chars().map(key));
+    script.push(special(KeyCode::Enter));
+    script.push(key('q'));
+    let (ending, app, frame, _, _) = session(true, script);
+    assert_eq!(ending, Ending::Quit);
+    assert_eq!(app.query, "redis", "{frame}");
+}
