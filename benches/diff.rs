@@ -24,6 +24,7 @@ fn owner(n: u32) -> Owner {
         exe_deleted: false,
         cmdline: vec![format!("server-{n}"), "--serve".into()],
         start_time: Some(1_700_000_000),
+        start_ticks: Some(170_000),
         parent_pid: Some(1),
     }
 }
@@ -49,10 +50,11 @@ fn listener(i: u32) -> Socket {
             SocketState::Listen
         },
         inode: u64::from(i) + 1,
-        owners: vec![owner(i % 50)],
+        owners: vec![owner(i % 50)].into(),
         owner_unknown: None,
         uid: Some(1000),
         user: Some("bench".into()),
+        netns: None,
     }
 }
 
@@ -76,7 +78,7 @@ fn drifted_pair() -> (Snapshot, Snapshot) {
         match i % 100 {
             0 => continue,                                         // closed
             1 => s.local_addr = IpAddr::V4(Ipv4Addr::UNSPECIFIED), // widened
-            2 => s.owners = vec![owner(999)],                      // another program
+            2 => s.owners = vec![owner(999)].into(),               // another program
             _ => {}
         }
         new.push(s);
