@@ -4,7 +4,6 @@
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use serde::Serialize;
 
@@ -202,59 +201,14 @@ fn attrs(mut data: &[u8]) -> Vec<(u16, &[u8])> {
 }
 
 fn dump(request: u16, mut each: impl FnMut(u16, &[u8])) -> io::Result<()> {
-    // SAFETY: a plain socket(2) call; the result is checked before it is wrapped.
-    let raw = unsafe {
-        libc::socket(
-            libc::AF_NETLINK,
-            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-            libc::NETLINK_ROUTE,
-        )
-    };
-    if raw < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `raw` is a fresh descriptor we own.
-    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
     // nlmsghdr + struct rtgenmsg (family AF_UNSPEC), padded to 4.
     let mut req = [0u8; HDR + 4];
     req[0..4].copy_from_slice(&((HDR + 4) as u32).to_ne_bytes());
     req[4..6].copy_from_slice(&request.to_ne_bytes());
     req[6..8].copy_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
     req[8..12].copy_from_slice(&1u32.to_ne_bytes());
-    // SAFETY: sockaddr_nl is plain data; zeroed it addresses the kernel.
-    let mut kernel: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
-    kernel.nl_family = libc::AF_NETLINK as libc::sa_family_t;
-    // SAFETY: the buffer and address outlive the call; lengths are theirs.
-    let sent = unsafe {
-        libc::sendto(
-            fd.as_raw_fd(),
-            req.as_ptr().cast(),
-            req.len(),
-            0,
-            (&kernel as *const libc::sockaddr_nl).cast(),
-            std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
-        )
-    };
-    if sent < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        // SAFETY: recv writes at most buf.len() bytes into buf.
-        let n = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-        if n < 0 {
-            let err = io::Error::last_os_error();
-            if err.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(err);
-        }
-        if n == 0 {
-            return Err(io::Error::other(
-                "netlink closed before the end of the dump",
-            ));
-        }
-        let mut data = &buf[..n as usize];
+    crate::sockets::netlink::request(libc::SOCK_RAW, libc::NETLINK_ROUTE, &req, |datagram| {
+        let mut data = datagram;
         while data.len() >= HDR {
             let len = u32::from_ne_bytes([data[0], data[1], data[2], data[3]]) as usize;
             let kind = u16::from_ne_bytes([data[4], data[5]]);
@@ -263,7 +217,7 @@ fn dump(request: u16, mut each: impl FnMut(u16, &[u8])) -> io::Result<()> {
             }
             let payload = &data[HDR..len];
             match kind {
-                NLMSG_DONE => return Ok(()),
+                NLMSG_DONE => return Ok(true),
                 NLMSG_ERROR => {
                     let code = payload
                         .get(0..4)
@@ -277,7 +231,8 @@ fn dump(request: u16, mut each: impl FnMut(u16, &[u8])) -> io::Result<()> {
             }
             data = data.get((len + 3) & !3..).unwrap_or(&[]);
         }
-    }
+        Ok(false)
+    })
 }
 
 #[cfg(test)]

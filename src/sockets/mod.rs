@@ -18,7 +18,7 @@ pub(crate) mod fixtures;
 #[cfg(target_os = "linux")]
 mod kernel;
 #[cfg(target_os = "linux")]
-mod netlink;
+pub(crate) mod netlink;
 #[cfg(target_os = "linux")]
 pub mod netns;
 #[cfg(target_os = "linux")]

@@ -68,20 +68,6 @@ fn dump_raw(
         }
     };
     let family = if ipv6 { libc::AF_INET6 } else { libc::AF_INET };
-    // SAFETY: a plain socket(2) call; the result is checked before it is wrapped.
-    let raw = unsafe {
-        libc::socket(
-            libc::AF_NETLINK,
-            libc::SOCK_DGRAM | libc::SOCK_CLOEXEC,
-            libc::NETLINK_SOCK_DIAG,
-        )
-    };
-    if raw < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `raw` is a fresh descriptor we own.
-    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-
     let mut req = [0u8; NLMSG_HDR_LEN + REQ_LEN];
     req[0..4].copy_from_slice(&((NLMSG_HDR_LEN + REQ_LEN) as u32).to_ne_bytes());
     req[4..6].copy_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
@@ -91,6 +77,30 @@ fn dump_raw(
     req[17] = ip_proto as u8;
     req[20..24].copy_from_slice(&states.to_ne_bytes());
 
+    request(
+        libc::SOCK_DGRAM,
+        libc::NETLINK_SOCK_DIAG,
+        &req,
+        |datagram| parse_messages(datagram, protocol, sockets),
+    )
+}
+
+/// Send one `req` to the kernel over a new netlink socket of `sock_type` and `protocol`, and hand
+/// each datagram of the reply to `each` until it says the dump has ended (`Ok(true)`). Shared by
+/// the socket dump (sock_diag) and the interface dump (rtnetlink).
+pub(crate) fn request(
+    sock_type: i32,
+    protocol: i32,
+    req: &[u8],
+    mut each: impl FnMut(&[u8]) -> io::Result<bool>,
+) -> io::Result<()> {
+    // SAFETY: a plain socket(2) call; the result is checked before it is wrapped.
+    let raw = unsafe { libc::socket(libc::AF_NETLINK, sock_type | libc::SOCK_CLOEXEC, protocol) };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `raw` is a fresh descriptor we own.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
     // SAFETY: sockaddr_nl is plain data; zeroed it addresses the kernel (pid 0).
     let mut kernel: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
     kernel.nl_family = libc::AF_NETLINK as libc::sa_family_t;
@@ -108,7 +118,6 @@ fn dump_raw(
     if sent < 0 {
         return Err(io::Error::last_os_error());
     }
-
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         // SAFETY: recv writes at most buf.len() bytes into buf.
@@ -125,7 +134,7 @@ fn dump_raw(
                 "netlink closed before the end of the dump",
             ));
         }
-        if parse_messages(&buf[..n as usize], protocol, sockets)? {
+        if each(&buf[..n as usize])? {
             return Ok(());
         }
     }
