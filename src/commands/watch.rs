@@ -54,15 +54,18 @@ fn rfc3339(epoch: u64) -> String {
         .replace(" UTC", "Z")
 }
 
+/// One event line. `assessor` is built once per snapshot by the caller: building it per event
+/// would index the whole snapshot again for every listener (quadratic at start-up).
 fn emit(
     out: &mut impl Write,
     registry: &Registry,
-    snapshot: &Snapshot,
+    assessor: &hints::Assessor,
     event: &'static str,
     socket: &Socket,
     changes: &[ChangeKind],
 ) -> io::Result<()> {
-    let flags = hints::Assessor::new(registry, snapshot).flags(socket);
+    let snapshot = assessor.snapshot();
+    let flags = assessor.flags(socket);
     let ev = Event {
         event,
         host: &snapshot.host.hostname,
@@ -96,8 +99,9 @@ pub fn run(ctx: &Context, args: &WatchArgs) -> CmdResult {
     }
     let mut out = io::stdout().lock();
     let mut old = super::collect_live(false)?;
+    let present = hints::Assessor::new(&registry, &old);
     for s in old.sockets.iter().filter(|s| s.state.is_listener()) {
-        emit(&mut out, &registry, &old, "present", s, &[])?;
+        emit(&mut out, &registry, &present, "present", s, &[])?;
     }
     loop {
         let deadline = Instant::now() + interval;
@@ -112,14 +116,18 @@ pub fn run(ctx: &Context, args: &WatchArgs) -> CmdResult {
         // interval, and each event carries the socket's current hints anyway).
         let no_hints = |s: &Snapshot| vec![BTreeSet::new(); s.sockets.len()];
         let changes = diff::diff(&old, &new, &no_hints(&old), &no_hints(&new));
+        let (before, after) = (
+            hints::Assessor::new(&registry, &old),
+            hints::Assessor::new(&registry, &new),
+        );
         for s in &changes.closed {
-            emit(&mut out, &registry, &old, "closed", s, &[])?;
+            emit(&mut out, &registry, &before, "closed", s, &[])?;
         }
         for s in &changes.opened {
-            emit(&mut out, &registry, &new, "opened", s, &[])?;
+            emit(&mut out, &registry, &after, "opened", s, &[])?;
         }
         for c in &changes.changed {
-            emit(&mut out, &registry, &new, "changed", &c.after, &c.what)?;
+            emit(&mut out, &registry, &after, "changed", &c.after, &c.what)?;
         }
         old = new;
     }
