@@ -58,13 +58,7 @@ pub fn run(ctx: &Context, args: &MetricsArgs) -> CmdResult {
         .iter()
         .filter(|s| s.state.is_listener())
         .collect();
-    let flags = crate::hints::Assessor::new(&registry, &snapshot).flags_all();
-    let flag_of: BTreeMap<*const Socket, Option<hints::Severity>> = snapshot
-        .sockets
-        .iter()
-        .zip(&flags)
-        .map(|(s, f)| (s as *const Socket, hints::worst(f)))
-        .collect();
+    let assessor = hints::Assessor::new(&registry, &snapshot);
     let verdicts = expected.as_ref().map(|e| {
         let facts: Vec<ListenerFacts> = listeners
             .iter()
@@ -77,11 +71,7 @@ pub fn run(ctx: &Context, args: &MetricsArgs) -> CmdResult {
     let mut series: BTreeMap<String, u64> = BTreeMap::new();
     for (i, s) in listeners.iter().enumerate() {
         let reach = exposure::reach(s, &ifaces, &fw);
-        let severity = flag_of
-            .get(&(*s as *const Socket))
-            .copied()
-            .flatten()
-            .map_or("none", |s| s.as_str());
+        let severity = hints::worst(&assessor.flags(s)).map_or("none", |s| s.as_str());
         let expected_word = match &verdicts {
             None => "unknown",
             Some(v) if v.matched[i].is_some() => "true",
