@@ -141,6 +141,14 @@ pub struct ListArgs {
     /// Print CSV instead of a table.
     #[arg(long, conflicts_with = "json")]
     pub csv: bool,
+    /// Which network namespaces: `host` (the default), `all`, or one by its `ip netns` name,
+    /// its label (`container web`) or its inode.
+    #[arg(long, value_name = "NAME|all|host")]
+    pub netns: Option<String>,
+    /// Also check each owner's executable against its package's digest (hashes every
+    /// executable once: slower).
+    #[arg(long)]
+    pub verify: bool,
 }
 
 #[derive(Debug, Args)]
@@ -176,6 +184,10 @@ pub struct SnapshotArgs {
     /// Include every connection, not only listeners.
     #[arg(long, short = 'a')]
     pub all: bool,
+    /// Also record whether each owner's executable still matches its package (hashes every
+    /// executable once: slower).
+    #[arg(long)]
+    pub verify: bool,
 }
 
 #[derive(Debug, Args)]

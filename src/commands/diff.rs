@@ -10,7 +10,8 @@ use super::{CmdResult, Context};
 use crate::cli::DiffArgs;
 use crate::hints::Assessor;
 use crate::registry::Registry;
-use crate::sockets::diff::{describe, diff, ChangeKind, Changes};
+use crate::facts::{Fact, FactsTable, Provenance};
+use crate::sockets::diff::{describe, diff, diff_held, ChangeKind, Changes, Held};
 use crate::sockets::{Snapshot, Socket};
 use crate::text::escape;
 
@@ -21,10 +22,10 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> CmdResult {
             None => super::usage("diff needs two snapshots (OLD NEW) or --fleet DIR"),
         };
     };
-    let old = super::view::load(old)?.snapshot;
-    let new = super::view::load(new)?.snapshot;
+    let (old, old_facts) = loaded(super::view::load(old)?);
+    let (new, new_facts) = loaded(super::view::load(new)?);
     let registry = ctx.registry()?;
-    let changes = changes(&registry, &old, &new);
+    let changes = changes_with(&registry, &old, &new, &old_facts, &new_facts);
     let mut out = io::stdout().lock();
     if ctx.json {
         crate::text::write_json(&mut out, &changes)?;
@@ -38,10 +39,56 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> CmdResult {
     })
 }
 
+/// A loaded snapshot and the owners' facts it recorded (unknown for a file older than schema 3).
+fn loaded(collector: crate::sockets::FixtureCollector) -> (Snapshot, FactsTable) {
+    let facts = FactsTable::from_recorded(collector.facts);
+    (collector.snapshot, facts)
+}
+
 /// What changed between `old` and `new`, hints judged with `registry`: the whole of `diff` but
 /// reading and printing (the benchmark's subject).
 pub fn changes(registry: &Registry, old: &Snapshot, new: &Snapshot) -> Changes {
     diff(old, new, &hint_ids(registry, old), &hint_ids(registry, new))
+}
+
+/// [`changes`], also comparing the package, unit and container of each pair of listeners where
+/// both snapshots recorded them.
+pub fn changes_with(
+    registry: &Registry,
+    old: &Snapshot,
+    new: &Snapshot,
+    old_facts: &FactsTable,
+    new_facts: &FactsTable,
+) -> Changes {
+    let old_held = |s: &Socket| held(old_facts, s);
+    let new_held = |s: &Socket| held(new_facts, s);
+    diff_held(
+        old,
+        new,
+        &hint_ids(registry, old),
+        &hint_ids(registry, new),
+        Some(&old_held),
+        Some(&new_held),
+    )
+}
+
+/// What runs `s` (its first owner) as `facts` has it.
+fn held<'a>(facts: &'a FactsTable, s: &Socket) -> Held<'a> {
+    let Some(f) = s.owners.first().and_then(|o| facts.owner(o.pid)) else {
+        return Held::default();
+    };
+    Held {
+        package: match &f.package {
+            Fact::Known(Provenance::Package(p)) => Some(Some(p.name.as_str())),
+            Fact::Known(Provenance::NotPackaged { .. }) => Some(None),
+            Fact::Unknown(_) => None,
+        },
+        unit: f.unit.known().map(|u| Some(u.name.as_str())),
+        container: f.container.known().map(|c| {
+            c.as_ref()
+                .map(|c| c.name.known().map_or_else(|| c.short_id(), String::as_str))
+        }),
+    }
 }
 
 /// The ids of the hints that fire for each socket of `snapshot`, by index: every socket assessed
@@ -98,6 +145,11 @@ fn write_report(out: &mut impl Write, changes: &Changes) -> io::Result<()> {
                     )
                 }
                 ChangeKind::NewHints { ids } => format!("new hints: {}", ids.join(", ")),
+                ChangeKind::HolderChanged { fact, from, to } => format!(
+                    "{fact} {} -> {}",
+                    escape(from.as_deref().unwrap_or("none")),
+                    escape(to.as_deref().unwrap_or("none"))
+                ),
             };
             writeln!(out, "~ changed  {:<28} {line}", describe(&c.after))?;
         }

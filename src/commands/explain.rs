@@ -11,7 +11,9 @@ use super::{CmdResult, Context, Failure};
 use crate::cli::ExplainArgs;
 use crate::hints::{Assessment, Assessor};
 use crate::registry::{PortSpec, PortSpecError, Protocol, Registry};
+use crate::facts::{Depth, FactsCache, FactsTable, OwnerFacts, Roots};
 use crate::report;
+use crate::report::facts::RowFacts;
 use crate::sockets::{HostInfo, Snapshot, Socket};
 
 /// What the user asked to explain.
@@ -87,6 +89,13 @@ struct Explained<'a, 'r> {
     socket: &'a Socket,
     #[serde(flatten)]
     assessment: Assessment<'r>,
+    /// The summary a listing row carries (package, integrity, unit, container, pod).
+    #[serde(flatten)]
+    summary: RowFacts,
+    /// Each owner's facts with their evidence, in owner order; absent when not established.
+    facts: Vec<OwnerFacts>,
+    /// The namespace's label, when not the host's.
+    netns: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -100,17 +109,29 @@ pub fn run(ctx: &Context, args: &ExplainArgs) -> CmdResult {
     let registry = ctx.registry()?;
     let snapshot = super::collect_live(false)?;
     let mut out = io::stdout().lock();
-    explain(&mut out, &registry, &snapshot, target, ctx.json)?;
+    let mut facts = FactsCache::new(Roots::system());
+    explain(
+        &mut out,
+        &registry,
+        &snapshot,
+        target,
+        ctx.json,
+        Some(&mut facts),
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Write the explanation of `target` in `snapshot`; fails with one line when nothing matches.
+/// The owners' facts are established with `facts` down to their integrity (the one place,
+/// with the explorer's detail pane, that hashes an executable unasked); `None` leaves them
+/// unknown.
 pub fn explain(
     out: &mut impl Write,
     registry: &Registry,
     snapshot: &Snapshot,
     target: Target,
     json: bool,
+    facts: Option<&mut FactsCache>,
 ) -> Result<(), Failure> {
     let sockets = select(snapshot, target);
     if sockets.is_empty() {
@@ -118,12 +139,29 @@ pub fn explain(
             snapshot, target
         ))));
     }
-    let assessor = Assessor::new(registry, snapshot);
+    let table = match facts {
+        Some(cache) => {
+            let mut table = FactsTable::default();
+            for s in &sockets {
+                cache.deepen(&mut table, s, Depth::Verify);
+            }
+            table
+        }
+        None => FactsTable::unknown("not established"),
+    };
+    let assessor = Assessor::new(registry, snapshot).with_facts(&table);
     let explained: Vec<Explained> = sockets
         .into_iter()
         .map(|socket| Explained {
             socket,
             assessment: assessor.assess(socket),
+            summary: RowFacts::of(&table, socket),
+            facts: socket
+                .owners
+                .iter()
+                .filter_map(|o| table.owner(o.pid).cloned())
+                .collect(),
+            netns: socket.netns.as_ref().map(|ns| table.namespace_label(ns)),
         })
         .collect();
     if json {
@@ -141,7 +179,13 @@ pub fn explain(
         if n > 0 {
             writeln!(out, "\n{}", "─".repeat(width.min(60)))?;
         }
-        let detail = report::detail::socket(&snapshot.host, e.socket, &e.assessment, false);
+        let detail = report::detail::socket_with_facts(
+            &snapshot.host,
+            e.socket,
+            &e.assessment,
+            false,
+            &table,
+        );
         writeln!(out, "{}", crate::text::escape(&detail.title))?;
         report::plain::write_detail(out, &detail, width)?;
     }
@@ -234,7 +278,7 @@ mod tests {
     fn render(target: Target, json: bool) -> Result<String, Failure> {
         let reg = Registry::embedded();
         let mut out = Vec::new();
-        explain(&mut out, &reg, &snapshot(), target, json)?;
+        explain(&mut out, &reg, &snapshot(), target, json, None)?;
         Ok(String::from_utf8(out).unwrap())
     }
 

@@ -8,13 +8,14 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
-use super::{CmdResult, Context};
+use super::{CmdResult, Context, Failure};
 use crate::cli::ListArgs;
 use crate::hints::Assessor;
 use crate::output::write_table;
 use crate::registry::{Protocol, Registry};
-use crate::report::{self, Column, CsvRow, Filter, Row};
-use crate::sockets::{HostInfo, Owner, Snapshot, UnknownOwner};
+use crate::facts::{Depth, FactsCache, FactsTable, OwnerFacts, Roots};
+use crate::report::{self, Column, CsvRow, Filter, Namespaces, Row};
+use crate::sockets::{HostInfo, Owner, Snapshot, Socket, UnknownOwner};
 use crate::text::escape;
 
 /// The listing filter the command line asks for.
@@ -31,6 +32,25 @@ pub fn filter_of(args: &ListArgs) -> Filter {
         process: args.process.clone(),
         user: args.user.clone(),
         text: args.grep.clone(),
+        netns: None,
+    }
+}
+
+/// The namespaces `--netns` asks for; the host's when not given.
+pub fn namespaces_of(args: &ListArgs) -> Result<Namespaces, Failure> {
+    match &args.netns {
+        None => Ok(Namespaces::Host),
+        Some(raw) => Namespaces::parse(raw).map_err(Failure::Usage),
+    }
+}
+
+/// How deep `list` establishes the owners' facts: the cheap ones for every row, the integrity
+/// too with `--verify`.
+pub fn depth_of(args: &ListArgs) -> Depth {
+    if args.verify {
+        Depth::Verify
+    } else {
+        Depth::Cheap
     }
 }
 
@@ -43,30 +63,55 @@ struct JsonList<'a> {
     hidden_owners: usize,
     sockets: &'a [Row<'a>],
     processes: BTreeMap<u32, &'a Owner>,
+    /// Each process's facts as established, with the evidence (package record, cgroup path).
+    facts: BTreeMap<u32, &'a OwnerFacts>,
 }
 
 pub fn run(ctx: &Context, args: &ListArgs) -> CmdResult {
     let registry = ctx.registry()?;
     let snapshot = super::collect_live(args.all)?;
-    print(ctx, args, &registry, snapshot)
+    print(ctx, args, &registry, snapshot, None)
 }
 
 /// Print `snapshot` as `list` does (table, `--json` or `--csv`, filtered by `args`): for this
-/// machine, and for a saved snapshot (`view` without a terminal).
-pub fn print(ctx: &Context, args: &ListArgs, registry: &Registry, snapshot: Snapshot) -> CmdResult {
+/// machine (`facts` `None`: established here, now), and for a saved snapshot (`view` without a
+/// terminal, with the facts it recorded).
+pub fn print(
+    ctx: &Context,
+    args: &ListArgs,
+    registry: &Registry,
+    snapshot: Snapshot,
+    facts: Option<FactsTable>,
+) -> CmdResult {
     let filter = filter_of(args);
-    let assessor = Assessor::new(registry, &snapshot);
-    // Flags are worked out only for the sockets shown (`--port 22` on a server with 10k sockets
-    // assesses a handful); the free-text filter needs them first.
+    let namespaces = namespaces_of(args)?;
+    // Flags and facts are worked out only for the sockets shown (`--port 22` on a server with
+    // 10k sockets assesses a handful); the free-text filter needs them first. A namespace asked
+    // for by its label is told after the facts name it.
     let without_text = Filter {
         text: None,
         ..filter.clone()
     };
-    let mut rows: Vec<Row> = snapshot
+    let by_label = matches!(namespaces, Namespaces::Named(_));
+    let (candidates, elsewhere): (Vec<&Socket>, Vec<&Socket>) = snapshot
         .sockets
         .iter()
         .filter(|s| without_text.matches(s, None, &[]))
-        .map(|s| Row::new(registry, s, assessor.flags(s)))
+        .partition(|s| namespaces.admits(s.netns.as_ref(), None) || by_label && s.netns.is_some());
+    let facts = match facts {
+        Some(table) => table,
+        None => FactsCache::new(Roots::system()).table(candidates.iter().copied(), depth_of(args)),
+    };
+    let assessor = Assessor::new(registry, &snapshot).with_facts(&facts);
+    let mut rows: Vec<Row> = candidates
+        .into_iter()
+        .filter(|s| {
+            !by_label || {
+                let label = s.netns.as_ref().map(|ns| facts.namespace_label(ns));
+                namespaces.admits(s.netns.as_ref(), label.as_deref())
+            }
+        })
+        .map(|s| Row::new(registry, s, assessor.flags(s)).with_facts(&facts))
         .filter(|r| filter.matches(r.socket, r.service, &r.hints))
         .collect();
     rows.sort_by(|a, b| args.sort.compare(a.socket, b.socket));
@@ -79,6 +124,14 @@ pub fn print(ctx: &Context, args: &ListArgs, registry: &Registry, snapshot: Snap
     for warning in &snapshot.host.warnings {
         eprintln!("portscope: warning: {}", escape(warning));
     }
+    if args.netns.is_none() && !elsewhere.is_empty() {
+        // The host view is the default; say what it leaves out rather than hide it silently.
+        let n = elsewhere.len();
+        let what = if n == 1 { "socket" } else { "sockets" };
+        eprintln!(
+            "portscope: {n} {what} in other network namespaces not shown: `--netns all` lists them"
+        );
+    }
     if ctx.json {
         crate::text::write_json(
             &mut out,
@@ -90,6 +143,11 @@ pub fn print(ctx: &Context, args: &ListArgs, registry: &Registry, snapshot: Snap
                     .iter()
                     .flat_map(|r| &r.socket.owners)
                     .map(|o| (o.pid, o))
+                    .collect(),
+                facts: rows
+                    .iter()
+                    .flat_map(|r| &r.socket.owners)
+                    .filter_map(|o| facts.owner(o.pid).map(|f| (o.pid, f)))
                     .collect(),
             },
         )?;
@@ -106,7 +164,9 @@ pub fn print(ctx: &Context, args: &ListArgs, registry: &Registry, snapshot: Snap
     } else if rows.is_empty() {
         writeln!(out, "No sockets match.")?;
     } else {
-        let columns = Column::listing(args.all);
+        let width = crate::output::table_width();
+        let columns =
+            Column::listing_at(args.all, width.is_none_or(|w| w >= report::listing::WIDE));
         let cols: Vec<crate::output::Column> = columns
             .iter()
             .map(|c| crate::output::Column {
@@ -119,7 +179,7 @@ pub fn print(ctx: &Context, args: &ListArgs, registry: &Registry, snapshot: Snap
             &mut out,
             &cols,
             &report::listing::table_cells(&rows, &columns),
-            crate::output::table_width(),
+            width,
         )?;
         if hidden > 0 {
             writeln!(out, "{}", hidden_footer(hidden, &snapshot.host))?;
@@ -135,6 +195,7 @@ pub fn print(ctx: &Context, args: &ListArgs, registry: &Registry, snapshot: Snap
     // would only make `list` slower on a busy server. The OS takes the memory back at once.
     drop(rows);
     drop(assessor);
+    std::mem::forget(facts);
     std::mem::forget(snapshot);
     Ok(code)
 }

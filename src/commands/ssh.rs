@@ -58,9 +58,13 @@ pub fn run(ctx: &Context, args: &SshArgs, default_interval: f64) -> CmdResult {
             .map_err(|e| Failure::Runtime(anyhow::anyhow!("{e}")))?;
         let list_args = ListArgs {
             all: args.all,
+            netns: Some("all".into()),
             ..ListArgs::default()
         };
-        let code = list::print(ctx, &list_args, &registry, snapshot)?;
+        // The facts of the remote processes are not established from here (this machine's
+        // /proc would describe other processes).
+        let facts = crate::facts::FactsTable::unknown(crate::facts::table::OTHER_HOST);
+        let code = list::print(ctx, &list_args, &registry, snapshot, Some(facts))?;
         drop(collector); // closes the connection; the remote side cleans up
         return Ok(code);
     }

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use super::{list, CmdResult, Context, Failure};
 use crate::cli::{ListArgs, ViewArgs};
+use crate::facts::FactsTable;
 use crate::sockets::{Collector, FixtureCollector};
 use crate::text::escape;
 
@@ -17,13 +18,17 @@ pub fn run(ctx: &Context, args: &ViewArgs) -> CmdResult {
         let registry = ctx.registry()?;
         let list_args = ListArgs {
             all: host.includes_connections,
+            // A snapshot shows every namespace it holds, each with its tag.
+            netns: Some("all".into()),
             ..ListArgs::default()
         };
+        let facts = FactsTable::from_recorded(collector.facts.clone());
         let mut collector = collector;
         let snapshot = collector
             .collect()
             .map_err(|e| Failure::Usage(escape(&e.to_string()).into_owned()))?;
-        return list::print(ctx, &list_args, &registry, snapshot).map(|_| ExitCode::SUCCESS);
+        return list::print(ctx, &list_args, &registry, snapshot, Some(facts))
+            .map(|_| ExitCode::SUCCESS);
     }
     // The header adds when it was taken; the view escapes the hostname.
     let title = format!("snapshot of {}", host.hostname);

@@ -38,6 +38,7 @@
 pub mod ancestry;
 pub mod cgroup;
 pub mod package;
+pub mod table;
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -48,6 +49,7 @@ use serde::{Deserialize, Serialize};
 pub use ancestry::{SessionKind, Step};
 pub use cgroup::{Container, Pod, Runtime, SocketUnit, Unit};
 pub use package::{Integrity, Manager, PackageInfo, Place, Provenance};
+pub use table::{FactsTable, Recorded};
 
 use crate::sockets::{NetNs, Owner, Socket};
 

@@ -15,6 +15,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use crate::facts::{FactsTable, OwnerFacts};
 use crate::known::KnownUse;
 use crate::registry::{Entry, PortRange, Protocol, Registry};
 use crate::sockets::{Snapshot, Socket};
@@ -195,6 +196,16 @@ pub(crate) struct SocketFacts<'a, 'r> {
     /// The snapshot's listeners on the same protocol and port (this one included when it is
     /// one): looked up once per snapshot by [`Assessor`], so a listing stays linear.
     pub same_port: &'a [&'a Socket],
+    /// The owners' facts (package, integrity, unit, container), when the front end established
+    /// them ([`Assessor::with_facts`]); rules on facts stay silent without them.
+    pub facts: Option<&'a FactsTable>,
+}
+
+impl SocketFacts<'_, '_> {
+    /// The established facts of the process `pid`, when there are any.
+    pub fn owner_facts(&self, pid: u32) -> Option<&OwnerFacts> {
+        self.facts.and_then(|t| t.owner(pid))
+    }
 }
 
 /// The listeners of `snapshot` on `protocol`/`port` (what [`Assessor`] indexes; the rules' tests
@@ -406,6 +417,7 @@ pub struct Assessor<'r, 's> {
     registry: &'r Registry,
     snapshot: &'s Snapshot,
     same_port: HashMap<(Protocol, u16), Vec<&'s Socket>>,
+    facts: Option<&'s FactsTable>,
 }
 
 impl<'r, 's> Assessor<'r, 's> {
@@ -421,7 +433,16 @@ impl<'r, 's> Assessor<'r, 's> {
             registry,
             snapshot,
             same_port,
+            facts: None,
         }
+    }
+
+    /// The assessor with the owners' facts, for the rules that judge by them (a modified
+    /// binary, one from no package in a system path, a daemon's package, a container behind a
+    /// proxy). Without facts those rules stay silent: a fact unknown is never a finding.
+    pub fn with_facts(mut self, facts: &'s FactsTable) -> Assessor<'r, 's> {
+        self.facts = Some(facts);
+        self
     }
 
     pub fn snapshot(&self) -> &'s Snapshot {
@@ -485,7 +506,7 @@ impl<'r, 's> Assessor<'r, 's> {
             .registry
             .by_port(socket.local_port, Some(socket.protocol));
         let known = crate::known::uses_of(socket.local_port, Some(socket.protocol));
-        let facts = socket_facts(
+        let mut facts = socket_facts(
             self.registry,
             self.snapshot,
             socket,
@@ -493,6 +514,7 @@ impl<'r, 's> Assessor<'r, 's> {
             &entries,
             &known,
         );
+        facts.facts = self.facts;
         make(&facts, findings(&facts))
     }
 }
@@ -546,6 +568,7 @@ fn socket_facts<'a, 'r>(
         snapshot,
         socket,
         same_port,
+        facts: None,
     }
 }
 

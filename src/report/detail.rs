@@ -8,6 +8,7 @@
 //! printer must show exactly as it is (escaping it again would break its quoting).
 
 use super::words;
+use crate::facts::FactsTable;
 use crate::hints::{Assessment, Hint, Severity};
 use crate::known::KnownUse;
 use crate::registry::{Entry, PortClass, PortRange, Protocol, Registry};
@@ -81,11 +82,30 @@ fn note(text: impl Into<String>, tone: Tone) -> Item {
 }
 
 /// A live socket: verdict, socket, process, IANA, known uses, hints. `vanished` says the
-/// socket is gone (judged by its port alone).
+/// socket is gone (judged by its port alone). Without its owners' facts: see
+/// [`socket_with_facts`].
 pub fn socket(host: &HostInfo, s: &Socket, a: &Assessment, vanished: bool) -> Detail {
-    let mut sections = vec![verdict(&a.hints, vanished)];
+    let none = FactsTable::unknown("not established for this view");
+    socket_with_facts(host, s, a, vanished, &none)
+}
+
+/// A live socket with its owners' facts: the verdict opens with them (package ✓/✗, unit or
+/// container, namespace, how it was started) after the hints' one-liners, and the ancestry
+/// follows the process.
+pub fn socket_with_facts(
+    host: &HostInfo,
+    s: &Socket,
+    a: &Assessment,
+    vanished: bool,
+    facts: &FactsTable,
+) -> Detail {
+    // The hints' one-liners, then who holds it: both fit the first lines of an 80x24 screen.
+    let mut verdict = verdict(&a.hints, vanished);
+    verdict.items.extend(super::facts::verdict_items(facts, s));
+    let mut sections = vec![verdict];
     sections.push(socket_section(host, s));
     sections.push(process_section(host, s));
+    sections.push(super::facts::ancestry_section(facts, s));
     sections.push(iana_section(&a.entries, s.local_port, None));
     sections.push(known_section(&a.known_uses));
     sections.push(hints_section(&a.hints));

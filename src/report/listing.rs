@@ -11,7 +11,9 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+use super::facts::RowFacts;
 use super::words;
+use crate::facts::FactsTable;
 use crate::hints::{Flag, Severity};
 use crate::registry::{Protocol, Registry};
 use crate::sockets::{Family, Socket, SocketState, UnknownOwner};
@@ -113,6 +115,47 @@ pub struct Filter {
     /// Free text (the explorer's `/`): any of port, address, process, pid, user, service or
     /// hint id contains it, any case.
     pub text: Option<String>,
+    /// Which network namespaces; `None`: every one collected.
+    pub netns: Option<Namespaces>,
+}
+
+/// The network namespaces a listing shows (`list --netns`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Namespaces {
+    /// The collector's own (the host's): `list`'s default.
+    Host,
+    /// Every namespace collected.
+    All,
+    /// One namespace, by its `ip netns` name, its label (`container web`), its inode or
+    /// `net:[INODE]`.
+    Named(String),
+}
+
+impl Namespaces {
+    /// `host`, `all`, or a name: what `--netns` takes.
+    pub fn parse(raw: &str) -> Result<Namespaces, String> {
+        match raw.trim() {
+            "" => Err("--netns needs a namespace name, host or all".into()),
+            "host" => Ok(Namespaces::Host),
+            "all" => Ok(Namespaces::All),
+            name => Ok(Namespaces::Named(name.to_owned())),
+        }
+    }
+
+    /// Whether a socket in `ns` (`None`: the host's), labelled `label`, is shown.
+    pub fn admits(&self, ns: Option<&crate::sockets::NetNs>, label: Option<&str>) -> bool {
+        match (self, ns) {
+            (Namespaces::All, _) => true,
+            (Namespaces::Host, ns) => ns.is_none(),
+            (Namespaces::Named(_), None) => false,
+            (Namespaces::Named(want), Some(ns)) => {
+                ns.name.as_deref() == Some(want.as_str())
+                    || label == Some(want.as_str())
+                    || ns.label() == *want
+                    || ns.inode.to_string() == *want
+            }
+        }
+    }
 }
 
 impl Filter {
@@ -127,6 +170,10 @@ impl Filter {
                 .as_deref()
                 .is_none_or(|want| s.owners.iter().any(|o| contains_any_case(&o.name, want)))
             && self.user.as_deref().is_none_or(|want| user_is(s, want))
+            && self
+                .netns
+                .as_ref()
+                .is_none_or(|n| n.admits(s.netns.as_ref(), None))
             && self
                 .text
                 .as_deref()
@@ -164,6 +211,9 @@ fn text_matches(s: &Socket, service: Option<&str>, flags: &[Flag], text: &str) -
     words.extend(s.owners.iter().map(|o| o.name.as_str()));
     words.extend(flags.iter().map(|f| f.id));
     words.extend(s.owner_unknown.map(words::owner_state));
+    // The namespace's tag, as the listing shows it (its name or `net:[INODE]`).
+    let netns = s.netns.as_ref().map(crate::sockets::NetNs::label);
+    words.extend(netns.as_deref());
     words.iter().any(|w| contains_any_case(w, text))
 }
 
@@ -192,8 +242,12 @@ pub struct Row<'a> {
     pub badge: Option<Severity>,
     /// Every hint's id and severity, most severe first. The full text is `portscope explain`.
     pub hints: Vec<Flag>,
-    /// The network namespace, when not the host's: its `ip netns` name or `net:[INODE]`.
+    /// The network namespace, when not the host's: its `ip netns` name, the container or unit
+    /// running in it, or `net:[INODE]`.
     pub netns: Option<String>,
+    /// Package, integrity, unit, container, pod of the first owner ([`Row::with_facts`]).
+    #[serde(flatten)]
+    pub facts: RowFacts,
     #[serde(skip)]
     pub socket: &'a Socket,
 }
@@ -216,8 +270,16 @@ impl<'a> Row<'a> {
             badge: crate::hints::worst(&hints),
             hints,
             netns: socket.netns.as_ref().map(crate::sockets::NetNs::label),
+            facts: RowFacts::default(),
             socket,
         }
+    }
+
+    /// The row with its owner's facts and its namespace's label from `table`.
+    pub fn with_facts(mut self, table: &FactsTable) -> Row<'a> {
+        self.facts = RowFacts::of(table, self.socket);
+        self.netns = self.socket.netns.as_ref().map(|ns| table.namespace_label(ns));
+        self
     }
 
     /// Owner state and worst severity in words: `hidden`, `warning`, `kernel notice`.
@@ -243,6 +305,8 @@ pub enum Column {
     Pid,
     Process,
     User,
+    /// The container, pod or systemd unit the first owner runs in.
+    Held,
     Flag,
 }
 
@@ -259,6 +323,7 @@ impl Column {
             Column::Pid => "PID",
             Column::Process => "PROCESS",
             Column::User => "USER",
+            Column::Held => "UNIT/CONTAINER",
             Column::Flag => "FLAG",
         }
     }
@@ -276,6 +341,7 @@ impl Column {
             Column::Pid => 3,
             Column::Process => 7,
             Column::User => 4,
+            Column::Held => 8,
             Column::Flag => 4,
         }
     }
@@ -284,8 +350,18 @@ impl Column {
     pub fn shrinks(self) -> bool {
         matches!(
             self,
-            Column::Service | Column::Remote | Column::Process | Column::User
+            Column::Service | Column::Remote | Column::Process | Column::User | Column::Held
         )
+    }
+
+    /// The `list` table's columns; connections add their state and peer; `wide` (a terminal of
+    /// [`WIDE`] columns or more, or no terminal) adds UNIT/CONTAINER.
+    pub fn listing_at(connections: bool, wide: bool) -> Vec<Column> {
+        let mut cols = Column::listing(connections);
+        if wide {
+            cols.insert(cols.len() - 1, Column::Held);
+        }
+        cols
     }
 
     /// The `list` table's columns; connections add their state and peer.
@@ -332,10 +408,14 @@ impl Column {
                 (None, Some(uid)) => uid.to_string().into(),
                 (None, None) => "-".into(),
             },
+            Column::Held => row.facts.held_by().into(),
             Column::Flag => row.flag_words().into(),
         }
     }
 }
+
+/// The table width from which `list` shows the UNIT/CONTAINER column.
+pub const WIDE: usize = 120;
 
 /// The escaped cells of a table of `rows`.
 pub fn table_cells(rows: &[Row], columns: &[Column]) -> Vec<Vec<String>> {
@@ -373,6 +453,15 @@ pub struct CsvRow {
     pub cmdline: String,
     /// The network namespace, when not the host's (escaped).
     pub netns: String,
+    /// The first owner's package; `unknown (why)` when it could not be established.
+    pub package: String,
+    /// `package`, `not-packaged`, `deleted` or `unknown`.
+    pub provenance: String,
+    /// `unmodified`, `modified`, `replaced`, `not-packaged`, `unknown`; empty when not checked.
+    pub integrity: String,
+    pub unit: String,
+    pub container: String,
+    pub pod: String,
 }
 
 /// The CSV header line: the field names of [`CsvRow`], as the csv writer derives them.
@@ -390,6 +479,7 @@ pub fn csv_header() -> String {
 impl CsvRow {
     pub fn from_row(row: &Row) -> CsvRow {
         let first = row.socket.owners.first();
+        let f = &row.facts;
         let esc = |s: Option<&str>| escape(s.unwrap_or("")).into_owned();
         CsvRow {
             proto: row.protocol.as_str().to_owned(),
@@ -420,6 +510,12 @@ impl CsvRow {
                     .join(" ")
             }),
             netns: esc(row.netns.as_deref()),
+            package: escape(&f.cell("package", f.package.as_deref())).into_owned(),
+            provenance: f.provenance.unwrap_or_default().to_owned(),
+            integrity: escape(&f.cell("integrity", f.integrity)).into_owned(),
+            unit: escape(&f.cell("unit", f.unit.as_deref())).into_owned(),
+            container: escape(&f.cell("container", f.container.as_deref())).into_owned(),
+            pod: escape(&f.cell("pod", f.pod.as_deref())).into_owned(),
         }
     }
 }

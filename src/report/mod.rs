@@ -8,9 +8,10 @@
 //! I/O except [`plain`]'s writing to a given writer. Text stays raw here: printers escape.
 
 pub mod detail;
+pub mod facts;
 pub mod listing;
 pub mod plain;
 pub mod words;
 
 pub use detail::{Detail, Item, Section, Tone};
-pub use listing::{Column, CsvRow, Filter, Row, SortKey};
+pub use listing::{Column, CsvRow, Filter, Namespaces, Row, SortKey};

@@ -76,6 +76,9 @@ impl Collector for SystemCollector {
 /// Replays a saved snapshot: for tests, and for opening a snapshot taken elsewhere.
 pub struct FixtureCollector {
     pub snapshot: Snapshot,
+    /// The snapshot file's `facts` member (schema 3), kept as it was: `facts` reads it, this
+    /// layer only carries it. `None` for older snapshots.
+    pub facts: Option<serde_json::Value>,
 }
 
 impl FixtureCollector {
@@ -113,9 +116,14 @@ impl FixtureCollector {
                 "snapshot schema version {version} is newer than this portscope understands ({SCHEMA_VERSION}); upgrade portscope to open it"
             )));
         }
+        let mut value = value;
+        let facts = value
+            .as_object_mut()
+            .and_then(|o| o.remove("facts"))
+            .filter(|f| !f.is_null());
         let snapshot: Snapshot = serde_json::from_value(value)
             .map_err(|e| fail(format!("not a valid snapshot: {e}")))?;
-        Ok(FixtureCollector { snapshot })
+        Ok(FixtureCollector { snapshot, facts })
     }
 }
 
