@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::{CmdResult, Context, Failure};
 use crate::cli::CheckArgs;
 use crate::hints::{Assessor, Flag};
+use crate::facts::{Depth, FactsCache, Roots};
 use crate::policy::{Expected, Fact, ListenerFacts, Verdicts};
 use crate::sockets::{Snapshot, Socket};
 use crate::text::escape;
@@ -79,9 +80,11 @@ fn check(ctx: &Context, args: &CheckArgs) -> CmdResult {
         .filter(|&i| snapshot.sockets[i].state.is_listener())
         .collect();
     let listeners: Vec<&Socket> = at.iter().map(|&i| &snapshot.sockets[i]).collect();
+    // Rules on package, unit and container are judged by the cheap facts of each owner.
+    let table = FactsCache::new(Roots::system()).table(listeners.iter().copied(), Depth::Cheap);
     let facts: Vec<ListenerFacts> = listeners
         .iter()
-        .map(|s| ListenerFacts::of_socket(s))
+        .map(|s| ListenerFacts::of_socket(s).with_facts(s, &table))
         .collect();
     let verdicts = expected.check(&facts);
     let report = build(&registry, &snapshot, &listeners, &expected, &verdicts);

@@ -60,9 +60,11 @@ pub fn run(ctx: &Context, args: &MetricsArgs) -> CmdResult {
         .collect();
     let assessor = hints::Assessor::new(&registry, &snapshot);
     let verdicts = expected.as_ref().map(|e| {
+        let table = crate::facts::FactsCache::new(crate::facts::Roots::system())
+            .table(listeners.iter().copied(), crate::facts::Depth::Cheap);
         let facts: Vec<ListenerFacts> = listeners
             .iter()
-            .map(|s| ListenerFacts::of_socket(s))
+            .map(|s| ListenerFacts::of_socket(s).with_facts(s, &table))
             .collect();
         e.check(&facts)
     });

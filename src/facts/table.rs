@@ -117,6 +117,16 @@ impl FactsTable {
             .unwrap_or_else(|| ns.label())
     }
 
+    /// Name the namespace of inode `inode` (what [`FactsCache::table`] does from its process).
+    pub fn set_label(&mut self, inode: u64, label: impl Into<String>) {
+        self.namespaces.insert(inode, label.into());
+    }
+
+    /// The label established for the namespace of inode `inode`, when there is one.
+    pub fn stored_label(&self, inode: u64) -> Option<&str> {
+        self.namespaces.get(&inode).map(String::as_str)
+    }
+
     /// The layout written into a snapshot file, owners in pid order.
     pub fn recorded(&self) -> Recorded {
         let mut owners: Vec<OwnerFacts> = self.owners.values().cloned().collect();

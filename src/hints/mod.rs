@@ -20,6 +20,7 @@ use crate::known::KnownUse;
 use crate::registry::{Entry, PortRange, Protocol, Registry};
 use crate::sockets::{Snapshot, Socket};
 
+mod fact_rules;
 pub mod next_steps;
 mod port_rules;
 
@@ -269,7 +270,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "service-mismatch",
-        trigger: "A well-known service port (22, 25, 53, 80, 443, 3306, 5432, ...) held by a process whose executable is not one of its usual daemons (the name it gives itself does not count)",
+        trigger: "A well-known service port (22, 25, 53, 80, 443, 3306, 5432, ...) held by a process whose executable is not one of its usual daemons, by its package when established, else its file name (the name it gives itself does not count)",
         check: Check::Socket(socket_rules::service_mismatch),
     },
     Rule {
@@ -293,6 +294,21 @@ pub static RULES: &[Rule] = &[
         check: Check::Socket(socket_rules::exe_deleted),
     },
     Rule {
+        id: "exe-modified",
+        trigger: "An owner's running executable no longer matches the digest its package recorded (dpkg md5sums, rpm, apk): alert. Checked only where the executable is hashed: explain, the explorer's detail, --verify",
+        check: Check::Socket(fact_rules::exe_modified),
+    },
+    Rule {
+        id: "exe-not-packaged",
+        trigger: "An owner's executable lies in a system path (/usr, /bin, /sbin, /lib) but no package database lists it",
+        check: Check::Socket(fact_rules::exe_not_packaged),
+    },
+    Rule {
+        id: "container-published-port",
+        trigger: "A listener held by docker-proxy: info naming the container it forwards to (the one namespace, named after its container, with a listener on the forwarded address and port)",
+        check: Check::Socket(fact_rules::container_published_port),
+    },
+    Rule {
         id: "exe-in-temp-dir",
         trigger: "An owner's executable lives under /tmp, /var/tmp or /dev/shm (alert)",
         check: Check::Socket(socket_rules::exe_in_temp_dir),
@@ -314,7 +330,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "name-claims-daemon",
-        trigger: "An owner's name or argv[0] is a known daemon's (sshd, nginx, mysqld, systemd, cron, ...) but its executable is not that daemon's (exec -a, prctl)",
+        trigger: "An owner's name or argv[0] is a known daemon's (sshd, nginx, mysqld, systemd, cron, ...) but its executable is not that daemon's (exec -a, prctl): judged by the executable's package when established (openssh-server's sshd is sshd; a file named sshd from no package is not), else by its file name",
         check: Check::Socket(socket_rules::name_claims_daemon),
     },
     Rule {

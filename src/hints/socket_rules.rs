@@ -8,6 +8,7 @@
 use super::next_steps::{self, NextStep};
 use super::{Finding, Severity, SocketFacts, Text};
 use crate::registry::{PortClass, Protocol};
+use crate::facts::{Fact, OwnerFacts, Provenance};
 use crate::sockets::{Owner, Socket, UnknownOwner};
 use crate::text::has_hidden_chars;
 
@@ -43,10 +44,9 @@ pub(super) struct Daemon {
     /// Process names (comm, cut by the kernel at 15 bytes, or argv[0]) that claim to be this
     /// daemon. Only distinctive names: a process called "master" claims nothing.
     pub claims: &'static [&'static str],
-    /// The Debian and RPM packages that ship it. Not consulted yet: when a package fact reaches
-    /// the snapshot, an executable owned by one of these is this daemon whatever its file name,
-    /// and one owned by no package cannot be ([`exe_is`] is the one place to add that).
-    #[allow(dead_code)]
+    /// The Debian and RPM packages that ship it: an executable from one of these is this daemon
+    /// whatever its file name, and one from no package is not, whatever its name
+    /// ([`daemon_is`]).
     pub packages: &'static [&'static str],
 }
 
@@ -422,16 +422,35 @@ fn serves_as(owner: &Owner, exes: &[&str]) -> bool {
     }
 }
 
+/// Whether `owner` runs daemon `d`, by the strongest evidence at hand: the package its
+/// executable comes from when established (one of the daemon's packages: yes; no package at
+/// all: no, whatever the file is called), else the executable's file name. `None`: neither is
+/// known.
+fn daemon_is(owner: &Owner, d: &Daemon, facts: Option<&OwnerFacts>) -> Option<bool> {
+    let by_name = exe_is(owner, d.exes);
+    match facts.map(|f| &f.package) {
+        Some(Fact::Known(Provenance::Package(p))) if d.packages.contains(&p.name.as_str()) => {
+            Some(true)
+        }
+        Some(Fact::Known(Provenance::NotPackaged { .. })) if by_name == Some(true) => Some(false),
+        _ => by_name,
+    }
+}
+
 /// 22 held by something that is not an ssh daemon.
 pub(super) fn service_mismatch<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
     let s = as_listener(f)?;
     let usual = DAEMONS
         .iter()
         .find(|d| d.ports.contains(&s.local_port) && d.protocol.is_none_or(|p| p == s.protocol))?;
+    let usual_daemon = |o: &Owner| match daemon_is(o, usual, f.owner_facts(o.pid)) {
+        Some(is) => is,
+        None => claims_one_of(o, usual.exes),
+    };
     if s.owners.is_empty()
         || s.owners
             .iter()
-            .any(|o| serves_as(o, usual.exes) || serves_as(o, PROXY_HOLDERS))
+            .any(|o| usual_daemon(o) || serves_as(o, PROXY_HOLDERS))
     {
         return None;
     }
@@ -871,11 +890,14 @@ fn claims_one_of(owner: &Owner, names: &[&str]) -> bool {
 }
 
 /// The daemon `owner` names itself after while its executable is not that daemon's (an
-/// unreadable executable decides nothing).
-fn borrowed_daemon(owner: &Owner) -> Option<(&'static Daemon, &str)> {
+/// unreadable executable decides nothing; the package, when established, decides first).
+fn borrowed_daemon<'o>(
+    owner: &'o Owner,
+    facts: Option<&OwnerFacts>,
+) -> Option<(&'static Daemon, &'o str)> {
     DAEMONS.iter().find_map(|d| {
         let claimed = claimed_names(owner).find(|c| d.claims.iter().any(|n| name_matches(c, n)))?;
-        (exe_is(owner, d.exes) == Some(false)).then_some((d, claimed))
+        (daemon_is(owner, d, facts) == Some(false)).then_some((d, claimed))
     })
 }
 
@@ -897,16 +919,23 @@ pub(super) fn name_claims_daemon<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> 
         .socket
         .owners
         .iter()
-        .find_map(|o| borrowed_daemon(o).map(|(d, c)| (o, d, c)))?;
+        .find_map(|o| borrowed_daemon(o, f.owner_facts(o.pid)).map(|(d, c)| (o, d, c)))?;
     let exe = o.exe.as_deref().unwrap_or_default();
+    let from = match f.owner_facts(o.pid).map(|f| &f.package) {
+        Some(Fact::Known(Provenance::Package(p))) => format!(", from package {}", p.name),
+        Some(Fact::Known(Provenance::NotPackaged { .. })) => ", from no package".to_string(),
+        _ => String::new(),
+    };
     Some(Finding::new(Severity::Warning, move || Text {
-        title: format!("pid {} calls itself \"{claimed}\" but runs {exe}", o.pid),
+        title: format!("pid {} calls itself \"{claimed}\" but runs {exe}{from}", o.pid),
         why: format!(
-            "\"{claimed}\" is the name of {}, whose executable is {}; this process runs {exe} \
-             instead. Any program can take any name (exec -a, prctl), so the name proves \
-             nothing: judge it by its executable and the package that owns it.",
+            "\"{claimed}\" is the name of {}, whose executable is {} from the package {}; this \
+             process runs {exe}{from} instead. Any program can take any name (exec -a, prctl), \
+             so the name proves nothing: judge it by its executable and the package that owns \
+             it.",
             daemon.what,
-            daemon.exes.join(" or ")
+            daemon.exes.join(" or "),
+            daemon.packages.join(" or ")
         ),
         next_steps: next_steps::inspect_process(o),
     }))
@@ -960,7 +989,7 @@ pub(super) fn name_differs_from_exe<'x>(f: &'x SocketFacts) -> Option<Finding<'x
         (!name.is_empty()
             && !runtime
             && !same
-            && borrowed_daemon(o).is_none()
+            && borrowed_daemon(o, f.owner_facts(o.pid)).is_none()
             && kernel_thread_name(o).is_none())
         .then_some((o, exe))
     })?;
@@ -1178,6 +1207,7 @@ mod tests {
             snapshot: snap,
             socket,
             same_port: &listeners_on(snap, socket.protocol, socket.local_port),
+            facts: None,
         };
         rule(&facts).map(Finding::written)
     }

@@ -4,9 +4,9 @@
 //! nothing (the `baseline` and `check` commands do).
 //!
 //! Rules match on facts about a listener given as a [`ListenerFacts`] with optional fields:
-//! facts that the collector cannot establish yet (package, systemd unit, container, network
-//! namespace) are `None`, and a rule that names an unknown fact does *not* match — a check must
-//! never pass on a guess. [`Match::NeedsUnknown`] lets `check` say which rule could not be judged.
+//! facts that could not be established (package, systemd unit, container, network namespace:
+//! [`ListenerFacts::with_facts`] fills them from the `facts` layer) are `None`, and a rule that
+//! names an unknown fact does *not* match — a check must never pass on a guess. [`Match::NeedsUnknown`] lets `check` say which rule could not be judged.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::facts::{Fact as Known, FactsTable, Provenance};
 use crate::registry::Protocol;
 use crate::sockets::Socket;
 
@@ -291,7 +292,7 @@ pub struct ListenerFacts<'a> {
 
 impl<'a> ListenerFacts<'a> {
     /// The facts the socket itself carries; package, unit, container and netns stay unknown until
-    /// the facts layer supplies them.
+    /// [`ListenerFacts::with_facts`] supplies them.
     pub fn of_socket(socket: &'a Socket) -> ListenerFacts<'a> {
         ListenerFacts {
             protocol: socket.protocol,
@@ -310,6 +311,28 @@ impl<'a> ListenerFacts<'a> {
             container: None,
             netns: None,
         }
+    }
+
+    /// The same with the facts `table` established for the socket's first owner: its package
+    /// (`None` when from no package or unknown), unit, container (name, else short id), and the
+    /// namespace (`host`, or its label). An unknown fact stays `None`: a rule naming it is not
+    /// judged.
+    pub fn with_facts(mut self, socket: &'a Socket, table: &'a FactsTable) -> ListenerFacts<'a> {
+        self.netns = match &socket.netns {
+            None => Some("host"),
+            Some(ns) => table.stored_label(ns.inode).or(ns.name.as_deref()),
+        };
+        let Some(f) = socket.owners.first().and_then(|o| table.owner(o.pid)) else {
+            return self;
+        };
+        if let Known::Known(Provenance::Package(p)) = &f.package {
+            self.package = Some(p.name.as_str());
+        }
+        self.unit = f.unit.known().map(|u| u.name.as_str());
+        if let Known::Known(Some(c)) = &f.container {
+            self.container = Some(c.name.known().map_or_else(|| c.short_id(), String::as_str));
+        }
+        self
     }
 }
 
