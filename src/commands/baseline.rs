@@ -18,8 +18,12 @@ pub fn run(ctx: &Context, args: &BaselineArgs) -> CmdResult {
     let listeners = snapshot.sockets.iter().filter(|s| s.state.is_listener());
     let facts = crate::facts::FactsCache::new(crate::facts::Roots::system())
         .table(listeners, crate::facts::Depth::Cheap);
-    let text =
-        crate::policy::baseline::write_with_facts(&registry, &snapshot, args.required, Some(&facts));
+    let text = crate::policy::baseline::write_with_facts(
+        &registry,
+        &snapshot,
+        args.required,
+        Some(&facts),
+    );
     match &args.output {
         None => {
             let mut out = std::io::stdout().lock();

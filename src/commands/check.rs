@@ -12,8 +12,8 @@ use serde::Serialize;
 
 use super::{CmdResult, Context, Failure};
 use crate::cli::CheckArgs;
-use crate::hints::{Assessor, Flag};
 use crate::facts::{Depth, FactsCache, Roots};
+use crate::hints::{Assessor, Flag};
 use crate::policy::{Expected, Fact, ListenerFacts, Verdicts};
 use crate::sockets::{Snapshot, Socket};
 use crate::text::escape;

@@ -8,9 +8,9 @@ use std::process::ExitCode;
 
 use super::{CmdResult, Context};
 use crate::cli::DiffArgs;
+use crate::facts::{Fact, FactsTable, Provenance};
 use crate::hints::Assessor;
 use crate::registry::Registry;
-use crate::facts::{Fact, FactsTable, Provenance};
 use crate::sockets::diff::{describe, diff, diff_held, ChangeKind, Changes, Held};
 use crate::sockets::{Snapshot, Socket};
 use crate::text::escape;

@@ -9,9 +9,9 @@ use serde::Serialize;
 
 use super::{CmdResult, Context, Failure};
 use crate::cli::ExplainArgs;
+use crate::facts::{Depth, FactsCache, FactsTable, OwnerFacts, Roots};
 use crate::hints::{Assessment, Assessor};
 use crate::registry::{PortSpec, PortSpecError, Protocol, Registry};
-use crate::facts::{Depth, FactsCache, FactsTable, OwnerFacts, Roots};
 use crate::report;
 use crate::report::facts::RowFacts;
 use crate::sockets::{HostInfo, Snapshot, Socket};

@@ -10,10 +10,10 @@ use serde::Serialize;
 
 use super::{CmdResult, Context, Failure};
 use crate::cli::ListArgs;
+use crate::facts::{Depth, FactsCache, FactsTable, OwnerFacts, Roots};
 use crate::hints::Assessor;
 use crate::output::write_table;
 use crate::registry::{Protocol, Registry};
-use crate::facts::{Depth, FactsCache, FactsTable, OwnerFacts, Roots};
 use crate::report::{self, Column, CsvRow, Filter, Namespaces, Row};
 use crate::sockets::{HostInfo, Owner, Snapshot, Socket, UnknownOwner};
 use crate::text::escape;

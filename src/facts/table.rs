@@ -273,6 +273,10 @@ mod tests {
         assert_eq!(old.owner(1), None);
         assert_eq!(old.missing(), NOT_RECORDED);
         let broken = FactsTable::from_recorded(Some(serde_json::json!({"owners": 3})));
-        assert!(broken.missing().contains("not readable"), "{}", broken.missing());
+        assert!(
+            broken.missing().contains("not readable"),
+            "{}",
+            broken.missing()
+        );
     }
 }

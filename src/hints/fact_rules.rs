@@ -221,10 +221,16 @@ mod tests {
             actual: "bb".into(),
         }));
         let fired = ids(vec![s.clone()], 0, &table(vec![f.clone()]));
-        assert!(fired.contains(&("exe-modified", Severity::Alert)), "{fired:?}");
+        assert!(
+            fired.contains(&("exe-modified", Severity::Alert)),
+            "{fired:?}"
+        );
         f.integrity = Some(Fact::Known(Integrity::Unmodified));
         let quiet = ids(vec![s.clone()], 0, &table(vec![f]));
-        assert!(!quiet.iter().any(|(id, _)| *id == "exe-modified"), "{quiet:?}");
+        assert!(
+            !quiet.iter().any(|(id, _)| *id == "exe-modified"),
+            "{quiet:?}"
+        );
         // Without facts the rule cannot judge, and says nothing.
         assert!(!ids(vec![s], 0, &FactsTable::unknown("x"))
             .iter()
@@ -243,10 +249,20 @@ mod tests {
         };
         let s = tcp("127.0.0.1", 8081, owner(41, "tool", 0, "/usr/bin/tool"));
         let fired = ids(vec![s], 0, &table(vec![unowned("/usr/bin/tool")]));
-        assert!(fired.contains(&("exe-not-packaged", Severity::Warning)), "{fired:?}");
-        let local = tcp("127.0.0.1", 8081, owner(41, "tool", 0, "/usr/local/bin/tool"));
+        assert!(
+            fired.contains(&("exe-not-packaged", Severity::Warning)),
+            "{fired:?}"
+        );
+        let local = tcp(
+            "127.0.0.1",
+            8081,
+            owner(41, "tool", 0, "/usr/local/bin/tool"),
+        );
         let quiet = ids(vec![local], 0, &table(vec![unowned("/usr/local/bin/tool")]));
-        assert!(!quiet.iter().any(|(id, _)| *id == "exe-not-packaged"), "{quiet:?}");
+        assert!(
+            !quiet.iter().any(|(id, _)| *id == "exe-not-packaged"),
+            "{quiet:?}"
+        );
     }
 
     #[test]
@@ -281,8 +297,16 @@ mod tests {
         let a = Assessor::new(&reg, &snap)
             .with_facts(&from_python)
             .assess(&snap.sockets[0]);
-        let h = a.hints.iter().find(|h| h.id == "name-claims-daemon").unwrap();
-        assert!(h.title.contains("from package python3.11-minimal"), "{}", h.title);
+        let h = a
+            .hints
+            .iter()
+            .find(|h| h.id == "name-claims-daemon")
+            .unwrap();
+        assert!(
+            h.title.contains("from package python3.11-minimal"),
+            "{}",
+            h.title
+        );
     }
 
     #[test]

@@ -7,8 +7,8 @@
 
 use super::next_steps::{self, NextStep};
 use super::{Finding, Severity, SocketFacts, Text};
-use crate::registry::{PortClass, Protocol};
 use crate::facts::{Fact, OwnerFacts, Provenance};
+use crate::registry::{PortClass, Protocol};
 use crate::sockets::{Owner, Socket, UnknownOwner};
 use crate::text::has_hidden_chars;
 
@@ -927,7 +927,10 @@ pub(super) fn name_claims_daemon<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> 
         _ => String::new(),
     };
     Some(Finding::new(Severity::Warning, move || Text {
-        title: format!("pid {} calls itself \"{claimed}\" but runs {exe}{from}", o.pid),
+        title: format!(
+            "pid {} calls itself \"{claimed}\" but runs {exe}{from}",
+            o.pid
+        ),
         why: format!(
             "\"{claimed}\" is the name of {}, whose executable is {} from the package {}; this \
              process runs {exe}{from} instead. Any program can take any name (exec -a, prctl), \

@@ -173,7 +173,9 @@ fn package_item(owner: &Owner, f: &OwnerFacts, not_asked: &str) -> (String, Tone
     let replaced = matches!(f.integrity, Some(Fact::Known(Integrity::Replaced)));
     if owner.exe_deleted || replaced {
         let what = match &f.package {
-            Fact::Known(Provenance::Package(p)) => format!(" (was from package {})", p.display_name()),
+            Fact::Known(Provenance::Package(p)) => {
+                format!(" (was from package {})", p.display_name())
+            }
             _ => String::new(),
         };
         return (
@@ -298,11 +300,7 @@ pub fn verdict_items(table: &FactsTable, socket: &Socket) -> Vec<Item> {
         let f = match table.of(owner) {
             Ok(f) => f,
             Err(why) => {
-                items.push(field(
-                    "package",
-                    format!("unknown ({why})"),
-                    Tone::Dim,
-                ));
+                items.push(field("package", format!("unknown ({why})"), Tone::Dim));
                 items.push(field("unit", format!("unknown ({why})"), Tone::Dim));
                 continue;
             }

@@ -278,7 +278,11 @@ impl<'a> Row<'a> {
     /// The row with its owner's facts and its namespace's label from `table`.
     pub fn with_facts(mut self, table: &FactsTable) -> Row<'a> {
         self.facts = RowFacts::of(table, self.socket);
-        self.netns = self.socket.netns.as_ref().map(|ns| table.namespace_label(ns));
+        self.netns = self
+            .socket
+            .netns
+            .as_ref()
+            .map(|ns| table.namespace_label(ns));
         self
     }
 
