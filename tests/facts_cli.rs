@@ -658,3 +658,81 @@ fn a_wrong_digest_is_a_modified_binary_in_the_detail_and_the_hints() {
     );
     assert_eq!(package.1, Tone::Severity(Severity::Alert));
 }
+
+/// The explorer's detail pane: the refresh's cheap facts at once, then it asks the collector
+/// thread (never the UI thread) for the selected socket's deeper facts and shows them.
+#[test]
+fn the_explorers_detail_pane_shows_facts_and_asks_for_the_deeper_ones() {
+    use portscope::facts::{Depth, FactsCache, FactsTable, Roots};
+    use portscope::report::Item;
+    use portscope::sockets::{CollectOptions, Collector, SystemCollector};
+    use portscope::tui::{Action, App, Refresh};
+    if !debian_python() {
+        return;
+    }
+    let l = Listener::start(Path::new(PYTHON), LISTEN);
+    let mut snapshot = SystemCollector::new(CollectOptions {
+        host_namespace_only: true,
+        ..CollectOptions::default()
+    })
+    .collect()
+    .unwrap();
+    // Only our listener, so the selection is ours whatever else listens here.
+    snapshot
+        .sockets
+        .retain(|s| s.owners.iter().any(|o| o.pid == l.pid()));
+    assert_eq!(snapshot.sockets.len(), 1);
+    let registry: &'static portscope::registry::Registry =
+        Box::leak(Box::new(portscope::registry::Registry::embedded()));
+    let mut cache = FactsCache::new(Roots::system());
+    let cheap = cache.table_of(&snapshot, Depth::Cheap);
+    let socket = snapshot.sockets[0].clone();
+    let mut app = App::new(registry, "live", false, 2.0);
+    app.update(Action::Refreshed(Box::new(Refresh::assess_with(
+        registry, snapshot, cheap,
+    ))));
+    let fields = |app: &App| -> Vec<(String, String)> {
+        app.detail()
+            .unwrap()
+            .sections
+            .iter()
+            .flat_map(|s| s.items.iter())
+            .filter_map(|i| match i {
+                Item::Field { label, value, .. } => Some((label.to_string(), value.clone())),
+                _ => None,
+            })
+            .collect()
+    };
+    let package = |app: &App| {
+        fields(app)
+            .into_iter()
+            .find(|(l, _)| l == "package")
+            .map(|(_, v)| v)
+            .unwrap()
+    };
+    assert!(
+        package(&app).starts_with("from package python3.11-minimal, integrity not checked"),
+        "{}",
+        package(&app)
+    );
+    // The detail asks for the deeper facts of the socket it shows, once.
+    let asked = app
+        .take_describe()
+        .expect("a request for the selected socket");
+    assert_eq!(asked.inode, socket.inode);
+    assert!(app.take_describe().is_none());
+    // What the collector thread answers with.
+    let mut deep = FactsTable::default();
+    cache.deepen(&mut deep, &asked, Depth::Verify);
+    app.update(Action::Described(asked.inode, Box::new(deep)));
+    assert_eq!(
+        package(&app),
+        "✓ from package python3.11-minimal, unmodified"
+    );
+    let started = fields(&app)
+        .into_iter()
+        .find(|(l, _)| l == "started by")
+        .unwrap()
+        .1;
+    assert!(!started.starts_with("unknown"), "{started}");
+}

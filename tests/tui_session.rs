@@ -80,10 +80,12 @@ fn session(
     feeder.join().unwrap();
     let controls: Vec<&'static str> = control_rx
         .try_iter()
-        .map(|c| match c {
-            Control::RefreshNow => "refresh",
-            Control::Pause(_) => "pause",
-            Control::IncludeConnections(_) => "connections",
+        .filter_map(|c| match c {
+            Control::RefreshNow => Some("refresh"),
+            Control::Pause(_) => Some("pause"),
+            Control::IncludeConnections(_) => Some("connections"),
+            // The detail pane asking for a socket's deeper facts: not what these sessions check.
+            Control::Describe(_) => None,
         })
         .collect();
     let pids = signalled.lock().unwrap().clone();

@@ -145,7 +145,7 @@ impl FactsTable {
     /// every snapshot before schema 3). A member that does not parse gives facts unknown with
     /// the reason, never a failure to open the snapshot.
     pub fn from_recorded(value: Option<serde_json::Value>) -> FactsTable {
-        let Some(value) = value else {
+        let Some(value) = value.filter(|v| !v.is_null()) else {
             return FactsTable {
                 recorded: true,
                 ..FactsTable::unknown(NOT_RECORDED)

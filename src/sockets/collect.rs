@@ -24,6 +24,13 @@ pub trait Collector: Send {
     /// The user asked for a refresh (`r`): a collector that can lose its source (a remote host
     /// over ssh) reconnects here. Nothing to do for the others.
     fn retry(&mut self) {}
+
+    /// For a collector that replays a snapshot file: the owners' facts recorded in it, raw for
+    /// the `facts` layer to read (`Null` when the file has none). `None`: this collector's
+    /// processes are not this machine's, and it has no facts about them.
+    fn recorded_facts(&self) -> Option<serde_json::Value> {
+        None
+    }
 }
 
 /// What a collection should include.
@@ -130,6 +137,10 @@ impl FixtureCollector {
 impl Collector for FixtureCollector {
     fn collect(&mut self) -> Result<Snapshot, CollectError> {
         Ok(self.snapshot.clone())
+    }
+
+    fn recorded_facts(&self) -> Option<serde_json::Value> {
+        Some(self.facts.clone().unwrap_or(serde_json::Value::Null))
     }
 }
 

@@ -268,15 +268,20 @@ fn handle(app: &mut App, msg: Msg, control: &Sender<Control>, outside: &Outside)
             return None;
         }
         Msg::Refreshed(refresh) => Action::Refreshed(refresh),
+        Msg::Described(inode, facts) => Action::Described(inode, facts),
         Msg::CollectFailed(err) => Action::CollectFailed(err),
         Msg::CollectorDied => return Some(Ending::CollectorDied),
         Msg::InputLost => return Some(Ending::HungUp),
         Msg::Signal(sig) => return Some(Ending::Signal(sig)),
     };
-    let effect = app.update(action)?;
+    let effect = app.update(action);
     let send = |c| {
         let _ = control.send(c);
     };
+    if let Some(socket) = app.take_describe() {
+        send(Control::Describe(Box::new(socket)));
+    }
+    let effect = effect?;
     match effect {
         Effect::Quit => return Some(Ending::Quit),
         Effect::RefreshNow => send(Control::RefreshNow),

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use crate::facts::FactsTable;
 use crate::hints::{Assessor, Flag, Severity};
 use crate::registry::{PortRange, Protocol, Registry};
 use crate::report::{self, Detail, Filter, SortKey};
@@ -25,13 +26,26 @@ pub const NOTICE_TICKS: u8 = 5;
 pub struct Refresh {
     pub snapshot: Snapshot,
     pub flags: Vec<Vec<Flag>>,
+    /// The owners' cheap facts (package, unit, container), established off the UI thread.
+    pub facts: FactsTable,
 }
 
 impl Refresh {
-    /// Assess every socket (what the collector thread does).
+    /// Assess every socket, without the owners' facts.
     pub fn assess(registry: &Registry, snapshot: Snapshot) -> Refresh {
-        let flags = Assessor::new(registry, &snapshot).flags_all();
-        Refresh { snapshot, flags }
+        Refresh::assess_with(registry, snapshot, FactsTable::unknown("not established"))
+    }
+
+    /// Assess every socket with the owners' facts (what the collector thread does).
+    pub fn assess_with(registry: &Registry, snapshot: Snapshot, facts: FactsTable) -> Refresh {
+        let flags = Assessor::new(registry, &snapshot)
+            .with_facts(&facts)
+            .flags_all();
+        Refresh {
+            snapshot,
+            flags,
+            facts,
+        }
     }
 }
 
@@ -80,6 +94,9 @@ pub enum Action {
         detail_max_scroll: u16,
     },
     Refreshed(Box<Refresh>),
+    /// The facts of one socket's owners down to their ancestry and integrity (the detail pane
+    /// asked the collector thread for them: hashing never runs on the UI thread).
+    Described(u64, Box<FactsTable>),
     CollectFailed(String),
     /// The result of a side effect, shown in the status line.
     Notice(String),
@@ -180,6 +197,13 @@ pub struct App<'r> {
     pub interval_secs: f64,
     /// The last refresh: the host and its sockets (rows point into them).
     snapshot: Option<Snapshot>,
+    /// The last refresh's facts of every owner (cheap: package, unit, container).
+    facts: FactsTable,
+    /// The detailed facts of one socket (by inode) for the detail pane, and the socket whose
+    /// detail to ask the collector thread for next (and the inode asked for last).
+    deep: Option<(u64, FactsTable)>,
+    describe: Option<Socket>,
+    described: Option<u64>,
     /// Sockets that vanished and are still shown, dimmed.
     vanished: Vec<Socket>,
     /// Every socket seen in the last refreshes, including recently vanished ones.
@@ -256,6 +280,10 @@ impl<'r> App<'r> {
             remote: None,
             interval_secs,
             snapshot: None,
+            facts: FactsTable::unknown("not established yet"),
+            deep: None,
+            describe: None,
+            described: None,
             vanished: Vec::new(),
             rows: Vec::new(),
             visible: Vec::new(),
@@ -556,6 +584,7 @@ impl<'r> App<'r> {
                 self.detail_scroll = self.detail_scroll.min(detail_max_scroll);
             }
             Action::Refreshed(refresh) => self.dirty = self.apply_refresh(*refresh),
+            Action::Described(inode, facts) => self.deep = Some((inode, *facts)),
             Action::CollectFailed(msg) => self.collect_error = Some(msg),
             Action::Notice(msg) => self.say(msg),
         }
@@ -593,6 +622,7 @@ impl<'r> App<'r> {
 
     /// What the detail pane describes, built once per change instead of on every frame.
     fn rebuild_detail(&mut self) {
+        self.want_description();
         self.detail = match self.detail_of {
             Pane::Registry | Pane::Detail => self.registry_detail(),
             Pane::Listeners => self.selected_row().map(|row| {
@@ -600,8 +630,14 @@ impl<'r> App<'r> {
                 let host = self.host().cloned().unwrap_or_default();
                 match (row.vanished_at, self.snapshot.as_ref()) {
                     (None, Some(snapshot)) => {
-                        let a = Assessor::new(self.registry, snapshot).assess(socket);
-                        report::detail::socket(&host, socket, &a, false)
+                        let facts = match &self.deep {
+                            Some((inode, deep)) if *inode == socket.inode => deep,
+                            _ => &self.facts,
+                        };
+                        let a = Assessor::new(self.registry, snapshot)
+                            .with_facts(facts)
+                            .assess(socket);
+                        report::detail::socket_with_facts(&host, socket, &a, false, facts)
                     }
                     _ => {
                         let a = crate::hints::assess_port(
@@ -614,6 +650,32 @@ impl<'r> App<'r> {
                 }
             }),
         };
+    }
+
+    /// The socket whose deeper facts the detail pane wants from the collector thread, once per
+    /// socket and refresh.
+    pub fn take_describe(&mut self) -> Option<Socket> {
+        self.describe.take()
+    }
+
+    /// Ask for the selected live socket's deeper facts when they are not at hand.
+    fn want_description(&mut self) {
+        if self.detail_of != Pane::Listeners || self.read_only || self.remote.is_some() {
+            return;
+        }
+        let Some(row) = self.selected_row() else {
+            return;
+        };
+        if row.vanished_at.is_some() {
+            return;
+        }
+        let socket = self.socket(row);
+        if socket.owners.is_empty() || self.described == Some(socket.inode) {
+            return;
+        }
+        let socket = socket.clone();
+        self.described = Some(socket.inode);
+        self.describe = Some(socket);
     }
 
     fn registry_detail(&self) -> Option<Detail> {
@@ -821,7 +883,14 @@ impl<'r> App<'r> {
     fn apply_refresh(&mut self, refresh: Refresh) -> bool {
         self.generation += 1;
         let generation = self.generation;
-        let Refresh { snapshot, flags } = refresh;
+        let Refresh {
+            snapshot,
+            flags,
+            facts,
+        } = refresh;
+        self.facts = facts;
+        // Ask again for the detail's deeper facts: its processes may have changed.
+        self.described = None;
         // When connections were just switched on, the sockets this refresh adds were there all
         // along: highlighting 20,000 connections as new would say nothing.
         let scope_changed = self
