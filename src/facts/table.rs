@@ -186,9 +186,8 @@ impl FactsCache {
                 }
             }
             if let Some(ns) = &s.netns {
-                if !namespaces.contains_key(&ns.inode) {
-                    let label = self.namespace_label(ns);
-                    namespaces.insert(ns.inode, label);
+                if let std::collections::hash_map::Entry::Vacant(e) = namespaces.entry(ns.inode) {
+                    e.insert(self.namespace_label(ns));
                 }
             }
         }
