@@ -736,3 +736,54 @@ fn the_explorers_detail_pane_shows_facts_and_asks_for_the_deeper_ones() {
         .1;
     assert!(!started.starts_with("unknown"), "{started}");
 }
+
+/// Without root, `doctor` says which namespaces could not be entered and how to see them.
+#[test]
+fn doctor_without_root_names_the_namespaces_it_cannot_enter() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(sandbox) = Sandbox::new() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = dir.path().join("portscope");
+    std::fs::copy(env!("CARGO_BIN_EXE_portscope"), &bin).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = loop {
+        let out = Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&bin)
+            .args(["doctor", "--json"])
+            .env("HOME", "/nonexistent")
+            .output()
+            .unwrap();
+        if !String::from_utf8_lossy(&out.stderr).contains("Text file busy") {
+            break out;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let checks: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let text = checks.to_string();
+    let other = checks
+        .as_array()
+        .or_else(|| checks["checks"].as_array())
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "other-netns")
+        .unwrap_or_else(|| panic!("{text}"))
+        .clone();
+    assert_eq!(other["status"], "warn", "{other}");
+    let detail = other["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&sandbox.name) || detail.contains(" more)"),
+        "{detail}"
+    );
+    assert!(
+        other["fix"]
+            .as_str()
+            .unwrap()
+            .contains("sudo portscope list --netns all"),
+        "{other}"
+    );
+}
