@@ -124,8 +124,14 @@ pub fn print(
     for warning in &snapshot.host.warnings {
         eprintln!("portscope: warning: {}", escape(warning));
     }
-    if args.netns.is_none() && !elsewhere.is_empty() {
-        // The host view is the default; say what it leaves out rather than hide it silently.
+    let narrowed = args.port.is_some()
+        || args.pid.is_some()
+        || args.process.is_some()
+        || args.user.is_some()
+        || args.grep.is_some();
+    if args.netns.is_none() && narrowed && !elsewhere.is_empty() {
+        // The host view is the default; when the user looks for something in particular, say
+        // what it leaves out rather than hide it silently (a plain `list` stays quiet, as `ss`).
         let n = elsewhere.len();
         let what = if n == 1 { "socket" } else { "sockets" };
         eprintln!(
