@@ -591,4 +591,31 @@ mod tests {
         assert!(!text.contains('\u{1b}'), "{text}");
         assert!(text.contains("ss\\x1b]0;x\\x07hd"), "{text}");
     }
+
+    #[test]
+    fn namespaces_are_chosen_by_name_label_or_inode() {
+        let ns = crate::sockets::NetNs {
+            inode: 4026532100,
+            name: Some("sandbox".into()),
+            pid: None,
+        };
+        let named = |n: &str| Namespaces::parse(n).unwrap();
+        assert!(named("host").admits(None, None));
+        assert!(!named("host").admits(Some(&ns), None));
+        assert!(named("all").admits(Some(&ns), None));
+        assert!(named("sandbox").admits(Some(&ns), None));
+        assert!(named("4026532100").admits(Some(&ns), None));
+        assert!(named("container web").admits(Some(&ns), Some("container web")));
+        assert!(!named("other").admits(Some(&ns), Some("container web")));
+        assert!(!named("sandbox").admits(None, None));
+        assert!(Namespaces::parse("  ").is_err());
+        // The free text finds a socket by its namespace's tag.
+        let mut s = tcp("0.0.0.0", 80, owner(9, "nginx", 0, "/usr/sbin/nginx"));
+        s.netns = Some(ns);
+        let text = Filter {
+            text: Some("sandbox".into()),
+            ..Filter::default()
+        };
+        assert!(text.matches(&s, None, &[]));
+    }
 }
