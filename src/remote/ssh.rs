@@ -99,6 +99,9 @@ pub struct RemoteCollector {
     target: Target,
     shared: Arc<Mutex<Shared>>,
     connection: Option<Connection>,
+    /// Every-socket mode was just switched (`a`): to what, and when. The next collection waits a
+    /// little for the remote state in that mode rather than return the old one.
+    switching: Option<(bool, Instant)>,
     pub session: Session,
 }
 
@@ -116,6 +119,7 @@ impl RemoteCollector {
             target,
             shared,
             connection: None,
+            switching: None,
             session: Session::default(),
         };
         collector.start(false)?;
@@ -284,6 +288,22 @@ impl RemoteCollector {
 
 impl Collector for RemoteCollector {
     fn collect(&mut self) -> Result<Snapshot, CollectError> {
+        if let Some((on, since)) = self.switching.take() {
+            // Runs on the explorer's collector thread, never the UI's: waiting here is fine.
+            let patience = Duration::from_secs_f64(2.0 * self.target.interval + 5.0);
+            loop {
+                {
+                    let shared = lock(&self.shared);
+                    if shared.mirror.includes_connections() == Some(on)
+                        || shared.lost.is_some()
+                        || since.elapsed() > patience
+                    {
+                        break;
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         let shared = lock(&self.shared);
         let host = escape(&self.target.destination);
         if let Some(why) = &shared.lost {
@@ -324,6 +344,23 @@ impl Collector for RemoteCollector {
         }
         if let Err(e) = self.start(true) {
             lock(&self.shared).lost = Some(e.to_string());
+        }
+    }
+
+    /// Tell the remote collector to include connections or not (a line on its standard input;
+    /// see `stream`). A reconnect starts in the mode asked for last.
+    fn include_connections(&mut self, on: bool) {
+        self.target.include_connections = on;
+        let Some(stdin) = self.connection.as_mut().and_then(|c| c.stdin.as_mut()) else {
+            return;
+        };
+        let line = super::stream::connections_request(on);
+        if stdin
+            .write_all(line.as_bytes())
+            .and_then(|()| stdin.flush())
+            .is_ok()
+        {
+            self.switching = Some((on, Instant::now()));
         }
     }
 }
