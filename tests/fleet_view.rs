@@ -169,13 +169,10 @@ fn enter_opens_a_hosts_explorer_filtered_to_the_port_and_q_or_esc_come_back() {
     let dir = three_hosts();
     // o: the outlier; Enter: its hosts; Enter: odd's explorer, filtered to :4444. A signal
     // then ends the session with the explorer on screen.
-    let open = vec![
-        key('o'),
-        special(KeyCode::Enter),
-        special(KeyCode::Enter),
-        Msg::Signal(15),
-    ];
-    let (ending, _, frame) = session(dir.path(), open.clone());
+    let open = || vec![key('o'), special(KeyCode::Enter), special(KeyCode::Enter)];
+    let mut signalled = open();
+    signalled.push(Msg::Signal(15));
+    let (ending, _, frame) = session(dir.path(), signalled);
     assert_eq!(ending, Ending::Signal(15));
     assert!(frame.contains("odd.json (q: fleet)"), "{frame}");
     assert!(frame.contains("filter \":4444\""), "{frame}");
@@ -183,7 +180,7 @@ fn enter_opens_a_hosts_explorer_filtered_to_the_port_and_q_or_esc_come_back() {
     assert!(frame.contains("host odd"), "{frame}");
 
     // q in the explorer comes back to the fleet, where the selection is kept.
-    let mut back = open[..3].to_vec();
+    let mut back = open();
     back.extend([key('q'), Msg::Signal(15)]);
     let (_, app, frame) = session(dir.path(), back);
     assert!(frame.contains("portscope fleet"), "{frame}");
@@ -191,14 +188,14 @@ fn enter_opens_a_hosts_explorer_filtered_to_the_port_and_q_or_esc_come_back() {
     assert_eq!(app.selected_kind().unwrap().kind.port, 4444);
 
     // Esc clears the explorer's filter first, then comes back; q then quits the fleet.
-    let mut esc = open[..3].to_vec();
+    let mut esc = open();
     esc.extend([special(KeyCode::Esc), special(KeyCode::Esc), key('q')]);
     let (ending, _, frame) = session(dir.path(), esc);
     assert_eq!(ending, Ending::Quit);
     assert!(frame.contains("portscope fleet"), "{frame}");
 
     // Ctrl-C in the explorer ends everything at once.
-    let mut interrupt = open[..3].to_vec();
+    let mut interrupt = open();
     interrupt.push(ctrl_c());
     let (ending, _, frame) = session(dir.path(), interrupt);
     assert_eq!(ending, Ending::Quit);

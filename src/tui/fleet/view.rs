@@ -193,7 +193,7 @@ fn draw_kinds(
             cell("proto", 6),
             cell(" port", 6),
             cell("program", program_w),
-            cell("   hosts", 8),
+            cell(" hosts", 8),
             cell("on", on_w)
         ),
         theme.dim(),
@@ -305,8 +305,8 @@ fn draw_hosts(
         return 0;
     }
     let width = inner.width as usize;
-    // marker 2, has 2, listeners 10, outliers 9, taken 17; the name takes the rest.
-    let taken_w = if width >= 60 { 17 } else { 0 };
+    // marker 2, has 2, listeners 10, outliers 9, taken 20; the name takes the rest.
+    let taken_w = if width >= 64 { 20 } else { 0 };
     let name_w = width.saturating_sub(23 + taken_w).max(4);
     let height = inner.height as usize - 1;
     let mut lines = Vec::with_capacity(height + 1);
