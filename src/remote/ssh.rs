@@ -74,6 +74,8 @@ struct Connection {
     child: Child,
     stdin: Option<ChildStdin>,
     stderr: Arc<Mutex<Vec<u8>>>,
+    /// Disconnects when the stderr reader has read ssh's stderr to its end.
+    stderr_done: Option<std::sync::mpsc::Receiver<()>>,
 }
 
 impl Drop for Connection {
@@ -130,15 +132,17 @@ impl RemoteCollector {
         self.connection = None; // ends the old ssh first
         let mut child = self.command(batch).spawn().map_err(RemoteError::NoSsh)?;
         let stderr = Arc::new(Mutex::new(Vec::new()));
-        if let Some(err) = child.stderr.take() {
-            spawn_stderr_reader(err, Arc::clone(&stderr));
-        }
+        let stderr_done = child
+            .stderr
+            .take()
+            .map(|err| spawn_stderr_reader(err, Arc::clone(&stderr)));
         let stdin = child.stdin.take();
         let stdout = child.stdout.take().map(BufReader::new);
         let mut connection = Connection {
             child,
             stdin,
             stderr,
+            stderr_done,
         };
         let Some(mut stdout) = stdout else {
             return Err(RemoteError::Connect("ssh gave no output pipe".into()));
@@ -148,6 +152,12 @@ impl RemoteCollector {
             Err(problem) => {
                 drop(connection.stdin.take());
                 let status = connection.child.wait().ok();
+                // ssh has exited, but its last words may still be in the pipe: let the reader
+                // take them (a ProxyCommand that inherited the pipe could hold it open: not
+                // forever).
+                if let Some(done) = &connection.stderr_done {
+                    let _ = done.recv_timeout(Duration::from_secs(2));
+                }
                 let stderr = connection
                     .stderr
                     .lock()
@@ -444,11 +454,17 @@ fn spawn_stream_reader(
         });
 }
 
-/// Keep the last 16 KB of ssh's stderr, to explain a failure.
-fn spawn_stderr_reader(mut err: impl Read + Send + 'static, keep: Arc<Mutex<Vec<u8>>>) {
+/// Keep the last 16 KB of ssh's stderr, to explain a failure. The receiver disconnects once
+/// the stderr has been read to its end.
+fn spawn_stderr_reader(
+    mut err: impl Read + Send + 'static,
+    keep: Arc<Mutex<Vec<u8>>>,
+) -> std::sync::mpsc::Receiver<()> {
+    let (done, ended) = std::sync::mpsc::channel::<()>();
     let _ = std::thread::Builder::new()
         .name("ssh-stderr".into())
         .spawn(move || {
+            let _done = done; // dropped when this thread ends
             let mut buf = [0u8; 4096];
             while let Ok(n) = err.read(&mut buf) {
                 if n == 0 {
@@ -462,6 +478,7 @@ fn spawn_stderr_reader(mut err: impl Read + Send + 'static, keep: Arc<Mutex<Vec<
                 kept.drain(..excess);
             }
         });
+    ended
 }
 
 fn last_line(bytes: &[u8]) -> Option<String> {
