@@ -426,8 +426,9 @@ fn name_hosts(hosts: &mut [FleetHost]) {
     }
 }
 
-/// Two files that are snapshots of the same host (by the name inside): its listeners count
-/// twice, which the user should know.
+/// Files whose snapshots report the same hostname: they may be one host taken twice (its
+/// listeners then count twice) or two hosts that share a name; the user should know, and only
+/// they can tell which.
 fn same_hostname_notes(hosts: &[FleetHost]) -> Vec<String> {
     let mut by_hostname: HashMap<&str, Vec<&str>> = HashMap::new();
     for h in hosts {
@@ -438,7 +439,7 @@ fn same_hostname_notes(hosts: &[FleetHost]) -> Vec<String> {
         .filter(|(_, names)| names.len() > 1)
         .map(|(hostname, names)| {
             format!(
-                "{} are snapshots of one host ({hostname}): it counts {} times",
+                "{} report the same hostname ({hostname}): if they are one host, it counts {} times",
                 names.join(", "),
                 names.len()
             )
@@ -536,7 +537,7 @@ mod tests {
             fleet
                 .notes
                 .iter()
-                .any(|n| n.contains("snapshots of one host")),
+                .any(|n| n.contains("report the same hostname")),
             "{:?}",
             fleet.notes
         );

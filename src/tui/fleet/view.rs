@@ -322,8 +322,7 @@ fn draw_hosts(
     ));
     let rows = app.host_rows();
     *offset = keep_visible(*offset, app.host_cursor(), height, rows.len());
-    for at in *offset..(*offset + height).min(rows.len()) {
-        let HostRow { host, has } = rows[at];
+    for (at, &HostRow { host, has }) in rows.iter().enumerate().skip(*offset).take(height) {
         let h = app.host(host);
         let selected = at == app.host_cursor();
         let marker = if selected { MARKER } else { NO_MARKER };
