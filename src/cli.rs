@@ -45,7 +45,8 @@ pub enum Command {
     Registry(RegistryArgs),
     /// Write a snapshot of this machine's sockets (with owners and hints) as JSON.
     Snapshot(SnapshotArgs),
-    /// Open the explorer on a saved snapshot (a file, or - for standard input).
+    /// Open the explorer on a saved snapshot (a file, or - for standard input), or the fleet view
+    /// on a directory of them (one per host).
     View(ViewArgs),
     /// Compare two snapshots: listeners opened, closed or changed. Exit 0 equal, 1 differ.
     Diff(DiffArgs),
@@ -192,8 +193,11 @@ pub struct SnapshotArgs {
 
 #[derive(Debug, Args)]
 pub struct ViewArgs {
-    /// A snapshot file written by `portscope snapshot`, or - for standard input.
-    pub file: PathBuf,
+    /// A snapshot file written by `portscope snapshot`, or - for standard input. A directory of
+    /// snapshots (*.json, one per host), or several files, open the fleet view: listeners
+    /// across hosts, outliers marked, Enter opens one host.
+    #[arg(required = true, value_name = "FILE|DIR")]
+    pub files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -31,6 +31,10 @@ pub trait Collector: Send {
     fn recorded_facts(&self) -> Option<serde_json::Value> {
         None
     }
+    /// The user switched between listeners only and every socket (`a`): a collector whose scope
+    /// can change applies it from its next collection (a remote host's is told over the
+    /// connection). Nothing to do for a saved snapshot.
+    fn include_connections(&mut self, _on: bool) {}
 }
 
 /// What a collection should include.
@@ -77,6 +81,10 @@ impl Collector for SystemCollector {
         // `options` is public and may change between refreshes (the explorer's `a`).
         self.portable.options = self.options;
         self.portable.collect()
+    }
+
+    fn include_connections(&mut self, on: bool) {
+        self.options.include_connections = on;
     }
 }
 

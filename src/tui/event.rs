@@ -72,8 +72,9 @@ impl Source {
     }
 
     fn include_connections(&mut self, on: bool) {
-        if let Source::Live(c) = self {
-            c.options.include_connections = on;
+        match self {
+            Source::Live(c) => c.include_connections(on),
+            Source::Other(c) => c.include_connections(on),
         }
     }
 }

@@ -20,6 +20,7 @@ use crate::sockets::{Collector, SystemCollector};
 
 mod action;
 mod event;
+pub mod fleet;
 // Ending a process off Linux (sysinfo start times, TerminateProcess on Windows); not yet wired
 // to the start-ticks guard below.
 #[cfg(not(target_os = "linux"))]
@@ -64,13 +65,16 @@ pub enum Ending {
     HungUp,
     Signal(i32),
     CollectorDied,
+    /// Ctrl-C in an explorer opened from the fleet view: end the whole session, not only the
+    /// explorer (q and Esc go back).
+    Interrupted,
 }
 
 impl Ending {
     /// The exit status, as a shell reports a signal: 128 + its number (129 for a hangup).
     pub fn exit_code(self) -> u8 {
         match self {
-            Ending::Quit => 0,
+            Ending::Quit | Ending::Interrupted => 0,
             Ending::HungUp => 129,
             Ending::Signal(sig) => 128u8.saturating_add(sig as u8),
             Ending::CollectorDied => 1,
@@ -260,6 +264,9 @@ pub fn run_session<B: Backend>(
 
 fn handle(app: &mut App, msg: Msg, control: &Sender<Control>, outside: &Outside) -> Option<Ending> {
     let action = match msg {
+        Msg::Key(key) if app.nested && action::is_interrupt(key) => {
+            return Some(Ending::Interrupted)
+        }
         Msg::Key(key) => action_for(&app.mode, key)?,
         Msg::Paste(text) => Action::Paste(text),
         Msg::Tick => Action::Tick,

@@ -194,6 +194,8 @@ pub struct App<'r> {
     pub read_only: bool,
     /// The host a remote collector (`portscope ssh`) reads, for the header.
     pub remote: Option<String>,
+    /// Opened from the fleet view: Esc with nothing left to clear goes back to it (as q does).
+    pub nested: bool,
     pub interval_secs: f64,
     /// The last refresh: the host and its sockets (rows point into them).
     snapshot: Option<Snapshot>,
@@ -278,6 +280,7 @@ impl<'r> App<'r> {
             source: source.to_owned(),
             read_only,
             remote: None,
+            nested: false,
             interval_secs,
             snapshot: None,
             facts: FactsTable::unknown("not established yet"),
@@ -506,6 +509,8 @@ impl<'r> App<'r> {
                         self.set_filter_text(String::new());
                     } else if !self.query.is_empty() {
                         self.clear_search();
+                    } else if self.nested {
+                        return Some(Effect::Quit);
                     } else {
                         self.notice = None;
                     }
