@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::{CmdResult, Context, Failure};
 use crate::cli::ExplainArgs;
 use crate::hints::{Assessment, Assessor};
+use crate::policy::{Mark, Marker};
 use crate::registry::{PortSpec, PortSpecError, Protocol, Registry};
 use crate::report;
 use crate::sockets::{HostInfo, Snapshot, Socket};
@@ -87,6 +88,11 @@ struct Explained<'a, 'r> {
     socket: &'a Socket,
     #[serde(flatten)]
     assessment: Assessment<'r>,
+    /// `true`/`false` as the expected-listeners file says; `null` with no file, or for a
+    /// connection.
+    expected: Option<bool>,
+    /// The rule that expects it.
+    expected_by: Option<report::ExpectedBy<'a>>,
 }
 
 #[derive(Serialize)]
@@ -97,20 +103,31 @@ struct ExplainReport<'a, 'r> {
 
 pub fn run(ctx: &Context, args: &ExplainArgs) -> CmdResult {
     let target = parse_target(&args.target).map_err(Failure::Usage)?;
+    let marker = super::check::load_marker(args.expected.as_deref())?;
     let registry = ctx.registry()?;
     let snapshot = super::collect_live(false)?;
     let mut out = io::stdout().lock();
-    explain(&mut out, &registry, &snapshot, target, ctx.json)?;
+    explain(
+        &mut out,
+        &registry,
+        &snapshot,
+        target,
+        ctx.json,
+        marker.as_ref(),
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Write the explanation of `target` in `snapshot`; fails with one line when nothing matches.
+/// Write the explanation of `target` in `snapshot`, each listener's verdict saying what
+/// `marker`'s file says of it (or that there is no file); fails with one line when nothing
+/// matches.
 pub fn explain(
     out: &mut impl Write,
     registry: &Registry,
     snapshot: &Snapshot,
     target: Target,
     json: bool,
+    marker: Option<&Marker>,
 ) -> Result<(), Failure> {
     let sockets = select(snapshot, target);
     if sockets.is_empty() {
@@ -119,11 +136,23 @@ pub fn explain(
         ))));
     }
     let assessor = Assessor::new(registry, snapshot);
+    let marks: Vec<Option<Mark>> = sockets
+        .iter()
+        .map(|s| marker.and_then(|m| m.mark(s)))
+        .collect();
     let explained: Vec<Explained> = sockets
-        .into_iter()
-        .map(|socket| Explained {
-            socket,
-            assessment: assessor.assess(socket),
+        .iter()
+        .zip(&marks)
+        .map(|(socket, mark)| {
+            let row = marker.map(|m| {
+                report::Row::new(registry, socket, Vec::new()).with_mark(mark.as_ref(), m.origin())
+            });
+            Explained {
+                socket,
+                assessment: assessor.assess(socket),
+                expected: row.as_ref().and_then(|r| r.expected),
+                expected_by: row.and_then(|r| r.expected_by),
+            }
         })
         .collect();
     if json {
@@ -141,7 +170,16 @@ pub fn explain(
         if n > 0 {
             writeln!(out, "\n{}", "─".repeat(width.min(60)))?;
         }
-        let detail = report::detail::socket(&snapshot.host, e.socket, &e.assessment, false);
+        let mut detail = report::detail::socket(&snapshot.host, e.socket, &e.assessment, false);
+        let expectation = match (marker, &marks[n]) {
+            (None, _) => report::Expectation::NoFile,
+            (Some(_), None) => report::Expectation::NotJudged,
+            (Some(m), Some(mark)) => report::Expectation::Judged {
+                mark,
+                origin: m.origin(),
+            },
+        };
+        report::detail::expectation(&mut detail, expectation);
         writeln!(out, "{}", crate::text::escape(&detail.title))?;
         report::plain::write_detail(out, &detail, width)?;
     }
@@ -234,7 +272,7 @@ mod tests {
     fn render(target: Target, json: bool) -> Result<String, Failure> {
         let reg = Registry::embedded();
         let mut out = Vec::new();
-        explain(&mut out, &reg, &snapshot(), target, json)?;
+        explain(&mut out, &reg, &snapshot(), target, json, None)?;
         Ok(String::from_utf8(out).unwrap())
     }
 
@@ -279,7 +317,10 @@ mod tests {
     #[test]
     fn explains_process_registry_and_hints() {
         let text = render(Target::PortOrPid(289), false).unwrap();
-        assert!(text.starts_with("289/tcp\nVerdict\n  [alert]"), "{text}");
+        assert!(
+            text.starts_with("289/tcp\nVerdict\n  no expectations file (`portscope baseline -o FILE` writes one)\n  [alert]"),
+            "{text}"
+        );
         assert!(text.contains("socket            tcp 0.0.0.0:289"), "{text}");
         assert!(text.contains("name              python3"), "{text}");
         assert!(text.contains("user              root (uid 0)"), "{text}");
@@ -312,7 +353,10 @@ mod tests {
             text.contains("service           domain\n  port              53/udp"),
             "{text}"
         );
-        assert!(text.contains("Verdict\n  nothing unusual found"), "{text}");
+        assert!(
+            text.contains("Verdict\n  no expectations file (`portscope baseline -o FILE` writes one)\n  nothing unusual found"),
+            "{text}"
+        );
     }
 
     #[test]

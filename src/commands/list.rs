@@ -12,6 +12,7 @@ use super::{CmdResult, Context};
 use crate::cli::ListArgs;
 use crate::hints::Assessor;
 use crate::output::write_table;
+use crate::policy::Marker;
 use crate::registry::{Protocol, Registry};
 use crate::report::{self, Column, CsvRow, Filter, Row};
 use crate::sockets::{HostInfo, Owner, Snapshot, UnknownOwner};
@@ -46,14 +47,28 @@ struct JsonList<'a> {
 }
 
 pub fn run(ctx: &Context, args: &ListArgs) -> CmdResult {
+    // The file first: a broken one is exit 2 before any work, and marks nothing.
+    let marker = super::check::load_marker(args.expected.as_deref())?;
     let registry = ctx.registry()?;
     let snapshot = super::collect_live(args.all)?;
-    print(ctx, args, &registry, snapshot)
+    print_marked(ctx, args, &registry, snapshot, marker.as_ref())
 }
 
 /// Print `snapshot` as `list` does (table, `--json` or `--csv`, filtered by `args`): for this
-/// machine, and for a saved snapshot (`view` without a terminal).
+/// machine, and for a saved snapshot (`view` without a terminal), which is not marked: this
+/// host's expected-listeners file says nothing about another host's snapshot.
 pub fn print(ctx: &Context, args: &ListArgs, registry: &Registry, snapshot: Snapshot) -> CmdResult {
+    print_marked(ctx, args, registry, snapshot, None)
+}
+
+/// [`print`], each listener marked expected or not by `marker` when there is one.
+fn print_marked(
+    ctx: &Context,
+    args: &ListArgs,
+    registry: &Registry,
+    snapshot: Snapshot,
+    marker: Option<&Marker>,
+) -> CmdResult {
     let filter = filter_of(args);
     let assessor = Assessor::new(registry, &snapshot);
     // Flags are worked out only for the sockets shown (`--port 22` on a server with 10k sockets
@@ -68,6 +83,13 @@ pub fn print(ctx: &Context, args: &ListArgs, registry: &Registry, snapshot: Snap
         .filter(|s| without_text.matches(s, None, &[]))
         .map(|s| Row::new(registry, s, assessor.flags(s)))
         .filter(|r| filter.matches(r.socket, r.service, &r.hints))
+        .map(|r| match marker {
+            Some(m) => {
+                let mark = m.mark(r.socket);
+                r.with_mark(mark.as_ref(), m.origin())
+            }
+            None => r,
+        })
         .collect();
     rows.sort_by(|a, b| args.sort.compare(a.socket, b.socket));
     let hidden = rows
@@ -106,7 +128,10 @@ pub fn print(ctx: &Context, args: &ListArgs, registry: &Registry, snapshot: Snap
     } else if rows.is_empty() {
         writeln!(out, "No sockets match.")?;
     } else {
-        let columns = Column::listing(args.all);
+        let mut columns = Column::listing(args.all);
+        if marker.is_some() {
+            columns.push(Column::Expected);
+        }
         let cols: Vec<crate::output::Column> = columns
             .iter()
             .map(|c| crate::output::Column {

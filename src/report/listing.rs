@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::words;
 use crate::hints::{Flag, Severity};
+use crate::policy::Mark;
 use crate::registry::{Protocol, Registry};
 use crate::sockets::{Family, Socket, SocketState, UnknownOwner};
 use crate::text::escape;
@@ -194,8 +195,25 @@ pub struct Row<'a> {
     pub hints: Vec<Flag>,
     /// The network namespace, when not the host's: its `ip netns` name or `net:[INODE]`.
     pub netns: Option<String>,
+    /// What the expected-listeners file says: `true` a rule expects it, `false` none does,
+    /// `null` when no file is in use or the socket is a connection (the file names listeners).
+    pub expected: Option<bool>,
+    /// The rule that expects it.
+    pub expected_by: Option<ExpectedBy<'a>>,
+    /// The worst of the hints the expectation quieted: kept in `hints`, left out of `badge`.
+    pub quieted: Option<Severity>,
     #[serde(skip)]
     pub socket: &'a Socket,
+}
+
+/// The rule of the expected-listeners file that expects a listener.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ExpectedBy<'a> {
+    pub file: &'a str,
+    /// The line of its `[[listener]]`.
+    pub line: usize,
+    pub reason: &'a str,
+    pub owner: &'a str,
 }
 
 impl<'a> Row<'a> {
@@ -216,8 +234,36 @@ impl<'a> Row<'a> {
             badge: crate::hints::worst(&hints),
             hints,
             netns: socket.netns.as_ref().map(crate::sockets::NetNs::label),
+            expected: None,
+            expected_by: None,
+            quieted: None,
             socket,
         }
+    }
+
+    /// Mark the row with what the expected-listeners file (`origin`) says about it. On an
+    /// expected listener the hints stay listed but are quieted ([`crate::policy::quiets`]): the
+    /// badge counts only those that are not.
+    pub fn with_mark(mut self, mark: Option<&Mark<'a>>, origin: &'a str) -> Row<'a> {
+        let Some(mark) = mark else {
+            return self;
+        };
+        self.expected = Some(mark.is_expected());
+        if let Mark::Expected(placed) = mark {
+            self.expected_by = Some(ExpectedBy {
+                file: origin,
+                line: placed.line,
+                reason: &placed.rule.reason,
+                owner: &placed.rule.owner,
+            });
+            let (quiet, loud): (Vec<Flag>, Vec<Flag>) = self
+                .hints
+                .iter()
+                .partition(|f| crate::policy::quiets(f.severity));
+            self.badge = crate::hints::worst(&loud);
+            self.quieted = crate::hints::worst(&quiet);
+        }
+        self
     }
 
     /// Owner state and worst severity in words: `hidden`, `warning`, `kernel notice`.
@@ -225,6 +271,7 @@ impl<'a> Row<'a> {
         let parts = [
             self.owner_unknown.map(words::owner_state),
             self.badge.map(words::severity),
+            self.quieted.map(words::quieted),
         ];
         parts.into_iter().flatten().collect::<Vec<_>>().join(" ")
     }
@@ -244,6 +291,8 @@ pub enum Column {
     Process,
     User,
     Flag,
+    /// Expected by the expected-listeners file (shown only when one is in use).
+    Expected,
 }
 
 impl Column {
@@ -260,6 +309,7 @@ impl Column {
             Column::Process => "PROCESS",
             Column::User => "USER",
             Column::Flag => "FLAG",
+            Column::Expected => "EXP",
         }
     }
 
@@ -277,6 +327,7 @@ impl Column {
             Column::Process => 7,
             Column::User => 4,
             Column::Flag => 4,
+            Column::Expected => 3,
         }
     }
 
@@ -333,6 +384,7 @@ impl Column {
                 (None, None) => "-".into(),
             },
             Column::Flag => row.flag_words().into(),
+            Column::Expected => words::expected_glyph(row.expected).into(),
         }
     }
 }
@@ -373,6 +425,13 @@ pub struct CsvRow {
     pub cmdline: String,
     /// The network namespace, when not the host's (escaped).
     pub netns: String,
+    /// `yes`, `no`, or empty when no expected-listeners file is in use.
+    pub expected: &'static str,
+    /// The reason and owner of the rule that expects it (escaped).
+    pub expected_reason: String,
+    pub expected_owner: String,
+    /// The worst quieted hint's severity.
+    pub quieted: &'static str,
 }
 
 /// The CSV header line: the field names of [`CsvRow`], as the csv writer derives them.
@@ -420,6 +479,10 @@ impl CsvRow {
                     .join(" ")
             }),
             netns: esc(row.netns.as_deref()),
+            expected: words::expected_word(row.expected),
+            expected_reason: esc(row.expected_by.map(|e| e.reason)),
+            expected_owner: esc(row.expected_by.map(|e| e.owner)),
+            quieted: row.quieted.map_or("", words::severity),
         }
     }
 }
