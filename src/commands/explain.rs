@@ -107,6 +107,7 @@ pub fn run(ctx: &Context, args: &ExplainArgs) -> CmdResult {
     let registry = ctx.registry()?;
     let snapshot = super::collect_live(false)?;
     let mut out = io::stdout().lock();
+    let reach = crate::exposure::LiveReach::new();
     explain(
         &mut out,
         &registry,
@@ -114,13 +115,14 @@ pub fn run(ctx: &Context, args: &ExplainArgs) -> CmdResult {
         target,
         ctx.json,
         marker.as_ref(),
+        Some(&reach),
     )?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Write the explanation of `target` in `snapshot`, each listener's verdict saying what
-/// `marker`'s file says of it (or that there is no file); fails with one line when nothing
-/// matches.
+/// `marker`'s file says of it (or that there is no file), exposure weighed by `reach` (this
+/// host's interfaces and firewall); fails with one line when nothing matches.
 pub fn explain(
     out: &mut impl Write,
     registry: &Registry,
@@ -128,6 +130,7 @@ pub fn explain(
     target: Target,
     json: bool,
     marker: Option<&Marker>,
+    reach: Option<&dyn crate::hints::ReachSource>,
 ) -> Result<(), Failure> {
     let sockets = select(snapshot, target);
     if sockets.is_empty() {
@@ -135,7 +138,10 @@ pub fn explain(
             snapshot, target
         ))));
     }
-    let assessor = Assessor::new(registry, snapshot);
+    let mut assessor = Assessor::new(registry, snapshot);
+    if let Some(reach) = reach {
+        assessor = assessor.with_reach(reach);
+    }
     let marks: Vec<Option<Mark>> = sockets
         .iter()
         .map(|s| marker.and_then(|m| m.mark(s)))
@@ -272,7 +278,7 @@ mod tests {
     fn render(target: Target, json: bool) -> Result<String, Failure> {
         let reg = Registry::embedded();
         let mut out = Vec::new();
-        explain(&mut out, &reg, &snapshot(), target, json, None)?;
+        explain(&mut out, &reg, &snapshot(), target, json, None, None)?;
         Ok(String::from_utf8(out).unwrap())
     }
 

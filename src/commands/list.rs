@@ -10,7 +10,8 @@ use serde::Serialize;
 
 use super::{CmdResult, Context};
 use crate::cli::ListArgs;
-use crate::hints::Assessor;
+use crate::exposure::LiveReach;
+use crate::hints::{Assessor, ReachSource};
 use crate::output::write_table;
 use crate::policy::Marker;
 use crate::registry::{Protocol, Registry};
@@ -51,26 +52,41 @@ pub fn run(ctx: &Context, args: &ListArgs) -> CmdResult {
     let marker = super::check::load_marker(args.expected.as_deref())?;
     let registry = ctx.registry()?;
     let snapshot = super::collect_live(args.all)?;
-    print_marked(ctx, args, &registry, snapshot, marker.as_ref())
+    // This host's interfaces and firewall weigh its databases and admin interfaces (read only
+    // if one listens on a network address).
+    let reach = LiveReach::new();
+    print_marked(
+        ctx,
+        args,
+        &registry,
+        snapshot,
+        marker.as_ref(),
+        Some(&reach),
+    )
 }
 
 /// Print `snapshot` as `list` does (table, `--json` or `--csv`, filtered by `args`): for this
 /// machine, and for a saved snapshot (`view` without a terminal), which is not marked: this
 /// host's expected-listeners file says nothing about another host's snapshot.
 pub fn print(ctx: &Context, args: &ListArgs, registry: &Registry, snapshot: Snapshot) -> CmdResult {
-    print_marked(ctx, args, registry, snapshot, None)
+    print_marked(ctx, args, registry, snapshot, None, None)
 }
 
-/// [`print`], each listener marked expected or not by `marker` when there is one.
+/// [`print`], each listener marked expected or not by `marker` when there is one, exposure
+/// weighed by `reach` when the snapshot is this host's.
 fn print_marked(
     ctx: &Context,
     args: &ListArgs,
     registry: &Registry,
     snapshot: Snapshot,
     marker: Option<&Marker>,
+    reach: Option<&dyn ReachSource>,
 ) -> CmdResult {
     let filter = filter_of(args);
-    let assessor = Assessor::new(registry, &snapshot);
+    let mut assessor = Assessor::new(registry, &snapshot);
+    if let Some(reach) = reach {
+        assessor = assessor.with_reach(reach);
+    }
     // Flags are worked out only for the sockets shown (`--port 22` on a server with 10k sockets
     // assesses a handful); the free-text filter needs them first.
     let without_text = Filter {

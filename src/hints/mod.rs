@@ -137,6 +137,24 @@ impl<'a> Finding<'a> {
     }
 }
 
+/// From where a listener can be reached, as a layer above this one (`exposure`: interfaces and
+/// the firewall) found it. The rules weighing exposure ask for it; hints read no interfaces or
+/// firewall themselves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reachability {
+    /// Every way in but loopback is dropped or rejected; `why` quotes what decides it.
+    Filtered { why: String },
+    /// Reachable from beyond this host: `scope` is `lan`, `public` or `container-bridge`; `via`
+    /// names the way in and what the firewall says of it.
+    Network { scope: &'static str, via: String },
+}
+
+/// Answers "from where can this listener be reached?" for the rules; `None` when it cannot be
+/// said (loopback only, an address on no interface, no source given).
+pub trait ReachSource: Sync {
+    fn reach(&self, socket: &Socket) -> Option<Reachability>;
+}
+
 /// What the port rules see: the port, its registry entries and known uses, and the live socket
 /// when one is being assessed (`None` for `lookup`).
 pub(crate) struct PortFacts<'a, 'r> {
@@ -195,6 +213,8 @@ pub(crate) struct SocketFacts<'a, 'r> {
     /// The snapshot's listeners on the same protocol and port (this one included when it is
     /// one): looked up once per snapshot by [`Assessor`], so a listing stays linear.
     pub same_port: &'a [&'a Socket],
+    /// Where reach can be asked (only by the rules that weigh it: it may read the firewall).
+    pub reach: Option<&'a dyn ReachSource>,
 }
 
 /// The listeners of `snapshot` on `protocol`/`port` (what [`Assessor`] indexes; the rules' tests
@@ -263,7 +283,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "exposed-all-interfaces",
-        trigger: "A listener bound to 0.0.0.0, :: or another non-loopback address: warning for a database that ships without authentication (Redis, memcached, MongoDB, Elasticsearch, etcd, ZooKeeper, Cassandra, ClickHouse, InfluxDB 1.x, Solr), notice when the port's known uses are dev servers or debuggers, else info; never for loopback-only listeners",
+        trigger: "A listener bound to 0.0.0.0, :: or another non-loopback address: warning for a database that ships without authentication (Redis, memcached, MongoDB, Elasticsearch, etcd, ZooKeeper, Cassandra, ClickHouse, InfluxDB 1.x, Solr), notice when the port is an admin interface (dev servers, debuggers, admin consoles), else info; with this host's reach, a database or admin interface reachable from a network is a warning and one the firewall filters is noted as such; never for loopback-only listeners",
         check: Check::Socket(socket_rules::exposed_all_interfaces),
     },
     Rule {
@@ -406,6 +426,7 @@ pub struct Assessor<'r, 's> {
     registry: &'r Registry,
     snapshot: &'s Snapshot,
     same_port: HashMap<(Protocol, u16), Vec<&'s Socket>>,
+    reach: Option<&'s dyn ReachSource>,
 }
 
 impl<'r, 's> Assessor<'r, 's> {
@@ -421,7 +442,15 @@ impl<'r, 's> Assessor<'r, 's> {
             registry,
             snapshot,
             same_port,
+            reach: None,
         }
+    }
+
+    /// Weigh exposure by what `reach` says (a live host's interfaces and firewall): a database
+    /// or admin interface reachable from a network warns, a filtered one is noted as such.
+    pub fn with_reach(mut self, reach: &'s dyn ReachSource) -> Self {
+        self.reach = Some(reach);
+        self
     }
 
     pub fn snapshot(&self) -> &'s Snapshot {
@@ -485,7 +514,7 @@ impl<'r, 's> Assessor<'r, 's> {
             .registry
             .by_port(socket.local_port, Some(socket.protocol));
         let known = crate::known::uses_of(socket.local_port, Some(socket.protocol));
-        let facts = socket_facts(
+        let mut facts = socket_facts(
             self.registry,
             self.snapshot,
             socket,
@@ -493,6 +522,7 @@ impl<'r, 's> Assessor<'r, 's> {
             &entries,
             &known,
         );
+        facts.reach = self.reach;
         make(&facts, findings(&facts))
     }
 }
@@ -546,6 +576,7 @@ fn socket_facts<'a, 'r>(
         snapshot,
         socket,
         same_port,
+        reach: None,
     }
 }
 

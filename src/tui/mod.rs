@@ -182,6 +182,9 @@ fn run(
     let interval = refresh.map_or(0.0, |d| d.as_secs_f64());
     let mut app = App::new(registry, title, read_only, interval);
     app.remote = remote;
+    if matches!(source, Source::Live(_)) {
+        app.set_reach(Box::new(crate::exposure::LiveReach::new()));
+    }
     if let Some(marker) = marker {
         app.set_marker(marker);
     }

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::hints::{Assessor, Flag, Severity};
+use crate::hints::{Assessor, Flag, ReachSource, Severity};
 use crate::policy::Marker;
 use crate::registry::{PortRange, Protocol, Registry};
 use crate::report::{self, Detail, Filter, SortKey};
@@ -246,6 +246,9 @@ pub struct App<'r> {
     pub dirty: bool,
     /// The expected-listeners file the rows are marked by, when one is in use.
     marker: Option<Marker>,
+    /// This host's interfaces and firewall, for the detail's exposure hint (live only: a saved
+    /// snapshot or a remote host is not this host).
+    reach: Option<Box<dyn ReachSource + Send>>,
 }
 
 impl<'r> App<'r> {
@@ -311,7 +314,14 @@ impl<'r> App<'r> {
             page_registry: 10,
             dirty: true,
             marker: None,
+            reach: None,
         }
+    }
+
+    /// Weigh the selected listener's exposure by what `reach` says (this host's live view).
+    pub fn set_reach(&mut self, reach: Box<dyn ReachSource + Send>) {
+        self.reach = Some(reach);
+        self.rebuild_detail();
     }
 
     /// Mark listeners expected or not by this file from the next refresh on.
@@ -656,7 +666,11 @@ impl<'r> App<'r> {
                 let host = self.host().cloned().unwrap_or_default();
                 match (row.vanished_at, self.snapshot.as_ref()) {
                     (None, Some(snapshot)) => {
-                        let a = Assessor::new(self.registry, snapshot).assess(socket);
+                        let mut assessor = Assessor::new(self.registry, snapshot);
+                        if let Some(reach) = &self.reach {
+                            assessor = assessor.with_reach(reach.as_ref());
+                        }
+                        let a = assessor.assess(socket);
                         let mut detail = report::detail::socket(&host, socket, &a, false);
                         let mark = self.marker.as_ref().map(|m| (m, m.mark(socket)));
                         let expectation = match &mark {
