@@ -324,7 +324,7 @@ mod tests {
     fn explains_process_registry_and_hints() {
         let text = render(Target::PortOrPid(289), false).unwrap();
         assert!(
-            text.starts_with("289/tcp\nVerdict\n  no expectations file (`portscope baseline -o FILE` writes one)\n  [alert]"),
+            text.starts_with("289/tcp\nVerdict\n  no expectations file\n  [alert]"),
             "{text}"
         );
         assert!(text.contains("socket            tcp 0.0.0.0:289"), "{text}");
@@ -360,7 +360,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("Verdict\n  no expectations file (`portscope baseline -o FILE` writes one)\n  nothing unusual found"),
+            text.contains("Verdict\n  no expectations file\n  nothing unusual found"),
             "{text}"
         );
     }

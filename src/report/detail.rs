@@ -216,10 +216,7 @@ pub fn expectation(detail: &mut Detail, e: Expectation) {
     let mut head = Vec::new();
     match e {
         Expectation::NotJudged => return,
-        Expectation::NoFile => head.push(note(
-            "no expectations file (`portscope baseline -o FILE` writes one)",
-            Tone::Dim,
-        )),
+        Expectation::NoFile => head.push(note("no expectations file", Tone::Dim)),
         Expectation::Judged {
             mark: Mark::Expected(placed),
             origin,
