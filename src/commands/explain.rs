@@ -352,6 +352,57 @@ mod tests {
         assert!(text[hints..].find("[warning]").unwrap() > text[hints..].find("[alert]").unwrap());
     }
 
+    fn render_marked(target: Target, file: &str) -> String {
+        let reg = Registry::embedded();
+        let marker = Marker::new(crate::policy::Expected::parse(file, "exp.toml").unwrap());
+        let mut out = Vec::new();
+        explain(
+            &mut out,
+            &reg,
+            &snapshot(),
+            target,
+            false,
+            Some(&marker),
+            None,
+        )
+        .unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn an_expected_listener_quiets_its_warnings_but_never_an_alert() {
+        let text = render_marked(
+            Target::PortOrPid(289),
+            "[[listener]]\nport = 289\nreason = \"sync\"\nowner = \"ops\"\n",
+        );
+        let verdict = text.split("\n\n").next().unwrap();
+        assert!(verdict.contains("\n  [alert] "), "{verdict}");
+        // Wrapped lines joined.
+        let verdict = verdict.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            verdict.contains("expected: sync — ops (exp.toml, line 1)"),
+            "{verdict}"
+        );
+        // exe-in-temp-dir stays an alert; the warning below it is listed, quieted.
+        assert!(
+            verdict.contains("(unassigned-system-port) · quieted"),
+            "{verdict}"
+        );
+        assert!(
+            !verdict.contains("(exe-in-temp-dir) · quieted"),
+            "{verdict}"
+        );
+        // The Hints section keeps every hint in full.
+        let hints = &text[text.find("\nHints\n").unwrap()..];
+        assert!(hints.contains("[warning]"), "{hints}");
+
+        let text = render_marked(Target::PortOrPid(22), "[[listener]]\nport = 9100\n");
+        assert!(
+            text.contains("unexpected: no rule in exp.toml matches"),
+            "{text}"
+        );
+    }
+
     #[test]
     fn a_quiet_socket_says_nothing_unusual() {
         let text = render(Target::Port(53, Some(Protocol::Udp)), false).unwrap();
