@@ -29,6 +29,11 @@ pub struct Cli {
     /// Seconds between refreshes in the explorer.
     #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
     pub interval: f64,
+
+    /// The explorer marks listeners expected or not by this expected-listeners file (default:
+    /// /etc/portscope/expected.toml, then $XDG_CONFIG_HOME/portscope/expected.toml).
+    #[arg(long, value_name = "FILE")]
+    pub expected: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -150,12 +155,20 @@ pub struct ListArgs {
     /// executable once: slower).
     #[arg(long)]
     pub verify: bool,
+    /// Mark each listener expected or not by this expected-listeners file (default: as
+    /// `check`; without any file nothing is marked).
+    #[arg(long, value_name = "FILE")]
+    pub expected: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
     /// A pid, a port (22) or a port with protocol (53/udp).
     pub target: String,
+    /// Say whether each listener is expected by this expected-listeners file (default: as
+    /// `check`).
+    #[arg(long, value_name = "FILE")]
+    pub expected: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -216,6 +229,17 @@ pub struct DiffArgs {
     /// the hosts when that is more).
     #[arg(long, value_name = "N", requires = "fleet")]
     pub max_hosts: Option<usize>,
+    /// Leave out the changes the expected-listeners file expects: listeners opened or changed
+    /// that a rule matches, and listeners closed that no required rule now misses. Give the file
+    /// as --expected=FILE; alone, the file is found as `check` finds it.
+    #[arg(
+        long,
+        value_name = "FILE",
+        num_args = 0..=1,
+        require_equals = true,
+        conflicts_with = "fleet"
+    )]
+    pub expected: Option<Option<PathBuf>>,
 }
 
 #[derive(Debug, Args)]

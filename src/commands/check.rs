@@ -14,7 +14,7 @@ use super::{CmdResult, Context, Failure};
 use crate::cli::CheckArgs;
 use crate::facts::{Depth, FactsCache, Roots};
 use crate::hints::{Assessor, Flag};
-use crate::policy::{Expected, Fact, ListenerFacts, Verdicts};
+use crate::policy::{Expected, Fact, ListenerFacts, Marker, Verdicts};
 use crate::sockets::{Snapshot, Socket};
 use crate::text::escape;
 
@@ -65,6 +65,16 @@ struct Report<'a> {
     listeners: usize,
     unexpected: Vec<Unexpected<'a>>,
     missing: Vec<Missing<'a>>,
+}
+
+/// The expected-listeners file for a command that marks listeners (`list`, `explain`, the
+/// explorer): `--expected FILE`, else the first default path that exists, else none (nothing is
+/// marked). A file that cannot be read or parsed is a usage error, exit 2, with its line and
+/// column.
+pub(super) fn load_marker(explicit: Option<&std::path::Path>) -> Result<Option<Marker>, Failure> {
+    crate::policy::find_optional(explicit)
+        .map(|e| e.map(Marker::new))
+        .map_err(|e| Failure::Usage(escape(&e.to_string()).into_owned()))
 }
 
 fn check(ctx: &Context, args: &CheckArgs) -> CmdResult {

@@ -10,9 +10,11 @@ use serde::Serialize;
 
 use super::{CmdResult, Context, Failure};
 use crate::cli::ListArgs;
+use crate::exposure::LiveReach;
 use crate::facts::{Depth, FactsCache, FactsTable, OwnerFacts, Roots};
-use crate::hints::Assessor;
+use crate::hints::{Assessor, ReachSource};
 use crate::output::write_table;
+use crate::policy::Marker;
 use crate::registry::{Protocol, Registry};
 use crate::report::{self, Column, CsvRow, Filter, Namespaces, Row};
 use crate::sockets::{HostInfo, Owner, Snapshot, Socket, UnknownOwner};
@@ -68,20 +70,48 @@ struct JsonList<'a> {
 }
 
 pub fn run(ctx: &Context, args: &ListArgs) -> CmdResult {
+    // The file first: a broken one is exit 2 before any work, and marks nothing.
+    let marker = super::check::load_marker(args.expected.as_deref())?;
     let registry = ctx.registry()?;
     let snapshot = super::collect_live(args.all)?;
-    print(ctx, args, &registry, snapshot, None)
+    // This host's interfaces and firewall weigh its databases and admin interfaces (read only
+    // if one listens on a network address).
+    let reach = LiveReach::new();
+    print_marked(
+        ctx,
+        args,
+        &registry,
+        snapshot,
+        None,
+        marker.as_ref(),
+        Some(&reach),
+    )
 }
 
-/// Print `snapshot` as `list` does (table, `--json` or `--csv`, filtered by `args`): for this
-/// machine (`facts` `None`: established here, now), and for a saved snapshot (`view` without a
-/// terminal, with the facts it recorded).
+/// Print `snapshot` as `list` does (table, `--json` or `--csv`, filtered by `args`) for a saved
+/// snapshot (`view` without a terminal, `ssh` without one), with the facts it recorded. It is
+/// not marked: this host's expected-listeners file says nothing about another host's snapshot.
 pub fn print(
     ctx: &Context,
     args: &ListArgs,
     registry: &Registry,
     snapshot: Snapshot,
+    facts: FactsTable,
+) -> CmdResult {
+    print_marked(ctx, args, registry, snapshot, Some(facts), None, None)
+}
+
+/// [`print`], with the facts established here and now when `facts` is `None`; each listener
+/// marked expected or not by `marker` when there is one, exposure weighed by `reach` when the
+/// snapshot is this host's.
+fn print_marked(
+    ctx: &Context,
+    args: &ListArgs,
+    registry: &Registry,
+    snapshot: Snapshot,
     facts: Option<FactsTable>,
+    marker: Option<&Marker>,
+    reach: Option<&dyn ReachSource>,
 ) -> CmdResult {
     let filter = filter_of(args);
     let namespaces = namespaces_of(args)?;
@@ -102,7 +132,10 @@ pub fn print(
         Some(table) => table,
         None => FactsCache::new(Roots::system()).table(candidates.iter().copied(), depth_of(args)),
     };
-    let assessor = Assessor::new(registry, &snapshot).with_facts(&facts);
+    let mut assessor = Assessor::new(registry, &snapshot).with_facts(&facts);
+    if let Some(reach) = reach {
+        assessor = assessor.with_reach(reach);
+    }
     let mut rows: Vec<Row> = candidates
         .into_iter()
         .filter(|s| {
@@ -113,6 +146,13 @@ pub fn print(
         })
         .map(|s| Row::new(registry, s, assessor.flags(s)).with_facts(&facts))
         .filter(|r| filter.matches(r.socket, r.service, &r.hints))
+        .map(|r| match marker {
+            Some(m) => {
+                let mark = m.mark(r.socket, &facts);
+                r.with_mark(mark.as_ref(), m.origin())
+            }
+            None => r,
+        })
         .collect();
     rows.sort_by(|a, b| args.sort.compare(a.socket, b.socket));
     let hidden = rows
@@ -171,8 +211,11 @@ pub fn print(
         writeln!(out, "No sockets match.")?;
     } else {
         let width = crate::output::table_width();
-        let columns =
+        let mut columns =
             Column::listing_at(args.all, width.is_none_or(|w| w >= report::listing::WIDE));
+        if marker.is_some() {
+            columns.push(Column::Expected);
+        }
         let cols: Vec<crate::output::Column> = columns
             .iter()
             .map(|c| crate::output::Column {

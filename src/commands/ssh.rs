@@ -64,7 +64,7 @@ pub fn run(ctx: &Context, args: &SshArgs, default_interval: f64) -> CmdResult {
         // The facts of the remote processes are not established from here (this machine's
         // /proc would describe other processes).
         let facts = crate::facts::FactsTable::unknown(crate::facts::table::OTHER_HOST);
-        let code = list::print(ctx, &list_args, &registry, snapshot, Some(facts))?;
+        let code = list::print(ctx, &list_args, &registry, snapshot, facts)?;
         drop(collector); // closes the connection; the remote side cleans up
         return Ok(code);
     }

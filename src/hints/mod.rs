@@ -139,6 +139,24 @@ impl<'a> Finding<'a> {
     }
 }
 
+/// From where a listener can be reached, as a layer above this one (`exposure`: interfaces and
+/// the firewall) found it. The rules weighing exposure ask for it; hints read no interfaces or
+/// firewall themselves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reachability {
+    /// Every way in but loopback is dropped or rejected; `why` quotes what decides it.
+    Filtered { why: String },
+    /// Reachable from beyond this host: `scope` is `lan`, `public` or `container-bridge`; `via`
+    /// names the way in and what the firewall says of it.
+    Network { scope: &'static str, via: String },
+}
+
+/// Answers "from where can this listener be reached?" for the rules; `None` when it cannot be
+/// said (loopback only, an address on no interface, no source given).
+pub trait ReachSource: Sync {
+    fn reach(&self, socket: &Socket) -> Option<Reachability>;
+}
+
 /// What the port rules see: the port, its registry entries and known uses, and the live socket
 /// when one is being assessed (`None` for `lookup`).
 pub(crate) struct PortFacts<'a, 'r> {
@@ -200,6 +218,8 @@ pub(crate) struct SocketFacts<'a, 'r> {
     /// The owners' facts (package, integrity, unit, container), when the front end established
     /// them ([`Assessor::with_facts`]); rules on facts stay silent without them.
     pub facts: Option<&'a FactsTable>,
+    /// Where reach can be asked (only by the rules that weigh it: it may read the firewall).
+    pub reach: Option<&'a dyn ReachSource>,
 }
 
 impl SocketFacts<'_, '_> {
@@ -275,7 +295,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "exposed-all-interfaces",
-        trigger: "A listener bound to 0.0.0.0, :: or another non-loopback address: warning for a database that ships without authentication (Redis, memcached, MongoDB, Elasticsearch, etcd, ZooKeeper, Cassandra, ClickHouse, InfluxDB 1.x, Solr), notice when the port's known uses are dev servers or debuggers, else info; never for loopback-only listeners",
+        trigger: "A listener bound to 0.0.0.0, :: or another non-loopback address: warning for a database that ships without authentication (Redis, memcached, MongoDB, Elasticsearch, etcd, ZooKeeper, Cassandra, ClickHouse, InfluxDB 1.x, Solr), notice when the port is an admin interface (dev servers, debuggers, admin consoles), else info; with this host's reach, a database or admin interface reachable from a network is a warning and one the firewall filters is noted as such; never for loopback-only listeners",
         check: Check::Socket(socket_rules::exposed_all_interfaces),
     },
     Rule {
@@ -434,6 +454,7 @@ pub struct Assessor<'r, 's> {
     snapshot: &'s Snapshot,
     same_port: HashMap<(Protocol, u16), Vec<&'s Socket>>,
     facts: Option<&'s FactsTable>,
+    reach: Option<&'s dyn ReachSource>,
 }
 
 impl<'r, 's> Assessor<'r, 's> {
@@ -450,7 +471,15 @@ impl<'r, 's> Assessor<'r, 's> {
             snapshot,
             same_port,
             facts: None,
+            reach: None,
         }
+    }
+
+    /// Weigh exposure by what `reach` says (a live host's interfaces and firewall): a database
+    /// or admin interface reachable from a network warns, a filtered one is noted as such.
+    pub fn with_reach(mut self, reach: &'s dyn ReachSource) -> Self {
+        self.reach = Some(reach);
+        self
     }
 
     /// The assessor with the owners' facts, for the rules that judge by them (a modified
@@ -531,6 +560,7 @@ impl<'r, 's> Assessor<'r, 's> {
             &known,
         );
         facts.facts = self.facts;
+        facts.reach = self.reach;
         make(&facts, findings(&facts))
     }
 }
@@ -585,6 +615,7 @@ fn socket_facts<'a, 'r>(
         socket,
         same_port,
         facts: None,
+        reach: None,
     }
 }
 

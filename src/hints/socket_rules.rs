@@ -600,7 +600,32 @@ fn open_database(s: &Socket) -> Option<(&'static OpenByDefault, bool)> {
     could_be.then_some((db, false))
 }
 
-/// Reachable from other machines: bound to a wildcard or a non-loopback address.
+/// An admin interface, as far as the port's known uses say: a dev server or debugger (meant for
+/// local use), or a port whose every known use is named an admin, administration, management or
+/// console interface (a port shared with ordinary services, like 8080, is not one). A port
+/// number never proves the program, so the text says "commonly used by".
+fn admin_use(f: &SocketFacts) -> Option<String> {
+    let known = f.port.known;
+    if let Some(dev) = known.iter().find(|k| k.category == "dev-server") {
+        return Some(dev.product.clone());
+    }
+    let admin = |k: &&&crate::known::KnownUse| {
+        k.product.split(|c: char| !c.is_alphanumeric()).any(|w| {
+            ["admin", "administration", "management", "console"]
+                .iter()
+                .any(|a| w.eq_ignore_ascii_case(a))
+        })
+    };
+    if !known.is_empty() && known.iter().all(|k| admin(&k)) {
+        return known.first().map(|k| k.product.clone());
+    }
+    None
+}
+
+/// Reachable from other machines: bound to a wildcard or a non-loopback address. What the
+/// interfaces and the firewall say (when the caller gave a [`super::ReachSource`]) decides how
+/// loud a database or admin interface is: reachable from a network, a warning; filtered on every
+/// way in, noted as such.
 pub(super) fn exposed_all_interfaces<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
     let s = as_listener(f)?;
     if s.is_loopback() {
@@ -611,13 +636,15 @@ pub(super) fn exposed_all_interfaces<'x>(f: &'x SocketFacts) -> Option<Finding<'
     } else {
         s.local_addr.to_string()
     };
-    let local_only_use = f
-        .port
-        .known
-        .iter()
-        .find(|k| k.category == "dev-server")
-        .map(|k| k.product.clone());
-    let (severity, extra) = match (open_database(s), local_only_use) {
+    let database = open_database(s);
+    let admin = admin_use(f);
+    // Asked only for what it changes: reading the firewall is not free.
+    let reach = if database.is_some() || admin.is_some() {
+        f.reach.and_then(|r| r.reach(s))
+    } else {
+        None
+    };
+    let (mut severity, mut extra) = match (database, &admin) {
         (Some((db, by_exe)), _) => (
             Severity::Warning,
             if by_exe {
@@ -638,13 +665,48 @@ pub(super) fn exposed_all_interfaces<'x>(f: &'x SocketFacts) -> Option<Finding<'
         (None, Some(product)) => (
             Severity::Notice,
             format!(
-                " This port is commonly used by {product}, which is meant for local use: \
-                 exposing it can hand control to anyone on the network."
+                " This port is commonly used by {product}, an admin or development interface \
+                 meant for local use: exposing it can hand control to anyone on the network."
             ),
         ),
         (None, None) => (Severity::Info, String::new()),
     };
-    let reach = if s.is_wildcard() {
+    let mut firewall_says = "unless a firewall stops it";
+    match &reach {
+        Some(super::Reachability::Network { scope, via }) => {
+            severity = Severity::Warning;
+            firewall_says = "as the firewall lets it";
+            extra.push_str(&format!(
+                " It is reachable from {}: {via}.",
+                match *scope {
+                    "lan" => "this host's LAN",
+                    "public" => "a public address",
+                    "container-bridge" => "a container bridge",
+                    other => other,
+                }
+            ));
+        }
+        Some(super::Reachability::Filtered { why }) => {
+            // Still worth a note: one rule change exposes it.
+            severity = if database.is_some() {
+                Severity::Notice
+            } else {
+                Severity::Info
+            };
+            firewall_says = "but the firewall stops it";
+            extra.push_str(&format!(
+                " Filtered by the firewall on every way in but loopback: {why}. One rule change \
+                 would expose it."
+            ));
+        }
+        None => {}
+    }
+    let title_tail = match &reach {
+        Some(super::Reachability::Network { scope, .. }) => format!(", reachable ({scope})"),
+        Some(super::Reachability::Filtered { .. }) => ", filtered by the firewall".to_string(),
+        None => String::new(),
+    };
+    let host = if s.is_wildcard() {
         "this machine on any of its addresses".to_string()
     } else {
         s.local_addr.to_string()
@@ -652,10 +714,13 @@ pub(super) fn exposed_all_interfaces<'x>(f: &'x SocketFacts) -> Option<Finding<'
     let mut next_steps = next_steps::find_listener(s.local_port, Some(s.protocol));
     next_steps.extend(next_steps::firewall(s.local_port));
     Some(Finding::new(severity, move || Text {
-        title: format!("{}/{} listens on {where_}", s.local_port, s.protocol),
+        title: format!(
+            "{}/{} listens on {where_}{title_tail}",
+            s.local_port, s.protocol
+        ),
         why: format!(
-            "Any host that can reach {reach} can connect to port {}, unless a firewall stops \
-             it. If only this machine needs it, bind it to 127.0.0.1 or ::1.{extra}",
+            "Any host that can reach {host} can connect to port {}, {firewall_says}. If only \
+             this machine needs it, bind it to 127.0.0.1 or ::1.{extra}",
             s.local_port
         ),
         next_steps,
@@ -1211,8 +1276,99 @@ mod tests {
             socket,
             same_port: &listeners_on(snap, socket.protocol, socket.local_port),
             facts: None,
+            reach: None,
         };
         rule(&facts).map(Finding::written)
+    }
+
+    /// A reach source that says the same of every socket.
+    struct Says(Option<crate::hints::Reachability>);
+
+    impl crate::hints::ReachSource for Says {
+        fn reach(&self, _: &Socket) -> Option<crate::hints::Reachability> {
+            self.0.clone()
+        }
+    }
+
+    /// Run `exposed_all_interfaces` with `reach` saying `says`.
+    fn exposed_with(socket: Socket, says: Option<crate::hints::Reachability>) -> Option<Written> {
+        let reg = Registry::embedded();
+        let snap = snapshot(vec![socket]);
+        let socket = &snap.sockets[0];
+        let entries = reg.by_port(socket.local_port, Some(socket.protocol));
+        let known = uses_of(socket.local_port, Some(socket.protocol));
+        let says = Says(says);
+        let facts = SocketFacts {
+            port: port_facts(
+                &reg,
+                &entries,
+                &known,
+                socket.local_port,
+                Some(socket.protocol),
+                Some(socket),
+            ),
+            snapshot: &snap,
+            socket,
+            same_port: &listeners_on(&snap, socket.protocol, socket.local_port),
+            facts: None,
+            reach: Some(&says),
+        };
+        exposed_all_interfaces(&facts).map(Finding::written)
+    }
+
+    #[test]
+    fn reach_makes_an_exposed_database_a_warning_or_a_note() {
+        use crate::hints::Reachability;
+        let redis = || {
+            tcp(
+                "0.0.0.0",
+                6379,
+                owner(73, "redis-server", 104, "/usr/bin/redis-server"),
+            )
+        };
+        let open = exposed_with(
+            redis(),
+            Some(Reachability::Network {
+                scope: "public",
+                via: "203.0.113.7 on eth0, no-rules: no firewall rules".into(),
+            }),
+        )
+        .unwrap();
+        assert_eq!(open.severity, Severity::Warning);
+        assert!(
+            open.title.ends_with(", reachable (public)"),
+            "{}",
+            open.title
+        );
+        assert!(open
+            .why
+            .contains("reachable from a public address: 203.0.113.7 on eth0"));
+        let filtered = exposed_with(
+            redis(),
+            Some(Reachability::Filtered {
+                why: "10.0.0.5 on eth0, dropped: an input rule drops tcp dport 6379 on eth0".into(),
+            }),
+        )
+        .unwrap();
+        assert_eq!(filtered.severity, Severity::Notice, "noted, not warned");
+        assert!(filtered.title.ends_with("filtered by the firewall"));
+        assert!(filtered.why.contains("drops tcp dport 6379"));
+        // Nothing said: as without a source, the database is a warning "unless a firewall
+        // stops it".
+        let unknown = exposed_with(redis(), None).unwrap();
+        assert_eq!(unknown.severity, Severity::Warning);
+        assert!(unknown.why.contains("unless a firewall stops it"));
+        // An ordinary service is not made louder by being reachable: reach is not even asked.
+        let ssh = exposed_with(
+            tcp("0.0.0.0", 22, sshd()),
+            Some(Reachability::Network {
+                scope: "lan",
+                via: String::new(),
+            }),
+        )
+        .unwrap();
+        assert_eq!(ssh.severity, Severity::Info);
+        assert!(!ssh.title.contains("reachable"));
     }
 
     fn run(

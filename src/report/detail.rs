@@ -11,6 +11,7 @@ use super::words;
 use crate::facts::FactsTable;
 use crate::hints::{Assessment, Hint, Severity};
 use crate::known::KnownUse;
+use crate::policy::{Fact, Mark};
 use crate::registry::{Entry, PortClass, PortRange, Protocol, Registry};
 use crate::sockets::{HostInfo, Owner, Socket};
 
@@ -212,6 +213,87 @@ fn verdict(hints: &[Hint], vanished: bool) -> Section {
         heading: "Verdict",
         items,
     }
+}
+
+/// What the expected-listeners file says about the socket a detail describes.
+#[derive(Debug, Clone, Copy)]
+pub enum Expectation<'a> {
+    /// No file is in use (none named, none at the default paths).
+    NoFile,
+    /// The file does not judge this socket: a connection, or a socket that is gone.
+    NotJudged,
+    /// The file at `origin` judged it.
+    Judged { mark: &'a Mark<'a>, origin: &'a str },
+}
+
+/// Put the expectation at the top of a socket detail's verdict, and quiet the verdict lines of
+/// an expected listener: they stay listed, dimmed and marked quieted, except alerts (see
+/// [`crate::policy::quiets`]). The Hints section below keeps every hint in full.
+pub fn expectation(detail: &mut Detail, e: Expectation) {
+    let Some(verdict) = detail.sections.iter_mut().find(|s| s.heading == "Verdict") else {
+        return;
+    };
+    let mut head = Vec::new();
+    match e {
+        Expectation::NotJudged => return,
+        Expectation::NoFile => head.push(note("no expectations file", Tone::Dim)),
+        Expectation::Judged {
+            mark: Mark::Expected(placed),
+            origin,
+        } => {
+            let rule = &placed.rule;
+            let mut text = if rule.reason.is_empty() {
+                "expected (the rule gives no reason)".to_owned()
+            } else {
+                format!("expected: {}", rule.reason)
+            };
+            if !rule.owner.is_empty() {
+                text.push_str(&format!(" — {}", rule.owner));
+            }
+            text.push_str(&format!(" ({origin}, line {})", placed.line));
+            head.push(note(text, Tone::Plain));
+            let mut quieted = false;
+            for item in &mut verdict.items {
+                if let Item::Verdict {
+                    severity,
+                    id,
+                    title,
+                } = item
+                {
+                    if crate::policy::quiets(*severity) {
+                        quieted = true;
+                        *item = note(format!("[{severity}] {title}  ({id}) · quieted"), Tone::Dim);
+                    }
+                }
+            }
+            if quieted {
+                head.push(note(
+                    "quieted hints are listed but not counted toward the alarm",
+                    Tone::Dim,
+                ));
+            }
+        }
+        Expectation::Judged {
+            mark: Mark::Unexpected { undecided },
+            origin,
+        } => {
+            head.push(note(
+                format!("unexpected: no rule in {origin} matches"),
+                Tone::Severity(Severity::Notice),
+            ));
+            for (placed, facts) in undecided {
+                head.push(note(
+                    format!(
+                        "the rule at line {} would match if its {} were known; portscope does not know it for this listener",
+                        placed.line,
+                        facts.iter().map(|f: &Fact| f.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                    Tone::Dim,
+                ));
+            }
+        }
+    }
+    verdict.items.splice(0..0, head);
 }
 
 fn socket_section(host: &HostInfo, s: &Socket) -> Section {

@@ -15,6 +15,7 @@ use super::facts::RowFacts;
 use super::words;
 use crate::facts::FactsTable;
 use crate::hints::{Flag, Severity};
+use crate::policy::Mark;
 use crate::registry::{Protocol, Registry};
 use crate::sockets::{Family, Socket, SocketState, UnknownOwner};
 use crate::text::escape;
@@ -248,8 +249,25 @@ pub struct Row<'a> {
     /// Package, integrity, unit, container, pod of the first owner ([`Row::with_facts`]).
     #[serde(flatten)]
     pub facts: RowFacts,
+    /// What the expected-listeners file says: `true` a rule expects it, `false` none does,
+    /// `null` when no file is in use or the socket is a connection (the file names listeners).
+    pub expected: Option<bool>,
+    /// The rule that expects it.
+    pub expected_by: Option<ExpectedBy<'a>>,
+    /// The worst of the hints the expectation quieted: kept in `hints`, left out of `badge`.
+    pub quieted: Option<Severity>,
     #[serde(skip)]
     pub socket: &'a Socket,
+}
+
+/// The rule of the expected-listeners file that expects a listener.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ExpectedBy<'a> {
+    pub file: &'a str,
+    /// The line of its `[[listener]]`.
+    pub line: usize,
+    pub reason: &'a str,
+    pub owner: &'a str,
 }
 
 impl<'a> Row<'a> {
@@ -271,6 +289,9 @@ impl<'a> Row<'a> {
             hints,
             netns: socket.netns.as_ref().map(crate::sockets::NetNs::label),
             facts: RowFacts::default(),
+            expected: None,
+            expected_by: None,
+            quieted: None,
             socket,
         }
     }
@@ -286,11 +307,37 @@ impl<'a> Row<'a> {
         self
     }
 
+    /// Mark the row with what the expected-listeners file (`origin`) says about it. On an
+    /// expected listener the hints stay listed but are quieted ([`crate::policy::quiets`]): the
+    /// badge counts only those that are not.
+    pub fn with_mark(mut self, mark: Option<&Mark<'a>>, origin: &'a str) -> Row<'a> {
+        let Some(mark) = mark else {
+            return self;
+        };
+        self.expected = Some(mark.is_expected());
+        if let Mark::Expected(placed) = mark {
+            self.expected_by = Some(ExpectedBy {
+                file: origin,
+                line: placed.line,
+                reason: &placed.rule.reason,
+                owner: &placed.rule.owner,
+            });
+            let (quiet, loud): (Vec<Flag>, Vec<Flag>) = self
+                .hints
+                .iter()
+                .partition(|f| crate::policy::quiets(f.severity));
+            self.badge = crate::hints::worst(&loud);
+            self.quieted = crate::hints::worst(&quiet);
+        }
+        self
+    }
+
     /// Owner state and worst severity in words: `hidden`, `warning`, `kernel notice`.
     pub fn flag_words(&self) -> String {
         let parts = [
             self.owner_unknown.map(words::owner_state),
             self.badge.map(words::severity),
+            self.quieted.map(words::quieted),
         ];
         parts.into_iter().flatten().collect::<Vec<_>>().join(" ")
     }
@@ -312,6 +359,8 @@ pub enum Column {
     /// The container, pod or systemd unit the first owner runs in.
     Held,
     Flag,
+    /// Expected by the expected-listeners file (shown only when one is in use).
+    Expected,
 }
 
 impl Column {
@@ -329,6 +378,7 @@ impl Column {
             Column::User => "USER",
             Column::Held => "UNIT/CONTAINER",
             Column::Flag => "FLAG",
+            Column::Expected => "EXP",
         }
     }
 
@@ -347,6 +397,7 @@ impl Column {
             Column::User => 4,
             Column::Held => 8,
             Column::Flag => 4,
+            Column::Expected => 3,
         }
     }
 
@@ -414,6 +465,7 @@ impl Column {
             },
             Column::Held => row.facts.held_by().into(),
             Column::Flag => row.flag_words().into(),
+            Column::Expected => words::expected_glyph(row.expected).into(),
         }
     }
 }
@@ -466,6 +518,13 @@ pub struct CsvRow {
     pub unit: String,
     pub container: String,
     pub pod: String,
+    /// `yes`, `no`, or empty when no expected-listeners file is in use.
+    pub expected: &'static str,
+    /// The reason and owner of the rule that expects it (escaped).
+    pub expected_reason: String,
+    pub expected_owner: String,
+    /// The worst quieted hint's severity.
+    pub quieted: &'static str,
 }
 
 /// The CSV header line: the field names of [`CsvRow`], as the csv writer derives them.
@@ -520,6 +579,10 @@ impl CsvRow {
             unit: escape(&f.cell("unit", f.unit.as_deref())).into_owned(),
             container: escape(&f.cell("container", f.container.as_deref())).into_owned(),
             pod: escape(&f.cell("pod", f.pod.as_deref())).into_owned(),
+            expected: words::expected_word(row.expected),
+            expected_reason: esc(row.expected_by.map(|e| e.reason)),
+            expected_owner: esc(row.expected_by.map(|e| e.owner)),
+            quieted: row.quieted.map_or("", words::severity),
         }
     }
 }

@@ -14,5 +14,5 @@ pub mod listing;
 pub mod plain;
 pub mod words;
 
-pub use detail::{Detail, Item, Section, Tone};
-pub use listing::{Column, CsvRow, Filter, Namespaces, Row, SortKey};
+pub use detail::{Detail, Expectation, Item, Section, Tone};
+pub use listing::{Column, CsvRow, ExpectedBy, Filter, Namespaces, Row, SortKey};

@@ -82,8 +82,14 @@ impl Ending {
     }
 }
 
-/// `portscope` with no arguments: this machine's sockets, refreshed every `interval` seconds.
-pub fn run_live(registry: Registry, interval: f64) -> Result<Ending, TuiError> {
+/// `portscope` with no arguments: this machine's sockets, refreshed every `interval` seconds,
+/// listeners marked by `marker`'s expected-listeners file when there is one (the caller loads
+/// it, so a broken file is reported before the terminal is touched).
+pub fn run_live(
+    registry: Registry,
+    interval: f64,
+    marker: Option<crate::policy::Marker>,
+) -> Result<Ending, TuiError> {
     check_interval(interval)?;
     let collector = SystemCollector::new(CollectOptions::default());
     run(
@@ -93,6 +99,7 @@ pub fn run_live(registry: Registry, interval: f64) -> Result<Ending, TuiError> {
         "live",
         false,
         None,
+        marker,
     )
 }
 
@@ -121,6 +128,7 @@ pub fn run_with(
         title,
         read_only,
         None,
+        None,
     )
 }
 
@@ -141,6 +149,7 @@ pub fn run_remote(
         &title,
         false,
         Some(host.to_string()),
+        None,
     )
 }
 
@@ -167,6 +176,7 @@ fn run(
     title: &str,
     read_only: bool,
     remote: Option<String>,
+    marker: Option<crate::policy::Marker>,
 ) -> Result<Ending, TuiError> {
     if !terminal_available_for_keys_from_tty() {
         return Err(TuiError::NoTerminal);
@@ -176,6 +186,12 @@ fn run(
     let interval = refresh.map_or(0.0, |d| d.as_secs_f64());
     let mut app = App::new(registry, title, read_only, interval);
     app.remote = remote;
+    if matches!(source, Source::Live(_)) {
+        app.set_reach(Box::new(crate::exposure::LiveReach::new()));
+    }
+    if let Some(marker) = marker {
+        app.set_marker(marker);
+    }
 
     let (tx, rx) = event::channel();
     event::spawn_signals(tx.clone())?;

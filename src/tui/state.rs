@@ -6,7 +6,8 @@
 use std::collections::HashMap;
 
 use crate::facts::FactsTable;
-use crate::hints::{Assessor, Flag, Severity};
+use crate::hints::{Assessor, Flag, ReachSource, Severity};
+use crate::policy::Marker;
 use crate::registry::{PortRange, Protocol, Registry};
 use crate::report::{self, Detail, Filter, SortKey};
 use crate::search::{Engine, Hit, Kind, Query};
@@ -153,12 +154,36 @@ pub struct Row {
     pub first_seen: u64,
     /// The refresh that no longer had it; dropped `AGE_REFRESHES` later.
     pub vanished_at: Option<u64>,
+    /// Expected by the expected-listeners file or not; `None` when no file is in use or the
+    /// socket is a connection. A vanished row keeps its last mark.
+    pub expected: Option<bool>,
 }
 
 impl Row {
-    /// The worst hint's severity.
+    /// The worst hint's severity that counts: on an expected listener the quieted hints do not
+    /// (see [`crate::policy::quiets`]).
     pub fn badge(&self) -> Option<Severity> {
-        crate::hints::worst(&self.flags)
+        if self.expected == Some(true) {
+            self.flags
+                .iter()
+                .map(|f| f.severity)
+                .filter(|s| !crate::policy::quiets(*s))
+                .max()
+        } else {
+            crate::hints::worst(&self.flags)
+        }
+    }
+
+    /// The worst hint the expectation quieted, drawn dimmed where the badge would be.
+    pub fn quieted(&self) -> Option<Severity> {
+        if self.expected != Some(true) {
+            return None;
+        }
+        self.flags
+            .iter()
+            .map(|f| f.severity)
+            .filter(|s| crate::policy::quiets(*s))
+            .max()
     }
 }
 
@@ -245,6 +270,11 @@ pub struct App<'r> {
     page_registry: usize,
     /// Set by every change that shows; the runtime draws only when it is set, then clears it.
     pub dirty: bool,
+    /// The expected-listeners file the rows are marked by, when one is in use.
+    marker: Option<Marker>,
+    /// This host's interfaces and firewall, for the detail's exposure hint (live only: a saved
+    /// snapshot or a remote host is not this host).
+    reach: Option<Box<dyn ReachSource + Send>>,
 }
 
 impl<'r> App<'r> {
@@ -314,6 +344,42 @@ impl<'r> App<'r> {
             page_listeners: 10,
             page_registry: 10,
             dirty: true,
+            marker: None,
+            reach: None,
+        }
+    }
+
+    /// Weigh the selected listener's exposure by what `reach` says (this host's live view).
+    pub fn set_reach(&mut self, reach: Box<dyn ReachSource + Send>) {
+        self.reach = Some(reach);
+        self.rebuild_detail();
+    }
+
+    /// Mark listeners expected or not by this file from the next refresh on.
+    pub fn set_marker(&mut self, marker: Marker) {
+        self.marker = Some(marker);
+        self.mark_rows();
+        self.rebuild_detail();
+        self.dirty = true;
+    }
+
+    /// The file rows are marked by, if any (the listener pane shows the EXP mark only then).
+    pub fn marker(&self) -> Option<&Marker> {
+        self.marker.as_ref()
+    }
+
+    /// Mark every live row by the file: one index lookup per listener.
+    fn mark_rows(&mut self) {
+        let Some(marker) = &self.marker else {
+            return;
+        };
+        let Some(snapshot) = &self.snapshot else {
+            return;
+        };
+        for row in self.rows.iter_mut().filter(|r| r.vanished_at.is_none()) {
+            row.expected = marker
+                .mark(&snapshot.sockets[row.at], &self.facts)
+                .map(|m| m.is_expected());
         }
     }
 
@@ -639,10 +705,25 @@ impl<'r> App<'r> {
                             Some((inode, deep)) if *inode == socket.inode => deep,
                             _ => &self.facts,
                         };
-                        let a = Assessor::new(self.registry, snapshot)
-                            .with_facts(facts)
-                            .assess(socket);
-                        report::detail::socket_with_facts(&host, socket, &a, false, facts)
+                        let mut assessor =
+                            Assessor::new(self.registry, snapshot).with_facts(facts);
+                        if let Some(reach) = &self.reach {
+                            assessor = assessor.with_reach(reach.as_ref());
+                        }
+                        let a = assessor.assess(socket);
+                        let mut detail =
+                            report::detail::socket_with_facts(&host, socket, &a, false, facts);
+                        let mark = self.marker.as_ref().map(|m| (m, m.mark(socket, facts)));
+                        let expectation = match &mark {
+                            None => report::Expectation::NoFile,
+                            Some((_, None)) => report::Expectation::NotJudged,
+                            Some((m, Some(mark))) => report::Expectation::Judged {
+                                mark,
+                                origin: m.origin(),
+                            },
+                        };
+                        report::detail::expectation(&mut detail, expectation);
+                        detail
                     }
                     _ => {
                         let a = crate::hints::assess_port(
@@ -946,6 +1027,7 @@ impl<'r> App<'r> {
                 flags,
                 first_seen,
                 vanished_at: None,
+                expected: None,
             });
         }
         // Keep what vanished for a few refreshes, dimmed, so a short-lived listener is noticed;
@@ -969,6 +1051,7 @@ impl<'r> App<'r> {
             }
         }
         self.rows = rows;
+        self.mark_rows();
         if self.notice.as_deref() == Some("refreshing…") {
             self.notice = None;
         }
