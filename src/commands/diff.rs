@@ -141,7 +141,9 @@ fn leave_out_expected(
     );
     changes.opened.retain(|s| !expected(s));
     changes.changed.retain(|c| !expected(&c.after));
-    changes.closed.retain(|s| marker.matches_any(s, &missing, old_facts));
+    changes
+        .closed
+        .retain(|s| marker.matches_any(s, &missing, old_facts));
     LeftOut {
         opened: before.0 - changes.opened.len(),
         closed: before.1 - changes.closed.len(),

@@ -124,28 +124,43 @@ pub fn run(ctx: &Context, args: &ExplainArgs) -> CmdResult {
         &snapshot,
         target,
         ctx.json,
-        Some(&mut facts),
-        marker.as_ref(),
-        Some(&reach),
+        Weighing {
+            facts: Some(&mut facts),
+            marker: marker.as_ref(),
+            reach: Some(&reach),
+        },
     )?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Write the explanation of `target` in `snapshot`; fails with one line when nothing matches.
-/// The owners' facts are established with `facts` down to their integrity (the one place,
-/// with the explorer's detail pane, that hashes an executable unasked); `None` leaves them
-/// unknown. Each listener's verdict says what `marker`'s file says of it (or that there is no
-/// file), exposure weighed by `reach` (this host's interfaces and firewall).
+/// What `explain` weighs a socket with beyond the snapshot; `None` leaves each part out.
+#[derive(Default)]
+pub struct Weighing<'a> {
+    /// Establishes the owners' facts down to their integrity (the one place, with the
+    /// explorer's detail pane, that hashes an executable unasked); without it they are unknown.
+    pub facts: Option<&'a mut FactsCache>,
+    /// The expected-listeners file: each listener's verdict says what it says of it (or that
+    /// there is no file).
+    pub marker: Option<&'a Marker>,
+    /// This host's interfaces and firewall, for exposure.
+    pub reach: Option<&'a dyn crate::hints::ReachSource>,
+}
+
+/// Write the explanation of `target` in `snapshot`, weighed by `with`; fails with one line when
+/// nothing matches.
 pub fn explain(
     out: &mut impl Write,
     registry: &Registry,
     snapshot: &Snapshot,
     target: Target,
     json: bool,
-    facts: Option<&mut FactsCache>,
-    marker: Option<&Marker>,
-    reach: Option<&dyn crate::hints::ReachSource>,
+    with: Weighing,
 ) -> Result<(), Failure> {
+    let Weighing {
+        facts,
+        marker,
+        reach,
+    } = with;
     let sockets = select(snapshot, target);
     if sockets.is_empty() {
         return Err(Failure::Runtime(anyhow::anyhow!(nothing_matches(
@@ -315,7 +330,14 @@ mod tests {
     fn render(target: Target, json: bool) -> Result<String, Failure> {
         let reg = Registry::embedded();
         let mut out = Vec::new();
-        explain(&mut out, &reg, &snapshot(), target, json, None, None, None)?;
+        explain(
+            &mut out,
+            &reg,
+            &snapshot(),
+            target,
+            json,
+            Weighing::default(),
+        )?;
         Ok(String::from_utf8(out).unwrap())
     }
 
@@ -399,9 +421,10 @@ mod tests {
             &snapshot(),
             target,
             false,
-            None,
-            Some(&marker),
-            None,
+            Weighing {
+                marker: Some(&marker),
+                ..Weighing::default()
+            },
         )
         .unwrap();
         String::from_utf8(out).unwrap()

@@ -92,8 +92,7 @@ fn view_one(ctx: &Context, file: &Path) -> CmdResult {
         let snapshot = collector
             .collect()
             .map_err(|e| Failure::Usage(escape(&e.to_string()).into_owned()))?;
-        return list::print(ctx, &list_args, &registry, snapshot, facts)
-            .map(|_| ExitCode::SUCCESS);
+        return list::print(ctx, &list_args, &registry, snapshot, facts).map(|_| ExitCode::SUCCESS);
     }
     // The header adds when it was taken; the view escapes the hostname.
     let title = format!("snapshot of {}", host.hostname);

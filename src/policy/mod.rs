@@ -739,9 +739,10 @@ impl Marker {
     /// Judge a socket, with its owner's facts from `facts` (package, unit, container,
     /// namespace); `None` for a connection (the file speaks of listeners only).
     pub fn mark(&self, socket: &Socket, facts: &FactsTable) -> Option<Mark<'_>> {
-        socket.state.is_listener().then(|| {
-            self.mark_facts(&ListenerFacts::of_socket(socket).with_facts(socket, facts))
-        })
+        socket
+            .state
+            .is_listener()
+            .then(|| self.mark_facts(&ListenerFacts::of_socket(socket).with_facts(socket, facts)))
     }
 
     /// Whether any of `rules` (indices into the file) matches the listener `socket`.

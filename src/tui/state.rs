@@ -705,8 +705,7 @@ impl<'r> App<'r> {
                             Some((inode, deep)) if *inode == socket.inode => deep,
                             _ => &self.facts,
                         };
-                        let mut assessor =
-                            Assessor::new(self.registry, snapshot).with_facts(facts);
+                        let mut assessor = Assessor::new(self.registry, snapshot).with_facts(facts);
                         if let Some(reach) = &self.reach {
                             assessor = assessor.with_reach(reach.as_ref());
                         }
