@@ -139,8 +139,6 @@ pub enum DataReadError {
     Read { path: PathBuf, err: ReadError },
 }
 
-/// Remove a file of the data directory (never following a link in its place: a link there is
-
 // The writing policy above needs `openat` without following links, `O_PATH` and `/proc`'s view
 // of descriptors: Linux. Elsewhere the same API writes with std's portable calls (see plain.rs
 // for what it does not guard against there).

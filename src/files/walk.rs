@@ -569,6 +569,7 @@ pub fn read_data_file(
         .map_err(|err| DataReadError::Read { path: shown, err })
 }
 
+/// Remove a file of the data directory (never following a link in its place: a link there is
 /// removed itself), and the stale temps beside it. `Ok(false)` when there was nothing to remove.
 pub fn remove_data_file(path: &Path) -> Result<bool, WriteError> {
     let (dir, name, shown) = match resolve(path, false, false) {
