@@ -53,3 +53,26 @@ pub(crate) fn mtime_ns(meta: &Metadata) -> Option<i128> {
         Err(before) => -(before.duration().as_nanos() as i128),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Off Linux each fact says why it is unknown, and only the facts the depth asks for are
+    /// there at all (not asked is not the same as unknown).
+    #[test]
+    fn every_fact_is_unknown_for_this_os_at_the_asked_depth() {
+        let cheap = OwnerFacts::not_on_this_os(7, Depth::Cheap);
+        assert_eq!(
+            cheap.provenance_line(),
+            "package unknown (not available on this OS)"
+        );
+        assert_eq!(cheap.unit.why(), Some(NOT_ON_THIS_OS));
+        assert_eq!(cheap.container.why(), Some(NOT_ON_THIS_OS));
+        assert_eq!((cheap.integrity, cheap.session), (None, None));
+        let verify = OwnerFacts::not_on_this_os(7, Depth::Verify);
+        assert_eq!(verify.integrity.unwrap().why(), Some(NOT_ON_THIS_OS));
+        assert_eq!(verify.session.unwrap().why(), Some(NOT_ON_THIS_OS));
+        assert_eq!(verify.ancestry_broken.as_deref(), Some(NOT_ON_THIS_OS));
+    }
+}

@@ -286,3 +286,138 @@ fn keep_owner_and_mode(file: &File, old: &fs::Metadata) -> bool {
 fn keep_owner_and_mode(_: &File, _: &fs::Metadata) -> bool {
     true
 }
+
+/// The macOS writer, run here on Linux (the same Unix calls): what it keeps of the policy.
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_file_is_replaced_keeping_its_mode_and_no_temp_is_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.json");
+        write(&path, b"first", Place::Given).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        let before = fs::metadata(&path).unwrap().ino();
+        write(&path, b"second", Place::Given).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"second");
+        let after = fs::metadata(&path).unwrap();
+        assert_eq!(after.mode() & 0o7777, 0o640);
+        assert_ne!(after.ino(), before, "replaced, not rewritten in place");
+        assert_eq!(names(dir.path()), ["out.json"]);
+    }
+
+    #[test]
+    fn directories_are_refused_and_missing_ones_created_only_for_the_data_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = write(dir.path(), b"x", Place::Given).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                WriteError::Refused {
+                    what: "a directory",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let given = dir.path().join("no/out.json");
+        let err = write(&given, b"x", Place::Given).unwrap_err();
+        assert!(matches!(err, WriteError::NoDirectory(_)), "{err}");
+        assert!(!dir.path().join("no").exists());
+        let data = dir.path().join("data/portscope/registry.csv");
+        write(&data, b"x", Place::DataDir).unwrap();
+        let mode = fs::metadata(dir.path().join("data/portscope"))
+            .unwrap()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700);
+        assert_eq!(read_data_file(&data, 10, "a test").unwrap().unwrap(), b"x");
+        assert!(remove_data_file(&data).unwrap());
+        assert!(!remove_data_file(&data).unwrap());
+        assert_eq!(read_data_file(&data, 10, "a test").unwrap(), None);
+    }
+
+    #[test]
+    fn a_fifo_is_written_through_when_named_and_refused_in_the_data_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || fs::read(fifo).unwrap())
+        };
+        write(&fifo, b"through", Place::Given).unwrap();
+        assert_eq!(reader.join().unwrap(), b"through");
+        assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+        let err = write(&fifo, b"x", Place::DataDir).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                WriteError::Refused {
+                    what: "not a regular file",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_link_is_followed_only_when_root_or_the_caller_owns_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target.json");
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        write(&link, b"via my link", Place::Given).unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"via my link");
+        assert!(fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            return; // giving the link to another user needs root
+        }
+        std::os::unix::fs::lchown(&link, Some(65534), None).unwrap();
+        let err = write(&link, b"x", Place::Given).unwrap_err();
+        assert!(
+            matches!(err, WriteError::ForeignLink { uid: 65534, .. }),
+            "{err}"
+        );
+        assert_eq!(fs::read(&target).unwrap(), b"via my link");
+        // In the data directory a link is not read through either.
+        assert!(read_data_file(&link, 100, "a test").is_err());
+    }
+
+    #[test]
+    fn temps_older_than_an_hour_are_swept_and_newer_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join(".portscope-1-old.tmp");
+        let new = dir.path().join(".portscope-2-new.tmp");
+        fs::write(&old, b"").unwrap();
+        fs::write(&new, b"").unwrap();
+        let two_hours_ago = SystemTime::now() - Duration::from_secs(7200);
+        File::options()
+            .write(true)
+            .open(&old)
+            .unwrap()
+            .set_modified(two_hours_ago)
+            .unwrap();
+        write(&dir.path().join("out"), b"x", Place::Given).unwrap();
+        assert_eq!(names(dir.path()), [".portscope-2-new.tmp", "out"]);
+    }
+}
