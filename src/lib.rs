@@ -7,7 +7,6 @@
 pub mod cli;
 pub mod commands;
 pub mod exposure;
-#[cfg(target_os = "linux")]
 pub mod facts;
 pub mod files;
 pub mod hints;
@@ -18,6 +17,7 @@ pub mod registry;
 pub mod remote;
 pub mod report;
 pub mod search;
+mod signals;
 pub mod sockets;
 pub mod text;
 pub mod tui;

@@ -197,3 +197,59 @@ fn connections_are_listed_only_when_asked() {
     assert_eq!(socket.remote_endpoint(), Some(server.local_addr().unwrap()));
     assert!(socket.owners.iter().any(|o| o.pid == std::process::id()));
 }
+
+/// Where the portable collector knows less, shown field by field on our own sockets (the README's
+/// platform table says the same): no socket inode, no start ticks (whole seconds only), and a
+/// connected UDP socket listed as an unconnected one, which makes it a "listener" there.
+#[test]
+fn where_the_portable_collector_knows_less() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let tcp = listener.local_addr().unwrap();
+    let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let connected = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    connected.connect(peer.local_addr().unwrap()).unwrap();
+    let udp = connected.local_addr().unwrap();
+    let native = SystemCollector::new(CollectOptions::default())
+        .collect()
+        .expect("native collector");
+    let portable = PortableCollector::new(CollectOptions::default())
+        .collect()
+        .expect("portable collector");
+    let find = |snapshot: &Snapshot, protocol, addr| {
+        snapshot
+            .sockets
+            .iter()
+            .find(|s| s.protocol == protocol && s.local_endpoint() == addr)
+            .cloned()
+    };
+    let me = std::process::id();
+
+    // The listener: the same socket and owner, but no inode and no start ticks in the portable.
+    let n = find(&native, Protocol::Tcp, tcp).expect("native lists our listener");
+    let p = find(&portable, Protocol::Tcp, tcp).expect("portable lists our listener");
+    assert_ne!(n.inode, 0);
+    assert_eq!(p.inode, 0);
+    let owner = |s: &portscope::sockets::Socket| {
+        s.owners
+            .iter()
+            .find(|o| o.pid == me)
+            .cloned()
+            .expect("we own it")
+    };
+    let (n_owner, p_owner) = (owner(&n), owner(&p));
+    assert!(n_owner.start_ticks.is_some());
+    assert_eq!(p_owner.start_ticks, None);
+    // Both give the start time in seconds; the native one derives it from the ticks (rounded
+    // down), sysinfo from its own reading: they may differ by the rounding, never by more.
+    let (a, b) = (
+        n_owner.start_time.expect("native start time"),
+        p_owner.start_time.expect("portable start time"),
+    );
+    assert!(a.abs_diff(b) <= 1, "{a} vs {b}");
+
+    // The connected UDP socket: no listener to the kernel, an unconnected one to netstat2.
+    assert!(find(&native, Protocol::Udp, udp).is_none());
+    let p = find(&portable, Protocol::Udp, udp).expect("portable lists the connected socket");
+    assert_eq!(p.state, SocketState::Unconnected);
+    assert_eq!(p.remote_endpoint(), None);
+}

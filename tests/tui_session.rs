@@ -78,7 +78,7 @@ fn session_marked(
     });
     let signalled = Arc::new(Mutex::new(Vec::new()));
     let record = Arc::clone(&signalled);
-    let terminate = move |pid: u32, _start: Option<u64>| {
+    let terminate = move |pid: u32, _ticks: Option<u64>, _time: Option<u64>| {
         record.lock().unwrap().push(pid);
         format!("sent SIGTERM to pid {pid}")
     };
@@ -220,7 +220,7 @@ fn refreshes_from_the_real_collector_thread_reach_the_screen() {
     let outside = Outside {
         restored: &|| false,
         hung_up: &|| false,
-        terminate: &|_, _| String::new(),
+        terminate: &|_, _, _| String::new(),
         theme: Theme { color: false },
     };
     let ending = run_session(&mut app, &mut term, &rx, &control, &outside);
@@ -241,7 +241,7 @@ fn a_hangup_ends_the_session() {
     let outside = Outside {
         restored: &|| false,
         hung_up: &|| true,
-        terminate: &|_, _| String::new(),
+        terminate: &|_, _, _| String::new(),
         theme: Theme { color: false },
     };
     assert_eq!(

@@ -1,7 +1,8 @@
 //! `portscope watch --ndjson [--interval S]`: one JSON object per line for each listener present
 //! at start, then each one opened, closed or changed, for log shippers (Vector, Fluent Bit,
 //! Filebeat). Each line carries the host, the time, and the fields of a `list --json` row; it is
-//! flushed as soon as it is written. SIGTERM and SIGINT end the stream between lines; a closed
+//! flushed as soon as it is written. SIGTERM and SIGINT (on Windows, Ctrl-C, Ctrl-Break or the
+//! console closing) end the stream between lines; a closed
 //! pipe ends it quietly (main treats a broken pipe as success).
 
 use std::collections::BTreeSet;
@@ -93,10 +94,8 @@ pub fn run(ctx: &Context, args: &WatchArgs) -> CmdResult {
     let interval = Duration::from_secs_f64(args.interval);
     let registry = ctx.registry()?;
     let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        signal_hook::flag::register(sig, Arc::clone(&stop))
-            .map_err(|e| Failure::Runtime(anyhow::anyhow!("cannot handle signals: {e}")))?;
-    }
+    crate::signals::stop_flag(&stop)
+        .map_err(|e| Failure::Runtime(anyhow::anyhow!("cannot handle signals: {e}")))?;
     let mut out = io::stdout().lock();
     let mut old = super::collect_live(false)?;
     let present = hints::Assessor::new(&registry, &old);

@@ -89,9 +89,16 @@ fn run(tool: &str, args: &[&str]) -> Result<Option<String>, String> {
     Ok(Some(String::from_utf8_lossy(&out).into_owned()))
 }
 
+#[cfg(unix)]
 fn nix_euid_is_root() -> bool {
     // SAFETY: geteuid cannot fail and touches no memory.
     unsafe { libc::geteuid() == 0 }
+}
+
+/// No uid 0 on Windows (nor nft and iptables to run: they are never found there).
+#[cfg(not(unix))]
+fn nix_euid_is_root() -> bool {
+    false
 }
 
 /// Table names an iptables-nft-save text owns: those it declares, minus those it says are not

@@ -143,7 +143,7 @@ pub(crate) fn chain(
         }
         let exe = std::fs::read_link(dir.join("exe"))
             .ok()
-            .map(|p| from_os_bytes(std::os::unix::ffi::OsStrExt::as_bytes(p.as_os_str())));
+            .map(|p| from_os_bytes(p.as_os_str().as_encoded_bytes()));
         let uid = read_capped(&dir.join("status"), SMALL_CAP)
             .ok()
             .and_then(|s| {

@@ -37,8 +37,13 @@
 
 pub mod ancestry;
 pub mod cgroup;
+// The readers above compile everywhere (they read files by path) but run on Linux only: on
+// other OSes every fact is "unknown (not available on this OS)".
+mod elsewhere;
 pub mod package;
 pub mod table;
+
+pub use elsewhere::NOT_ON_THIS_OS;
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -238,12 +243,12 @@ pub struct ExeId {
 
 impl ExeId {
     fn of(meta: &std::fs::Metadata) -> ExeId {
-        use std::os::unix::fs::MetadataExt;
+        let (dev, ino) = elsewhere::file_id(meta);
         ExeId {
-            dev: meta.dev(),
-            ino: meta.ino(),
-            mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
-            size: meta.size(),
+            dev,
+            ino,
+            mtime_ns: elsewhere::mtime_ns(meta).unwrap_or(0),
+            size: meta.len(),
         }
     }
 }
@@ -293,6 +298,9 @@ impl FactsCache {
 
     /// Establish the facts about `owner` down to `depth`.
     pub fn establish(&mut self, owner: &Owner, depth: Depth) -> OwnerFacts {
+        if !cfg!(target_os = "linux") {
+            return OwnerFacts::not_on_this_os(owner.pid, depth);
+        }
         let pid = owner.pid;
         let cgroup = cgroup::read(&self.roots.proc, pid);
         let parsed = match &cgroup {
@@ -481,6 +489,9 @@ impl FactsCache {
         port: u16,
         datagram: bool,
     ) -> Fact<Option<cgroup::SocketUnit>> {
+        if !cfg!(target_os = "linux") {
+            return Fact::Unknown(NOT_ON_THIS_OS.into());
+        }
         let service = owner_facts.unit.known().map(|u| u.name.as_str());
         cgroup::socket_unit(&self.roots, owner.pid == 1, service, port, datagram)
     }

@@ -8,7 +8,6 @@
 
 use std::collections::HashMap;
 use std::io::Read;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -154,7 +153,7 @@ impl Integrity {
 /// The running file and the path it was started from are not the same file any more.
 pub(crate) fn replaced_on_disk(roots: &Roots, path: &str, running: &std::fs::Metadata) -> bool {
     match std::fs::metadata(roots.under_root(path)) {
-        Ok(now) => now.dev() != running.dev() || now.ino() != running.ino(),
+        Ok(now) => super::elsewhere::file_id(&now) != super::elsewhere::file_id(running),
         Err(_) => true,
     }
 }
@@ -188,7 +187,7 @@ pub(crate) fn hash_running(
     if ExeId::of(&meta) != id {
         return Err("the process changed while it was being checked".into());
     }
-    if meta.size() > HASH_CAP {
+    if meta.len() > HASH_CAP {
         return Err(format!(
             "the executable is larger than {} MiB: not hashed",
             HASH_CAP >> 20
@@ -331,7 +330,7 @@ impl Databases {
     fn refresh_stamp(&mut self) {
         let stamp = std::fs::metadata(self.dpkg_dir.join("info"))
             .ok()
-            .map(|m| i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()));
+            .and_then(|m| super::elsewhere::mtime_ns(&m));
         if stamp != self.dpkg_stamp {
             self.dpkg_cache.clear();
             self.dpkg_stamp = stamp;

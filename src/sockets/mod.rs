@@ -26,6 +26,7 @@ mod owners;
 #[cfg(target_os = "linux")]
 mod passwd;
 pub mod portable;
+#[cfg(target_os = "linux")]
 pub mod procfs;
 #[cfg(target_os = "linux")]
 mod procnet;
@@ -34,6 +35,8 @@ pub use collect::{CollectError, CollectOptions, Collector, FixtureCollector, Sys
 #[cfg(target_os = "linux")]
 pub(crate) use owners::UserNames;
 pub use portable::PortableCollector;
+#[cfg(not(target_os = "linux"))]
+pub(crate) use portable::UserNames;
 
 /// The version of the snapshot JSON layout. Bump it when a field changes meaning or is removed;
 /// readers refuse a newer version with a clear message instead of guessing.

@@ -187,6 +187,27 @@ fn join(t: TableSocket, owners: &[Owner], sees_all_owners: bool) -> Socket {
     }
 }
 
+/// uid → user name where the Linux reader (NSS, then `/etc/passwd`) is not used: sysinfo's user
+/// list. Windows users have SIDs, not numeric uids, so no uid names anyone there.
+#[cfg(not(target_os = "linux"))]
+#[derive(Default)]
+pub(crate) struct UserNames {
+    users: Option<Users>,
+}
+
+#[cfg(not(target_os = "linux"))]
+impl UserNames {
+    pub fn name(&mut self, uid: u32) -> Option<String> {
+        let users = self
+            .users
+            .get_or_insert_with(Users::new_with_refreshed_list);
+        users
+            .iter()
+            .find(|u| numeric_uid(u.id()) == Some(uid))
+            .map(|u| u.name().to_string())
+    }
+}
+
 /// Process text as the OS gave it; bytes that are not UTF-8 are kept as `\xNN` by the model.
 fn os_text(s: &OsStr) -> String {
     crate::text::from_os_bytes(s.as_encoded_bytes())

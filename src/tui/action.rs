@@ -143,6 +143,7 @@ mod tests {
             pid: 1,
             name: "x".into(),
             start_ticks: None,
+            start_time: None,
         };
         assert!(matches!(
             action_for(&mode, key(KeyCode::Char('y'))),

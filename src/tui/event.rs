@@ -138,12 +138,15 @@ pub fn spawn_signals(tx: Sender<Msg>) -> std::io::Result<()> {
 }
 
 /// Windows has no SIGTERM or SIGHUP to catch. In raw mode (crossterm turns off the console's
-/// processed input) Ctrl-C reaches the explorer as a key and quits it like `q`, restoring the
-/// console; closing the console window ends the process together with the console, so there is
-/// nothing left to restore. Known gap: a `taskkill` without `/F` is not caught.
+/// processed input) Ctrl-C reaches the explorer as a key and quits it like `q`; Ctrl-Break, the
+/// console window closing, logoff and shutdown arrive as console control events, which end the
+/// session like a signal, so the guard restores the console first. Known gap: `taskkill` without
+/// `/F` is not caught (it does not end a console program either).
 #[cfg(not(unix))]
-pub fn spawn_signals(_tx: Sender<Msg>) -> std::io::Result<()> {
-    Ok(())
+pub fn spawn_signals(tx: Sender<Msg>) -> std::io::Result<()> {
+    crate::signals::on_console_event(move |sig| {
+        let _ = tx.send(Msg::Signal(sig));
+    })
 }
 
 /// Sends `CollectorDied` if the collector thread unwinds, so the UI stops instead of showing

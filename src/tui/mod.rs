@@ -15,15 +15,11 @@ use ratatui::Terminal;
 
 use crate::registry::Registry;
 use crate::sockets::collect::CollectOptions;
-use crate::sockets::procfs::ProcFs;
 use crate::sockets::{Collector, SystemCollector};
 
 mod action;
 mod event;
 pub mod fleet;
-// Ending a process off Linux (sysinfo start times, TerminateProcess on Windows); not yet wired
-// to the start-ticks guard below.
-#[cfg(not(target_os = "linux"))]
 mod process;
 mod state;
 mod terminal;
@@ -204,7 +200,7 @@ fn run(
     let outside = Outside {
         restored: &|| !terminal::active(),
         hung_up: &terminal::hung_up,
-        terminate: &|pid, ticks| terminate(&ProcFs::default(), pid, ticks),
+        terminate: &process::terminate,
         theme: Theme::from_env(),
     };
     let ending = run_session(&mut app, &mut term, &rx, &control, &outside);
@@ -223,9 +219,9 @@ pub struct Outside<'a> {
     pub restored: &'a dyn Fn() -> bool,
     /// True once the terminal is gone (the SSH connection dropped, the pty closed).
     pub hung_up: &'a dyn Fn() -> bool,
-    /// Send SIGTERM to a pid whose start time (clock ticks after boot) is as given; returns what
-    /// to tell the user.
-    pub terminate: &'a dyn Fn(u32, Option<u64>) -> String,
+    /// End a pid whose start time is as recorded (clock ticks after boot, seconds since the
+    /// epoch: each OS compares the one it reads); returns what to tell the user.
+    pub terminate: &'a dyn Fn(u32, Option<u64>, Option<u64>) -> String,
     pub theme: Theme,
 }
 
@@ -310,79 +306,14 @@ fn handle(app: &mut App, msg: Msg, control: &Sender<Control>, outside: &Outside)
         Effect::RefreshNow => send(Control::RefreshNow),
         Effect::SetPaused(p) => send(Control::Pause(p)),
         Effect::IncludeConnections(on) => send(Control::IncludeConnections(on)),
-        Effect::Terminate { pid, start_ticks } => {
-            let notice = (outside.terminate)(pid, start_ticks);
+        Effect::Terminate {
+            pid,
+            start_ticks,
+            start_time,
+        } => {
+            let notice = (outside.terminate)(pid, start_ticks, start_time);
             app.update(Action::Notice(notice));
         }
     }
     None
-}
-
-/// Send SIGTERM to `pid`, unless it now belongs to another process: its start time in clock
-/// ticks (as `proc` shows it now) must equal the one recorded with the socket. A pid reused even
-/// one tick later is another process; without a recorded start time nothing is signalled.
-fn terminate(proc: &ProcFs, pid: u32, start_ticks: Option<u64>) -> String {
-    let Some(expected) = start_ticks else {
-        return format!("pid {pid}'s start time is unknown, so it cannot be told from a reused pid: nothing was signalled");
-    };
-    match proc.start_ticks(pid) {
-        Some(now) if now == expected => {}
-        Some(_) => return format!("pid {pid} is now another process: nothing was signalled"),
-        None => return format!("pid {pid} has exited or cannot be checked: nothing was signalled"),
-    }
-    let Ok(raw) = libc::pid_t::try_from(pid) else {
-        return format!("pid {pid} is out of range: nothing was signalled");
-    };
-    // SAFETY: kill(2) with a plain pid and signal number.
-    if unsafe { libc::kill(raw, libc::SIGTERM) } == 0 {
-        format!("sent SIGTERM to pid {pid}")
-    } else {
-        let err = io::Error::last_os_error();
-        let fix = if err.raw_os_error() == Some(libc::EPERM) {
-            ": run as its user or root"
-        } else {
-            ""
-        };
-        format!("cannot signal pid {pid}: {err}{fix}")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_reused_pid_is_not_signalled() {
-        let me = std::process::id();
-        let msg = terminate(&ProcFs::default(), me, Some(1));
-        assert!(msg.contains("another process"), "{msg}");
-    }
-
-    /// A fixture /proc where `pid` started at `ticks`.
-    fn proc_with(pid: u32, ticks: u64) -> (tempfile::TempDir, ProcFs) {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join(pid.to_string())).unwrap();
-        std::fs::write(
-            dir.path().join(format!("{pid}/stat")),
-            format!("{pid} (srv) S 1 {pid} {pid} 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 {ticks} 0 0"),
-        )
-        .unwrap();
-        let proc = ProcFs::new(dir.path());
-        (dir, proc)
-    }
-
-    #[test]
-    fn a_pid_reused_one_tick_later_is_refused() {
-        // Above the kernel's highest possible pid (2^22): should the guard wrongly pass, the
-        // signal reaches nobody.
-        let pid = 4_194_400;
-        let (_dir, proc) = proc_with(pid, 100_001);
-        let msg = terminate(&proc, pid, Some(100_000));
-        assert!(msg.contains("another process"), "{msg}");
-        let msg = terminate(&proc, pid, None);
-        assert!(msg.contains("nothing was signalled"), "{msg}");
-        // The same start time passes the guard and goes on to kill(2), which finds no process.
-        let msg = terminate(&proc, pid, Some(100_001));
-        assert!(msg.starts_with("cannot signal"), "{msg}");
-    }
 }

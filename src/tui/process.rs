@@ -1,22 +1,66 @@
-//! Ending a socket's process from the explorer, after the user confirmed it: a polite SIGTERM on
-//! Unix, TerminateProcess on Windows (which has no polite signal for a console-less server). In
-//! both cases only if the pid still names the process that was shown (same start time), so a
-//! pid reused since the last refresh is never hit. Owns nothing else of the process.
+//! Ending a socket's process from the explorer, after the user confirmed it, and only while the
+//! pid still names the process that was shown (a pid reused since the last refresh is never hit):
+//! - Linux: SIGTERM, guarded by the start time in clock ticks from `/proc` (the collector's own
+//!   reader), so a pid reused even one tick later is refused;
+//! - macOS: SIGTERM, guarded by the start time in whole seconds as sysinfo reads it;
+//! - Windows: sysinfo's kill, which is TerminateProcess (Windows has no polite signal for a
+//!   console-less server: like `Stop-Process -Force`), guarded the same way.
+//!
+//! Owns nothing else of the process.
 
-/// Ask `pid` to end, unless it now belongs to another process (its start time changed). Returns
-/// the notice shown to the user.
-#[allow(dead_code)] // not wired yet: see mod.rs
-pub(super) fn terminate(pid: u32, start_time: Option<u64>) -> String {
-    if let Some(expected) = start_time {
-        match process_start_time(pid) {
-            Some(now) if expected.abs_diff(now) <= 2 => {}
-            Some(_) => return format!("pid {pid} is now another process: nothing was signalled"),
-            None => {
-                return format!("pid {pid} has exited or cannot be checked: nothing was signalled")
-            }
-        }
+/// Ask `pid` to end, unless it now belongs to another process. `start_ticks` is what the Linux
+/// collector recorded, `start_time` (seconds since the epoch) what the portable one did; each OS
+/// compares the one it can read now. Returns the notice shown to the user.
+#[cfg(target_os = "linux")]
+pub(super) fn terminate(pid: u32, start_ticks: Option<u64>, _start_time: Option<u64>) -> String {
+    by_ticks(&crate::sockets::procfs::ProcFs::default(), pid, start_ticks)
+}
+
+#[cfg(not(target_os = "linux"))]
+pub(super) fn terminate(pid: u32, _start_ticks: Option<u64>, start_time: Option<u64>) -> String {
+    by_start_time(pid, start_time)
+}
+
+/// Linux: the start time in clock ticks (as `proc` shows it now) must equal the one recorded
+/// with the socket. Without a recorded start time nothing is signalled.
+#[cfg(target_os = "linux")]
+fn by_ticks(proc: &crate::sockets::procfs::ProcFs, pid: u32, start_ticks: Option<u64>) -> String {
+    let Some(expected) = start_ticks else {
+        return unknown_start(pid);
+    };
+    match proc.start_ticks(pid) {
+        Some(now) if now == expected => {}
+        Some(_) => return another_process(pid),
+        None => return gone(pid),
     }
     end(pid)
+}
+
+/// macOS and Windows: sysinfo's start time (whole seconds) must equal the recorded one. A pid
+/// reused within the same second is not told apart: that is the most this OS's reader gives.
+#[cfg(any(test, not(target_os = "linux")))]
+fn by_start_time(pid: u32, start_time: Option<u64>) -> String {
+    let Some(expected) = start_time else {
+        return unknown_start(pid);
+    };
+    match sysinfo_start_time(pid) {
+        Some(now) if now == expected => {}
+        Some(_) => return another_process(pid),
+        None => return gone(pid),
+    }
+    end(pid)
+}
+
+fn unknown_start(pid: u32) -> String {
+    format!("pid {pid}'s start time is unknown, so it cannot be told from a reused pid: nothing was signalled")
+}
+
+fn another_process(pid: u32) -> String {
+    format!("pid {pid} is now another process: nothing was signalled")
+}
+
+fn gone(pid: u32) -> String {
+    format!("pid {pid} has exited or cannot be checked: nothing was signalled")
 }
 
 #[cfg(unix)]
@@ -53,35 +97,16 @@ fn end(pid: u32) -> String {
     }
 }
 
-/// Start time of a process in seconds since the epoch, from /proc.
-#[cfg(target_os = "linux")]
-fn process_start_time(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The name (field 2) may hold spaces and parentheses: fields resume after the last ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let ticks: u64 = rest.split(' ').nth(19)?.parse().ok()?;
-    let boot: u64 = std::fs::read_to_string("/proc/stat")
-        .ok()?
-        .lines()
-        .find_map(|l| l.strip_prefix("btime "))?
-        .trim()
-        .parse()
-        .ok()?;
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    (hz > 0).then(|| boot + ticks / hz as u64)
-}
-
 /// Start time of a process in seconds since the epoch, as sysinfo reads it on this OS.
-#[cfg(not(target_os = "linux"))]
-fn process_start_time(pid: u32) -> Option<u64> {
+#[cfg(any(test, not(target_os = "linux")))]
+fn sysinfo_start_time(pid: u32) -> Option<u64> {
     let system = one_process(pid)?;
     let started = system.process(sysinfo::Pid::from_u32(pid))?.start_time();
     (started > 0).then_some(started)
 }
 
 /// A process table holding just `pid`, with nothing beyond what every refresh reads.
-#[cfg(not(target_os = "linux"))]
+#[cfg(any(test, not(target_os = "linux")))]
 fn one_process(pid: u32) -> Option<sysinfo::System> {
     use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
     let mut system = System::new();
@@ -97,24 +122,74 @@ fn one_process(pid: u32) -> Option<sysinfo::System> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn our_own_start_time_is_read() {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        let started = process_start_time(std::process::id()).expect("own start time");
-        assert!(
-            started <= now + 1 && now - started < 3600,
-            "{started} vs {now}"
-        );
-    }
+    use crate::sockets::procfs::ProcFs;
 
     #[test]
     fn a_reused_pid_is_not_signalled() {
         let me = std::process::id();
-        let msg = terminate(me, Some(1));
+        let msg = by_ticks(&ProcFs::default(), me, Some(1));
         assert!(msg.contains("another process"), "{msg}");
+    }
+
+    /// A fixture /proc where `pid` started at `ticks`.
+    fn proc_with(pid: u32, ticks: u64) -> (tempfile::TempDir, ProcFs) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join(pid.to_string())).unwrap();
+        std::fs::write(
+            dir.path().join(format!("{pid}/stat")),
+            format!("{pid} (srv) S 1 {pid} {pid} 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 {ticks} 0 0"),
+        )
+        .unwrap();
+        let proc = ProcFs::new(dir.path());
+        (dir, proc)
+    }
+
+    #[test]
+    fn a_pid_reused_one_tick_later_is_refused() {
+        // Above the kernel's highest possible pid (2^22): should the guard wrongly pass, the
+        // signal reaches nobody.
+        let pid = 4_194_400;
+        let (_dir, proc) = proc_with(pid, 100_001);
+        let msg = by_ticks(&proc, pid, Some(100_000));
+        assert!(msg.contains("another process"), "{msg}");
+        let msg = by_ticks(&proc, pid, None);
+        assert!(msg.contains("nothing was signalled"), "{msg}");
+        // The same start time passes the guard and goes on to kill(2), which finds no process.
+        let msg = by_ticks(&proc, pid, Some(100_001));
+        assert!(msg.starts_with("cannot signal"), "{msg}");
+    }
+
+    /// The guard macOS and Windows use, run here on a real process: sysinfo's start time of a
+    /// child we started, a recorded time one second off refused, the right one let through.
+    #[test]
+    fn the_start_time_guard_refuses_another_second_and_passes_the_same() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("sleep");
+        let pid = child.id();
+        let started = sysinfo_start_time(pid).expect("the child's start time");
+        let msg = by_start_time(pid, Some(started - 1));
+        assert!(msg.contains("another process"), "{msg}");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "signalled despite the guard"
+        );
+        let msg = by_start_time(pid, None);
+        assert!(msg.contains("nothing was signalled"), "{msg}");
+        let msg = by_start_time(pid, Some(started));
+        assert_eq!(msg, format!("sent SIGTERM to pid {pid}"));
+        let status = child.wait().unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.signal(), Some(libc::SIGTERM));
+    }
+
+    #[test]
+    fn an_exited_pid_is_not_signalled() {
+        let mut child = std::process::Command::new("true").spawn().expect("true");
+        let pid = child.id();
+        child.wait().unwrap();
+        let msg = by_start_time(pid, Some(1));
+        assert!(msg.contains("nothing was signalled"), "{msg}");
     }
 }

@@ -111,11 +111,12 @@ pub enum Effect {
     SetPaused(bool),
     /// Collect connections too (or stop collecting them).
     IncludeConnections(bool),
-    /// Send SIGTERM to this pid; `start_ticks` (clock ticks after boot) guards against a
-    /// reused pid.
+    /// End this pid (SIGTERM; TerminateProcess on Windows); its start time, in clock ticks
+    /// after boot (Linux) or seconds since the epoch (elsewhere), guards against a reused pid.
     Terminate {
         pid: u32,
         start_ticks: Option<u64>,
+        start_time: Option<u64>,
     },
 }
 
@@ -139,6 +140,7 @@ pub enum Mode {
         pid: u32,
         name: String,
         start_ticks: Option<u64>,
+        start_time: Option<u64>,
     },
 }
 
@@ -497,13 +499,17 @@ impl<'r> App<'r> {
         match (&self.mode, &action) {
             (
                 Mode::ConfirmKill {
-                    pid, start_ticks, ..
+                    pid,
+                    start_ticks,
+                    start_time,
+                    ..
                 },
                 Action::Confirm,
             ) => {
                 let effect = Effect::Terminate {
                     pid: *pid,
                     start_ticks: *start_ticks,
+                    start_time: *start_time,
                 };
                 self.mode = Mode::Normal;
                 return Some(effect);
@@ -957,6 +963,7 @@ impl<'r> App<'r> {
                     pid: o.pid,
                     name: o.name.clone(),
                     start_ticks: o.start_ticks,
+                    start_time: o.start_time,
                 }
             }
             None => self.say("select a socket with a known process first"),
@@ -1371,7 +1378,8 @@ mod tests {
             app.update(Action::Confirm),
             Some(Effect::Terminate {
                 pid: 10,
-                start_ticks: Some(170_000)
+                start_ticks: Some(170_000),
+                start_time: Some(1_700_000_000),
             })
         );
         // A refresh arriving meanwhile does not cancel it.
