@@ -422,6 +422,27 @@ fn sudo_without_rights_says_what_to_do() {
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
 }
 
+/// Opens a loopback listener every 100 ms and closes the oldest beyond ten (ten open and ten
+/// close a second, each living about a second) until standard input closes; then prints how many
+/// it opened a second.
+const CHURN: &str = r#"
+import collections, socket, sys, threading, time
+done = threading.Event()
+threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
+live, start, n = collections.deque(), time.monotonic(), 0
+print("ready", flush=True)
+while not done.is_set():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen()
+    live.append(s)
+    n += 1
+    while len(live) > 10:
+        live.popleft().close()
+    time.sleep(max(0.0, start + 0.1 * n - time.monotonic()))
+print(n / (time.monotonic() - start), flush=True)
+"#;
+
 /// Bytes read from ssh's standard output over `window`, after the first snapshot arrived.
 fn stream_bytes(sshd: &NetnsSshd, window: Duration) -> usize {
     let mut ssh = Command::new("ssh");
@@ -483,45 +504,31 @@ fn the_stream_stays_within_its_byte_budget() {
         "{quiet_rate:.0} B/s with nothing changing"
     );
 
-    // Plus 10 listeners a second opening and closing: ≤ 20 KB/s.
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let churn = {
-        let stop = std::sync::Arc::clone(&stop);
-        let exec = format!("ip netns exec {} ", sshd.netns.name);
-        let hold = support::hold_sockets_path();
-        std::thread::spawn(move || {
-            // One holder opens every 100 ms and the oldest beyond ten closes: ten listeners open
-            // and ten close every second, each living about a second.
-            let mut live: std::collections::VecDeque<Child> = std::collections::VecDeque::new();
-            let started = Instant::now();
-            let mut opened: u32 = 0;
-            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-                let mut words = exec.split_whitespace();
-                let mut cmd = Command::new(words.next().unwrap());
-                cmd.args(words)
-                    .arg(&hold)
-                    .args(["--name", "churn", "--tcp", "127.0.0.1:0"]);
-                cmd.stdin(Stdio::piped()).stdout(Stdio::null());
-                live.push_back(cmd.spawn().unwrap());
-                opened += 1;
-                while live.len() > 10 {
-                    let mut old = live.pop_front().unwrap();
-                    drop(old.stdin.take());
-                    let _ = old.wait();
-                }
-                let next = started + Duration::from_millis(100) * opened;
-                std::thread::sleep(next.saturating_duration_since(Instant::now()));
-            }
-            for mut c in live {
-                drop(c.stdin.take());
-                let _ = c.wait();
-            }
-            f64::from(opened) / started.elapsed().as_secs_f64()
-        })
-    };
+    // Plus 10 listeners a second opening and closing: ≤ 20 KB/s. One process inside the
+    // namespace does it (a process per listener could take longer to start than to live on a
+    // loaded machine, and the stream would then see no churn at all).
+    // From a file: a command line holding the whole script would make each socket's owner
+    // record (which carries the command line) unusually long.
+    let script = sshd.dir.path().join("churn.py");
+    std::fs::write(&script, CHURN).unwrap();
+    let mut churn = sshd
+        .netns
+        .exec("python3")
+        .arg(&script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut churn_out = std::io::BufReader::new(churn.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut churn_out, &mut line).unwrap();
+    assert_eq!(line.trim(), "ready");
     let busy = stream_bytes(&sshd, window);
-    stop.store(true, std::sync::atomic::Ordering::SeqCst);
-    let churn_rate = churn.join().unwrap();
+    drop(churn.stdin.take());
+    line.clear();
+    std::io::BufRead::read_line(&mut churn_out, &mut line).unwrap();
+    let _ = churn.wait();
+    let churn_rate: f64 = line.trim().parse().expect("the churn rate");
     let busy_rate = busy as f64 / window.as_secs_f64();
     println!(
         "1,000 idle + churning listeners ({churn_rate:.1} opened and closed a second): {busy} bytes in {window:?} = {busy_rate:.0} B/s"
