@@ -499,23 +499,26 @@ fn dpkg_lookup(
             }
         })
         .collect();
-    let needles: Vec<Vec<Vec<u8>>> = wants
+    // One search per distinct file name, not one per recorded path: a hit on `/NAME\n` is then
+    // checked against the whole line. `/usr/bin/x` and its usrmerge alias `/bin/x` share a
+    // name, so the lists are searched once for both (the search is most of the cost after
+    // reading them).
+    let mut names: Vec<&[u8]> = wants
         .iter()
-        .map(|w| {
-            w.recorded
-                .iter()
-                .map(|r| format!("\n{r}\n").into_bytes())
-                .collect()
-        })
+        .flat_map(|w| w.recorded.iter())
+        .filter_map(|r| r.rfind('/').map(|i| &r.as_bytes()[i..]))
         .collect();
-    let finders: Vec<Vec<memmem::Finder>> = needles
+    names.sort_unstable();
+    names.dedup();
+    let finders: Vec<memmem::Finder> = names
         .iter()
-        .map(|ns| ns.iter().map(memmem::Finder::new).collect())
+        .map(|name| memmem::Finder::new(&[*name, b"\n"].concat()).into_owned())
         .collect();
     let mut hits: Vec<Vec<(String, String)>> = vec![Vec::new(); wants.len()]; // (stem, recorded)
     let mut unreadable = 0usize;
     let mut last_error = None;
     let mut text = Vec::new();
+    let mut lines_seen: Vec<(usize, usize)> = Vec::new();
     for entry in entries.flatten() {
         let name = entry.file_name();
         let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".list")) else {
@@ -536,10 +539,25 @@ fn dpkg_lookup(
         if text.last() != Some(&b'\n') {
             text.push(b'\n');
         }
-        for (i, fs) in finders.iter().enumerate() {
-            for (j, f) in fs.iter().enumerate() {
-                if f.find(&text).is_some() {
-                    hits[i].push((stem.to_string(), wants[i].recorded[j].clone()));
+        // Whole lines ending in a wanted file name: a recorded path is such a line exactly.
+        lines_seen.clear();
+        for finder in &finders {
+            for at in finder.find_iter(&text) {
+                let start = memchr::memrchr(b'\n', &text[..at]).map_or(0, |i| i + 1);
+                let end = at + finder.needle().len() - 1;
+                lines_seen.push((start, end));
+            }
+        }
+        if lines_seen.is_empty() {
+            continue;
+        }
+        for (i, want) in wants.iter().enumerate() {
+            for recorded in &want.recorded {
+                if lines_seen
+                    .iter()
+                    .any(|&(s, e)| &text[s..e] == recorded.as_bytes())
+                {
+                    hits[i].push((stem.to_string(), recorded.clone()));
                 }
             }
         }
