@@ -846,6 +846,37 @@ mod tests {
     }
 
     #[test]
+    fn dpkg_lists_match_whole_lines_under_either_usrmerge_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let info = dir.path().join("info");
+        std::fs::create_dir_all(&info).unwrap();
+        // Lines that end in the wanted file name but are other paths, in one package.
+        std::fs::write(
+            info.join("near.list"),
+            "/usr/local/bin/foo\n/usr/bin/foo.d\n/usr/bin/xfoo\n/srv/usr/bin/foo\n",
+        )
+        .unwrap();
+        // The path as dpkg records it before usrmerge, as the last line without its newline.
+        std::fs::write(info.join("old:amd64.list"), "/bin\n/bin/foo").unwrap();
+        std::fs::write(info.join("new.list"), "/usr\n/usr/bin\n/usr/bin/foo\n").unwrap();
+        let merged = [("/usr/bin/", "/bin/")];
+        let wanted = ["/usr/bin/foo".to_string(), "/usr/bin/bar".to_string()];
+        let found = dpkg_lookup(dir.path(), &merged, &wanted);
+        let Fact::Known(Provenance::Package(p)) = &found["/usr/bin/foo"] else {
+            panic!("{:?}", found["/usr/bin/foo"]);
+        };
+        assert_eq!((p.name.as_str(), p.arch.as_deref()), ("new", None));
+        assert_eq!(p.recorded_path, "/usr/bin/foo");
+        assert_eq!(p.also_in, ["old:amd64"]);
+        assert!(matches!(
+            found["/usr/bin/bar"],
+            Fact::Known(Provenance::NotPackaged {
+                place: Place::SystemPath
+            })
+        ));
+    }
+
+    #[test]
     fn base64_of_apk_checksums() {
         assert_eq!(base64_decode("aGVsbG8=").unwrap(), b"hello");
         assert_eq!(base64_decode("aGk=").unwrap(), b"hi");
