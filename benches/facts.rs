@@ -4,6 +4,9 @@
 //!   run by Debian's python3.11, integrity included (dpkg's lists searched, 6.8 MB hashed).
 //!   Goal ≤ 20 ms. The OS page cache is warm after the first run, as it is for a detail pane.
 //! - `facts/one socket cached`: the same with the cache kept. Goal ≤ 1 ms.
+//! - Printed after those, per part of a cold look-up: `cheap` (cgroup + the package: every dpkg
+//!   list searched), `detail` (+ ancestry), and the MD5 of the running file alone (what the
+//!   second thread of a verified look-up does), each with wall and CPU time.
 //! - `netns/collect host only` vs `netns/collect all namespaces`: a collection with 20 extra
 //!   `ip netns` namespaces holding 100 TCP listeners each. Goal: the difference ≤ 30 ms.
 //!
@@ -41,7 +44,12 @@ fn per_op(label: &str, n: u32, mut f: impl FnMut()) {
     }
     let wall = wall0.elapsed().as_secs_f64() * 1e3 / f64::from(n);
     let cpu = (cpu() - cpu0) / f64::from(n);
-    println!("{label}: {wall:.3} ms wall, {cpu:.3} ms CPU per call (mean of {n})");
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default();
+    println!(
+        "{label}: {wall:.3} ms wall, {cpu:.3} ms CPU per call (mean of {n}; load average {load})"
+    );
 }
 const NAMESPACES: usize = 20;
 const LISTENERS: usize = 100;
@@ -99,6 +107,30 @@ fn facts(c: &mut Criterion) {
     });
     per_op("facts/one socket cached", 300, || {
         black_box(cache.establish(&owner, Depth::Verify));
+    });
+    per_op(
+        "facts/part: cold cheap (cgroup + package look-up)",
+        30,
+        || {
+            black_box(FactsCache::new(Roots::system()).establish(&owner, Depth::Cheap));
+        },
+    );
+    per_op("facts/part: cold detail (+ ancestry)", 30, || {
+        black_box(FactsCache::new(Roots::system()).establish(&owner, Depth::Detail));
+    });
+    per_op("facts/part: MD5 of the running file alone", 30, || {
+        use md5::{Digest, Md5};
+        use std::io::Read;
+        let mut file = std::fs::File::open(format!("/proc/{}/exe", child.id())).unwrap();
+        let (mut md5, mut buf) = (Md5::new(), vec![0u8; 256 * 1024]);
+        loop {
+            let n = file.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            md5.update(&buf[..n]);
+        }
+        black_box(md5.finalize());
     });
     drop(child.stdin.take());
     let _ = child.wait();

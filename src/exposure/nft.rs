@@ -6,9 +6,11 @@
 //! elements), verdict maps on those keys, accept/drop/reject/jump/goto/return, dnat. Anything else
 //! becomes a `Complex` condition quoted in the verdict.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::fmt;
 
-use serde_json::Value;
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::firewall::{
     Action, Chain, ChainKind, Cond, Hook, IfPattern, Net, NetFamily, Policy, Rule, Rules,
@@ -26,34 +28,36 @@ pub fn parse(text: &str, skip_tables: &[(String, String)]) -> Result<Rules, NftE
         .get("nftables")
         .and_then(Value::as_array)
         .ok_or_else(|| NftError("no \"nftables\" array in the output".into()))?;
+    // Each item is an object of one key naming its kind: look at that key once.
+    let items: Vec<(&str, &Value)> = items.iter().filter_map(Value::first_entry).collect();
 
     let skip =
         |family: &str, table: &str| skip_tables.iter().any(|(f, t)| f == family && t == table);
     // Named sets with their elements, per (family, table, name).
-    let mut sets: HashMap<(String, String, String), Value> = HashMap::new();
-    for item in items {
-        if let Some(set) = item.get("set").or_else(|| item.get("map")) {
+    let mut sets: HashMap<(&str, &str, &str), &Value> = HashMap::new();
+    for &(kind, set) in &items {
+        if kind == "set" || kind == "map" {
             let key = (
-                str_of(set, "family"),
-                str_of(set, "table"),
-                str_of(set, "name"),
+                str_at(set, "family"),
+                str_at(set, "table"),
+                str_at(set, "name"),
             );
             if let Some(elem) = set.get("elem") {
-                sets.insert(key, elem.clone());
+                sets.insert(key, elem);
             }
         }
     }
 
     let mut chains: Vec<Chain> = Vec::new();
-    let mut at: HashMap<(String, String, String), usize> = HashMap::new();
+    let mut at: HashMap<(&str, &str, &str), usize> = HashMap::new();
     let mut notes = Vec::new();
-    for item in items {
-        if let Some(c) = item.get("chain") {
-            let (family_s, table) = (str_of(c, "family"), str_of(c, "table"));
-            if skip(&family_s, &table) {
+    for &(kind, c) in &items {
+        if kind == "chain" {
+            let (family_s, table) = (str_at(c, "family"), str_at(c, "table"));
+            if skip(family_s, table) {
                 continue;
             }
-            let Some(family) = net_family(&family_s) else {
+            let Some(family) = net_family(family_s) else {
                 if c.get("hook").is_some() {
                     notes.push(format!(
                         "nftables {family_s} table {table} chain {} (only ip, ip6 and inet tables are followed)",
@@ -76,23 +80,20 @@ pub fn parse(text: &str, skip_tables: &[(String, String)]) -> Result<Rules, NftE
                 Some(_) => ChainKind::Other,
             };
             let priority = match c.get("prio") {
-                Some(Value::Number(n)) => n.as_i64().unwrap_or(0) as i32,
-                Some(Value::String(s)) => named_priority(s),
+                Some(n @ Value::Num(_)) => n.as_i64().unwrap_or(0) as i32,
+                Some(Value::Str(s)) => named_priority(s),
                 _ => 0,
             };
             let policy = hook.map(|_| match c.get("policy").and_then(Value::as_str) {
                 Some("drop") => Policy::Drop,
                 _ => Policy::Accept,
             });
-            let name = str_of(c, "name");
-            at.insert(
-                (family_s.clone(), table.clone(), name.clone()),
-                chains.len(),
-            );
+            let name = str_at(c, "name");
+            at.insert((family_s, table, name), chains.len());
             chains.push(Chain {
                 source: format!("nftables {family_s}"),
-                table,
-                name,
+                table: table.to_string(),
+                name: name.to_string(),
                 family,
                 hook,
                 kind,
@@ -102,36 +103,35 @@ pub fn parse(text: &str, skip_tables: &[(String, String)]) -> Result<Rules, NftE
             });
         }
     }
-    for item in items {
-        let Some(r) = item.get("rule") else { continue };
-        let key = (str_of(r, "family"), str_of(r, "table"), str_of(r, "chain"));
+    for &(kind, r) in &items {
+        if kind != "rule" {
+            continue;
+        }
+        let key = (str_at(r, "family"), str_at(r, "table"), str_at(r, "chain"));
         let Some(&ci) = at.get(&key) else { continue };
-        let exprs = r
-            .get("expr")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
+        let exprs = r.get("expr").and_then(Value::as_array).unwrap_or(&[]);
         let ctx = SetCtx {
             sets: &sets,
-            family: &key.0,
-            table: &key.1,
+            family: key.0,
+            table: key.1,
         };
         chains[ci].rules.push(rule(exprs, &ctx));
     }
     Ok(Rules::new(chains, notes))
 }
 
-struct SetCtx<'a> {
-    sets: &'a HashMap<(String, String, String), Value>,
+struct SetCtx<'a, 't> {
+    sets: &'a HashMap<(&'a str, &'a str, &'a str), &'a Value<'t>>,
     family: &'a str,
     table: &'a str,
 }
 
+fn str_at<'v>(v: &'v Value, key: &str) -> &'v str {
+    v.get(key).and_then(Value::as_str).unwrap_or_default()
+}
+
 fn str_of(v: &Value, key: &str) -> String {
-    v.get(key)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
+    str_at(v, key).to_string()
 }
 
 fn net_family(f: &str) -> Option<NetFamily> {
@@ -177,31 +177,26 @@ enum Val {
 
 fn values(v: &Value, ctx: &SetCtx, out: &mut Vec<Val>) -> Result<(), String> {
     match v {
-        Value::Number(n) => out.push(Val::Num(n.as_u64().unwrap_or(u64::MAX))),
-        Value::String(s) => {
+        n @ Value::Num(_) => out.push(Val::Num(n.as_u64().unwrap_or(u64::MAX))),
+        Value::Str(s) => {
             if let Some(name) = s.strip_prefix('@') {
-                let key = (
-                    ctx.family.to_string(),
-                    ctx.table.to_string(),
-                    name.to_string(),
-                );
-                match ctx.sets.get(&key) {
+                match ctx.sets.get(&(ctx.family, ctx.table, name)) {
                     Some(elems) => values(elems, ctx, out)?,
                     None => return Err(format!("set @{name} (its elements are not listed)")),
                 }
             } else {
-                out.push(Val::Str(s.clone()));
+                out.push(Val::Str(s.to_string()));
             }
         }
-        Value::Array(a) => {
+        Value::Arr(a) => {
             for x in a {
                 values(x, ctx, out)?;
             }
         }
-        Value::Object(o) => {
+        o @ Value::Obj(_) => {
             if let Some(set) = o.get("set") {
                 values(set, ctx, out)?;
-            } else if let Some(Value::Array(r)) = o.get("range") {
+            } else if let Some(Value::Arr(r)) = o.get("range") {
                 let mut ends = Vec::new();
                 for x in r {
                     values(x, ctx, &mut ends)?;
@@ -229,16 +224,16 @@ fn values(v: &Value, ctx: &SetCtx, out: &mut Vec<Val>) -> Result<(), String> {
 
 fn render(v: &Value) -> String {
     match v {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        Value::Array(a) => format!(
+        Value::Str(s) => s.to_string(),
+        n @ Value::Num(_) => n.to_string(),
+        Value::Arr(a) => format!(
             "{{ {} }}",
             a.iter().map(render).collect::<Vec<_>>().join(", ")
         ),
-        Value::Object(o) => {
+        o @ Value::Obj(_) => {
             if let Some(s) = o.get("set") {
                 render(s)
-            } else if let Some(Value::Array(r)) = o.get("range") {
+            } else if let Some(Value::Arr(r)) = o.get("range") {
                 r.iter().map(render).collect::<Vec<_>>().join("-")
             } else if let Some(p) = o.get("prefix") {
                 format!(
@@ -470,10 +465,10 @@ fn rule(exprs: &[Value], ctx: &SetCtx) -> Rule {
     let mut action = Action::Continue;
     let mut words = Vec::new();
     for e in exprs {
-        let Some((key, v)) = e.as_object().and_then(|o| o.iter().next()) else {
+        let Some((key, v)) = e.first_entry() else {
             continue;
         };
-        match key.as_str() {
+        match key {
             "match" => {
                 let left = v.get("left").unwrap_or(&Value::Null);
                 let right = v.get("right").unwrap_or(&Value::Null);
@@ -488,7 +483,7 @@ fn rule(exprs: &[Value], ctx: &SetCtx) -> Rule {
             "counter" | "log" | "comment" | "mangle" | "notrack" | "meta" | "ct helper"
             | "masquerade" | "snat" => {
                 if key == "counter" || key == "log" {
-                    words.push(key.clone());
+                    words.push(key.to_string());
                 }
             }
             "dnat" => {
@@ -512,34 +507,27 @@ fn rule(exprs: &[Value], ctx: &SetCtx) -> Rule {
                 };
             }
             "vmap" => {
-                let key_v = v.get("key").cloned().unwrap_or(Value::Null);
+                let key_v = v.get("key").unwrap_or(&Value::Null);
                 words.push(format!(
                     "{} vmap {}",
-                    nft_name(&key_v),
+                    nft_name(key_v),
                     render(v.get("data").unwrap_or(&Value::Null))
                 ));
                 let mut entries = Vec::new();
-                let data = v.get("data").cloned().unwrap_or(Value::Null);
-                let elems = data
-                    .get("set")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
+                let data = v.get("data").unwrap_or(&Value::Null);
+                let elems = data.get("set").and_then(Value::as_array).unwrap_or(&[]);
                 let mut ok = !elems.is_empty();
                 for el in elems {
                     let Some(pair) = el.as_array().filter(|a| a.len() == 2) else {
                         ok = false;
                         break;
                     };
-                    let verdict = pair[1]
-                        .as_object()
-                        .and_then(|o| o.iter().next())
-                        .and_then(|(k, v)| verdict_of(k, v));
+                    let verdict = pair[1].first_entry().and_then(|(k, v)| verdict_of(k, v));
                     let Some(verdict) = verdict else {
                         ok = false;
                         break;
                     };
-                    let conds = match_conds(&key_v, "==", &pair[0], ctx);
+                    let conds = match_conds(key_v, "==", &pair[0], ctx);
                     if conds.iter().any(|c| matches!(c, Cond::Complex(_))) {
                         ok = false;
                         break;
@@ -592,4 +580,185 @@ fn nft_name(left: &Value) -> String {
                 k.to_string()
             }
         })
+}
+
+/// A JSON value of nft's output, borrowing its strings from the text (nft escapes almost
+/// nothing) and keeping objects as key/value lists in document order: nft's objects hold a
+/// handful of keys, so a list is found faster than a map is built. `serde_json::Value` owned
+/// every string and built a map per object, which was most of the time to read a large ruleset.
+#[derive(Debug, Clone, PartialEq)]
+enum Value<'a> {
+    Null,
+    Bool(bool),
+    Num(Num),
+    Str(Cow<'a, str>),
+    Arr(Vec<Value<'a>>),
+    Obj(Vec<(Cow<'a, str>, Value<'a>)>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Num {
+    U(u64),
+    I(i64),
+    F(f64),
+}
+
+impl<'a> Value<'a> {
+    fn get(&self, key: &str) -> Option<&Value<'a>> {
+        match self {
+            Value::Obj(o) => o.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn as_array(&self) -> Option<&[Value<'a>]> {
+        match self {
+            Value::Arr(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    fn as_u64(&self) -> Option<u64> {
+        match *self {
+            Value::Num(Num::U(n)) => Some(n),
+            Value::Num(Num::I(n)) => u64::try_from(n).ok(),
+            _ => None,
+        }
+    }
+
+    fn as_i64(&self) -> Option<i64> {
+        match *self {
+            Value::Num(Num::U(n)) => i64::try_from(n).ok(),
+            Value::Num(Num::I(n)) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// The first key of an object and its value: nft's `{"accept": null}`, `{"rule": {…}}`.
+    fn first_entry(&self) -> Option<(&str, &Value<'a>)> {
+        match self {
+            Value::Obj(o) => o.first().map(|(k, v)| (k.as_ref(), v)),
+            _ => None,
+        }
+    }
+}
+
+/// Compact JSON, for quoting what the reader does not model.
+impl fmt::Display for Value<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn string(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
+            match serde_json::to_string(s) {
+                Ok(quoted) => f.write_str(&quoted),
+                Err(_) => f.write_str("\"?\""),
+            }
+        }
+        match self {
+            Value::Null => f.write_str("null"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Num(Num::U(n)) => write!(f, "{n}"),
+            Value::Num(Num::I(n)) => write!(f, "{n}"),
+            Value::Num(Num::F(n)) => write!(f, "{n}"),
+            Value::Str(s) => string(f, s),
+            Value::Arr(a) => {
+                f.write_str("[")?;
+                for (i, v) in a.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(",")?;
+                    }
+                    write!(f, "{v}")?;
+                }
+                f.write_str("]")
+            }
+            Value::Obj(o) => {
+                f.write_str("{")?;
+                for (i, (k, v)) in o.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(",")?;
+                    }
+                    string(f, k)?;
+                    write!(f, ":{v}")?;
+                }
+                f.write_str("}")
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Value<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Value<'de>, D::Error> {
+        d.deserialize_any(ValueVisitor)
+    }
+}
+
+struct ValueVisitor;
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = Value<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E>(self) -> Result<Value<'de>, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value<'de>, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Value<'de>, E> {
+        Ok(Value::Bool(b))
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<Value<'de>, E> {
+        Ok(Value::Num(Num::U(n)))
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<Value<'de>, E> {
+        Ok(Value::Num(Num::I(n)))
+    }
+
+    fn visit_f64<E>(self, n: f64) -> Result<Value<'de>, E> {
+        Ok(Value::Num(Num::F(n)))
+    }
+
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Value<'de>, E> {
+        Ok(Value::Str(Cow::Borrowed(s)))
+    }
+
+    // A string with escapes cannot be borrowed from the text.
+    fn visit_str<E>(self, s: &str) -> Result<Value<'de>, E> {
+        Ok(Value::Str(Cow::Owned(s.to_string())))
+    }
+
+    fn visit_string<E>(self, s: String) -> Result<Value<'de>, E> {
+        Ok(Value::Str(Cow::Owned(s)))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value<'de>, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Arr(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value<'de>, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(key) = map.next_key::<Value<'de>>()? {
+            let Value::Str(key) = key else {
+                return Err(de::Error::custom("an object key that is not a string"));
+            };
+            entries.push((key, map.next_value()?));
+        }
+        Ok(Value::Obj(entries))
+    }
 }

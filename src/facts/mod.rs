@@ -259,6 +259,41 @@ struct ExeEntry {
     integrity: Option<Fact<Integrity>>,
 }
 
+/// [`FactsCache::exe_plan`]'s answer.
+enum ExePlan {
+    /// From the cache, or failed before any look-up.
+    Done(Fact<Provenance>, Option<Fact<Integrity>>),
+    /// The package is to be looked up, and the running file hashed when `hash`.
+    Work {
+        running: PathBuf,
+        id: ExeId,
+        key: (ExeId, String),
+        replaced: bool,
+        hash: bool,
+    },
+}
+
+/// What is left once the package is known.
+enum Pending {
+    Done(Option<Fact<Integrity>>),
+    Store {
+        key: (ExeId, String),
+        replaced: bool,
+        hash: bool,
+    },
+}
+
+/// The path's current owner says nothing sure about a deleted file that ran.
+fn deleted_exe(package: Fact<Provenance>) -> Fact<Provenance> {
+    match package {
+        Fact::Known(Provenance::NotPackaged { .. }) => Fact::Unknown(
+            "the running executable was deleted since it started; its path is in no package now"
+                .into(),
+        ),
+        other => other,
+    }
+}
+
 /// Facts with their caches; keep one for the life of the program.
 pub struct FactsCache {
     roots: Roots,
@@ -301,6 +336,102 @@ impl FactsCache {
         if !cfg!(target_os = "linux") {
             return OwnerFacts::not_on_this_os(owner.pid, depth);
         }
+        let verify = depth >= Depth::Verify;
+        let exe = self.exe_plan(owner, verify);
+        // A cold verified look-up is hashing on one thread (most of its cost) and everything
+        // else on this one: the hash starts first, so the package lists, the cgroup and the
+        // ancestry are read while it runs, and the user waits for the longer of the two only.
+        let hash_job = match &exe {
+            ExePlan::Work {
+                running,
+                id,
+                hash: true,
+                ..
+            } => Some((running.clone(), *id)),
+            _ => None,
+        };
+        std::thread::scope(|s| {
+            let hasher = hash_job.map(|(running, id)| {
+                let kinds = self.packages.digest_kinds();
+                s.spawn(move || package::hash_running(&running, id, kinds))
+            });
+            let (package, pending) = match exe {
+                ExePlan::Done(package, integrity) => (package, Pending::Done(integrity)),
+                ExePlan::Work {
+                    key,
+                    replaced,
+                    hash,
+                    ..
+                } => {
+                    let package = self.packages.lookup(&self.roots, &key.1);
+                    (
+                        package,
+                        Pending::Store {
+                            key,
+                            replaced,
+                            hash,
+                        },
+                    )
+                }
+            };
+            let rest = self.process_facts(owner, depth);
+            let (package, integrity) = match pending {
+                Pending::Done(integrity) => (package, integrity),
+                Pending::Store {
+                    key,
+                    replaced,
+                    hash,
+                } => {
+                    let integrity = if hash {
+                        let digests = hasher
+                            .map(|h| {
+                                h.join()
+                                    .unwrap_or_else(|_| Err("the hashing thread failed".into()))
+                            })
+                            .unwrap_or_else(|| Err("the executable was not hashed".into()));
+                        Some(package::judge(
+                            &self.roots,
+                            &self.packages,
+                            &package,
+                            digests,
+                        ))
+                    } else {
+                        verify.then(|| {
+                            if replaced {
+                                Fact::Known(Integrity::Replaced)
+                            } else {
+                                Fact::Unknown("not checked".into())
+                            }
+                        })
+                    };
+                    let package = if owner.exe_deleted {
+                        deleted_exe(package)
+                    } else {
+                        package
+                    };
+                    self.exes.insert(
+                        key,
+                        ExeEntry {
+                            package: package.clone(),
+                            integrity: integrity.clone(),
+                        },
+                    );
+                    (package, integrity)
+                }
+            };
+            OwnerFacts {
+                pid: owner.pid,
+                package,
+                integrity,
+                ..rest
+            }
+        })
+    }
+
+    /// The facts that do not depend on the executable: cgroup (unit, container, pod) and, from
+    /// [`Depth::Detail`], the ancestry and session kind. `package` and `integrity` are left for
+    /// the caller to fill in.
+    fn process_facts(&mut self, owner: &Owner, depth: Depth) -> OwnerFacts {
         let pid = owner.pid;
         let cgroup = cgroup::read(&self.roots.proc, pid);
         let parsed = match &cgroup {
@@ -316,7 +447,6 @@ impl FactsCache {
                 self.containers.pod_name(&self.roots, p, from_container)
             })
         });
-        let (package, integrity) = self.exe_facts(owner, depth >= Depth::Verify);
         let (session, ancestry, ancestry_broken) = if depth >= Depth::Detail {
             let (steps, broken) =
                 ancestry::chain(&self.roots.proc, pid, &mut self.users, &mut self.ancestors);
@@ -327,8 +457,8 @@ impl FactsCache {
         };
         OwnerFacts {
             pid,
-            package,
-            integrity,
+            package: Fact::Unknown(String::new()),
+            integrity: None,
             cgroup,
             unit: parsed.unit,
             container,
@@ -339,32 +469,29 @@ impl FactsCache {
         }
     }
 
-    /// The package (from cache when the executable is unchanged) and, when `verify`, the
-    /// integrity (hashed once per executable identity).
-    fn exe_facts(
-        &mut self,
-        owner: &Owner,
-        verify: bool,
-    ) -> (Fact<Provenance>, Option<Fact<Integrity>>) {
+    /// What is known about the running executable from the cache, or what is left to do: the
+    /// package (from cache when the executable is unchanged) and, when `verify`, the integrity
+    /// (hashed once per executable identity).
+    fn exe_plan(&mut self, owner: &Owner, verify: bool) -> ExePlan {
         let running = self.roots.proc.join(owner.pid.to_string()).join("exe");
         let meta = match std::fs::metadata(&running) {
             Ok(meta) => meta,
             Err(e) => {
                 let why = format!("cannot read {}: {e}", running.display());
                 let integrity = verify.then(|| Fact::Unknown(why.clone()));
-                return (Fact::Unknown(why), integrity);
+                return ExePlan::Done(Fact::Unknown(why), integrity);
             }
         };
         let Some(path) = owner.exe.clone() else {
             let why = "the executable path is unknown".to_string();
-            return (
+            return ExePlan::Done(
                 Fact::Unknown(why.clone()),
                 verify.then_some(Fact::Unknown(why)),
             );
         };
         let id = ExeId::of(&meta);
-        let key = (id, path.clone());
-        let replaced = owner.exe_deleted || package::replaced_on_disk(&self.roots, &path, &meta);
+        let key = (id, path);
+        let replaced = owner.exe_deleted || package::replaced_on_disk(&self.roots, &key.1, &meta);
         if let Some(entry) = self.exes.get(&key) {
             if !verify || entry.integrity.is_some() {
                 // The running file is the same, but the path may have been replaced since the
@@ -374,54 +501,16 @@ impl FactsCache {
                     (true, true) => Some(Fact::Known(Integrity::Replaced)),
                     (true, false) => entry.integrity.clone(),
                 };
-                return (entry.package.clone(), integrity);
+                return ExePlan::Done(entry.package.clone(), integrity);
             }
         }
-        let (package, integrity) = if verify && !replaced {
-            // Hash on a second thread while the database is searched: the two take about as
-            // long, and this is the one socket a user is waiting for.
-            std::thread::scope(|s| {
-                let kinds = self.packages.digest_kinds();
-                let running = &running;
-                let hasher = s.spawn(move || package::hash_running(running, id, kinds));
-                let package = self.packages.lookup(&self.roots, &path);
-                let digests = hasher
-                    .join()
-                    .unwrap_or_else(|_| Err("the hashing thread failed".into()));
-                let integrity = package::judge(&self.roots, &self.packages, &package, digests);
-                (package, Some(integrity))
-            })
-        } else {
-            let package = self.packages.lookup(&self.roots, &path);
-            let integrity = verify.then(|| {
-                if replaced {
-                    Fact::Known(Integrity::Replaced)
-                } else {
-                    Fact::Unknown("not checked".into())
-                }
-            });
-            (package, integrity)
-        };
-        let package = if owner.exe_deleted {
-            // The path's current owner says nothing sure about a deleted file that ran.
-            match package {
-                Fact::Known(Provenance::NotPackaged { .. }) => Fact::Unknown(
-                    "the running executable was deleted since it started; its path is in no package now"
-                        .into(),
-                ),
-                other => other,
-            }
-        } else {
-            package
-        };
-        self.exes.insert(
+        ExePlan::Work {
+            running,
+            id,
             key,
-            ExeEntry {
-                package: package.clone(),
-                integrity: integrity.clone(),
-            },
-        );
-        (package, integrity)
+            replaced,
+            hash: verify && !replaced,
+        }
     }
 
     /// The facts of every owner of `socket` (down to `depth`), the label of its namespace when

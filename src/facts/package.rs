@@ -498,23 +498,26 @@ fn dpkg_lookup(
             }
         })
         .collect();
-    let needles: Vec<Vec<Vec<u8>>> = wants
+    // One search per distinct file name, not one per recorded path: a hit on `/NAME\n` is then
+    // checked against the whole line. `/usr/bin/x` and its usrmerge alias `/bin/x` share a
+    // name, so the lists are searched once for both (the search is most of the cost after
+    // reading them).
+    let mut names: Vec<&[u8]> = wants
         .iter()
-        .map(|w| {
-            w.recorded
-                .iter()
-                .map(|r| format!("\n{r}\n").into_bytes())
-                .collect()
-        })
+        .flat_map(|w| w.recorded.iter())
+        .filter_map(|r| r.rfind('/').map(|i| &r.as_bytes()[i..]))
         .collect();
-    let finders: Vec<Vec<memmem::Finder>> = needles
+    names.sort_unstable();
+    names.dedup();
+    let finders: Vec<memmem::Finder> = names
         .iter()
-        .map(|ns| ns.iter().map(memmem::Finder::new).collect())
+        .map(|name| memmem::Finder::new(&[*name, b"\n"].concat()).into_owned())
         .collect();
     let mut hits: Vec<Vec<(String, String)>> = vec![Vec::new(); wants.len()]; // (stem, recorded)
     let mut unreadable = 0usize;
     let mut last_error = None;
     let mut text = Vec::new();
+    let mut lines_seen: Vec<(usize, usize)> = Vec::new();
     for entry in entries.flatten() {
         let name = entry.file_name();
         let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".list")) else {
@@ -535,10 +538,25 @@ fn dpkg_lookup(
         if text.last() != Some(&b'\n') {
             text.push(b'\n');
         }
-        for (i, fs) in finders.iter().enumerate() {
-            for (j, f) in fs.iter().enumerate() {
-                if f.find(&text).is_some() {
-                    hits[i].push((stem.to_string(), wants[i].recorded[j].clone()));
+        // Whole lines ending in a wanted file name: a recorded path is such a line exactly.
+        lines_seen.clear();
+        for finder in &finders {
+            for at in finder.find_iter(&text) {
+                let start = memchr::memrchr(b'\n', &text[..at]).map_or(0, |i| i + 1);
+                let end = at + finder.needle().len() - 1;
+                lines_seen.push((start, end));
+            }
+        }
+        if lines_seen.is_empty() {
+            continue;
+        }
+        for (i, want) in wants.iter().enumerate() {
+            for recorded in &want.recorded {
+                if lines_seen
+                    .iter()
+                    .any(|&(s, e)| &text[s..e] == recorded.as_bytes())
+                {
+                    hits[i].push((stem.to_string(), recorded.clone()));
                 }
             }
         }
@@ -824,6 +842,37 @@ mod tests {
         assert_eq!(d.len(), 2);
         assert_eq!(d[0].by.as_deref(), Some("pkg"));
         assert_eq!(d[1].by, None);
+    }
+
+    #[test]
+    fn dpkg_lists_match_whole_lines_under_either_usrmerge_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let info = dir.path().join("info");
+        std::fs::create_dir_all(&info).unwrap();
+        // Lines that end in the wanted file name but are other paths, in one package.
+        std::fs::write(
+            info.join("near.list"),
+            "/usr/local/bin/foo\n/usr/bin/foo.d\n/usr/bin/xfoo\n/srv/usr/bin/foo\n",
+        )
+        .unwrap();
+        // The path as dpkg records it before usrmerge, as the last line without its newline.
+        std::fs::write(info.join("old:amd64.list"), "/bin\n/bin/foo").unwrap();
+        std::fs::write(info.join("new.list"), "/usr\n/usr/bin\n/usr/bin/foo\n").unwrap();
+        let merged = [("/usr/bin/", "/bin/")];
+        let wanted = ["/usr/bin/foo".to_string(), "/usr/bin/bar".to_string()];
+        let found = dpkg_lookup(dir.path(), &merged, &wanted);
+        let Fact::Known(Provenance::Package(p)) = &found["/usr/bin/foo"] else {
+            panic!("{:?}", found["/usr/bin/foo"]);
+        };
+        assert_eq!((p.name.as_str(), p.arch.as_deref()), ("new", None));
+        assert_eq!(p.recorded_path, "/usr/bin/foo");
+        assert_eq!(p.also_in, ["old:amd64"]);
+        assert!(matches!(
+            found["/usr/bin/bar"],
+            Fact::Known(Provenance::NotPackaged {
+                place: Place::SystemPath
+            })
+        ));
     }
 
     #[test]

@@ -215,10 +215,12 @@ mod linux {
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs());
             let mut warnings = Vec::new();
+            // The other namespaces are swept on helper threads while this one dumps its own.
+            let sweep = (!options.host_namespace_only)
+                .then(|| netns::Sweep::start(options.include_connections));
             let mut kernel_sockets = list_sockets(options, &mut warnings)?;
-            if !options.host_namespace_only {
-                let others = netns::collect_others(options.include_connections, &mut warnings);
-                kernel_sockets.extend(others);
+            if let Some(sweep) = sweep {
+                kernel_sockets.extend(sweep.finish(&mut warnings));
             }
             self.attach_owners(kernel_sockets, options, taken_at, warnings)
         }

@@ -333,6 +333,49 @@ pub fn collect_others(include_connections: bool, warnings: &mut Vec<String>) -> 
     )
 }
 
+/// [`collect_others`] started on a helper thread, so that the caller dumps its own namespace
+/// meanwhile: on a host with many namespaces the sweep is the longer part of a collection, and
+/// the caller would otherwise wait for its own dump and the sweep one after the other.
+pub struct Sweep {
+    helper: Option<std::thread::JoinHandle<(Vec<KernelSocket>, Vec<String>)>>,
+    include_connections: bool,
+}
+
+impl Sweep {
+    pub fn start(include_connections: bool) -> Sweep {
+        let helper = std::thread::Builder::new()
+            .name("portscope-netns".into())
+            .spawn(move || {
+                let mut warnings = Vec::new();
+                let sockets = collect_others(include_connections, &mut warnings);
+                (sockets, warnings)
+            })
+            .ok();
+        Sweep {
+            helper,
+            include_connections,
+        }
+    }
+
+    /// Wait for the sweep; its warnings are appended to `warnings`.
+    pub fn finish(self, warnings: &mut Vec<String>) -> Vec<KernelSocket> {
+        match self.helper.map(std::thread::JoinHandle::join) {
+            Some(Ok((sockets, mut theirs))) => {
+                warnings.append(&mut theirs);
+                sockets
+            }
+            Some(Err(_)) => {
+                warnings.push(
+                    "the thread that reads other network namespaces failed; their sockets are missing".into(),
+                );
+                Vec::new()
+            }
+            // No thread could be started: sweep on this one.
+            None => collect_others(self.include_connections, warnings),
+        }
+    }
+}
+
 pub fn collect_others_from(
     proc: &Path,
     run_netns: &Path,
