@@ -48,8 +48,18 @@ pub fn write(out: &mut dyn Write) -> io::Result<()> {
         }
     }
 
-    writeln!(out, ".SH KEYS\nIn the explorer (no subcommand, or view):")?;
+    writeln!(
+        out,
+        ".SH KEYS\nIn the explorer (no subcommand, view FILE, or ssh):"
+    )?;
     for (keys, what) in crate::tui::HELP {
+        writeln!(out, ".TP\n\\fB{}\\fR\n{}", roff(keys), roff(what))?;
+    }
+    writeln!(
+        out,
+        ".PP\nIn the fleet view (view DIR, or several snapshot files):"
+    )?;
+    for (keys, what) in crate::tui::fleet::FLEET_HELP {
         writeln!(out, ".TP\n\\fB{}\\fR\n{}", roff(keys), roff(what))?;
     }
 
@@ -127,6 +137,9 @@ mod tests {
             assert!(page.contains(section), "{section} missing");
         }
         assert!(!page.contains("portscope-lookup(1)"), "no such page exists");
+        for (keys, _) in crate::tui::fleet::FLEET_HELP {
+            assert!(page.contains(&roff(keys)), "fleet key {keys} missing");
+        }
         assert!(
             page.contains("\\fBportscope lookup"),
             "each command is described"
