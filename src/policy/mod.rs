@@ -1,7 +1,10 @@
 //! The expected-listeners file: which listeners the team expects on this host, why, whose they
 //! are, and which must be present. This module owns the file's format (parse, validate, write a
 //! baseline) and the matching of listeners against its rules; it reads no sockets and prints
-//! nothing (the `baseline` and `check` commands do).
+//! nothing (the `baseline` and `check` commands do). [`Expected::check`] judges a whole snapshot
+//! (`check`, `metrics`); a [`Marker`] judges one listener at a time for the views that mark rows
+//! (`list`, `explain`, the explorer, `diff --expected`), and [`quiets`] says which hints an
+//! expected listener quiets.
 //!
 //! Rules match on facts about a listener given as a [`ListenerFacts`] with optional fields:
 //! facts that could not be established (package, systemd unit, container, network namespace:
