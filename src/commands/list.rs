@@ -17,7 +17,7 @@ use crate::output::write_table;
 use crate::policy::Marker;
 use crate::registry::{Protocol, Registry};
 use crate::report::{self, Column, CsvRow, Filter, Namespaces, Row};
-use crate::sockets::{HostInfo, Owner, Snapshot, Socket, UnknownOwner};
+use crate::sockets::{Collector, HostInfo, Owner, Snapshot, Socket, UnknownOwner};
 use crate::text::escape;
 
 /// The listing filter the command line asks for.
@@ -73,7 +73,17 @@ pub fn run(ctx: &Context, args: &ListArgs) -> CmdResult {
     // The file first: a broken one is exit 2 before any work, and marks nothing.
     let marker = super::check::load_marker(args.expected.as_deref())?;
     let registry = ctx.registry()?;
-    let snapshot = super::collect_live(args.all)?;
+    // The host view (the default) does not enter other namespaces, as `ss` does not: that sweep
+    // costs as much as the rest of a listing on a host full of containers. A filtered look-up
+    // sweeps them, to say what it leaves out.
+    let host_only =
+        namespaces_of(args)? == Namespaces::Host && (args.netns.is_some() || !narrowed(args));
+    let snapshot = crate::sockets::SystemCollector::new(crate::sockets::CollectOptions {
+        include_connections: args.all,
+        host_namespace_only: host_only,
+    })
+    .collect()
+    .map_err(|e| Failure::Runtime(anyhow::anyhow!("cannot read this machine's sockets: {e}")))?;
     // This host's interfaces and firewall weigh its databases and admin interfaces (read only
     // if one listens on a network address).
     let reach = LiveReach::new();
@@ -86,6 +96,15 @@ pub fn run(ctx: &Context, args: &ListArgs) -> CmdResult {
         marker.as_ref(),
         Some(&reach),
     )
+}
+
+/// Whether a filter narrows the listing to something in particular.
+fn narrowed(args: &ListArgs) -> bool {
+    args.port.is_some()
+        || args.pid.is_some()
+        || args.process.is_some()
+        || args.user.is_some()
+        || args.grep.is_some()
 }
 
 /// Print `snapshot` as `list` does (table, `--json` or `--csv`, filtered by `args`) for a saved
@@ -164,12 +183,7 @@ fn print_marked(
     for warning in &snapshot.host.warnings {
         eprintln!("portscope: warning: {}", escape(warning));
     }
-    let narrowed = args.port.is_some()
-        || args.pid.is_some()
-        || args.process.is_some()
-        || args.user.is_some()
-        || args.grep.is_some();
-    if args.netns.is_none() && narrowed && !elsewhere.is_empty() {
+    if args.netns.is_none() && narrowed(args) && !elsewhere.is_empty() {
         // The host view is the default; when the user looks for something in particular, say
         // what it leaves out rather than hide it silently (a plain `list` stays quiet, as `ss`).
         let n = elsewhere.len();
