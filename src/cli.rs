@@ -29,6 +29,11 @@ pub struct Cli {
     /// Seconds between refreshes in the explorer.
     #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
     pub interval: f64,
+
+    /// The explorer marks listeners expected or not by this expected-listeners file (default:
+    /// /etc/portscope/expected.toml, then $XDG_CONFIG_HOME/portscope/expected.toml).
+    #[arg(long, value_name = "FILE")]
+    pub expected: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -45,7 +50,8 @@ pub enum Command {
     Registry(RegistryArgs),
     /// Write a snapshot of this machine's sockets (with owners and hints) as JSON.
     Snapshot(SnapshotArgs),
-    /// Open the explorer on a saved snapshot (a file, or - for standard input).
+    /// Open the explorer on a saved snapshot (a file, or - for standard input), or the fleet view
+    /// on a directory of them (one per host).
     View(ViewArgs),
     /// Compare two snapshots: listeners opened, closed or changed. Exit 0 equal, 1 differ.
     Diff(DiffArgs),
@@ -141,12 +147,28 @@ pub struct ListArgs {
     /// Print CSV instead of a table.
     #[arg(long, conflicts_with = "json")]
     pub csv: bool,
+    /// Which network namespaces: `host` (the default), `all`, or one by its `ip netns` name,
+    /// its label (`container web`) or its inode.
+    #[arg(long, value_name = "NAME|all|host")]
+    pub netns: Option<String>,
+    /// Also check each owner's executable against its package's digest (hashes every
+    /// executable once: slower).
+    #[arg(long)]
+    pub verify: bool,
+    /// Mark each listener expected or not by this expected-listeners file (default: as
+    /// `check`; without any file nothing is marked).
+    #[arg(long, value_name = "FILE")]
+    pub expected: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
     /// A pid, a port (22) or a port with protocol (53/udp).
     pub target: String,
+    /// Say whether each listener is expected by this expected-listeners file (default: as
+    /// `check`).
+    #[arg(long, value_name = "FILE")]
+    pub expected: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -176,12 +198,19 @@ pub struct SnapshotArgs {
     /// Include every connection, not only listeners.
     #[arg(long, short = 'a')]
     pub all: bool,
+    /// Also record whether each owner's executable still matches its package (hashes every
+    /// executable once: slower).
+    #[arg(long)]
+    pub verify: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct ViewArgs {
-    /// A snapshot file written by `portscope snapshot`, or - for standard input.
-    pub file: PathBuf,
+    /// A snapshot file written by `portscope snapshot`, or - for standard input. A directory of
+    /// snapshots (*.json, one per host), or several files, open the fleet view: listeners
+    /// across hosts, outliers marked, Enter opens one host.
+    #[arg(required = true, value_name = "FILE|DIR")]
+    pub files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -200,6 +229,17 @@ pub struct DiffArgs {
     /// the hosts when that is more).
     #[arg(long, value_name = "N", requires = "fleet")]
     pub max_hosts: Option<usize>,
+    /// Leave out the changes the expected-listeners file expects: listeners opened or changed
+    /// that a rule matches, and listeners closed that no required rule now misses. Give the file
+    /// as --expected=FILE; alone, the file is found as `check` finds it.
+    #[arg(
+        long,
+        value_name = "FILE",
+        num_args = 0..=1,
+        require_equals = true,
+        conflicts_with = "fleet"
+    )]
+    pub expected: Option<Option<PathBuf>>,
 }
 
 #[derive(Debug, Args)]

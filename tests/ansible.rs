@@ -1,11 +1,14 @@
 //! Fleets through Ansible, for real: `ansible-playbook` (PyPI's ansible-core, which `.ci/run`
 //! installs) runs examples/ansible/collect-snapshots.yml against two sshd "hosts", each in a
 //! network namespace of its own, then `portscope diff --fleet` names the listener only one of
-//! them has. And the fleet diff on 50 synthetic hosts × 1,000 listeners.
+//! them has, and the fleet view's model and `view DIR` show both hosts. And the fleet diff on 50
+//! synthetic hosts × 1,000 listeners.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use portscope::registry::Protocol;
+use portscope::remote::fleet::{self, OnBadFile};
 use serde_json::{json, Value};
 
 mod support;
@@ -118,6 +121,48 @@ fn the_playbook_collects_both_hosts_and_the_fleet_diff_finds_the_odd_listener() 
         !text.lines().any(|l| l.contains("    22 ")),
         "sshd on 22 is on both hosts, not an outlier: {text}"
     );
+
+    // The fleet view's model over the fetched directory: both hosts, sshd on both, the odd
+    // listener on alpha alone and marked an outlier.
+    let files = fleet::snapshot_files(&snapshots).unwrap();
+    let model = fleet::load(&files, OnBadFile::Fail).unwrap();
+    let names: Vec<&str> = model.hosts.iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(names, ["alpha", "beta"]);
+    let on = |port: u16| -> Vec<&str> {
+        let row = model
+            .kinds
+            .iter()
+            .find(|k| k.kind.port == port && k.kind.protocol == Protocol::Tcp)
+            .unwrap_or_else(|| panic!("no listener on {port} in the fleet"));
+        row.hosts
+            .iter()
+            .map(|&h| model.hosts[h as usize].name.as_str())
+            .collect()
+    };
+    assert_eq!(on(22), ["alpha", "beta"]);
+    assert_eq!(on(odd_port), ["alpha"]);
+    assert!(model
+        .outliers()
+        .any(|k| k.kind.port == odd_port && k.kind.program == "hold_sockets"));
+    // And `view DIR` as the binary runs it without a terminal.
+    let out = Command::new(binary())
+        .args(["--json", "view"])
+        .arg(&snapshots)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let view: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let hosts: Vec<&str> = view["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(hosts, ["alpha", "beta"]);
 }
 
 fn which(program: &str) -> Option<PathBuf> {
@@ -128,60 +173,29 @@ fn which(program: &str) -> Option<PathBuf> {
     })
 }
 
-/// A snapshot file of `listeners` (port, program) on one synthetic host.
-fn synthetic_snapshot(host: &str, listeners: &[(u16, &str)]) -> Value {
-    let sockets: Vec<Value> = listeners
-        .iter()
-        .enumerate()
-        .map(|(i, (port, program))| {
-            json!({
-                "protocol": "tcp", "family": "v4", "local_addr": "0.0.0.0", "local_port": port,
-                "remote_addr": null, "remote_port": null, "state": "listen", "inode": i + 1,
-                "owners": [{
-                    "pid": 1000 + i, "name": program, "uid": 0, "user": "root",
-                    "exe": format!("/usr/sbin/{program}"), "exe_deleted": false,
-                    "cmdline": [format!("/usr/sbin/{program}"), "--serve"],
-                    "start_time": 1_700_000_000u64, "parent_pid": 1
-                }],
-                "owner_unknown": null, "uid": 0, "user": "root"
-            })
-        })
-        .collect();
-    json!({
-        "schema_version": 1,
-        "host": {
-            "hostname": host, "os": "Linux", "kernel": "6.1", "taken_at": 1_800_000_000u64,
-            "uid": 0, "user": "root", "sees_all_owners": true, "includes_connections": false,
-            "warnings": []
-        },
-        "sockets": sockets
-    })
+/// `examples/fleet_snapshots DIR --hosts N --listeners M`: synthetic hosts with three planted
+/// differences (see that file).
+fn synthetic_fleet(dir: &Path, hosts: usize, listeners: usize) {
+    let status = Command::new(support::example_path("fleet_snapshots"))
+        .arg(dir)
+        .args([
+            "--hosts",
+            &hosts.to_string(),
+            "--listeners",
+            &listeners.to_string(),
+        ])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
 }
 
 #[test]
 fn fifty_hosts_of_a_thousand_listeners_each_give_exactly_their_outliers() {
     let dir = tempfile::tempdir().unwrap();
-    let common: Vec<(u16, String)> = (0..1000u16)
-        .map(|i| (10_000 + i, format!("svc{}", i % 37)))
-        .collect();
-    for h in 0..50 {
-        let mut listeners: Vec<(u16, &str)> =
-            common.iter().map(|(p, n)| (*p, n.as_str())).collect();
-        // Three odd ones: a port only host 7 opens, a program only host 21 runs on a common
-        // port, and a port hosts 30..33 share (3 hosts: not an outlier at the default 5 = 10%).
-        match h {
-            7 => listeners.push((4444, "backdoor")),
-            21 => listeners[5].1 = "nc",
-            30..=32 => listeners.push((9100, "node_exporter")),
-            _ => {}
-        }
-        let snap = synthetic_snapshot(&format!("host{h:02}"), &listeners);
-        std::fs::write(
-            dir.path().join(format!("host{h:02}.json")),
-            serde_json::to_vec(&snap).unwrap(),
-        )
-        .unwrap();
-    }
+    // A port only host07 opens, a program only host21 runs on a common port, and a port hosts
+    // 30..32 share (3 hosts: not an outlier at the default 5 = 10%).
+    synthetic_fleet(dir.path(), 50, 1000);
 
     let mut fleet = Command::new(binary());
     fleet.args(["--json", "diff", "--fleet"]).arg(dir.path());
@@ -263,10 +277,8 @@ fn fifty_hosts_of_a_thousand_listeners_each_give_exactly_their_outliers() {
 #[test]
 fn a_fleet_where_every_host_agrees_exits_zero() {
     let dir = tempfile::tempdir().unwrap();
-    for h in ["a", "b", "c"] {
-        let snap = synthetic_snapshot(h, &[(22, "sshd"), (443, "nginx")]);
-        std::fs::write(dir.path().join(format!("{h}.json")), snap.to_string()).unwrap();
-    }
+    // Three hosts: none of the planted differences (hosts 07, 21, 30..32) exists.
+    synthetic_fleet(dir.path(), 3, 2);
     let out = Command::new(binary())
         .args(["diff", "--fleet"])
         .arg(dir.path())

@@ -74,6 +74,7 @@ fn doctor_reports_every_check_with_a_status() {
             "privileges",
             "hidepid",
             "net-ns",
+            "other-netns",
             "pid-ns",
             "netlink"
         ]

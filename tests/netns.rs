@@ -161,7 +161,7 @@ fn a_listener_in_an_ip_netns_sandbox_is_collected_with_its_pid_and_namespace_nam
         String::from_utf8_lossy(&out.stderr)
     );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["schema_version"], 2);
+    assert_eq!(v["schema_version"], 3);
     let tagged: Vec<&Value> = v["sockets"]
         .as_array()
         .unwrap()
@@ -177,7 +177,14 @@ fn a_listener_in_an_ip_netns_sandbox_is_collected_with_its_pid_and_namespace_nam
     assert_eq!(tagged[0]["local_port"], addr.port());
 
     let out = Command::new(env!("CARGO_BIN_EXE_portscope"))
-        .args(["list", "--json", "--pid", &pid.to_string()])
+        .args([
+            "list",
+            "--json",
+            "--netns",
+            "all",
+            "--pid",
+            &pid.to_string(),
+        ])
         .output()
         .unwrap();
     assert!(

@@ -46,7 +46,7 @@ fn snapshot_to_a_file_is_versioned_complete_and_atomic() {
     );
     assert!(out.stdout.is_empty(), "-o writes the file, not stdout");
     let v: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
-    assert_eq!(v["schema_version"], 2);
+    assert_eq!(v["schema_version"], 3);
     assert_eq!(v["host"]["uid"], unsafe { libc::geteuid() });
     let ours = v["sockets"]
         .as_array()

@@ -7,7 +7,8 @@
 //!   it shows that namespace's listeners and not ours; the binary it sends is gone after `q`,
 //!   after SIGHUP and after the sshd dies (and `r` reconnects); `--sudo` without rights, noexec
 //!   temporary directories, an unreachable host and a refused key each get one line saying what
-//!   to do; and the collector stream's bytes stay within budget for 1,000 listeners.
+//!   to do; the collector stream's bytes stay within budget for 1,000 listeners; and `a` asks the
+//!   remote collector for every socket (connections too) and back.
 
 use std::io::Write as _;
 use std::net::{TcpListener, TcpStream};
@@ -340,6 +341,44 @@ fn the_uploaded_binary_is_gone_after_quit_hangup_and_a_dead_sshd_and_r_reconnect
     s.assert_restored();
     drop(holder.stdin.take());
     let _ = holder.wait();
+}
+
+#[test]
+fn a_asks_the_remote_collector_for_every_socket_and_back() {
+    let sshd = NetnsSshd::start("every");
+    // One established connection (both ends) to a listener of its own, inside the "remote" host.
+    let mut pairs = sshd
+        .netns
+        .exec(support::hold_sockets_path())
+        .args(["--name", "pair-holder", "--pairs", "1"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    for line in std::io::BufRead::lines(std::io::BufReader::new(pairs.stdout.take().unwrap())) {
+        if line.unwrap() == "ready" {
+            break;
+        }
+    }
+    let args = sshd.portscope_args("root", &["--upload", "--interval", "0.5"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut s = support::pty::start(&args, &[], 120, 30);
+    let patient = Duration::from_secs(20);
+    s.wait_for("over ssh from root@127.0.0.1", patient);
+    // The holder's sockets only (the ssh session's own come and go).
+    s.send("/pair-holder\r");
+    s.wait_for("Listeners (1)", patient);
+    s.send("a");
+    s.wait_for("Sockets (3)", patient);
+    assert!(s.screen().contains("ESTAB"), "{}", s.screen());
+    s.send("a");
+    s.wait_for("Listeners (1)", patient);
+    s.send("q");
+    let status = s.wait_exit(patient).expect("q quits");
+    assert!(status.success(), "{status:?}");
+    s.assert_restored();
+    drop(pairs.stdin.take());
+    let _ = pairs.wait();
 }
 
 #[test]

@@ -49,9 +49,21 @@ fn session(
     live: bool,
     script: Vec<Msg>,
 ) -> (Ending, App<'static>, String, Vec<u32>, Vec<&'static str>) {
+    session_marked(live, script, None)
+}
+
+/// [`session`] with the rows marked by an expected-listeners file.
+fn session_marked(
+    live: bool,
+    script: Vec<Msg>,
+    marker: Option<portscope::policy::Marker>,
+) -> (Ending, App<'static>, String, Vec<u32>, Vec<&'static str>) {
     let (tx, rx) = mpsc::channel();
     let (control_tx, control_rx) = mpsc::channel::<Control>();
     let mut app = App::new(registry(), "live", !live, 2.0);
+    if let Some(marker) = marker {
+        app.set_marker(marker);
+    }
     let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
     let feeder = std::thread::spawn(move || {
         let last = script.len().saturating_sub(1);
@@ -80,10 +92,12 @@ fn session(
     feeder.join().unwrap();
     let controls: Vec<&'static str> = control_rx
         .try_iter()
-        .map(|c| match c {
-            Control::RefreshNow => "refresh",
-            Control::Pause(_) => "pause",
-            Control::IncludeConnections(_) => "connections",
+        .filter_map(|c| match c {
+            Control::RefreshNow => Some("refresh"),
+            Control::Pause(_) => Some("pause"),
+            Control::IncludeConnections(_) => Some("connections"),
+            // The detail pane asking for a socket's deeper facts: not what these sessions check.
+            Control::Describe(_) => None,
         })
         .collect();
     let pids = signalled.lock().unwrap().clone();
@@ -115,6 +129,44 @@ fn a_session_filters_searches_jumps_and_quits() {
     assert!(frame.contains("filter \"redis\""), "{frame}");
     assert!(frame.contains("redis-server"), "{frame}");
     assert!(pids.is_empty());
+}
+
+#[test]
+fn expected_listeners_are_marked_and_the_detail_says_why() {
+    use portscope::policy::{Expected, Marker};
+    let file = "[[listener]]\nport = 22\nprotocol = \"tcp\"\nreason = \"admin logins\"\nowner = \"ops team\"\n";
+    let marker = Marker::new(Expected::parse(file, "expected.toml").unwrap());
+    // The first row (22/tcp, sshd) is selected and described; then move to redis and back.
+    let script = vec![refreshed(fixture()), key('q')];
+    let (ending, app, frame, _, _) = session_marked(true, script, Some(marker));
+    assert_eq!(ending, Ending::Quit);
+    let (yes, no) = if portscope::report::words::unicode_marks() {
+        ("✓", "✗")
+    } else {
+        ("yes", "no")
+    };
+    let line_of = |what: &str| {
+        frame
+            .lines()
+            .find(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("no {what} in\n{frame}"))
+            .to_string()
+    };
+    assert!(frame.contains("exp"), "the EXP column is titled: {frame}");
+    assert!(line_of("0.0.0.0:22 ").contains(yes), "{frame}");
+    assert!(line_of("redis-server").contains(no), "{frame}");
+    assert!(
+        frame.contains("expected: admin logins — ops team"),
+        "the detail gives the rule's reason and owner: {frame}"
+    );
+    // Connections are not judged by a file of listeners.
+    assert!(app.visible_rows().all(|r| r.expected.is_some()));
+
+    // Without a file nothing is marked, and the detail says there is none.
+    let (_, app, frame, _, _) = session(true, vec![refreshed(fixture()), key('q')]);
+    assert!(app.visible_rows().all(|r| r.expected.is_none()));
+    assert!(!frame.contains(&format!(" {no} ")), "{frame}");
+    assert!(frame.contains("no expectations file"), "{frame}");
 }
 
 #[test]

@@ -15,7 +15,15 @@ pub fn run(ctx: &Context, args: &BaselineArgs) -> CmdResult {
     for warning in &snapshot.host.warnings {
         eprintln!("portscope: warning: {}", escape(warning));
     }
-    let text = crate::policy::baseline::write(&registry, &snapshot, args.required);
+    let listeners = snapshot.sockets.iter().filter(|s| s.state.is_listener());
+    let facts = crate::facts::FactsCache::new(crate::facts::Roots::system())
+        .table(listeners, crate::facts::Depth::Cheap);
+    let text = crate::policy::baseline::write_with_facts(
+        &registry,
+        &snapshot,
+        args.required,
+        Some(&facts),
+    );
     match &args.output {
         None => {
             let mut out = std::io::stdout().lock();

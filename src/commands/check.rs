@@ -12,8 +12,9 @@ use serde::Serialize;
 
 use super::{CmdResult, Context, Failure};
 use crate::cli::CheckArgs;
+use crate::facts::{Depth, FactsCache, Roots};
 use crate::hints::{Assessor, Flag};
-use crate::policy::{Expected, Fact, ListenerFacts, Verdicts};
+use crate::policy::{Expected, Fact, ListenerFacts, Marker, Verdicts};
 use crate::sockets::{Snapshot, Socket};
 use crate::text::escape;
 
@@ -66,6 +67,16 @@ struct Report<'a> {
     missing: Vec<Missing<'a>>,
 }
 
+/// The expected-listeners file for a command that marks listeners (`list`, `explain`, the
+/// explorer): `--expected FILE`, else the first default path that exists, else none (nothing is
+/// marked). A file that cannot be read or parsed is a usage error, exit 2, with its line and
+/// column.
+pub(super) fn load_marker(explicit: Option<&std::path::Path>) -> Result<Option<Marker>, Failure> {
+    crate::policy::find_optional(explicit)
+        .map(|e| e.map(Marker::new))
+        .map_err(|e| Failure::Usage(escape(&e.to_string()).into_owned()))
+}
+
 fn check(ctx: &Context, args: &CheckArgs) -> CmdResult {
     // The file first: a broken file is reported before any work, and nothing from it applies.
     let expected = Expected::find(args.expected.as_deref())
@@ -79,9 +90,11 @@ fn check(ctx: &Context, args: &CheckArgs) -> CmdResult {
         .filter(|&i| snapshot.sockets[i].state.is_listener())
         .collect();
     let listeners: Vec<&Socket> = at.iter().map(|&i| &snapshot.sockets[i]).collect();
+    // Rules on package, unit and container are judged by the cheap facts of each owner.
+    let table = FactsCache::new(Roots::system()).table(listeners.iter().copied(), Depth::Cheap);
     let facts: Vec<ListenerFacts> = listeners
         .iter()
-        .map(|s| ListenerFacts::of_socket(s))
+        .map(|s| ListenerFacts::of_socket(s).with_facts(s, &table))
         .collect();
     let verdicts = expected.check(&facts);
     let report = build(&registry, &snapshot, &listeners, &expected, &verdicts);

@@ -6,11 +6,15 @@ use std::collections::BTreeSet;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use super::{CmdResult, Context};
+use serde::Serialize;
+
+use super::{CmdResult, Context, Failure};
 use crate::cli::DiffArgs;
+use crate::facts::{Fact, FactsTable, Provenance};
 use crate::hints::Assessor;
+use crate::policy::{Expected, Marker};
 use crate::registry::Registry;
-use crate::sockets::diff::{describe, diff, ChangeKind, Changes};
+use crate::sockets::diff::{describe, diff, diff_held, ChangeKind, Changes, Held};
 use crate::sockets::{Snapshot, Socket};
 use crate::text::escape;
 
@@ -21,15 +25,58 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> CmdResult {
             None => super::usage("diff needs two snapshots (OLD NEW) or --fleet DIR"),
         };
     };
-    let old = super::view::load(old)?.snapshot;
-    let new = super::view::load(new)?.snapshot;
+    // The file first: a broken one is exit 2 before any snapshot is read.
+    let marker = match &args.expected {
+        None => None,
+        Some(path) => {
+            let expected = Expected::find(path.as_deref())
+                .map_err(|e| Failure::Usage(escape(&e.to_string()).into_owned()))?;
+            Some(Marker::new(expected))
+        }
+    };
+    let (old, old_facts) = loaded(super::view::load(old)?);
+    let (new, new_facts) = loaded(super::view::load(new)?);
     let registry = ctx.registry()?;
-    let changes = changes(&registry, &old, &new);
+    let mut changes = changes_with(&registry, &old, &new, &old_facts, &new_facts);
+    let left_out = marker
+        .as_ref()
+        .map(|m| leave_out_expected(m, &new, (&old_facts, &new_facts), &mut changes));
     let mut out = io::stdout().lock();
     if ctx.json {
-        crate::text::write_json(&mut out, &changes)?;
+        match (&marker, &left_out) {
+            (Some(m), Some(left_out)) => crate::text::write_json(
+                &mut out,
+                &WithExpected {
+                    changes: &changes,
+                    expected_file: m.origin(),
+                    left_out_as_expected: left_out,
+                },
+            )?,
+            _ => crate::text::write_json(&mut out, &changes)?,
+        }
     } else {
-        write_report(&mut out, &changes)?;
+        match (&marker, &left_out) {
+            (Some(m), Some(left_out)) if left_out.total() > 0 => {
+                if !changes.is_empty() {
+                    write_report(&mut out, &changes)?;
+                }
+                writeln!(
+                    out,
+                    "{} expected by {} left out ({} opened, {} closed, {} changed){}",
+                    plural(left_out.total(), "change"),
+                    escape(m.origin()),
+                    left_out.opened,
+                    left_out.closed,
+                    left_out.changed,
+                    if changes.is_empty() {
+                        ": no unexpected change."
+                    } else {
+                        "."
+                    }
+                )?;
+            }
+            _ => write_report(&mut out, &changes)?,
+        }
     }
     Ok(if changes.is_empty() {
         ExitCode::SUCCESS
@@ -38,10 +85,116 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> CmdResult {
     })
 }
 
+/// A loaded snapshot and the owners' facts it recorded (unknown for a file older than schema 3).
+fn loaded(collector: crate::sockets::FixtureCollector) -> (Snapshot, FactsTable) {
+    let facts = FactsTable::from_recorded(collector.facts);
+    (collector.snapshot, facts)
+}
+
+/// How many changes `diff --expected` left out, by kind.
+#[derive(Debug, Default, Serialize)]
+struct LeftOut {
+    opened: usize,
+    closed: usize,
+    changed: usize,
+}
+
+impl LeftOut {
+    fn total(&self) -> usize {
+        self.opened + self.closed + self.changed
+    }
+}
+
+/// `diff --expected --json`: the changes that remain, the file, and what was left out.
+#[derive(Serialize)]
+struct WithExpected<'a> {
+    #[serde(flatten)]
+    changes: &'a Changes,
+    expected_file: &'a str,
+    left_out_as_expected: &'a LeftOut,
+}
+
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+/// Drop the changes the file expects: a listener opened, or changed, that a rule matches (as it
+/// is now); a listener closed unless a required rule it matched is now matched by no listener
+/// of `new` (then it is missing, which is what a required rule is for).
+fn leave_out_expected(
+    marker: &Marker,
+    new: &Snapshot,
+    facts: (&FactsTable, &FactsTable),
+    changes: &mut Changes,
+) -> LeftOut {
+    let (old_facts, new_facts) = facts;
+    let missing = marker.missing(&new.sockets, new_facts);
+    let expected = |s: &Socket| marker.mark(s, new_facts).is_some_and(|m| m.is_expected());
+    let before = (
+        changes.opened.len(),
+        changes.closed.len(),
+        changes.changed.len(),
+    );
+    changes.opened.retain(|s| !expected(s));
+    changes.changed.retain(|c| !expected(&c.after));
+    changes
+        .closed
+        .retain(|s| marker.matches_any(s, &missing, old_facts));
+    LeftOut {
+        opened: before.0 - changes.opened.len(),
+        closed: before.1 - changes.closed.len(),
+        changed: before.2 - changes.changed.len(),
+    }
+}
+
 /// What changed between `old` and `new`, hints judged with `registry`: the whole of `diff` but
 /// reading and printing (the benchmark's subject).
 pub fn changes(registry: &Registry, old: &Snapshot, new: &Snapshot) -> Changes {
     diff(old, new, &hint_ids(registry, old), &hint_ids(registry, new))
+}
+
+/// [`changes`], also comparing the package, unit and container of each pair of listeners where
+/// both snapshots recorded them.
+pub fn changes_with(
+    registry: &Registry,
+    old: &Snapshot,
+    new: &Snapshot,
+    old_facts: &FactsTable,
+    new_facts: &FactsTable,
+) -> Changes {
+    let old_held = |s: &Socket| held(old_facts, s);
+    let new_held = |s: &Socket| held(new_facts, s);
+    diff_held(
+        old,
+        new,
+        &hint_ids(registry, old),
+        &hint_ids(registry, new),
+        Some(&old_held),
+        Some(&new_held),
+    )
+}
+
+/// What runs `s` (its first owner) as `facts` has it.
+fn held<'a>(facts: &'a FactsTable, s: &Socket) -> Held<'a> {
+    let Some(f) = s.owners.first().and_then(|o| facts.owner(o.pid)) else {
+        return Held::default();
+    };
+    Held {
+        package: match &f.package {
+            Fact::Known(Provenance::Package(p)) => Some(Some(p.name.as_str())),
+            Fact::Known(Provenance::NotPackaged { .. }) => Some(None),
+            Fact::Unknown(_) => None,
+        },
+        unit: f.unit.known().map(|u| Some(u.name.as_str())),
+        container: f.container.known().map(|c| {
+            c.as_ref()
+                .map(|c| c.name.known().map_or_else(|| c.short_id(), String::as_str))
+        }),
+    }
 }
 
 /// The ids of the hints that fire for each socket of `snapshot`, by index: every socket assessed
@@ -98,6 +251,11 @@ fn write_report(out: &mut impl Write, changes: &Changes) -> io::Result<()> {
                     )
                 }
                 ChangeKind::NewHints { ids } => format!("new hints: {}", ids.join(", ")),
+                ChangeKind::HolderChanged { fact, from, to } => format!(
+                    "{fact} {} -> {}",
+                    escape(from.as_deref().unwrap_or("none")),
+                    escape(to.as_deref().unwrap_or("none"))
+                ),
             };
             writeln!(out, "~ changed  {:<28} {line}", describe(&c.after))?;
         }

@@ -9,9 +9,12 @@ use serde::Serialize;
 
 use super::{CmdResult, Context, Failure};
 use crate::cli::ExplainArgs;
+use crate::facts::{Depth, FactsCache, FactsTable, OwnerFacts, Roots};
 use crate::hints::{Assessment, Assessor};
+use crate::policy::{Mark, Marker};
 use crate::registry::{PortSpec, PortSpecError, Protocol, Registry};
 use crate::report;
+use crate::report::facts::RowFacts;
 use crate::sockets::{HostInfo, Snapshot, Socket};
 
 /// What the user asked to explain.
@@ -87,6 +90,18 @@ struct Explained<'a, 'r> {
     socket: &'a Socket,
     #[serde(flatten)]
     assessment: Assessment<'r>,
+    /// The summary a listing row carries (package, integrity, unit, container, pod).
+    #[serde(flatten)]
+    summary: RowFacts,
+    /// Each owner's facts with their evidence, in owner order; absent when not established.
+    facts: Vec<OwnerFacts>,
+    /// The namespace's label, when not the host's.
+    netns: Option<String>,
+    /// `true`/`false` as the expected-listeners file says; `null` with no file, or for a
+    /// connection.
+    expected: Option<bool>,
+    /// The rule that expects it.
+    expected_by: Option<report::ExpectedBy<'a>>,
 }
 
 #[derive(Serialize)]
@@ -97,33 +112,99 @@ struct ExplainReport<'a, 'r> {
 
 pub fn run(ctx: &Context, args: &ExplainArgs) -> CmdResult {
     let target = parse_target(&args.target).map_err(Failure::Usage)?;
+    let marker = super::check::load_marker(args.expected.as_deref())?;
     let registry = ctx.registry()?;
     let snapshot = super::collect_live(false)?;
     let mut out = io::stdout().lock();
-    explain(&mut out, &registry, &snapshot, target, ctx.json)?;
+    let mut facts = FactsCache::new(Roots::system());
+    let reach = crate::exposure::LiveReach::new();
+    explain(
+        &mut out,
+        &registry,
+        &snapshot,
+        target,
+        ctx.json,
+        Weighing {
+            facts: Some(&mut facts),
+            marker: marker.as_ref(),
+            reach: Some(&reach),
+        },
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Write the explanation of `target` in `snapshot`; fails with one line when nothing matches.
+/// What `explain` weighs a socket with beyond the snapshot; `None` leaves each part out.
+#[derive(Default)]
+pub struct Weighing<'a> {
+    /// Establishes the owners' facts down to their integrity (the one place, with the
+    /// explorer's detail pane, that hashes an executable unasked); without it they are unknown.
+    pub facts: Option<&'a mut FactsCache>,
+    /// The expected-listeners file: each listener's verdict says what it says of it (or that
+    /// there is no file).
+    pub marker: Option<&'a Marker>,
+    /// This host's interfaces and firewall, for exposure.
+    pub reach: Option<&'a dyn crate::hints::ReachSource>,
+}
+
+/// Write the explanation of `target` in `snapshot`, weighed by `with`; fails with one line when
+/// nothing matches.
 pub fn explain(
     out: &mut impl Write,
     registry: &Registry,
     snapshot: &Snapshot,
     target: Target,
     json: bool,
+    with: Weighing,
 ) -> Result<(), Failure> {
+    let Weighing {
+        facts,
+        marker,
+        reach,
+    } = with;
     let sockets = select(snapshot, target);
     if sockets.is_empty() {
         return Err(Failure::Runtime(anyhow::anyhow!(nothing_matches(
             snapshot, target
         ))));
     }
-    let assessor = Assessor::new(registry, snapshot);
+    let table = match facts {
+        Some(cache) => {
+            let mut table = FactsTable::default();
+            for s in &sockets {
+                cache.deepen(&mut table, s, Depth::Verify);
+            }
+            table
+        }
+        None => FactsTable::unknown("not established"),
+    };
+    let mut assessor = Assessor::new(registry, snapshot).with_facts(&table);
+    if let Some(reach) = reach {
+        assessor = assessor.with_reach(reach);
+    }
+    let marks: Vec<Option<Mark>> = sockets
+        .iter()
+        .map(|s| marker.and_then(|m| m.mark(s, &table)))
+        .collect();
     let explained: Vec<Explained> = sockets
-        .into_iter()
-        .map(|socket| Explained {
-            socket,
-            assessment: assessor.assess(socket),
+        .iter()
+        .zip(&marks)
+        .map(|(socket, mark)| {
+            let row = marker.map(|m| {
+                report::Row::new(registry, socket, Vec::new()).with_mark(mark.as_ref(), m.origin())
+            });
+            Explained {
+                socket,
+                assessment: assessor.assess(socket),
+                summary: RowFacts::of(&table, socket),
+                facts: socket
+                    .owners
+                    .iter()
+                    .filter_map(|o| table.owner(o.pid).cloned())
+                    .collect(),
+                netns: socket.netns.as_ref().map(|ns| table.namespace_label(ns)),
+                expected: row.as_ref().and_then(|r| r.expected),
+                expected_by: row.and_then(|r| r.expected_by),
+            }
         })
         .collect();
     if json {
@@ -141,7 +222,22 @@ pub fn explain(
         if n > 0 {
             writeln!(out, "\n{}", "─".repeat(width.min(60)))?;
         }
-        let detail = report::detail::socket(&snapshot.host, e.socket, &e.assessment, false);
+        let mut detail = report::detail::socket_with_facts(
+            &snapshot.host,
+            e.socket,
+            &e.assessment,
+            false,
+            &table,
+        );
+        let expectation = match (marker, &marks[n]) {
+            (None, _) => report::Expectation::NoFile,
+            (Some(_), None) => report::Expectation::NotJudged,
+            (Some(m), Some(mark)) => report::Expectation::Judged {
+                mark,
+                origin: m.origin(),
+            },
+        };
+        report::detail::expectation(&mut detail, expectation);
         writeln!(out, "{}", crate::text::escape(&detail.title))?;
         report::plain::write_detail(out, &detail, width)?;
     }
@@ -234,7 +330,14 @@ mod tests {
     fn render(target: Target, json: bool) -> Result<String, Failure> {
         let reg = Registry::embedded();
         let mut out = Vec::new();
-        explain(&mut out, &reg, &snapshot(), target, json)?;
+        explain(
+            &mut out,
+            &reg,
+            &snapshot(),
+            target,
+            json,
+            Weighing::default(),
+        )?;
         Ok(String::from_utf8(out).unwrap())
     }
 
@@ -279,7 +382,10 @@ mod tests {
     #[test]
     fn explains_process_registry_and_hints() {
         let text = render(Target::PortOrPid(289), false).unwrap();
-        assert!(text.starts_with("289/tcp\nVerdict\n  [alert]"), "{text}");
+        assert!(
+            text.starts_with("289/tcp\nVerdict\n  no expectations file\n  [alert]"),
+            "{text}"
+        );
         assert!(text.contains("socket            tcp 0.0.0.0:289"), "{text}");
         assert!(text.contains("name              python3"), "{text}");
         assert!(text.contains("user              root (uid 0)"), "{text}");
@@ -305,6 +411,59 @@ mod tests {
         assert!(text[hints..].find("[warning]").unwrap() > text[hints..].find("[alert]").unwrap());
     }
 
+    fn render_marked(target: Target, file: &str) -> String {
+        let reg = Registry::embedded();
+        let marker = Marker::new(crate::policy::Expected::parse(file, "exp.toml").unwrap());
+        let mut out = Vec::new();
+        explain(
+            &mut out,
+            &reg,
+            &snapshot(),
+            target,
+            false,
+            Weighing {
+                marker: Some(&marker),
+                ..Weighing::default()
+            },
+        )
+        .unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn an_expected_listener_quiets_its_warnings_but_never_an_alert() {
+        let text = render_marked(
+            Target::PortOrPid(289),
+            "[[listener]]\nport = 289\nreason = \"sync\"\nowner = \"ops\"\n",
+        );
+        let verdict = text.split("\n\n").next().unwrap();
+        assert!(verdict.contains("\n  [alert] "), "{verdict}");
+        // Wrapped lines joined.
+        let verdict = verdict.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            verdict.contains("expected: sync — ops (exp.toml, line 1)"),
+            "{verdict}"
+        );
+        // exe-in-temp-dir stays an alert; the warning below it is listed, quieted.
+        assert!(
+            verdict.contains("(unassigned-system-port) · quieted"),
+            "{verdict}"
+        );
+        assert!(
+            !verdict.contains("(exe-in-temp-dir) · quieted"),
+            "{verdict}"
+        );
+        // The Hints section keeps every hint in full.
+        let hints = &text[text.find("\nHints\n").unwrap()..];
+        assert!(hints.contains("[warning]"), "{hints}");
+
+        let text = render_marked(Target::PortOrPid(22), "[[listener]]\nport = 9100\n");
+        assert!(
+            text.contains("unexpected: no rule in exp.toml matches"),
+            "{text}"
+        );
+    }
+
     #[test]
     fn a_quiet_socket_says_nothing_unusual() {
         let text = render(Target::Port(53, Some(Protocol::Udp)), false).unwrap();
@@ -312,7 +471,10 @@ mod tests {
             text.contains("service           domain\n  port              53/udp"),
             "{text}"
         );
-        assert!(text.contains("Verdict\n  nothing unusual found"), "{text}");
+        assert!(
+            text.contains("Verdict\n  no expectations file\n  nothing unusual found"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -8,13 +8,16 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
-use super::{CmdResult, Context};
+use super::{CmdResult, Context, Failure};
 use crate::cli::ListArgs;
-use crate::hints::Assessor;
+use crate::exposure::LiveReach;
+use crate::facts::{Depth, FactsCache, FactsTable, OwnerFacts, Roots};
+use crate::hints::{Assessor, ReachSource};
 use crate::output::write_table;
+use crate::policy::Marker;
 use crate::registry::{Protocol, Registry};
-use crate::report::{self, Column, CsvRow, Filter, Row};
-use crate::sockets::{HostInfo, Owner, Snapshot, UnknownOwner};
+use crate::report::{self, Column, CsvRow, Filter, Namespaces, Row};
+use crate::sockets::{HostInfo, Owner, Snapshot, Socket, UnknownOwner};
 use crate::text::escape;
 
 /// The listing filter the command line asks for.
@@ -31,6 +34,25 @@ pub fn filter_of(args: &ListArgs) -> Filter {
         process: args.process.clone(),
         user: args.user.clone(),
         text: args.grep.clone(),
+        netns: None,
+    }
+}
+
+/// The namespaces `--netns` asks for; the host's when not given.
+pub fn namespaces_of(args: &ListArgs) -> Result<Namespaces, Failure> {
+    match &args.netns {
+        None => Ok(Namespaces::Host),
+        Some(raw) => Namespaces::parse(raw).map_err(Failure::Usage),
+    }
+}
+
+/// How deep `list` establishes the owners' facts: the cheap ones for every row, the integrity
+/// too with `--verify`.
+pub fn depth_of(args: &ListArgs) -> Depth {
+    if args.verify {
+        Depth::Verify
+    } else {
+        Depth::Cheap
     }
 }
 
@@ -43,31 +65,94 @@ struct JsonList<'a> {
     hidden_owners: usize,
     sockets: &'a [Row<'a>],
     processes: BTreeMap<u32, &'a Owner>,
+    /// Each process's facts as established, with the evidence (package record, cgroup path).
+    facts: BTreeMap<u32, &'a OwnerFacts>,
 }
 
 pub fn run(ctx: &Context, args: &ListArgs) -> CmdResult {
+    // The file first: a broken one is exit 2 before any work, and marks nothing.
+    let marker = super::check::load_marker(args.expected.as_deref())?;
     let registry = ctx.registry()?;
     let snapshot = super::collect_live(args.all)?;
-    print(ctx, args, &registry, snapshot)
+    // This host's interfaces and firewall weigh its databases and admin interfaces (read only
+    // if one listens on a network address).
+    let reach = LiveReach::new();
+    print_marked(
+        ctx,
+        args,
+        &registry,
+        snapshot,
+        None,
+        marker.as_ref(),
+        Some(&reach),
+    )
 }
 
-/// Print `snapshot` as `list` does (table, `--json` or `--csv`, filtered by `args`): for this
-/// machine, and for a saved snapshot (`view` without a terminal).
-pub fn print(ctx: &Context, args: &ListArgs, registry: &Registry, snapshot: Snapshot) -> CmdResult {
+/// Print `snapshot` as `list` does (table, `--json` or `--csv`, filtered by `args`) for a saved
+/// snapshot (`view` without a terminal, `ssh` without one), with the facts it recorded. It is
+/// not marked: this host's expected-listeners file says nothing about another host's snapshot.
+pub fn print(
+    ctx: &Context,
+    args: &ListArgs,
+    registry: &Registry,
+    snapshot: Snapshot,
+    facts: FactsTable,
+) -> CmdResult {
+    print_marked(ctx, args, registry, snapshot, Some(facts), None, None)
+}
+
+/// [`print`], with the facts established here and now when `facts` is `None`; each listener
+/// marked expected or not by `marker` when there is one, exposure weighed by `reach` when the
+/// snapshot is this host's.
+fn print_marked(
+    ctx: &Context,
+    args: &ListArgs,
+    registry: &Registry,
+    snapshot: Snapshot,
+    facts: Option<FactsTable>,
+    marker: Option<&Marker>,
+    reach: Option<&dyn ReachSource>,
+) -> CmdResult {
     let filter = filter_of(args);
-    let assessor = Assessor::new(registry, &snapshot);
-    // Flags are worked out only for the sockets shown (`--port 22` on a server with 10k sockets
-    // assesses a handful); the free-text filter needs them first.
+    let namespaces = namespaces_of(args)?;
+    // Flags and facts are worked out only for the sockets shown (`--port 22` on a server with
+    // 10k sockets assesses a handful); the free-text filter needs them first. A namespace asked
+    // for by its label is told after the facts name it.
     let without_text = Filter {
         text: None,
         ..filter.clone()
     };
-    let mut rows: Vec<Row> = snapshot
+    let by_label = matches!(namespaces, Namespaces::Named(_));
+    let (candidates, elsewhere): (Vec<&Socket>, Vec<&Socket>) = snapshot
         .sockets
         .iter()
         .filter(|s| without_text.matches(s, None, &[]))
-        .map(|s| Row::new(registry, s, assessor.flags(s)))
+        .partition(|s| namespaces.admits(s.netns.as_ref(), None) || by_label && s.netns.is_some());
+    let facts = match facts {
+        Some(table) => table,
+        None => FactsCache::new(Roots::system()).table(candidates.iter().copied(), depth_of(args)),
+    };
+    let mut assessor = Assessor::new(registry, &snapshot).with_facts(&facts);
+    if let Some(reach) = reach {
+        assessor = assessor.with_reach(reach);
+    }
+    let mut rows: Vec<Row> = candidates
+        .into_iter()
+        .filter(|s| {
+            !by_label || {
+                let label = s.netns.as_ref().map(|ns| facts.namespace_label(ns));
+                namespaces.admits(s.netns.as_ref(), label.as_deref())
+            }
+        })
+        .map(|s| Row::new(registry, s, assessor.flags(s)).with_facts(&facts))
         .filter(|r| filter.matches(r.socket, r.service, &r.hints))
+        .map(|r| match marker {
+            Some(m) => {
+                let mark = m.mark(r.socket, &facts);
+                r.with_mark(mark.as_ref(), m.origin())
+            }
+            None => r,
+        })
         .collect();
     rows.sort_by(|a, b| args.sort.compare(a.socket, b.socket));
     let hidden = rows
@@ -78,6 +163,20 @@ pub fn print(ctx: &Context, args: &ListArgs, registry: &Registry, snapshot: Snap
     let mut out = io::BufWriter::new(io::stdout().lock());
     for warning in &snapshot.host.warnings {
         eprintln!("portscope: warning: {}", escape(warning));
+    }
+    let narrowed = args.port.is_some()
+        || args.pid.is_some()
+        || args.process.is_some()
+        || args.user.is_some()
+        || args.grep.is_some();
+    if args.netns.is_none() && narrowed && !elsewhere.is_empty() {
+        // The host view is the default; when the user looks for something in particular, say
+        // what it leaves out rather than hide it silently (a plain `list` stays quiet, as `ss`).
+        let n = elsewhere.len();
+        let what = if n == 1 { "socket" } else { "sockets" };
+        eprintln!(
+            "portscope: {n} {what} in other network namespaces not shown: `--netns all` lists them"
+        );
     }
     if ctx.json {
         crate::text::write_json(
@@ -90,6 +189,11 @@ pub fn print(ctx: &Context, args: &ListArgs, registry: &Registry, snapshot: Snap
                     .iter()
                     .flat_map(|r| &r.socket.owners)
                     .map(|o| (o.pid, o))
+                    .collect(),
+                facts: rows
+                    .iter()
+                    .flat_map(|r| &r.socket.owners)
+                    .filter_map(|o| facts.owner(o.pid).map(|f| (o.pid, f)))
                     .collect(),
             },
         )?;
@@ -106,7 +210,12 @@ pub fn print(ctx: &Context, args: &ListArgs, registry: &Registry, snapshot: Snap
     } else if rows.is_empty() {
         writeln!(out, "No sockets match.")?;
     } else {
-        let columns = Column::listing(args.all);
+        let width = crate::output::table_width();
+        let mut columns =
+            Column::listing_at(args.all, width.is_none_or(|w| w >= report::listing::WIDE));
+        if marker.is_some() {
+            columns.push(Column::Expected);
+        }
         let cols: Vec<crate::output::Column> = columns
             .iter()
             .map(|c| crate::output::Column {
@@ -119,7 +228,7 @@ pub fn print(ctx: &Context, args: &ListArgs, registry: &Registry, snapshot: Snap
             &mut out,
             &cols,
             &report::listing::table_cells(&rows, &columns),
-            crate::output::table_width(),
+            width,
         )?;
         if hidden > 0 {
             writeln!(out, "{}", hidden_footer(hidden, &snapshot.host))?;
@@ -135,6 +244,7 @@ pub fn print(ctx: &Context, args: &ListArgs, registry: &Registry, snapshot: Snap
     // would only make `list` slower on a busy server. The OS takes the memory back at once.
     drop(rows);
     drop(assessor);
+    std::mem::forget(facts);
     std::mem::forget(snapshot);
     Ok(code)
 }

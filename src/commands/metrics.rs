@@ -58,31 +58,43 @@ pub fn run(ctx: &Context, args: &MetricsArgs) -> CmdResult {
         .iter()
         .filter(|s| s.state.is_listener())
         .collect();
-    let assessor = hints::Assessor::new(&registry, &snapshot);
-    let verdicts = expected.as_ref().map(|e| {
-        let facts: Vec<ListenerFacts> = listeners
-            .iter()
-            .map(|s| ListenerFacts::of_socket(s))
-            .collect();
-        e.check(&facts)
-    });
+    // Policy's view of each listener, with the cheap facts (unit, container, package): the
+    // facts the rules match on are the labels' too, so a unit or container appears in both.
+    let table = crate::facts::FactsCache::new(crate::facts::Roots::system())
+        .table(listeners.iter().copied(), crate::facts::Depth::Cheap);
+    let facts: Vec<ListenerFacts> = listeners
+        .iter()
+        .map(|s| ListenerFacts::of_socket(s).with_facts(s, &table))
+        .collect();
+    let verdicts = expected.as_ref().map(|e| e.check(&facts));
+    let assessor = hints::Assessor::new(&registry, &snapshot).with_facts(&table);
 
     // Identical label sets (SO_REUSEPORT siblings) add up into one series.
     let mut series: BTreeMap<String, u64> = BTreeMap::new();
     for (i, s) in listeners.iter().enumerate() {
         let reach = exposure::reach(s, &ifaces, &fw);
-        let severity = hints::worst(&assessor.flags(s)).map_or("none", |s| s.as_str());
         let expected_word = match &verdicts {
             None => "unknown",
             Some(v) if v.matched[i].is_some() => "true",
             Some(_) => "false",
         };
+        // An expected listener's quieted hints do not raise its severity: an alert rule on
+        // `severity` then fires for what the file does not expect (and for alerts).
+        let severity = assessor
+            .flags(s)
+            .iter()
+            .map(|f| f.severity)
+            .filter(|sev| expected_word != "true" || !crate::policy::quiets(*sev))
+            .max()
+            .map_or("none", |s| s.as_str());
         let labels = format!(
-            "port=\"{}\",protocol=\"{}\",address=\"{}\",process=\"{}\",unit=\"\",container=\"\",reach=\"{}\",severity=\"{}\",expected=\"{}\"",
+            "port=\"{}\",protocol=\"{}\",address=\"{}\",process=\"{}\",unit=\"{}\",container=\"{}\",reach=\"{}\",severity=\"{}\",expected=\"{}\"",
             s.local_port,
             s.proto_label(),
             s.local_addr,
             label_value(s.owners.first().map_or("", |o| o.name.as_str())),
+            label_value(facts[i].unit.unwrap_or("")),
+            label_value(facts[i].container.unwrap_or("")),
             reach.summary,
             severity,
             expected_word
@@ -91,7 +103,7 @@ pub fn run(ctx: &Context, args: &MetricsArgs) -> CmdResult {
     }
 
     let mut out = String::new();
-    out.push_str("# HELP portscope_listener Listening sockets (TCP LISTEN, unconnected UDP) with these labels; unit and container stay empty until portscope knows them.\n# TYPE portscope_listener gauge\n");
+    out.push_str("# HELP portscope_listener Listening sockets (TCP LISTEN, unconnected UDP) with these labels; unit and container are empty where portscope does not know them.\n# TYPE portscope_listener gauge\n");
     for (labels, n) in &series {
         let _ = writeln!(out, "portscope_listener{{{labels}}} {n}");
     }

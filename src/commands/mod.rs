@@ -76,13 +76,28 @@ pub fn usage<T>(msg: impl Into<String>) -> Result<T, Failure> {
 
 pub fn run(cli: Cli) -> CmdResult {
     let ctx = Context::new(&cli);
+    if cli.command.is_some() && cli.expected.is_some() {
+        return usage(
+            "--expected before a subcommand is the explorer's: put it after the subcommand (portscope list --expected FILE)",
+        );
+    }
     match cli.command {
         // Without a terminal (a pipe, TERM=dumb) the explorer cannot run: print the plain table.
         None if !crate::tui::terminal_available() => {
             crate::tui::check_interval(cli.interval).map_err(|e| Failure::Usage(e.to_string()))?;
-            list::run(&ctx, &crate::cli::ListArgs::default())
+            list::run(
+                &ctx,
+                &crate::cli::ListArgs {
+                    expected: cli.expected.clone(),
+                    ..crate::cli::ListArgs::default()
+                },
+            )
         }
-        None => explored(crate::tui::run_live(ctx.registry()?, cli.interval)),
+        None => {
+            // The file before the terminal: a broken one is exit 2 on a screen left as it was.
+            let marker = check::load_marker(cli.expected.as_deref())?;
+            explored(crate::tui::run_live(ctx.registry()?, cli.interval, marker))
+        }
         Some(Command::Lookup(args)) => lookup::run(&ctx, &args),
         Some(Command::Search(args)) => search::run(&ctx, &args),
         Some(Command::List(args)) => list::run(&ctx, &args),

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::{CmdResult, Context, Failure};
 use crate::cli::SnapshotArgs;
+use crate::facts::{Depth, FactsCache, FactsTable, Recorded, Roots};
 use crate::hints::{Assessor, Hint};
 use crate::registry::Registry;
 use crate::sockets::Snapshot;
@@ -20,6 +21,9 @@ use crate::sockets::Snapshot;
 struct SnapshotFile<'a> {
     #[serde(flatten)]
     snapshot: &'a Snapshot,
+    /// The owners' facts (schema 3): package, unit, container, pod per process; integrity too
+    /// with `--verify`. `view` and `diff` read them back; older files have none.
+    facts: Recorded,
     hints: Vec<SocketHints>,
 }
 
@@ -32,7 +36,13 @@ struct SocketHints {
 pub fn run(ctx: &Context, args: &SnapshotArgs) -> CmdResult {
     let registry = ctx.registry()?;
     let snapshot = super::collect_live(args.all)?;
-    let bytes = to_json(&registry, &snapshot)?;
+    let depth = if args.verify {
+        Depth::Verify
+    } else {
+        Depth::Cheap
+    };
+    let facts = FactsCache::new(Roots::system()).table_of(&snapshot, depth);
+    let bytes = to_json(&registry, &snapshot, &facts)?;
     match &args.output {
         None => {
             use std::io::Write as _;
@@ -45,9 +55,13 @@ pub fn run(ctx: &Context, args: &SnapshotArgs) -> CmdResult {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The snapshot with its hints, as the bytes of a snapshot file.
-pub fn to_json(registry: &Registry, snapshot: &Snapshot) -> Result<Vec<u8>, Failure> {
-    let assessor = Assessor::new(registry, snapshot);
+/// The snapshot with its owners' facts and its hints, as the bytes of a snapshot file.
+pub fn to_json(
+    registry: &Registry,
+    snapshot: &Snapshot,
+    facts: &FactsTable,
+) -> Result<Vec<u8>, Failure> {
+    let assessor = Assessor::new(registry, snapshot).with_facts(facts);
     let hints = snapshot
         .sockets
         .iter()
@@ -59,7 +73,14 @@ pub fn to_json(registry: &Registry, snapshot: &Snapshot) -> Result<Vec<u8>, Fail
         .filter(|h| !h.hints.is_empty())
         .collect();
     let mut bytes = Vec::new();
-    crate::text::write_json(&mut bytes, &SnapshotFile { snapshot, hints })?;
+    crate::text::write_json(
+        &mut bytes,
+        &SnapshotFile {
+            snapshot,
+            facts: facts.recorded(),
+            hints,
+        },
+    )?;
     Ok(bytes)
 }
 

@@ -58,9 +58,13 @@ pub fn run(ctx: &Context, args: &SshArgs, default_interval: f64) -> CmdResult {
             .map_err(|e| Failure::Runtime(anyhow::anyhow!("{e}")))?;
         let list_args = ListArgs {
             all: args.all,
+            netns: Some("all".into()),
             ..ListArgs::default()
         };
-        let code = list::print(ctx, &list_args, &registry, snapshot)?;
+        // The facts of the remote processes are not established from here (this machine's
+        // /proc would describe other processes).
+        let facts = crate::facts::FactsTable::unknown(crate::facts::table::OTHER_HOST);
+        let code = list::print(ctx, &list_args, &registry, snapshot, facts)?;
         drop(collector); // closes the connection; the remote side cleans up
         return Ok(code);
     }
@@ -89,13 +93,28 @@ pub fn collector(args: &CollectorArgs) -> CmdResult {
     if args.unlink_self {
         unlink_self();
     }
-    // Nothing is ever sent on standard input: its end means the other side is gone.
+    // Standard input carries the local side's requests (see `stream`); its end means the other
+    // side is gone.
+    let (requests, asked) = std::sync::mpsc::channel::<bool>();
     std::thread::Builder::new()
-        .name("stdin-eof".into())
-        .spawn(|| {
-            let mut sink = [0u8; 512];
+        .name("requests".into())
+        .spawn(move || {
+            let mut chunk = [0u8; 512];
+            let mut pending: Vec<u8> = Vec::new();
             let mut stdin = std::io::stdin().lock();
-            while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
+            while let Ok(n @ 1..) = stdin.read(&mut chunk) {
+                pending.extend_from_slice(&chunk[..n]);
+                while let Some(end) = pending.iter().position(|&b| b == b'\n') {
+                    let line: Vec<u8> = pending.drain(..=end).collect();
+                    if let Some(on) = stream::parse_request(&line) {
+                        let _ = requests.send(on);
+                    }
+                }
+                // No request is long: a line without an end in sight is dropped, not kept.
+                if pending.len() > 4096 {
+                    pending.clear();
+                }
+            }
             std::process::exit(0);
         })?;
     let mut system = SystemCollector::new(CollectOptions {
@@ -129,7 +148,10 @@ pub fn collector(args: &CollectorArgs) -> CmdResult {
             }
         }
         out.flush()?;
-        std::thread::sleep(Duration::from_secs_f64(args.interval));
+        // Sleep until the next collection, or collect at once in the mode just asked for.
+        if let Ok(on) = asked.recv_timeout(Duration::from_secs_f64(args.interval)) {
+            system.options.include_connections = on;
+        }
     }
 }
 

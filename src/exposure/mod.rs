@@ -12,6 +12,7 @@ use std::process::{Command, Stdio};
 
 use serde::Serialize;
 
+use crate::hints::{ReachSource, Reachability};
 use crate::sockets::{Family, Socket};
 
 pub mod firewall;
@@ -273,6 +274,94 @@ pub fn reach(socket: &Socket, ifaces: &[IfAddr], fw: &Firewall) -> Reach {
         None => "unknown",
     };
     Reach { summary, paths }
+}
+
+/// How long a [`LiveReach`] trusts what it read before reading again: interfaces and rules change
+/// rarely, and reading the firewall runs `nft` and `iptables-save`.
+const LIVE_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// What this host's interfaces and firewall are, read once.
+type View = (Vec<IfAddr>, Firewall);
+
+/// This host's interfaces and firewall as a [`ReachSource`] for the hints: read when first asked
+/// (a listing with no database or admin interface on a network address never runs `nft`), and
+/// read again once older than ten seconds (the explorer lives long).
+#[derive(Default)]
+pub struct LiveReach {
+    cache: std::sync::Mutex<Option<(std::time::Instant, std::sync::Arc<Option<View>>)>>,
+}
+
+impl LiveReach {
+    pub fn new() -> LiveReach {
+        LiveReach::default()
+    }
+
+    fn view(&self) -> std::sync::Arc<Option<View>> {
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        match &*cache {
+            Some((at, view)) if at.elapsed() < LIVE_MAX_AGE => view.clone(),
+            _ => {
+                // Interfaces that cannot be read leave reach unsaid, as without a source.
+                let view = std::sync::Arc::new(
+                    interfaces::read()
+                        .ok()
+                        .map(|ifaces| (ifaces, read_firewall())),
+                );
+                *cache = Some((std::time::Instant::now(), view.clone()));
+                view
+            }
+        }
+    }
+}
+
+impl ReachSource for LiveReach {
+    fn reach(&self, socket: &Socket) -> Option<Reachability> {
+        let view = self.view();
+        let (ifaces, fw) = view.as_ref().as_ref()?;
+        reachability(&reach(socket, ifaces, fw))
+    }
+}
+
+/// A [`Reach`] as the hints weigh it: filtered (with what decides it), reachable from a network
+/// (with the way in and the firewall's say), or nothing to say (loopback only, unknown).
+pub fn reachability(r: &Reach) -> Option<Reachability> {
+    let said = |p: &Path| {
+        p.verdict.as_ref().map_or_else(String::new, |v| {
+            let rule = v
+                .rule
+                .as_deref()
+                .map(|r| format!(" (`{r}`)"))
+                .unwrap_or_default();
+            format!("{}: {}{rule}", v.outcome.as_str(), v.reason)
+        })
+    };
+    match r.summary {
+        "filtered" => {
+            let p = r.paths.iter().find(|p| p.scope != Scope::Loopback)?;
+            Some(Reachability::Filtered {
+                why: format!("{} on {}, {}", p.addr, p.interface, said(p)),
+            })
+        }
+        "lan" | "public" | "container-bridge" => {
+            let open = |p: &&Path| {
+                p.verdict
+                    .as_ref()
+                    .is_none_or(|v| !matches!(v.outcome, Outcome::Dropped | Outcome::Rejected))
+            };
+            let same = |p: &&Path| p.scope.as_str() == r.summary;
+            let p = r
+                .paths
+                .iter()
+                .filter(same)
+                .find(open)
+                .or_else(|| r.paths.iter().find(same))?;
+            Some(Reachability::Network {
+                scope: r.summary,
+                via: format!("{} on {}, {}", p.addr, p.interface, said(p)),
+            })
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -41,6 +41,7 @@ pub mod cgroup;
 // other OSes every fact is "unknown (not available on this OS)".
 mod elsewhere;
 pub mod package;
+pub mod table;
 
 pub use elsewhere::NOT_ON_THIS_OS;
 
@@ -53,6 +54,7 @@ use serde::{Deserialize, Serialize};
 pub use ancestry::{SessionKind, Step};
 pub use cgroup::{Container, Pod, Runtime, SocketUnit, Unit};
 pub use package::{Integrity, Manager, PackageInfo, Place, Provenance};
+pub use table::{FactsTable, Recorded};
 
 use crate::sockets::{NetNs, Owner, Socket};
 

@@ -15,10 +15,12 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use crate::facts::{FactsTable, OwnerFacts};
 use crate::known::KnownUse;
 use crate::registry::{Entry, PortRange, Protocol, Registry};
 use crate::sockets::{Snapshot, Socket};
 
+mod fact_rules;
 pub mod next_steps;
 mod port_rules;
 
@@ -137,6 +139,24 @@ impl<'a> Finding<'a> {
     }
 }
 
+/// From where a listener can be reached, as a layer above this one (`exposure`: interfaces and
+/// the firewall) found it. The rules weighing exposure ask for it; hints read no interfaces or
+/// firewall themselves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reachability {
+    /// Every way in but loopback is dropped or rejected; `why` quotes what decides it.
+    Filtered { why: String },
+    /// Reachable from beyond this host: `scope` is `lan`, `public` or `container-bridge`; `via`
+    /// names the way in and what the firewall says of it.
+    Network { scope: &'static str, via: String },
+}
+
+/// Answers "from where can this listener be reached?" for the rules; `None` when it cannot be
+/// said (loopback only, an address on no interface, no source given).
+pub trait ReachSource: Sync {
+    fn reach(&self, socket: &Socket) -> Option<Reachability>;
+}
+
 /// What the port rules see: the port, its registry entries and known uses, and the live socket
 /// when one is being assessed (`None` for `lookup`).
 pub(crate) struct PortFacts<'a, 'r> {
@@ -195,6 +215,18 @@ pub(crate) struct SocketFacts<'a, 'r> {
     /// The snapshot's listeners on the same protocol and port (this one included when it is
     /// one): looked up once per snapshot by [`Assessor`], so a listing stays linear.
     pub same_port: &'a [&'a Socket],
+    /// The owners' facts (package, integrity, unit, container), when the front end established
+    /// them ([`Assessor::with_facts`]); rules on facts stay silent without them.
+    pub facts: Option<&'a FactsTable>,
+    /// Where reach can be asked (only by the rules that weigh it: it may read the firewall).
+    pub reach: Option<&'a dyn ReachSource>,
+}
+
+impl SocketFacts<'_, '_> {
+    /// The established facts of the process `pid`, when there are any.
+    pub fn owner_facts(&self, pid: u32) -> Option<&OwnerFacts> {
+        self.facts.and_then(|t| t.owner(pid))
+    }
 }
 
 /// The listeners of `snapshot` on `protocol`/`port` (what [`Assessor`] indexes; the rules' tests
@@ -258,12 +290,12 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "service-mismatch",
-        trigger: "A well-known service port (22, 25, 53, 80, 443, 3306, 5432, ...) held by a process whose executable is not one of its usual daemons (the name it gives itself does not count)",
+        trigger: "A well-known service port (22, 25, 53, 80, 443, 3306, 5432, ...) held by a process whose executable is not one of its usual daemons, by its package when established, else its file name (the name it gives itself does not count)",
         check: Check::Socket(socket_rules::service_mismatch),
     },
     Rule {
         id: "exposed-all-interfaces",
-        trigger: "A listener bound to 0.0.0.0, :: or another non-loopback address: warning for a database that ships without authentication (Redis, memcached, MongoDB, Elasticsearch, etcd, ZooKeeper, Cassandra, ClickHouse, InfluxDB 1.x, Solr), notice when the port's known uses are dev servers or debuggers, else info; never for loopback-only listeners",
+        trigger: "A listener bound to 0.0.0.0, :: or another non-loopback address: warning for a database that ships without authentication (Redis, memcached, MongoDB, Elasticsearch, etcd, ZooKeeper, Cassandra, ClickHouse, InfluxDB 1.x, Solr), notice when the port is an admin interface (dev servers, debuggers, admin consoles), else info; with this host's reach, a database or admin interface reachable from a network is a warning and one the firewall filters is noted as such; never for loopback-only listeners",
         check: Check::Socket(socket_rules::exposed_all_interfaces),
     },
     Rule {
@@ -280,6 +312,21 @@ pub static RULES: &[Rule] = &[
         id: "exe-deleted",
         trigger: "An owner's executable was deleted or replaced after it started",
         check: Check::Socket(socket_rules::exe_deleted),
+    },
+    Rule {
+        id: "exe-modified",
+        trigger: "An owner's running executable no longer matches the digest its package recorded (dpkg md5sums, rpm, apk): alert. Checked only where the executable is hashed: explain, the explorer's detail, --verify",
+        check: Check::Socket(fact_rules::exe_modified),
+    },
+    Rule {
+        id: "exe-not-packaged",
+        trigger: "An owner's executable lies in a system path (/usr, /bin, /sbin, /lib) but no package database lists it",
+        check: Check::Socket(fact_rules::exe_not_packaged),
+    },
+    Rule {
+        id: "container-published-port",
+        trigger: "A listener held by docker-proxy: info naming the container it forwards to (the one namespace, named after its container, with a listener on the forwarded address and port)",
+        check: Check::Socket(fact_rules::container_published_port),
     },
     Rule {
         id: "exe-in-temp-dir",
@@ -303,7 +350,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "name-claims-daemon",
-        trigger: "An owner's name or argv[0] is a known daemon's (sshd, nginx, mysqld, systemd, cron, ...) but its executable is not that daemon's (exec -a, prctl)",
+        trigger: "An owner's name or argv[0] is a known daemon's (sshd, nginx, mysqld, systemd, cron, ...) but its executable is not that daemon's (exec -a, prctl): judged by the executable's package when established (openssh-server's sshd is sshd; a file named sshd from no package is not), else by its file name",
         check: Check::Socket(socket_rules::name_claims_daemon),
     },
     Rule {
@@ -406,6 +453,8 @@ pub struct Assessor<'r, 's> {
     registry: &'r Registry,
     snapshot: &'s Snapshot,
     same_port: HashMap<(Protocol, u16), Vec<&'s Socket>>,
+    facts: Option<&'s FactsTable>,
+    reach: Option<&'s dyn ReachSource>,
 }
 
 impl<'r, 's> Assessor<'r, 's> {
@@ -421,7 +470,24 @@ impl<'r, 's> Assessor<'r, 's> {
             registry,
             snapshot,
             same_port,
+            facts: None,
+            reach: None,
         }
+    }
+
+    /// Weigh exposure by what `reach` says (a live host's interfaces and firewall): a database
+    /// or admin interface reachable from a network warns, a filtered one is noted as such.
+    pub fn with_reach(mut self, reach: &'s dyn ReachSource) -> Self {
+        self.reach = Some(reach);
+        self
+    }
+
+    /// The assessor with the owners' facts, for the rules that judge by them (a modified
+    /// binary, one from no package in a system path, a daemon's package, a container behind a
+    /// proxy). Without facts those rules stay silent: a fact unknown is never a finding.
+    pub fn with_facts(mut self, facts: &'s FactsTable) -> Assessor<'r, 's> {
+        self.facts = Some(facts);
+        self
     }
 
     pub fn snapshot(&self) -> &'s Snapshot {
@@ -485,7 +551,7 @@ impl<'r, 's> Assessor<'r, 's> {
             .registry
             .by_port(socket.local_port, Some(socket.protocol));
         let known = crate::known::uses_of(socket.local_port, Some(socket.protocol));
-        let facts = socket_facts(
+        let mut facts = socket_facts(
             self.registry,
             self.snapshot,
             socket,
@@ -493,6 +559,8 @@ impl<'r, 's> Assessor<'r, 's> {
             &entries,
             &known,
         );
+        facts.facts = self.facts;
+        facts.reach = self.reach;
         make(&facts, findings(&facts))
     }
 }
@@ -546,6 +614,8 @@ fn socket_facts<'a, 'r>(
         snapshot,
         socket,
         same_port,
+        facts: None,
+        reach: None,
     }
 }
 

@@ -7,6 +7,7 @@
 
 use super::next_steps::{self, NextStep};
 use super::{Finding, Severity, SocketFacts, Text};
+use crate::facts::{Fact, OwnerFacts, Provenance};
 use crate::registry::{PortClass, Protocol};
 use crate::sockets::{Owner, Socket, UnknownOwner};
 use crate::text::has_hidden_chars;
@@ -43,10 +44,9 @@ pub(super) struct Daemon {
     /// Process names (comm, cut by the kernel at 15 bytes, or argv[0]) that claim to be this
     /// daemon. Only distinctive names: a process called "master" claims nothing.
     pub claims: &'static [&'static str],
-    /// The Debian and RPM packages that ship it. Not consulted yet: when a package fact reaches
-    /// the snapshot, an executable owned by one of these is this daemon whatever its file name,
-    /// and one owned by no package cannot be ([`exe_is`] is the one place to add that).
-    #[allow(dead_code)]
+    /// The Debian and RPM packages that ship it: an executable from one of these is this daemon
+    /// whatever its file name, and one from no package is not, whatever its name
+    /// ([`daemon_is`]).
     pub packages: &'static [&'static str],
 }
 
@@ -422,16 +422,35 @@ fn serves_as(owner: &Owner, exes: &[&str]) -> bool {
     }
 }
 
+/// Whether `owner` runs daemon `d`, by the strongest evidence at hand: the package its
+/// executable comes from when established (one of the daemon's packages: yes; no package at
+/// all: no, whatever the file is called), else the executable's file name. `None`: neither is
+/// known.
+fn daemon_is(owner: &Owner, d: &Daemon, facts: Option<&OwnerFacts>) -> Option<bool> {
+    let by_name = exe_is(owner, d.exes);
+    match facts.map(|f| &f.package) {
+        Some(Fact::Known(Provenance::Package(p))) if d.packages.contains(&p.name.as_str()) => {
+            Some(true)
+        }
+        Some(Fact::Known(Provenance::NotPackaged { .. })) if by_name == Some(true) => Some(false),
+        _ => by_name,
+    }
+}
+
 /// 22 held by something that is not an ssh daemon.
 pub(super) fn service_mismatch<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
     let s = as_listener(f)?;
     let usual = DAEMONS
         .iter()
         .find(|d| d.ports.contains(&s.local_port) && d.protocol.is_none_or(|p| p == s.protocol))?;
+    let usual_daemon = |o: &Owner| match daemon_is(o, usual, f.owner_facts(o.pid)) {
+        Some(is) => is,
+        None => claims_one_of(o, usual.exes),
+    };
     if s.owners.is_empty()
         || s.owners
             .iter()
-            .any(|o| serves_as(o, usual.exes) || serves_as(o, PROXY_HOLDERS))
+            .any(|o| usual_daemon(o) || serves_as(o, PROXY_HOLDERS))
     {
         return None;
     }
@@ -581,7 +600,32 @@ fn open_database(s: &Socket) -> Option<(&'static OpenByDefault, bool)> {
     could_be.then_some((db, false))
 }
 
-/// Reachable from other machines: bound to a wildcard or a non-loopback address.
+/// An admin interface, as far as the port's known uses say: a dev server or debugger (meant for
+/// local use), or a port whose every known use is named an admin, administration, management or
+/// console interface (a port shared with ordinary services, like 8080, is not one). A port
+/// number never proves the program, so the text says "commonly used by".
+fn admin_use(f: &SocketFacts) -> Option<String> {
+    let known = f.port.known;
+    if let Some(dev) = known.iter().find(|k| k.category == "dev-server") {
+        return Some(dev.product.clone());
+    }
+    let admin = |k: &&&crate::known::KnownUse| {
+        k.product.split(|c: char| !c.is_alphanumeric()).any(|w| {
+            ["admin", "administration", "management", "console"]
+                .iter()
+                .any(|a| w.eq_ignore_ascii_case(a))
+        })
+    };
+    if !known.is_empty() && known.iter().all(|k| admin(&k)) {
+        return known.first().map(|k| k.product.clone());
+    }
+    None
+}
+
+/// Reachable from other machines: bound to a wildcard or a non-loopback address. What the
+/// interfaces and the firewall say (when the caller gave a [`super::ReachSource`]) decides how
+/// loud a database or admin interface is: reachable from a network, a warning; filtered on every
+/// way in, noted as such.
 pub(super) fn exposed_all_interfaces<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
     let s = as_listener(f)?;
     if s.is_loopback() {
@@ -592,13 +636,15 @@ pub(super) fn exposed_all_interfaces<'x>(f: &'x SocketFacts) -> Option<Finding<'
     } else {
         s.local_addr.to_string()
     };
-    let local_only_use = f
-        .port
-        .known
-        .iter()
-        .find(|k| k.category == "dev-server")
-        .map(|k| k.product.clone());
-    let (severity, extra) = match (open_database(s), local_only_use) {
+    let database = open_database(s);
+    let admin = admin_use(f);
+    // Asked only for what it changes: reading the firewall is not free.
+    let reach = if database.is_some() || admin.is_some() {
+        f.reach.and_then(|r| r.reach(s))
+    } else {
+        None
+    };
+    let (mut severity, mut extra) = match (database, &admin) {
         (Some((db, by_exe)), _) => (
             Severity::Warning,
             if by_exe {
@@ -619,13 +665,48 @@ pub(super) fn exposed_all_interfaces<'x>(f: &'x SocketFacts) -> Option<Finding<'
         (None, Some(product)) => (
             Severity::Notice,
             format!(
-                " This port is commonly used by {product}, which is meant for local use: \
-                 exposing it can hand control to anyone on the network."
+                " This port is commonly used by {product}, an admin or development interface \
+                 meant for local use: exposing it can hand control to anyone on the network."
             ),
         ),
         (None, None) => (Severity::Info, String::new()),
     };
-    let reach = if s.is_wildcard() {
+    let mut firewall_says = "unless a firewall stops it";
+    match &reach {
+        Some(super::Reachability::Network { scope, via }) => {
+            severity = Severity::Warning;
+            firewall_says = "as the firewall lets it";
+            extra.push_str(&format!(
+                " It is reachable from {}: {via}.",
+                match *scope {
+                    "lan" => "this host's LAN",
+                    "public" => "a public address",
+                    "container-bridge" => "a container bridge",
+                    other => other,
+                }
+            ));
+        }
+        Some(super::Reachability::Filtered { why }) => {
+            // Still worth a note: one rule change exposes it.
+            severity = if database.is_some() {
+                Severity::Notice
+            } else {
+                Severity::Info
+            };
+            firewall_says = "but the firewall stops it";
+            extra.push_str(&format!(
+                " Filtered by the firewall on every way in but loopback: {why}. One rule change \
+                 would expose it."
+            ));
+        }
+        None => {}
+    }
+    let title_tail = match &reach {
+        Some(super::Reachability::Network { scope, .. }) => format!(", reachable ({scope})"),
+        Some(super::Reachability::Filtered { .. }) => ", filtered by the firewall".to_string(),
+        None => String::new(),
+    };
+    let host = if s.is_wildcard() {
         "this machine on any of its addresses".to_string()
     } else {
         s.local_addr.to_string()
@@ -633,10 +714,13 @@ pub(super) fn exposed_all_interfaces<'x>(f: &'x SocketFacts) -> Option<Finding<'
     let mut next_steps = next_steps::find_listener(s.local_port, Some(s.protocol));
     next_steps.extend(next_steps::firewall(s.local_port));
     Some(Finding::new(severity, move || Text {
-        title: format!("{}/{} listens on {where_}", s.local_port, s.protocol),
+        title: format!(
+            "{}/{} listens on {where_}{title_tail}",
+            s.local_port, s.protocol
+        ),
         why: format!(
-            "Any host that can reach {reach} can connect to port {}, unless a firewall stops \
-             it. If only this machine needs it, bind it to 127.0.0.1 or ::1.{extra}",
+            "Any host that can reach {host} can connect to port {}, {firewall_says}. If only \
+             this machine needs it, bind it to 127.0.0.1 or ::1.{extra}",
             s.local_port
         ),
         next_steps,
@@ -871,11 +955,14 @@ fn claims_one_of(owner: &Owner, names: &[&str]) -> bool {
 }
 
 /// The daemon `owner` names itself after while its executable is not that daemon's (an
-/// unreadable executable decides nothing).
-fn borrowed_daemon(owner: &Owner) -> Option<(&'static Daemon, &str)> {
+/// unreadable executable decides nothing; the package, when established, decides first).
+fn borrowed_daemon<'o>(
+    owner: &'o Owner,
+    facts: Option<&OwnerFacts>,
+) -> Option<(&'static Daemon, &'o str)> {
     DAEMONS.iter().find_map(|d| {
         let claimed = claimed_names(owner).find(|c| d.claims.iter().any(|n| name_matches(c, n)))?;
-        (exe_is(owner, d.exes) == Some(false)).then_some((d, claimed))
+        (daemon_is(owner, d, facts) == Some(false)).then_some((d, claimed))
     })
 }
 
@@ -897,16 +984,26 @@ pub(super) fn name_claims_daemon<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> 
         .socket
         .owners
         .iter()
-        .find_map(|o| borrowed_daemon(o).map(|(d, c)| (o, d, c)))?;
+        .find_map(|o| borrowed_daemon(o, f.owner_facts(o.pid)).map(|(d, c)| (o, d, c)))?;
     let exe = o.exe.as_deref().unwrap_or_default();
+    let from = match f.owner_facts(o.pid).map(|f| &f.package) {
+        Some(Fact::Known(Provenance::Package(p))) => format!(", from package {}", p.name),
+        Some(Fact::Known(Provenance::NotPackaged { .. })) => ", from no package".to_string(),
+        _ => String::new(),
+    };
     Some(Finding::new(Severity::Warning, move || Text {
-        title: format!("pid {} calls itself \"{claimed}\" but runs {exe}", o.pid),
+        title: format!(
+            "pid {} calls itself \"{claimed}\" but runs {exe}{from}",
+            o.pid
+        ),
         why: format!(
-            "\"{claimed}\" is the name of {}, whose executable is {}; this process runs {exe} \
-             instead. Any program can take any name (exec -a, prctl), so the name proves \
-             nothing: judge it by its executable and the package that owns it.",
+            "\"{claimed}\" is the name of {}, whose executable is {} from the package {}; this \
+             process runs {exe}{from} instead. Any program can take any name (exec -a, prctl), \
+             so the name proves nothing: judge it by its executable and the package that owns \
+             it.",
             daemon.what,
-            daemon.exes.join(" or ")
+            daemon.exes.join(" or "),
+            daemon.packages.join(" or ")
         ),
         next_steps: next_steps::inspect_process(o),
     }))
@@ -960,7 +1057,7 @@ pub(super) fn name_differs_from_exe<'x>(f: &'x SocketFacts) -> Option<Finding<'x
         (!name.is_empty()
             && !runtime
             && !same
-            && borrowed_daemon(o).is_none()
+            && borrowed_daemon(o, f.owner_facts(o.pid)).is_none()
             && kernel_thread_name(o).is_none())
         .then_some((o, exe))
     })?;
@@ -1178,8 +1275,100 @@ mod tests {
             snapshot: snap,
             socket,
             same_port: &listeners_on(snap, socket.protocol, socket.local_port),
+            facts: None,
+            reach: None,
         };
         rule(&facts).map(Finding::written)
+    }
+
+    /// A reach source that says the same of every socket.
+    struct Says(Option<crate::hints::Reachability>);
+
+    impl crate::hints::ReachSource for Says {
+        fn reach(&self, _: &Socket) -> Option<crate::hints::Reachability> {
+            self.0.clone()
+        }
+    }
+
+    /// Run `exposed_all_interfaces` with `reach` saying `says`.
+    fn exposed_with(socket: Socket, says: Option<crate::hints::Reachability>) -> Option<Written> {
+        let reg = Registry::embedded();
+        let snap = snapshot(vec![socket]);
+        let socket = &snap.sockets[0];
+        let entries = reg.by_port(socket.local_port, Some(socket.protocol));
+        let known = uses_of(socket.local_port, Some(socket.protocol));
+        let says = Says(says);
+        let facts = SocketFacts {
+            port: port_facts(
+                &reg,
+                &entries,
+                &known,
+                socket.local_port,
+                Some(socket.protocol),
+                Some(socket),
+            ),
+            snapshot: &snap,
+            socket,
+            same_port: &listeners_on(&snap, socket.protocol, socket.local_port),
+            facts: None,
+            reach: Some(&says),
+        };
+        exposed_all_interfaces(&facts).map(Finding::written)
+    }
+
+    #[test]
+    fn reach_makes_an_exposed_database_a_warning_or_a_note() {
+        use crate::hints::Reachability;
+        let redis = || {
+            tcp(
+                "0.0.0.0",
+                6379,
+                owner(73, "redis-server", 104, "/usr/bin/redis-server"),
+            )
+        };
+        let open = exposed_with(
+            redis(),
+            Some(Reachability::Network {
+                scope: "public",
+                via: "203.0.113.7 on eth0, no-rules: no firewall rules".into(),
+            }),
+        )
+        .unwrap();
+        assert_eq!(open.severity, Severity::Warning);
+        assert!(
+            open.title.ends_with(", reachable (public)"),
+            "{}",
+            open.title
+        );
+        assert!(open
+            .why
+            .contains("reachable from a public address: 203.0.113.7 on eth0"));
+        let filtered = exposed_with(
+            redis(),
+            Some(Reachability::Filtered {
+                why: "10.0.0.5 on eth0, dropped: an input rule drops tcp dport 6379 on eth0".into(),
+            }),
+        )
+        .unwrap();
+        assert_eq!(filtered.severity, Severity::Notice, "noted, not warned");
+        assert!(filtered.title.ends_with("filtered by the firewall"));
+        assert!(filtered.why.contains("drops tcp dport 6379"));
+        // Nothing said: as without a source, the database is a warning "unless a firewall
+        // stops it".
+        let unknown = exposed_with(redis(), None).unwrap();
+        assert_eq!(unknown.severity, Severity::Warning);
+        assert!(unknown.why.contains("unless a firewall stops it"));
+        // An ordinary service is not made louder by being reachable: reach is not even asked.
+        let ssh = exposed_with(
+            tcp("0.0.0.0", 22, sshd()),
+            Some(Reachability::Network {
+                scope: "lan",
+                via: String::new(),
+            }),
+        )
+        .unwrap();
+        assert_eq!(ssh.severity, Severity::Info);
+        assert!(!ssh.title.contains("reachable"));
     }
 
     fn run(

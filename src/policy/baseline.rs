@@ -38,6 +38,17 @@ fn comment(s: &str) -> String {
 
 /// The file for the listeners of `snapshot`. `required` marks every rule required.
 pub fn write(registry: &Registry, snapshot: &Snapshot, required: bool) -> String {
+    write_with_facts(registry, snapshot, required, None)
+}
+
+/// [`write`], with the package, service unit and container of each listener's owner where
+/// `facts` established them (a session's `.scope` unit changes at every login: not written).
+pub fn write_with_facts(
+    registry: &Registry,
+    snapshot: &Snapshot,
+    required: bool,
+    facts: Option<&crate::facts::FactsTable>,
+) -> String {
     let mut groups: BTreeMap<GroupKey, Group> = BTreeMap::new();
     for socket in snapshot.sockets.iter().filter(|s| s.state.is_listener()) {
         let bind = BindSpec::of(socket.local_addr);
@@ -117,6 +128,20 @@ pub fn write(registry: &Registry, snapshot: &Snapshot, required: bool) -> String
         }
         if let Some(exe) = &key.exe {
             let _ = writeln!(out, "exe = {}", quoted(exe));
+        }
+        if let Some(table) = facts {
+            let first = group.sockets[0];
+            let l = super::ListenerFacts::of_socket(first).with_facts(first, table);
+            let service_unit = l.unit.filter(|u| u.ends_with(".service"));
+            for (name, value) in [
+                ("package", l.package),
+                ("unit", service_unit),
+                ("container", l.container),
+            ] {
+                if let Some(v) = value {
+                    let _ = writeln!(out, "{name} = {}", quoted(v));
+                }
+            }
         }
         let service = registry.service_name(key.port, key.protocol);
         let reason = match (service, &key.process) {

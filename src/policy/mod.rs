@@ -4,9 +4,9 @@
 //! nothing (the `baseline` and `check` commands do).
 //!
 //! Rules match on facts about a listener given as a [`ListenerFacts`] with optional fields:
-//! facts that the collector cannot establish yet (package, systemd unit, container, network
-//! namespace) are `None`, and a rule that names an unknown fact does *not* match — a check must
-//! never pass on a guess. [`Match::NeedsUnknown`] lets `check` say which rule could not be judged.
+//! facts that could not be established (package, systemd unit, container, network namespace:
+//! [`ListenerFacts::with_facts`] fills them from the `facts` layer) are `None`, and a rule that
+//! names an unknown fact does *not* match — a check must never pass on a guess. [`Match::NeedsUnknown`] lets `check` say which rule could not be judged.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::facts::{Fact as Known, FactsTable, Provenance};
 use crate::registry::Protocol;
 use crate::sockets::Socket;
 
@@ -291,7 +292,7 @@ pub struct ListenerFacts<'a> {
 
 impl<'a> ListenerFacts<'a> {
     /// The facts the socket itself carries; package, unit, container and netns stay unknown until
-    /// the facts layer supplies them.
+    /// [`ListenerFacts::with_facts`] supplies them.
     pub fn of_socket(socket: &'a Socket) -> ListenerFacts<'a> {
         ListenerFacts {
             protocol: socket.protocol,
@@ -310,6 +311,28 @@ impl<'a> ListenerFacts<'a> {
             container: None,
             netns: None,
         }
+    }
+
+    /// The same with the facts `table` established for the socket's first owner: its package
+    /// (`None` when from no package or unknown), unit, container (name, else short id), and the
+    /// namespace (`host`, or its label). An unknown fact stays `None`: a rule naming it is not
+    /// judged.
+    pub fn with_facts(mut self, socket: &'a Socket, table: &'a FactsTable) -> ListenerFacts<'a> {
+        self.netns = match &socket.netns {
+            None => Some("host"),
+            Some(ns) => table.stored_label(ns.inode).or(ns.name.as_deref()),
+        };
+        let Some(f) = socket.owners.first().and_then(|o| table.owner(o.pid)) else {
+            return self;
+        };
+        if let Known::Known(Provenance::Package(p)) = &f.package {
+            self.package = Some(p.name.as_str());
+        }
+        self.unit = f.unit.known().map(|u| u.name.as_str());
+        if let Known::Known(Some(c)) = &f.container {
+            self.container = Some(c.name.known().map_or_else(|| c.short_id(), String::as_str));
+        }
+        self
     }
 }
 
@@ -561,9 +584,59 @@ impl Verdicts {
     }
 }
 
+/// The rules indexed by port, built once per file: a baseline of a busy server has a rule per
+/// port, so judging 10k listeners against 10k rules stays linear.
+#[derive(Debug, Clone, Default)]
+struct RuleIndex {
+    by_port: std::collections::HashMap<u16, Vec<usize>>,
+    /// Rules without a single port (a range, or none): tried for every listener.
+    general: Vec<usize>,
+}
+
+impl RuleIndex {
+    fn new(rules: &[PlacedRule]) -> RuleIndex {
+        let mut index = RuleIndex::default();
+        for (ri, placed) in rules.iter().enumerate() {
+            match placed.rule.port {
+                Some(p) if p.first == p.last => index.by_port.entry(p.first).or_default().push(ri),
+                _ => index.general.push(ri),
+            }
+        }
+        index
+    }
+
+    /// The rules that may match a listener on `port`, in file order.
+    fn candidates(&self, port: u16, into: &mut Vec<usize>) {
+        into.clear();
+        into.extend_from_slice(self.by_port.get(&port).map_or(&[][..], Vec::as_slice));
+        into.extend_from_slice(&self.general);
+        into.sort_unstable();
+    }
+}
+
+/// How the rules judge one listener: every rule that matches (`first` is the one shown), and
+/// the rules that would match but name facts unknown for it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Judgement {
+    matched: Vec<usize>,
+    undecided: Vec<(usize, Vec<Fact>)>,
+}
+
+fn judge(rules: &[PlacedRule], l: &ListenerFacts, candidates: &[usize]) -> Judgement {
+    let mut j = Judgement::default();
+    for &ri in candidates {
+        match rules[ri].rule.matches(l) {
+            Match::Yes => j.matched.push(ri),
+            Match::No => {}
+            Match::NeedsUnknown(facts) => j.undecided.push((ri, facts)),
+        }
+    }
+    j
+}
+
 impl Expected {
-    /// Match every listener against every rule: linear in listeners × rules, and a file has tens
-    /// of rules. Listener facts are built by the caller, so a facts layer can add to them.
+    /// Match every listener against every rule it may match (by port, plus the rules without a
+    /// single port). Listener facts are built by the caller, so a facts layer can add to them.
     pub fn check(&self, listeners: &[ListenerFacts]) -> Verdicts {
         let mut v = Verdicts {
             matched: Vec::with_capacity(listeners.len()),
@@ -571,43 +644,20 @@ impl Expected {
         };
         let mut hit = vec![false; self.rules.len()];
         let mut maybe: BTreeMap<usize, Vec<Fact>> = BTreeMap::new();
-        // A baseline of a busy server has a rule per port: look rules up by port, so checking
-        // 10k listeners against 10k rules stays linear.
-        let mut by_port: std::collections::HashMap<u16, Vec<usize>> =
-            std::collections::HashMap::new();
-        let mut general = Vec::new();
-        for (ri, placed) in self.rules.iter().enumerate() {
-            match placed.rule.port {
-                Some(p) if p.first == p.last => by_port.entry(p.first).or_default().push(ri),
-                _ => general.push(ri),
-            }
-        }
+        let index = RuleIndex::new(&self.rules);
         let mut candidates = Vec::new();
         for (li, l) in listeners.iter().enumerate() {
-            let mut found = None;
-            let mut undecided = Vec::new();
-            candidates.clear();
-            candidates.extend_from_slice(by_port.get(&l.port).map_or(&[][..], Vec::as_slice));
-            candidates.extend_from_slice(&general);
-            candidates.sort_unstable();
-            for &ri in &candidates {
-                let placed = &self.rules[ri];
-                match placed.rule.matches(l) {
-                    Match::Yes => {
-                        hit[ri] = true;
-                        if found.is_none() {
-                            found = Some(ri);
-                        }
-                    }
-                    Match::No => {}
-                    Match::NeedsUnknown(facts) => {
-                        maybe.entry(ri).or_default().extend(facts.iter().copied());
-                        undecided.push((ri, facts));
-                    }
-                }
+            index.candidates(l.port, &mut candidates);
+            let j = judge(&self.rules, l, &candidates);
+            for &ri in &j.matched {
+                hit[ri] = true;
             }
-            if found.is_none() && !undecided.is_empty() {
-                v.undecided.insert(li, undecided);
+            for (ri, facts) in &j.undecided {
+                maybe.entry(*ri).or_default().extend(facts.iter().copied());
+            }
+            let found = j.matched.first().copied();
+            if found.is_none() && !j.undecided.is_empty() {
+                v.undecided.insert(li, j.undecided);
             }
             v.matched.push(found);
         }
@@ -622,6 +672,119 @@ impl Expected {
             }
         }
         v
+    }
+}
+
+/// Which severities an expected listener's hints are quieted at: every one but `alert`. A rule
+/// says who is meant to listen; an alert (an executable in /tmp, a disguised kernel thread) says
+/// that what listens may not be who the rule meant, so it stays loud.
+pub fn quiets(severity: crate::hints::Severity) -> bool {
+    severity < crate::hints::Severity::Alert
+}
+
+/// The file, indexed once, for marking rows one at a time (`list`, `explain`, the explorer,
+/// `diff --expected`): `check` judges a whole snapshot at once, these judge a row where it is
+/// drawn.
+#[derive(Debug, Clone)]
+pub struct Marker {
+    pub expected: Expected,
+    index: RuleIndex,
+}
+
+/// What the file says about one listener.
+#[derive(Debug, Clone)]
+pub enum Mark<'m> {
+    /// This rule (the first that matches, in file order) expects it.
+    Expected(&'m PlacedRule),
+    /// No rule matches; `undecided` are rules that would, were the named facts known.
+    Unexpected {
+        undecided: Vec<(&'m PlacedRule, Vec<Fact>)>,
+    },
+}
+
+impl Mark<'_> {
+    pub fn is_expected(&self) -> bool {
+        matches!(self, Mark::Expected(_))
+    }
+}
+
+impl Marker {
+    pub fn new(expected: Expected) -> Marker {
+        let index = RuleIndex::new(&expected.rules);
+        Marker { expected, index }
+    }
+
+    /// The file's path as given or found (for "no rule in FILE matches").
+    pub fn origin(&self) -> &str {
+        &self.expected.origin
+    }
+
+    /// Judge one listener's facts.
+    pub fn mark_facts(&self, l: &ListenerFacts) -> Mark<'_> {
+        let mut candidates = Vec::new();
+        self.index.candidates(l.port, &mut candidates);
+        let j = judge(&self.expected.rules, l, &candidates);
+        match j.matched.first() {
+            Some(&ri) => Mark::Expected(&self.expected.rules[ri]),
+            None => Mark::Unexpected {
+                undecided: j
+                    .undecided
+                    .into_iter()
+                    .map(|(ri, facts)| (&self.expected.rules[ri], facts))
+                    .collect(),
+            },
+        }
+    }
+
+    /// Judge a socket, with its owner's facts from `facts` (package, unit, container,
+    /// namespace); `None` for a connection (the file speaks of listeners only).
+    pub fn mark(&self, socket: &Socket, facts: &FactsTable) -> Option<Mark<'_>> {
+        socket
+            .state
+            .is_listener()
+            .then(|| self.mark_facts(&ListenerFacts::of_socket(socket).with_facts(socket, facts)))
+    }
+
+    /// Whether any of `rules` (indices into the file) matches the listener `socket`.
+    pub fn matches_any(&self, socket: &Socket, rules: &[usize], facts: &FactsTable) -> bool {
+        if rules.is_empty() || !socket.state.is_listener() {
+            return false;
+        }
+        let l = ListenerFacts::of_socket(socket).with_facts(socket, facts);
+        rules
+            .iter()
+            .any(|&ri| self.expected.rules[ri].rule.matches(&l) == Match::Yes)
+    }
+
+    /// The required rules that none of `sockets`' listeners matches.
+    pub fn missing<'s>(
+        &self,
+        sockets: impl IntoIterator<Item = &'s Socket>,
+        facts: &FactsTable,
+    ) -> Vec<usize> {
+        let mut hit = vec![false; self.expected.rules.len()];
+        let mut candidates = Vec::new();
+        for s in sockets.into_iter().filter(|s| s.state.is_listener()) {
+            let l = ListenerFacts::of_socket(s).with_facts(s, facts);
+            self.index.candidates(l.port, &mut candidates);
+            for ri in judge(&self.expected.rules, &l, &candidates).matched {
+                hit[ri] = true;
+            }
+        }
+        (0..hit.len())
+            .filter(|&ri| self.expected.rules[ri].rule.required && !hit[ri])
+            .collect()
+    }
+}
+
+/// `--expected FILE`, else the first default path that exists; `Ok(None)` when there is no file
+/// and none was named (the listing is then not marked at all). A named file that is missing, or
+/// any file that does not parse, is an error: nothing is marked from a file with an error.
+pub fn find_optional(explicit: Option<&Path>) -> Result<Option<Expected>, PolicyError> {
+    match Expected::find(explicit) {
+        Ok(e) => Ok(Some(e)),
+        Err(PolicyError::NotFound { .. }) if explicit.is_none() => Ok(None),
+        Err(e) => Err(e),
     }
 }
 

@@ -74,6 +74,8 @@ struct Connection {
     child: Child,
     stdin: Option<ChildStdin>,
     stderr: Arc<Mutex<Vec<u8>>>,
+    /// Disconnects when the stderr reader has read ssh's stderr to its end.
+    stderr_done: Option<std::sync::mpsc::Receiver<()>>,
 }
 
 impl Drop for Connection {
@@ -99,6 +101,9 @@ pub struct RemoteCollector {
     target: Target,
     shared: Arc<Mutex<Shared>>,
     connection: Option<Connection>,
+    /// Every-socket mode was just switched (`a`): to what, and when. The next collection waits a
+    /// little for the remote state in that mode rather than return the old one.
+    switching: Option<(bool, Instant)>,
     pub session: Session,
 }
 
@@ -116,6 +121,7 @@ impl RemoteCollector {
             target,
             shared,
             connection: None,
+            switching: None,
             session: Session::default(),
         };
         collector.start(false)?;
@@ -126,15 +132,17 @@ impl RemoteCollector {
         self.connection = None; // ends the old ssh first
         let mut child = self.command(batch).spawn().map_err(RemoteError::NoSsh)?;
         let stderr = Arc::new(Mutex::new(Vec::new()));
-        if let Some(err) = child.stderr.take() {
-            spawn_stderr_reader(err, Arc::clone(&stderr));
-        }
+        let stderr_done = child
+            .stderr
+            .take()
+            .map(|err| spawn_stderr_reader(err, Arc::clone(&stderr)));
         let stdin = child.stdin.take();
         let stdout = child.stdout.take().map(BufReader::new);
         let mut connection = Connection {
             child,
             stdin,
             stderr,
+            stderr_done,
         };
         let Some(mut stdout) = stdout else {
             return Err(RemoteError::Connect("ssh gave no output pipe".into()));
@@ -144,6 +152,12 @@ impl RemoteCollector {
             Err(problem) => {
                 drop(connection.stdin.take());
                 let status = connection.child.wait().ok();
+                // ssh has exited, but its last words may still be in the pipe: let the reader
+                // take them (a ProxyCommand that inherited the pipe could hold it open: not
+                // forever).
+                if let Some(done) = &connection.stderr_done {
+                    let _ = done.recv_timeout(Duration::from_secs(2));
+                }
                 let stderr = connection
                     .stderr
                     .lock()
@@ -284,6 +298,22 @@ impl RemoteCollector {
 
 impl Collector for RemoteCollector {
     fn collect(&mut self) -> Result<Snapshot, CollectError> {
+        if let Some((on, since)) = self.switching.take() {
+            // Runs on the explorer's collector thread, never the UI's: waiting here is fine.
+            let patience = Duration::from_secs_f64(2.0 * self.target.interval + 5.0);
+            loop {
+                {
+                    let shared = lock(&self.shared);
+                    if shared.mirror.includes_connections() == Some(on)
+                        || shared.lost.is_some()
+                        || since.elapsed() > patience
+                    {
+                        break;
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         let shared = lock(&self.shared);
         let host = escape(&self.target.destination);
         if let Some(why) = &shared.lost {
@@ -324,6 +354,23 @@ impl Collector for RemoteCollector {
         }
         if let Err(e) = self.start(true) {
             lock(&self.shared).lost = Some(e.to_string());
+        }
+    }
+
+    /// Tell the remote collector to include connections or not (a line on its standard input;
+    /// see `stream`). A reconnect starts in the mode asked for last.
+    fn include_connections(&mut self, on: bool) {
+        self.target.include_connections = on;
+        let Some(stdin) = self.connection.as_mut().and_then(|c| c.stdin.as_mut()) else {
+            return;
+        };
+        let line = super::stream::connections_request(on);
+        if stdin
+            .write_all(line.as_bytes())
+            .and_then(|()| stdin.flush())
+            .is_ok()
+        {
+            self.switching = Some((on, Instant::now()));
         }
     }
 }
@@ -407,11 +454,17 @@ fn spawn_stream_reader(
         });
 }
 
-/// Keep the last 16 KB of ssh's stderr, to explain a failure.
-fn spawn_stderr_reader(mut err: impl Read + Send + 'static, keep: Arc<Mutex<Vec<u8>>>) {
+/// Keep the last 16 KB of ssh's stderr, to explain a failure. The receiver disconnects once
+/// the stderr has been read to its end.
+fn spawn_stderr_reader(
+    mut err: impl Read + Send + 'static,
+    keep: Arc<Mutex<Vec<u8>>>,
+) -> std::sync::mpsc::Receiver<()> {
+    let (done, ended) = std::sync::mpsc::channel::<()>();
     let _ = std::thread::Builder::new()
         .name("ssh-stderr".into())
         .spawn(move || {
+            let _done = done; // dropped when this thread ends
             let mut buf = [0u8; 4096];
             while let Ok(n) = err.read(&mut buf) {
                 if n == 0 {
@@ -425,6 +478,7 @@ fn spawn_stderr_reader(mut err: impl Read + Send + 'static, keep: Arc<Mutex<Vec<
                 kept.drain(..excess);
             }
         });
+    ended
 }
 
 fn last_line(bytes: &[u8]) -> Option<String> {

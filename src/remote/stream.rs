@@ -4,6 +4,10 @@
 //! when they change), with a small heartbeat while nothing does. An idle server with a thousand
 //! listeners thus costs a few bytes a second instead of a snapshot per refresh.
 //!
+//! The other way, the local side writes requests on the collector's standard input, one line
+//! each: `connections on` / `connections off` (the explorer's `a`: every socket, or listeners
+//! only). Anything else is ignored; the input's end stops the collector.
+//!
 //! Owns the wire format only: no ssh, no threads, no terminal. Text inside is raw (escaped by the
 //! printers, as for any snapshot).
 
@@ -16,7 +20,8 @@ use crate::sockets::{HostInfo, Snapshot, Socket, SocketKey};
 
 /// Bump when a message changes meaning; both sides must speak the same version (a remote
 /// portscope with another one is not used: this binary is uploaded instead).
-pub const PROTOCOL: u32 = 1;
+/// Version 2: the collector takes requests on its standard input (`connections on|off`).
+pub const PROTOCOL: u32 = 2;
 
 /// Written when nothing changed for this long, so the local side can tell a quiet server from a
 /// dead connection.
@@ -147,6 +152,25 @@ pub fn write_message(out: &mut impl Write, message: &Message) -> io::Result<()> 
     out.flush()
 }
 
+/// The request line that switches connections on or off.
+pub fn connections_request(on: bool) -> &'static str {
+    if on {
+        "connections on\n"
+    } else {
+        "connections off\n"
+    }
+}
+
+/// A request line read by the collector: `Some(on)` for a connections switch, `None` for
+/// anything else (ignored, so a later version's requests do not break this one).
+pub fn parse_request(line: &[u8]) -> Option<bool> {
+    match line.trim_ascii() {
+        b"connections on" => Some(true),
+        b"connections off" => Some(false),
+        _ => None,
+    }
+}
+
 /// Why a line of the stream could not be applied.
 #[derive(Debug, thiserror::Error)]
 pub enum StreamError {
@@ -213,6 +237,11 @@ impl Mirror {
             Message::Error(e) => self.remote_error = Some(e),
         }
         Ok(())
+    }
+
+    /// Whether the remote state holds connections too; `None` before the first snapshot.
+    pub fn includes_connections(&self) -> Option<bool> {
+        self.host.as_ref().map(|h| h.includes_connections)
     }
 
     /// The state as a snapshot, sorted as a local collection is; `None` before the first one.
@@ -317,6 +346,15 @@ mod tests {
                 &Message::Beat(100 + 2 * HEARTBEAT_SECS)
             ]
         );
+    }
+
+    #[test]
+    fn requests_round_trip_and_unknown_ones_are_ignored() {
+        for on in [true, false] {
+            assert_eq!(parse_request(connections_request(on).as_bytes()), Some(on));
+        }
+        assert_eq!(parse_request(b"connections maybe\n"), None);
+        assert_eq!(parse_request(b""), None);
     }
 
     #[test]

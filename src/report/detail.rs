@@ -8,8 +8,10 @@
 //! printer must show exactly as it is (escaping it again would break its quoting).
 
 use super::words;
+use crate::facts::FactsTable;
 use crate::hints::{Assessment, Hint, Severity};
 use crate::known::KnownUse;
+use crate::policy::{Fact, Mark};
 use crate::registry::{Entry, PortClass, PortRange, Protocol, Registry};
 use crate::sockets::{HostInfo, Owner, Socket};
 
@@ -81,11 +83,30 @@ fn note(text: impl Into<String>, tone: Tone) -> Item {
 }
 
 /// A live socket: verdict, socket, process, IANA, known uses, hints. `vanished` says the
-/// socket is gone (judged by its port alone).
+/// socket is gone (judged by its port alone). Without its owners' facts: see
+/// [`socket_with_facts`].
 pub fn socket(host: &HostInfo, s: &Socket, a: &Assessment, vanished: bool) -> Detail {
-    let mut sections = vec![verdict(&a.hints, vanished)];
+    let none = FactsTable::unknown("not established for this view");
+    socket_with_facts(host, s, a, vanished, &none)
+}
+
+/// A live socket with its owners' facts: the verdict opens with them (package ✓/✗, unit or
+/// container, namespace, how it was started) after the hints' one-liners, and the ancestry
+/// follows the process.
+pub fn socket_with_facts(
+    host: &HostInfo,
+    s: &Socket,
+    a: &Assessment,
+    vanished: bool,
+    facts: &FactsTable,
+) -> Detail {
+    // The hints' one-liners, then who holds it: both fit the first lines of an 80x24 screen.
+    let mut verdict = verdict(&a.hints, vanished);
+    verdict.items.extend(super::facts::verdict_items(facts, s));
+    let mut sections = vec![verdict];
     sections.push(socket_section(host, s));
     sections.push(process_section(host, s));
+    sections.push(super::facts::ancestry_section(facts, s));
     sections.push(iana_section(&a.entries, s.local_port, None));
     sections.push(known_section(&a.known_uses));
     sections.push(hints_section(&a.hints));
@@ -192,6 +213,87 @@ fn verdict(hints: &[Hint], vanished: bool) -> Section {
         heading: "Verdict",
         items,
     }
+}
+
+/// What the expected-listeners file says about the socket a detail describes.
+#[derive(Debug, Clone, Copy)]
+pub enum Expectation<'a> {
+    /// No file is in use (none named, none at the default paths).
+    NoFile,
+    /// The file does not judge this socket: a connection, or a socket that is gone.
+    NotJudged,
+    /// The file at `origin` judged it.
+    Judged { mark: &'a Mark<'a>, origin: &'a str },
+}
+
+/// Put the expectation at the top of a socket detail's verdict, and quiet the verdict lines of
+/// an expected listener: they stay listed, dimmed and marked quieted, except alerts (see
+/// [`crate::policy::quiets`]). The Hints section below keeps every hint in full.
+pub fn expectation(detail: &mut Detail, e: Expectation) {
+    let Some(verdict) = detail.sections.iter_mut().find(|s| s.heading == "Verdict") else {
+        return;
+    };
+    let mut head = Vec::new();
+    match e {
+        Expectation::NotJudged => return,
+        Expectation::NoFile => head.push(note("no expectations file", Tone::Dim)),
+        Expectation::Judged {
+            mark: Mark::Expected(placed),
+            origin,
+        } => {
+            let rule = &placed.rule;
+            let mut text = if rule.reason.is_empty() {
+                "expected (the rule gives no reason)".to_owned()
+            } else {
+                format!("expected: {}", rule.reason)
+            };
+            if !rule.owner.is_empty() {
+                text.push_str(&format!(" — {}", rule.owner));
+            }
+            text.push_str(&format!(" ({origin}, line {})", placed.line));
+            head.push(note(text, Tone::Plain));
+            let mut quieted = false;
+            for item in &mut verdict.items {
+                if let Item::Verdict {
+                    severity,
+                    id,
+                    title,
+                } = item
+                {
+                    if crate::policy::quiets(*severity) {
+                        quieted = true;
+                        *item = note(format!("[{severity}] {title}  ({id}) · quieted"), Tone::Dim);
+                    }
+                }
+            }
+            if quieted {
+                head.push(note(
+                    "quieted hints are listed but not counted toward the alarm",
+                    Tone::Dim,
+                ));
+            }
+        }
+        Expectation::Judged {
+            mark: Mark::Unexpected { undecided },
+            origin,
+        } => {
+            head.push(note(
+                format!("unexpected: no rule in {origin} matches"),
+                Tone::Severity(Severity::Notice),
+            ));
+            for (placed, facts) in undecided {
+                head.push(note(
+                    format!(
+                        "the rule at line {} would match if its {} were known; portscope does not know it for this listener",
+                        placed.line,
+                        facts.iter().map(|f: &Fact| f.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                    Tone::Dim,
+                ));
+            }
+        }
+    }
+    verdict.items.splice(0..0, head);
 }
 
 fn socket_section(host: &HostInfo, s: &Socket) -> Section {

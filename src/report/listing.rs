@@ -11,8 +11,11 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+use super::facts::RowFacts;
 use super::words;
+use crate::facts::FactsTable;
 use crate::hints::{Flag, Severity};
+use crate::policy::Mark;
 use crate::registry::{Protocol, Registry};
 use crate::sockets::{Family, Socket, SocketState, UnknownOwner};
 use crate::text::escape;
@@ -113,6 +116,47 @@ pub struct Filter {
     /// Free text (the explorer's `/`): any of port, address, process, pid, user, service or
     /// hint id contains it, any case.
     pub text: Option<String>,
+    /// Which network namespaces; `None`: every one collected.
+    pub netns: Option<Namespaces>,
+}
+
+/// The network namespaces a listing shows (`list --netns`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Namespaces {
+    /// The collector's own (the host's): `list`'s default.
+    Host,
+    /// Every namespace collected.
+    All,
+    /// One namespace, by its `ip netns` name, its label (`container web`), its inode or
+    /// `net:[INODE]`.
+    Named(String),
+}
+
+impl Namespaces {
+    /// `host`, `all`, or a name: what `--netns` takes.
+    pub fn parse(raw: &str) -> Result<Namespaces, String> {
+        match raw.trim() {
+            "" => Err("--netns needs a namespace name, host or all".into()),
+            "host" => Ok(Namespaces::Host),
+            "all" => Ok(Namespaces::All),
+            name => Ok(Namespaces::Named(name.to_owned())),
+        }
+    }
+
+    /// Whether a socket in `ns` (`None`: the host's), labelled `label`, is shown.
+    pub fn admits(&self, ns: Option<&crate::sockets::NetNs>, label: Option<&str>) -> bool {
+        match (self, ns) {
+            (Namespaces::All, _) => true,
+            (Namespaces::Host, ns) => ns.is_none(),
+            (Namespaces::Named(_), None) => false,
+            (Namespaces::Named(want), Some(ns)) => {
+                ns.name.as_deref() == Some(want.as_str())
+                    || label == Some(want.as_str())
+                    || ns.label() == *want
+                    || ns.inode.to_string() == *want
+            }
+        }
+    }
 }
 
 impl Filter {
@@ -127,6 +171,10 @@ impl Filter {
                 .as_deref()
                 .is_none_or(|want| s.owners.iter().any(|o| contains_any_case(&o.name, want)))
             && self.user.as_deref().is_none_or(|want| user_is(s, want))
+            && self
+                .netns
+                .as_ref()
+                .is_none_or(|n| n.admits(s.netns.as_ref(), None))
             && self
                 .text
                 .as_deref()
@@ -164,6 +212,9 @@ fn text_matches(s: &Socket, service: Option<&str>, flags: &[Flag], text: &str) -
     words.extend(s.owners.iter().map(|o| o.name.as_str()));
     words.extend(flags.iter().map(|f| f.id));
     words.extend(s.owner_unknown.map(words::owner_state));
+    // The namespace's tag, as the listing shows it (its name or `net:[INODE]`).
+    let netns = s.netns.as_ref().map(crate::sockets::NetNs::label);
+    words.extend(netns.as_deref());
     words.iter().any(|w| contains_any_case(w, text))
 }
 
@@ -192,10 +243,31 @@ pub struct Row<'a> {
     pub badge: Option<Severity>,
     /// Every hint's id and severity, most severe first. The full text is `portscope explain`.
     pub hints: Vec<Flag>,
-    /// The network namespace, when not the host's: its `ip netns` name or `net:[INODE]`.
+    /// The network namespace, when not the host's: its `ip netns` name, the container or unit
+    /// running in it, or `net:[INODE]`.
     pub netns: Option<String>,
+    /// Package, integrity, unit, container, pod of the first owner ([`Row::with_facts`]).
+    #[serde(flatten)]
+    pub facts: RowFacts,
+    /// What the expected-listeners file says: `true` a rule expects it, `false` none does,
+    /// `null` when no file is in use or the socket is a connection (the file names listeners).
+    pub expected: Option<bool>,
+    /// The rule that expects it.
+    pub expected_by: Option<ExpectedBy<'a>>,
+    /// The worst of the hints the expectation quieted: kept in `hints`, left out of `badge`.
+    pub quieted: Option<Severity>,
     #[serde(skip)]
     pub socket: &'a Socket,
+}
+
+/// The rule of the expected-listeners file that expects a listener.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ExpectedBy<'a> {
+    pub file: &'a str,
+    /// The line of its `[[listener]]`.
+    pub line: usize,
+    pub reason: &'a str,
+    pub owner: &'a str,
 }
 
 impl<'a> Row<'a> {
@@ -216,8 +288,48 @@ impl<'a> Row<'a> {
             badge: crate::hints::worst(&hints),
             hints,
             netns: socket.netns.as_ref().map(crate::sockets::NetNs::label),
+            facts: RowFacts::default(),
+            expected: None,
+            expected_by: None,
+            quieted: None,
             socket,
         }
+    }
+
+    /// The row with its owner's facts and its namespace's label from `table`.
+    pub fn with_facts(mut self, table: &FactsTable) -> Row<'a> {
+        self.facts = RowFacts::of(table, self.socket);
+        self.netns = self
+            .socket
+            .netns
+            .as_ref()
+            .map(|ns| table.namespace_label(ns));
+        self
+    }
+
+    /// Mark the row with what the expected-listeners file (`origin`) says about it. On an
+    /// expected listener the hints stay listed but are quieted ([`crate::policy::quiets`]): the
+    /// badge counts only those that are not.
+    pub fn with_mark(mut self, mark: Option<&Mark<'a>>, origin: &'a str) -> Row<'a> {
+        let Some(mark) = mark else {
+            return self;
+        };
+        self.expected = Some(mark.is_expected());
+        if let Mark::Expected(placed) = mark {
+            self.expected_by = Some(ExpectedBy {
+                file: origin,
+                line: placed.line,
+                reason: &placed.rule.reason,
+                owner: &placed.rule.owner,
+            });
+            let (quiet, loud): (Vec<Flag>, Vec<Flag>) = self
+                .hints
+                .iter()
+                .partition(|f| crate::policy::quiets(f.severity));
+            self.badge = crate::hints::worst(&loud);
+            self.quieted = crate::hints::worst(&quiet);
+        }
+        self
     }
 
     /// Owner state and worst severity in words: `hidden`, `warning`, `kernel notice`.
@@ -225,6 +337,7 @@ impl<'a> Row<'a> {
         let parts = [
             self.owner_unknown.map(words::owner_state),
             self.badge.map(words::severity),
+            self.quieted.map(words::quieted),
         ];
         parts.into_iter().flatten().collect::<Vec<_>>().join(" ")
     }
@@ -243,7 +356,11 @@ pub enum Column {
     Pid,
     Process,
     User,
+    /// The container, pod or systemd unit the first owner runs in.
+    Held,
     Flag,
+    /// Expected by the expected-listeners file (shown only when one is in use).
+    Expected,
 }
 
 impl Column {
@@ -259,7 +376,9 @@ impl Column {
             Column::Pid => "PID",
             Column::Process => "PROCESS",
             Column::User => "USER",
+            Column::Held => "UNIT/CONTAINER",
             Column::Flag => "FLAG",
+            Column::Expected => "EXP",
         }
     }
 
@@ -276,7 +395,9 @@ impl Column {
             Column::Pid => 3,
             Column::Process => 7,
             Column::User => 4,
+            Column::Held => 8,
             Column::Flag => 4,
+            Column::Expected => 3,
         }
     }
 
@@ -284,8 +405,18 @@ impl Column {
     pub fn shrinks(self) -> bool {
         matches!(
             self,
-            Column::Service | Column::Remote | Column::Process | Column::User
+            Column::Service | Column::Remote | Column::Process | Column::User | Column::Held
         )
+    }
+
+    /// The `list` table's columns; connections add their state and peer; `wide` (a terminal of
+    /// [`WIDE`] columns or more, or no terminal) adds UNIT/CONTAINER.
+    pub fn listing_at(connections: bool, wide: bool) -> Vec<Column> {
+        let mut cols = Column::listing(connections);
+        if wide {
+            cols.insert(cols.len() - 1, Column::Held);
+        }
+        cols
     }
 
     /// The `list` table's columns; connections add their state and peer.
@@ -332,10 +463,15 @@ impl Column {
                 (None, Some(uid)) => uid.to_string().into(),
                 (None, None) => "-".into(),
             },
+            Column::Held => row.facts.held_by().into(),
             Column::Flag => row.flag_words().into(),
+            Column::Expected => words::expected_glyph(row.expected).into(),
         }
     }
 }
+
+/// The table width from which `list` shows the UNIT/CONTAINER column.
+pub const WIDE: usize = 120;
 
 /// The escaped cells of a table of `rows`.
 pub fn table_cells(rows: &[Row], columns: &[Column]) -> Vec<Vec<String>> {
@@ -373,6 +509,22 @@ pub struct CsvRow {
     pub cmdline: String,
     /// The network namespace, when not the host's (escaped).
     pub netns: String,
+    /// The first owner's package; `unknown (why)` when it could not be established.
+    pub package: String,
+    /// `package`, `not-packaged`, `deleted` or `unknown`.
+    pub provenance: String,
+    /// `unmodified`, `modified`, `replaced`, `not-packaged`, `unknown`; empty when not checked.
+    pub integrity: String,
+    pub unit: String,
+    pub container: String,
+    pub pod: String,
+    /// `yes`, `no`, or empty when no expected-listeners file is in use.
+    pub expected: &'static str,
+    /// The reason and owner of the rule that expects it (escaped).
+    pub expected_reason: String,
+    pub expected_owner: String,
+    /// The worst quieted hint's severity.
+    pub quieted: &'static str,
 }
 
 /// The CSV header line: the field names of [`CsvRow`], as the csv writer derives them.
@@ -390,6 +542,7 @@ pub fn csv_header() -> String {
 impl CsvRow {
     pub fn from_row(row: &Row) -> CsvRow {
         let first = row.socket.owners.first();
+        let f = &row.facts;
         let esc = |s: Option<&str>| escape(s.unwrap_or("")).into_owned();
         CsvRow {
             proto: row.protocol.as_str().to_owned(),
@@ -420,6 +573,16 @@ impl CsvRow {
                     .join(" ")
             }),
             netns: esc(row.netns.as_deref()),
+            package: escape(&f.cell("package", f.package.as_deref())).into_owned(),
+            provenance: f.provenance.unwrap_or_default().to_owned(),
+            integrity: escape(&f.cell("integrity", f.integrity)).into_owned(),
+            unit: escape(&f.cell("unit", f.unit.as_deref())).into_owned(),
+            container: escape(&f.cell("container", f.container.as_deref())).into_owned(),
+            pod: escape(&f.cell("pod", f.pod.as_deref())).into_owned(),
+            expected: words::expected_word(row.expected),
+            expected_reason: esc(row.expected_by.map(|e| e.reason)),
+            expected_owner: esc(row.expected_by.map(|e| e.owner)),
+            quieted: row.quieted.map_or("", words::severity),
         }
     }
 }
@@ -490,5 +653,32 @@ mod tests {
         );
         assert!(!text.contains('\u{1b}'), "{text}");
         assert!(text.contains("ss\\x1b]0;x\\x07hd"), "{text}");
+    }
+
+    #[test]
+    fn namespaces_are_chosen_by_name_label_or_inode() {
+        let ns = crate::sockets::NetNs {
+            inode: 4026532100,
+            name: Some("sandbox".into()),
+            pid: None,
+        };
+        let named = |n: &str| Namespaces::parse(n).unwrap();
+        assert!(named("host").admits(None, None));
+        assert!(!named("host").admits(Some(&ns), None));
+        assert!(named("all").admits(Some(&ns), None));
+        assert!(named("sandbox").admits(Some(&ns), None));
+        assert!(named("4026532100").admits(Some(&ns), None));
+        assert!(named("container web").admits(Some(&ns), Some("container web")));
+        assert!(!named("other").admits(Some(&ns), Some("container web")));
+        assert!(!named("sandbox").admits(None, None));
+        assert!(Namespaces::parse("  ").is_err());
+        // The free text finds a socket by its namespace's tag.
+        let mut s = tcp("0.0.0.0", 80, owner(9, "nginx", 0, "/usr/sbin/nginx"));
+        s.netns = Some(ns);
+        let text = Filter {
+            text: Some("sandbox".into()),
+            ..Filter::default()
+        };
+        assert!(text.matches(&s, None, &[]));
     }
 }

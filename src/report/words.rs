@@ -23,6 +23,52 @@ pub fn severity_glyph(s: Option<Severity>) -> &'static str {
     }
 }
 
+/// A hint quieted by the expected-listeners file, in a listing's FLAG: `quieted warning`.
+pub fn quieted(s: Severity) -> &'static str {
+    match s {
+        Severity::Info => "quieted info",
+        Severity::Notice => "quieted notice",
+        Severity::Warning => "quieted warning",
+        Severity::Alert => "quieted alert",
+    }
+}
+
+/// Expected or not, for CSV: `yes`, `no`, empty when no file is in use.
+pub fn expected_word(expected: Option<bool>) -> &'static str {
+    match expected {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "",
+    }
+}
+
+/// Expected or not, in a narrow column: ✓ and ✗ where the locale says the terminal takes UTF-8,
+/// else `yes` and `no` (which also read without colour); `-` for a row the file does not judge.
+pub fn expected_glyph(expected: Option<bool>) -> &'static str {
+    match (expected, unicode_marks()) {
+        (Some(true), true) => "✓",
+        (Some(false), true) => "✗",
+        (Some(true), false) => "yes",
+        (Some(false), false) => "no",
+        (None, _) => "-",
+    }
+}
+
+/// Whether marks may be drawn as non-ASCII glyphs: the first of `LC_ALL`, `LC_CTYPE` and `LANG`
+/// that is set names UTF-8, as `locale(1)` decides the character set. Read once per process.
+pub fn unicode_marks() -> bool {
+    static UNICODE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *UNICODE.get_or_init(|| {
+        ["LC_ALL", "LC_CTYPE", "LANG"]
+            .iter()
+            .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+            .is_some_and(|v| {
+                let v = v.to_ascii_lowercase();
+                v.contains("utf-8") || v.contains("utf8")
+            })
+    })
+}
+
 /// Why a socket has no owner, in one word (the serde name of [`UnknownOwner`]).
 pub fn owner_state(u: UnknownOwner) -> &'static str {
     match u {

@@ -24,6 +24,17 @@ pub trait Collector: Send {
     /// The user asked for a refresh (`r`): a collector that can lose its source (a remote host
     /// over ssh) reconnects here. Nothing to do for the others.
     fn retry(&mut self) {}
+
+    /// For a collector that replays a snapshot file: the owners' facts recorded in it, raw for
+    /// the `facts` layer to read (`Null` when the file has none). `None`: this collector's
+    /// processes are not this machine's, and it has no facts about them.
+    fn recorded_facts(&self) -> Option<serde_json::Value> {
+        None
+    }
+    /// The user switched between listeners only and every socket (`a`): a collector whose scope
+    /// can change applies it from its next collection (a remote host's is told over the
+    /// connection). Nothing to do for a saved snapshot.
+    fn include_connections(&mut self, _on: bool) {}
 }
 
 /// What a collection should include.
@@ -71,11 +82,18 @@ impl Collector for SystemCollector {
         self.portable.options = self.options;
         self.portable.collect()
     }
+
+    fn include_connections(&mut self, on: bool) {
+        self.options.include_connections = on;
+    }
 }
 
 /// Replays a saved snapshot: for tests, and for opening a snapshot taken elsewhere.
 pub struct FixtureCollector {
     pub snapshot: Snapshot,
+    /// The snapshot file's `facts` member (schema 3), kept as it was: `facts` reads it, this
+    /// layer only carries it. `None` for older snapshots.
+    pub facts: Option<serde_json::Value>,
 }
 
 impl FixtureCollector {
@@ -113,15 +131,24 @@ impl FixtureCollector {
                 "snapshot schema version {version} is newer than this portscope understands ({SCHEMA_VERSION}); upgrade portscope to open it"
             )));
         }
+        let mut value = value;
+        let facts = value
+            .as_object_mut()
+            .and_then(|o| o.remove("facts"))
+            .filter(|f| !f.is_null());
         let snapshot: Snapshot = serde_json::from_value(value)
             .map_err(|e| fail(format!("not a valid snapshot: {e}")))?;
-        Ok(FixtureCollector { snapshot })
+        Ok(FixtureCollector { snapshot, facts })
     }
 }
 
 impl Collector for FixtureCollector {
     fn collect(&mut self) -> Result<Snapshot, CollectError> {
         Ok(self.snapshot.clone())
+    }
+
+    fn recorded_facts(&self) -> Option<serde_json::Value> {
+        Some(self.facts.clone().unwrap_or(serde_json::Value::Null))
     }
 }
 

@@ -48,6 +48,44 @@ pub enum ChangeKind {
     UserChanged { from: Vec<String>, to: Vec<String> },
     /// Hints that fire now and did not before, by id.
     NewHints { ids: Vec<String> },
+    /// What runs it changed: its package, systemd unit or container (`fact`); `None` is none
+    /// (no package, no unit, no container). An unknown on either side is not a change.
+    HolderChanged {
+        fact: &'static str,
+        from: Option<String>,
+        to: Option<String>,
+    },
+}
+
+/// What runs a listener, as the caller established it (facts are a layer above this one): each
+/// `None` when unknown, `Some(None)` when known to be none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Held<'a> {
+    pub package: Option<Option<&'a str>>,
+    pub unit: Option<Option<&'a str>>,
+    pub container: Option<Option<&'a str>>,
+}
+
+/// How to find what runs a socket of one snapshot (`None`: not known for that snapshot).
+pub type HeldOf<'a> = Option<&'a dyn Fn(&Socket) -> Held<'a>>;
+
+/// The facts of `before` and `after` that differ where both are known.
+fn held_changes(before: Held, after: Held) -> Vec<ChangeKind> {
+    [
+        ("package", before.package, after.package),
+        ("unit", before.unit, after.unit),
+        ("container", before.container, after.container),
+    ]
+    .into_iter()
+    .filter_map(|(fact, b, a)| match (b, a) {
+        (Some(b), Some(a)) if a != b => Some(ChangeKind::HolderChanged {
+            fact,
+            from: b.map(str::to_owned),
+            to: a.map(str::to_owned),
+        }),
+        _ => None,
+    })
+    .collect()
 }
 
 /// The ids of the hints that fire for each socket of a snapshot, by the socket's index in
@@ -58,6 +96,19 @@ pub type HintIds<'a> = &'a [BTreeSet<String>];
 /// both passes find their partner through an index instead of scanning, since a snapshot of a
 /// busy host holds 100,000 of them.
 pub fn diff(old: &Snapshot, new: &Snapshot, old_hints: HintIds, new_hints: HintIds) -> Changes {
+    diff_held(old, new, old_hints, new_hints, None, None)
+}
+
+/// [`diff`], also comparing what runs each pair of listeners (package, unit, container) where
+/// both snapshots know it.
+pub fn diff_held(
+    old: &Snapshot,
+    new: &Snapshot,
+    old_hints: HintIds,
+    new_hints: HintIds,
+    old_held: HeldOf,
+    new_held: HeldOf,
+) -> Changes {
     // Listener indices into `sockets`, sorted by protocol, port and address; the sort is stable,
     // so sockets with one key keep their snapshot order.
     let listeners = |s: &Snapshot| -> Vec<usize> {
@@ -172,6 +223,9 @@ pub fn diff(old: &Snapshot, new: &Snapshot, old_hints: HintIds, new_hints: HintI
             .collect();
         if !new_ids.is_empty() {
             what.push(ChangeKind::NewHints { ids: new_ids });
+        }
+        if let (Some(held_b), Some(held_a)) = (old_held, new_held) {
+            what.extend(held_changes(held_b(b), held_a(a)));
         }
         if !what.is_empty() {
             changes.changed.push(Change {

@@ -43,7 +43,11 @@ pub(crate) use portable::UserNames;
 ///
 /// 2: sockets of other network namespaces are included, tagged with `netns` (absent or null: the
 /// collector's own namespace). Version 1 snapshots still load: every socket in them is the host's.
-pub const SCHEMA_VERSION: u32 = 2;
+///
+/// 3: the file carries the owners' facts (package, unit, container, pod; integrity with
+/// `--verify`) in a `facts` member, which the `facts` module reads ([`collect::FixtureCollector`]
+/// keeps it aside). Older snapshots load with those facts unknown.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Everything one collection saw: the host facts and its sockets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

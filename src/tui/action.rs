@@ -37,6 +37,13 @@ pub const HELP: &[(&str, &str)] = &[
     ("q  Ctrl-C", "quit"),
 ];
 
+/// Ctrl-C, which quits from anywhere.
+pub fn is_interrupt(key: KeyEvent) -> bool {
+    key.kind != KeyEventKind::Release
+        && key.modifiers.contains(KeyModifiers::CONTROL)
+        && matches!(key.code, KeyCode::Char('c'))
+}
+
 /// The action for a key in a mode; `None` for keys that mean nothing there.
 pub fn action_for(mode: &Mode, key: KeyEvent) -> Option<Action> {
     if key.kind == KeyEventKind::Release {

@@ -3,13 +3,14 @@
 
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossterm::event::{Event, KeyEvent};
 
 use super::state::Refresh;
+use crate::facts::{Depth, FactsCache, FactsTable, Roots};
 use crate::registry::Registry;
-use crate::sockets::{Collector, SystemCollector};
+use crate::sockets::{Collector, Socket, SystemCollector};
 
 pub enum Msg {
     Key(KeyEvent),
@@ -20,6 +21,8 @@ pub enum Msg {
     /// The terminal changed size (or needs a redraw).
     Redraw,
     Refreshed(Box<Refresh>),
+    /// The deeper facts of the socket of this inode (for the detail pane).
+    Described(u64, Box<FactsTable>),
     CollectFailed(String),
     /// The collector thread ended by panicking.
     CollectorDied,
@@ -33,6 +36,8 @@ pub enum Control {
     RefreshNow,
     Pause(bool),
     IncludeConnections(bool),
+    /// Establish this socket's owners' facts down to ancestry and integrity.
+    Describe(Box<Socket>),
 }
 
 /// Where snapshots come from: this machine (whose options can change), or any other collector.
@@ -54,9 +59,37 @@ impl Source {
             Source::Other(c) => c.retry(),
         }
     }
+    /// Where the owners' facts come from: established on this machine for its own collector,
+    /// read from the snapshot a replayed one carries, unknown for another host's.
+    fn facts(&self) -> Facts {
+        match self {
+            Source::Live(_) => Facts::Live(Box::new(FactsCache::new(Roots::system()))),
+            Source::Other(c) => Facts::Given(match c.recorded_facts() {
+                Some(recorded) => FactsTable::from_recorded(Some(recorded)),
+                None => FactsTable::unknown(crate::facts::table::OTHER_HOST),
+            }),
+        }
+    }
+
     fn include_connections(&mut self, on: bool) {
-        if let Source::Live(c) = self {
-            c.options.include_connections = on;
+        match self {
+            Source::Live(c) => c.include_connections(on),
+            Source::Other(c) => c.include_connections(on),
+        }
+    }
+}
+
+/// The collector thread's facts: one cache kept across refreshes, or a fixed table.
+enum Facts {
+    Live(Box<FactsCache>),
+    Given(FactsTable),
+}
+
+impl Facts {
+    fn of(&mut self, snapshot: &crate::sockets::Snapshot) -> FactsTable {
+        match self {
+            Facts::Live(cache) => cache.table_of(snapshot, Depth::Cheap),
+            Facts::Given(table) => table.clone(),
         }
     }
 }
@@ -140,13 +173,17 @@ pub fn spawn_collector(
         .name("collector".into())
         .spawn(move || {
             let _notice = DeathNotice(tx.clone());
+            let mut facts = source.facts();
             let mut paused = false;
             let mut collect_now = true;
+            let period = interval.unwrap_or(Duration::from_secs(3600));
+            let mut due = Instant::now() + period;
             loop {
                 if collect_now {
                     let msg = match source.collect() {
                         Ok(snapshot) => {
-                            let refresh = Refresh::assess(registry, snapshot);
+                            let table = facts.of(&snapshot);
+                            let refresh = Refresh::assess_with(registry, snapshot, table);
                             Msg::Refreshed(Box::new(refresh))
                         }
                         Err(err) => Msg::CollectFailed(err.to_string()),
@@ -154,9 +191,22 @@ pub fn spawn_collector(
                     if tx.send(msg).is_err() {
                         return;
                     }
+                    due = Instant::now() + period;
                 }
-                let wait = interval.unwrap_or(Duration::from_secs(3600));
+                // A detail asked for in between does not push the next refresh back.
+                let wait = due.saturating_duration_since(Instant::now());
                 collect_now = match control_rx.recv_timeout(wait) {
+                    Ok(Control::Describe(socket)) => {
+                        if let Facts::Live(cache) = &mut facts {
+                            let mut table = FactsTable::default();
+                            cache.deepen(&mut table, &socket, Depth::Verify);
+                            let msg = Msg::Described(socket.inode, Box::new(table));
+                            if tx.send(msg).is_err() {
+                                return;
+                            }
+                        }
+                        false
+                    }
                     Ok(Control::RefreshNow) => {
                         source.retry();
                         true

@@ -19,6 +19,7 @@ use crate::sockets::{Collector, SystemCollector};
 
 mod action;
 mod event;
+pub mod fleet;
 mod process;
 mod state;
 mod terminal;
@@ -60,13 +61,16 @@ pub enum Ending {
     HungUp,
     Signal(i32),
     CollectorDied,
+    /// Ctrl-C in an explorer opened from the fleet view: end the whole session, not only the
+    /// explorer (q and Esc go back).
+    Interrupted,
 }
 
 impl Ending {
     /// The exit status, as a shell reports a signal: 128 + its number (129 for a hangup).
     pub fn exit_code(self) -> u8 {
         match self {
-            Ending::Quit => 0,
+            Ending::Quit | Ending::Interrupted => 0,
             Ending::HungUp => 129,
             Ending::Signal(sig) => 128u8.saturating_add(sig as u8),
             Ending::CollectorDied => 1,
@@ -74,8 +78,14 @@ impl Ending {
     }
 }
 
-/// `portscope` with no arguments: this machine's sockets, refreshed every `interval` seconds.
-pub fn run_live(registry: Registry, interval: f64) -> Result<Ending, TuiError> {
+/// `portscope` with no arguments: this machine's sockets, refreshed every `interval` seconds,
+/// listeners marked by `marker`'s expected-listeners file when there is one (the caller loads
+/// it, so a broken file is reported before the terminal is touched).
+pub fn run_live(
+    registry: Registry,
+    interval: f64,
+    marker: Option<crate::policy::Marker>,
+) -> Result<Ending, TuiError> {
     check_interval(interval)?;
     let collector = SystemCollector::new(CollectOptions::default());
     run(
@@ -85,6 +95,7 @@ pub fn run_live(registry: Registry, interval: f64) -> Result<Ending, TuiError> {
         "live",
         false,
         None,
+        marker,
     )
 }
 
@@ -113,6 +124,7 @@ pub fn run_with(
         title,
         read_only,
         None,
+        None,
     )
 }
 
@@ -133,6 +145,7 @@ pub fn run_remote(
         &title,
         false,
         Some(host.to_string()),
+        None,
     )
 }
 
@@ -159,6 +172,7 @@ fn run(
     title: &str,
     read_only: bool,
     remote: Option<String>,
+    marker: Option<crate::policy::Marker>,
 ) -> Result<Ending, TuiError> {
     if !terminal_available_for_keys_from_tty() {
         return Err(TuiError::NoTerminal);
@@ -168,6 +182,12 @@ fn run(
     let interval = refresh.map_or(0.0, |d| d.as_secs_f64());
     let mut app = App::new(registry, title, read_only, interval);
     app.remote = remote;
+    if matches!(source, Source::Live(_)) {
+        app.set_reach(Box::new(crate::exposure::LiveReach::new()));
+    }
+    if let Some(marker) = marker {
+        app.set_marker(marker);
+    }
 
     let (tx, rx) = event::channel();
     event::spawn_signals(tx.clone())?;
@@ -256,6 +276,9 @@ pub fn run_session<B: Backend>(
 
 fn handle(app: &mut App, msg: Msg, control: &Sender<Control>, outside: &Outside) -> Option<Ending> {
     let action = match msg {
+        Msg::Key(key) if app.nested && action::is_interrupt(key) => {
+            return Some(Ending::Interrupted)
+        }
         Msg::Key(key) => action_for(&app.mode, key)?,
         Msg::Paste(text) => Action::Paste(text),
         Msg::Tick => Action::Tick,
@@ -264,15 +287,20 @@ fn handle(app: &mut App, msg: Msg, control: &Sender<Control>, outside: &Outside)
             return None;
         }
         Msg::Refreshed(refresh) => Action::Refreshed(refresh),
+        Msg::Described(inode, facts) => Action::Described(inode, facts),
         Msg::CollectFailed(err) => Action::CollectFailed(err),
         Msg::CollectorDied => return Some(Ending::CollectorDied),
         Msg::InputLost => return Some(Ending::HungUp),
         Msg::Signal(sig) => return Some(Ending::Signal(sig)),
     };
-    let effect = app.update(action)?;
+    let effect = app.update(action);
     let send = |c| {
         let _ = control.send(c);
     };
+    if let Some(socket) = app.take_describe() {
+        send(Control::Describe(Box::new(socket)));
+    }
+    let effect = effect?;
     match effect {
         Effect::Quit => return Some(Ending::Quit),
         Effect::RefreshNow => send(Control::RefreshNow),

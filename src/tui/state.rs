@@ -5,7 +5,9 @@
 
 use std::collections::HashMap;
 
-use crate::hints::{Assessor, Flag, Severity};
+use crate::facts::FactsTable;
+use crate::hints::{Assessor, Flag, ReachSource, Severity};
+use crate::policy::Marker;
 use crate::registry::{PortRange, Protocol, Registry};
 use crate::report::{self, Detail, Filter, SortKey};
 use crate::search::{Engine, Hit, Kind, Query};
@@ -25,13 +27,26 @@ pub const NOTICE_TICKS: u8 = 5;
 pub struct Refresh {
     pub snapshot: Snapshot,
     pub flags: Vec<Vec<Flag>>,
+    /// The owners' cheap facts (package, unit, container), established off the UI thread.
+    pub facts: FactsTable,
 }
 
 impl Refresh {
-    /// Assess every socket (what the collector thread does).
+    /// Assess every socket, without the owners' facts.
     pub fn assess(registry: &Registry, snapshot: Snapshot) -> Refresh {
-        let flags = Assessor::new(registry, &snapshot).flags_all();
-        Refresh { snapshot, flags }
+        Refresh::assess_with(registry, snapshot, FactsTable::unknown("not established"))
+    }
+
+    /// Assess every socket with the owners' facts (what the collector thread does).
+    pub fn assess_with(registry: &Registry, snapshot: Snapshot, facts: FactsTable) -> Refresh {
+        let flags = Assessor::new(registry, &snapshot)
+            .with_facts(&facts)
+            .flags_all();
+        Refresh {
+            snapshot,
+            flags,
+            facts,
+        }
     }
 }
 
@@ -80,6 +95,9 @@ pub enum Action {
         detail_max_scroll: u16,
     },
     Refreshed(Box<Refresh>),
+    /// The facts of one socket's owners down to their ancestry and integrity (the detail pane
+    /// asked the collector thread for them: hashing never runs on the UI thread).
+    Described(u64, Box<FactsTable>),
     CollectFailed(String),
     /// The result of a side effect, shown in the status line.
     Notice(String),
@@ -138,12 +156,36 @@ pub struct Row {
     pub first_seen: u64,
     /// The refresh that no longer had it; dropped `AGE_REFRESHES` later.
     pub vanished_at: Option<u64>,
+    /// Expected by the expected-listeners file or not; `None` when no file is in use or the
+    /// socket is a connection. A vanished row keeps its last mark.
+    pub expected: Option<bool>,
 }
 
 impl Row {
-    /// The worst hint's severity.
+    /// The worst hint's severity that counts: on an expected listener the quieted hints do not
+    /// (see [`crate::policy::quiets`]).
     pub fn badge(&self) -> Option<Severity> {
-        crate::hints::worst(&self.flags)
+        if self.expected == Some(true) {
+            self.flags
+                .iter()
+                .map(|f| f.severity)
+                .filter(|s| !crate::policy::quiets(*s))
+                .max()
+        } else {
+            crate::hints::worst(&self.flags)
+        }
+    }
+
+    /// The worst hint the expectation quieted, drawn dimmed where the badge would be.
+    pub fn quieted(&self) -> Option<Severity> {
+        if self.expected != Some(true) {
+            return None;
+        }
+        self.flags
+            .iter()
+            .map(|f| f.severity)
+            .filter(|s| crate::policy::quiets(*s))
+            .max()
     }
 }
 
@@ -179,9 +221,18 @@ pub struct App<'r> {
     pub read_only: bool,
     /// The host a remote collector (`portscope ssh`) reads, for the header.
     pub remote: Option<String>,
+    /// Opened from the fleet view: Esc with nothing left to clear goes back to it (as q does).
+    pub nested: bool,
     pub interval_secs: f64,
     /// The last refresh: the host and its sockets (rows point into them).
     snapshot: Option<Snapshot>,
+    /// The last refresh's facts of every owner (cheap: package, unit, container).
+    facts: FactsTable,
+    /// The detailed facts of one socket (by inode) for the detail pane, and the socket whose
+    /// detail to ask the collector thread for next (and the inode asked for last).
+    deep: Option<(u64, FactsTable)>,
+    describe: Option<Socket>,
+    described: Option<u64>,
     /// Sockets that vanished and are still shown, dimmed.
     vanished: Vec<Socket>,
     /// Every socket seen in the last refreshes, including recently vanished ones.
@@ -221,6 +272,11 @@ pub struct App<'r> {
     page_registry: usize,
     /// Set by every change that shows; the runtime draws only when it is set, then clears it.
     pub dirty: bool,
+    /// The expected-listeners file the rows are marked by, when one is in use.
+    marker: Option<Marker>,
+    /// This host's interfaces and firewall, for the detail's exposure hint (live only: a saved
+    /// snapshot or a remote host is not this host).
+    reach: Option<Box<dyn ReachSource + Send>>,
 }
 
 impl<'r> App<'r> {
@@ -256,8 +312,13 @@ impl<'r> App<'r> {
             source: source.to_owned(),
             read_only,
             remote: None,
+            nested: false,
             interval_secs,
             snapshot: None,
+            facts: FactsTable::unknown("not established yet"),
+            deep: None,
+            describe: None,
+            described: None,
             vanished: Vec::new(),
             rows: Vec::new(),
             visible: Vec::new(),
@@ -285,6 +346,42 @@ impl<'r> App<'r> {
             page_listeners: 10,
             page_registry: 10,
             dirty: true,
+            marker: None,
+            reach: None,
+        }
+    }
+
+    /// Weigh the selected listener's exposure by what `reach` says (this host's live view).
+    pub fn set_reach(&mut self, reach: Box<dyn ReachSource + Send>) {
+        self.reach = Some(reach);
+        self.rebuild_detail();
+    }
+
+    /// Mark listeners expected or not by this file from the next refresh on.
+    pub fn set_marker(&mut self, marker: Marker) {
+        self.marker = Some(marker);
+        self.mark_rows();
+        self.rebuild_detail();
+        self.dirty = true;
+    }
+
+    /// The file rows are marked by, if any (the listener pane shows the EXP mark only then).
+    pub fn marker(&self) -> Option<&Marker> {
+        self.marker.as_ref()
+    }
+
+    /// Mark every live row by the file: one index lookup per listener.
+    fn mark_rows(&mut self) {
+        let Some(marker) = &self.marker else {
+            return;
+        };
+        let Some(snapshot) = &self.snapshot else {
+            return;
+        };
+        for row in self.rows.iter_mut().filter(|r| r.vanished_at.is_none()) {
+            row.expected = marker
+                .mark(&snapshot.sockets[row.at], &self.facts)
+                .map(|m| m.is_expected());
         }
     }
 
@@ -484,6 +581,8 @@ impl<'r> App<'r> {
                         self.set_filter_text(String::new());
                     } else if !self.query.is_empty() {
                         self.clear_search();
+                    } else if self.nested {
+                        return Some(Effect::Quit);
                     } else {
                         self.notice = None;
                     }
@@ -562,6 +661,7 @@ impl<'r> App<'r> {
                 self.detail_scroll = self.detail_scroll.min(detail_max_scroll);
             }
             Action::Refreshed(refresh) => self.dirty = self.apply_refresh(*refresh),
+            Action::Described(inode, facts) => self.deep = Some((inode, *facts)),
             Action::CollectFailed(msg) => self.collect_error = Some(msg),
             Action::Notice(msg) => self.say(msg),
         }
@@ -599,6 +699,7 @@ impl<'r> App<'r> {
 
     /// What the detail pane describes, built once per change instead of on every frame.
     fn rebuild_detail(&mut self) {
+        self.want_description();
         self.detail = match self.detail_of {
             Pane::Registry | Pane::Detail => self.registry_detail(),
             Pane::Listeners => self.selected_row().map(|row| {
@@ -606,8 +707,28 @@ impl<'r> App<'r> {
                 let host = self.host().cloned().unwrap_or_default();
                 match (row.vanished_at, self.snapshot.as_ref()) {
                     (None, Some(snapshot)) => {
-                        let a = Assessor::new(self.registry, snapshot).assess(socket);
-                        report::detail::socket(&host, socket, &a, false)
+                        let facts = match &self.deep {
+                            Some((inode, deep)) if *inode == socket.inode => deep,
+                            _ => &self.facts,
+                        };
+                        let mut assessor = Assessor::new(self.registry, snapshot).with_facts(facts);
+                        if let Some(reach) = &self.reach {
+                            assessor = assessor.with_reach(reach.as_ref());
+                        }
+                        let a = assessor.assess(socket);
+                        let mut detail =
+                            report::detail::socket_with_facts(&host, socket, &a, false, facts);
+                        let mark = self.marker.as_ref().map(|m| (m, m.mark(socket, facts)));
+                        let expectation = match &mark {
+                            None => report::Expectation::NoFile,
+                            Some((_, None)) => report::Expectation::NotJudged,
+                            Some((m, Some(mark))) => report::Expectation::Judged {
+                                mark,
+                                origin: m.origin(),
+                            },
+                        };
+                        report::detail::expectation(&mut detail, expectation);
+                        detail
                     }
                     _ => {
                         let a = crate::hints::assess_port(
@@ -620,6 +741,32 @@ impl<'r> App<'r> {
                 }
             }),
         };
+    }
+
+    /// The socket whose deeper facts the detail pane wants from the collector thread, once per
+    /// socket and refresh.
+    pub fn take_describe(&mut self) -> Option<Socket> {
+        self.describe.take()
+    }
+
+    /// Ask for the selected live socket's deeper facts when they are not at hand.
+    fn want_description(&mut self) {
+        if self.detail_of != Pane::Listeners || self.read_only || self.remote.is_some() {
+            return;
+        }
+        let Some(row) = self.selected_row() else {
+            return;
+        };
+        if row.vanished_at.is_some() {
+            return;
+        }
+        let socket = self.socket(row);
+        if socket.owners.is_empty() || self.described == Some(socket.inode) {
+            return;
+        }
+        let socket = socket.clone();
+        self.described = Some(socket.inode);
+        self.describe = Some(socket);
     }
 
     fn registry_detail(&self) -> Option<Detail> {
@@ -828,7 +975,14 @@ impl<'r> App<'r> {
     fn apply_refresh(&mut self, refresh: Refresh) -> bool {
         self.generation += 1;
         let generation = self.generation;
-        let Refresh { snapshot, flags } = refresh;
+        let Refresh {
+            snapshot,
+            flags,
+            facts,
+        } = refresh;
+        self.facts = facts;
+        // Ask again for the detail's deeper facts: its processes may have changed.
+        self.described = None;
         // When connections were just switched on, the sockets this refresh adds were there all
         // along: highlighting 20,000 connections as new would say nothing.
         let scope_changed = self
@@ -879,6 +1033,7 @@ impl<'r> App<'r> {
                 flags,
                 first_seen,
                 vanished_at: None,
+                expected: None,
             });
         }
         // Keep what vanished for a few refreshes, dimmed, so a short-lived listener is noticed;
@@ -902,6 +1057,7 @@ impl<'r> App<'r> {
             }
         }
         self.rows = rows;
+        self.mark_rows();
         if self.notice.as_deref() == Some("refreshing…") {
             self.notice = None;
         }

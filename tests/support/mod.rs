@@ -56,15 +56,20 @@ impl Drop for Holder {
 
 /// `target/<profile>/examples/hold_sockets`, next to this test binary's `deps/` directory.
 pub fn hold_sockets_path() -> PathBuf {
+    example_path("hold_sockets")
+}
+
+/// `target/<profile>/examples/NAME` (built by `cargo test`), next to this test binary's `deps/`.
+pub fn example_path(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let profile_dir = exe
         .parent()
         .and_then(|d| d.parent())
         .expect("target/<profile>");
-    let path = profile_dir.join("examples").join("hold_sockets");
+    let path = profile_dir.join("examples").join(name);
     assert!(
         path.exists(),
-        "{} is missing: run the whole `cargo test` (it builds examples) or `cargo build --example hold_sockets` first",
+        "{} is missing: run the whole `cargo test` (it builds examples) or `cargo build --example {name}` first",
         path.display()
     );
     path

@@ -19,6 +19,7 @@ pub fn checks(proc: &ProcFs) -> Vec<Check> {
         privileges(proc),
         hidepid(proc),
         net_namespace(proc),
+        other_namespaces(proc, std::path::Path::new("/run/netns")),
         pid_namespace(proc),
         netlink(proc),
     ]
@@ -220,6 +221,58 @@ fn net_namespace(proc: &ProcFs) -> Check {
             detail: format!("cannot read /proc/self/ns/net: {e}"),
             fix: None,
         },
+    }
+}
+
+/// The other network namespaces (containers, `ip netns` sandboxes): their sockets are collected
+/// only by root, who can enter them; without root, say which could not be and how to see them.
+fn other_namespaces(proc: &ProcFs, run_netns: &std::path::Path) -> Check {
+    let check = "other-netns";
+    let found = crate::sockets::netns::discover(proc.root(), run_netns);
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    let named: Vec<String> = found
+        .others
+        .iter()
+        .filter_map(|n| n.tag.name.clone())
+        .collect();
+    let names = match named.len() {
+        0 => String::new(),
+        n if n <= 5 => format!(" ({})", crate::text::escape(&named.join(", "))),
+        n => format!(
+            " ({} and {} more)",
+            crate::text::escape(&named[..5].join(", ")),
+            n - 5
+        ),
+    };
+    if root {
+        return Check {
+            check,
+            status: Status::Ok,
+            detail: format!(
+                "{} other network namespaces{names}: entered on each collection; `portscope list --netns all` lists their sockets",
+                found.others.len()
+            ),
+            fix: None,
+        };
+    }
+    if found.others.is_empty() && found.unreadable == 0 {
+        return Check {
+            check,
+            status: Status::Ok,
+            detail: "no other network namespace seen".into(),
+            fix: None,
+        };
+    }
+    Check {
+        check,
+        status: Status::Warn,
+        detail: format!(
+            "{} other network namespaces{names} and the namespaces of {} processes that cannot be read without root: their sockets could not be entered and are not listed",
+            found.others.len(),
+            found.unreadable
+        ),
+        fix: Some("`sudo portscope list --netns all` lists every namespace's sockets".into()),
     }
 }
 

@@ -12,6 +12,9 @@ use crate::report::{words, Column, Row as ReportRow};
 use crate::text::escape;
 use crate::tui::state::{App, Freshness, Mode, Pane, Row};
 
+/// Cells of the EXP mark: `✓`, `✗`, or `yes`/`no` outside a UTF-8 locale, and a separator.
+const EXP_WIDTH: usize = 4;
+
 /// The columns that fit `width` cells, with their widths. Connections add STATE and REMOTE; the
 /// service and user give way first on a narrow screen.
 fn columns(width: usize, connections: bool) -> Vec<(Column, usize)> {
@@ -77,12 +80,21 @@ pub(super) fn draw(
     if inner.height == 0 || inner.width == 0 {
         return 0;
     }
-    let cols = columns(inner.width as usize, !app.listeners_only());
+    // The EXP mark takes its cells from the others, and only when a file is in use: without
+    // one nothing is marked (not everything unexpected).
+    let exp = if app.marker().is_some() { EXP_WIDTH } else { 0 };
+    let cols = columns(
+        (inner.width as usize).saturating_sub(exp),
+        !app.listeners_only(),
+    );
     let height = inner.height as usize - 1; // one line of column names
     let mut lines = Vec::with_capacity(height + 1);
     let mut head = format!("{NO_MARKER}  ");
     for (c, w) in &cols {
         head += &cell(&c.title().to_lowercase(), *w);
+    }
+    if exp > 0 {
+        head += &cell(&Column::Expected.title().to_lowercase(), exp);
     }
     head += "!";
     lines.push(Line::styled(head, theme.dim()));
@@ -133,16 +145,33 @@ fn row_line(
     for (c, w) in cols {
         text += &cell(&escape(&c.cell(&report_row)), *w);
     }
-    let badge = row.badge();
-    let badge_style = badge
-        .map_or(Style::new(), |sev| theme.severity(sev))
-        .patch(if selected {
+    let on_selection = |st: Style| {
+        st.patch(if selected {
             theme.selected(focused)
         } else {
             Style::new()
-        });
-    Line::from(vec![
-        Span::styled(text, style),
-        Span::styled(words::severity_glyph(badge), badge_style),
-    ])
+        })
+    };
+    // A quieted hint keeps its glyph, dimmed: listed, but not an alarm.
+    let (badge, badge_style) = match (row.badge(), row.quieted()) {
+        (Some(sev), _) => (Some(sev), theme.severity(sev)),
+        (None, Some(quiet)) => (Some(quiet), theme.dim()),
+        (None, None) => (None, Style::new()),
+    };
+    let mut spans = vec![Span::styled(text, style)];
+    if app.marker().is_some() {
+        let mark_style = match row.expected {
+            Some(false) => theme.severity(crate::hints::Severity::Notice),
+            _ => theme.dim(),
+        };
+        spans.push(Span::styled(
+            cell(words::expected_glyph(row.expected), EXP_WIDTH),
+            on_selection(mark_style),
+        ));
+    }
+    spans.push(Span::styled(
+        words::severity_glyph(badge),
+        on_selection(badge_style),
+    ));
+    Line::from(spans)
 }
