@@ -686,16 +686,7 @@ fn score_doc<'t>(
         }
         let mut best = best_name;
         if best_name < EXACT && !description.is_empty() && description_starts & bit != 0 {
-            let mut best_desc = 0;
-            for t in tokens(description) {
-                let m = token_match(wb, t, false);
-                if m > best_desc {
-                    best_desc = m;
-                    if m == EXACT {
-                        break;
-                    }
-                }
-            }
+            let best_desc = best_in_description(wb, description.as_bytes());
             best = best.max(best_desc * DESCRIPTION_SHARE / 100);
         }
         if best == 0 {
@@ -763,6 +754,34 @@ fn score_doc<'t>(
         }
     }
     Some(total)
+}
+
+/// The best [`token_match`] of `word` against the tokens of a description. In prose only whole
+/// words, word starts and typos count, and each begins with the word's first byte (ignoring ASCII
+/// case): memchr jumps to those bytes, and only the tokens that begin there are compared.
+fn best_in_description(word: &[u8], text: &[u8]) -> i64 {
+    let Some(&first) = word.first() else {
+        return 0; // an empty word matches no token of prose
+    };
+    let is_token_byte = |b: u8| b.is_ascii_alphanumeric() || b >= 0x80;
+    let mut best = 0;
+    for at in memchr::memchr2_iter(first.to_ascii_lowercase(), first.to_ascii_uppercase(), text) {
+        if at > 0 && is_token_byte(text[at - 1]) {
+            continue; // inside a token, not at its start
+        }
+        let end = text[at..]
+            .iter()
+            .position(|&b| !is_token_byte(b))
+            .map_or(text.len(), |n| at + n);
+        let m = token_match(word, &text[at..end], false);
+        if m > best {
+            best = m;
+            if m == EXACT {
+                break;
+            }
+        }
+    }
+    best
 }
 
 fn contains_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
