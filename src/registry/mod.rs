@@ -554,7 +554,10 @@ fn protocol_of(code: u8) -> Option<Protocol> {
     static BY_CODE: std::sync::OnceLock<[Option<Protocol>; PROTOCOLS.len()]> =
         std::sync::OnceLock::new();
     let by_code = BY_CODE.get_or_init(|| PROTOCOLS.map(Protocol::parse));
-    by_code.get(usize::from(code).wrapping_sub(1)).copied().flatten()
+    by_code
+        .get(usize::from(code).wrapping_sub(1))
+        .copied()
+        .flatten()
 }
 
 /// What `lookup` reports for a port: its class, its entries, and where it sits.

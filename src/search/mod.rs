@@ -469,7 +469,13 @@ impl<'r> Engine<'r> {
         });
         match ported.get(&name_hash(name)) {
             None => false,
-            Some(&row) if self.registry.entry(row as usize).service.eq_ignore_ascii_case(name) => {
+            Some(&row)
+                if self
+                    .registry
+                    .entry(row as usize)
+                    .service
+                    .eq_ignore_ascii_case(name) =>
+            {
                 true
             }
             // Two names with one hash: ask the registry itself.
@@ -583,11 +589,17 @@ impl<'r> Engine<'r> {
                     let s = starts[i];
                     // A required word no word of the document starts like can still be a
                     // fragment inside the name; nothing else can match it.
-                    let hopeless = words.iter().zip(&optional).zip(&bits).any(|((w, &opt), &bit)| {
-                        !opt && s.name & bit == 0
-                            && s.description & bit == 0
-                            && !(w.len() >= 3 && contains_ignore_case(d.name.as_bytes(), w.as_bytes()))
-                    });
+                    let hopeless =
+                        words
+                            .iter()
+                            .zip(&optional)
+                            .zip(&bits)
+                            .any(|((w, &opt), &bit)| {
+                                !opt && s.name & bit == 0
+                                    && s.description & bit == 0
+                                    && !(w.len() >= 3
+                                        && contains_ignore_case(d.name.as_bytes(), w.as_bytes()))
+                            });
                     if hopeless {
                         continue;
                     }
