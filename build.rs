@@ -43,7 +43,7 @@ fn fields_source(path: &str, columns: usize) -> String {
         .flexible(true)
         .from_path(path)
         .unwrap_or_else(|e| panic!("{path}: {e}"));
-    let mut src = format!("&[\n");
+    let mut src = String::from("&[\n");
     for record in reader.records() {
         let record = record.unwrap_or_else(|e| panic!("{path}: {e}"));
         let line = record.position().map_or(0, |p| p.line());
