@@ -1,7 +1,13 @@
-//! Parse the embedded IANA registry at compile time, with the same parser imports use at run time,
-//! so that no command pays for parsing 1 MB of CSV (a `lookup` must finish in a few milliseconds).
-//! A malformed asset fails the build with the parser's line-numbered message.
+//! Parse the embedded tables at compile time so that no command pays for parsing CSV at start (a
+//! `lookup` must finish in a few milliseconds):
+//! - the IANA registry (1 MB), with the same parser imports use at run time; a malformed asset
+//!   fails the build with the parser's line-numbered message;
+//! - the known uses and the alias table, split into trimmed fields and emitted as static arrays
+//!   of string slices. Their meaning (ports, protocol, grade) is still read by `known` and
+//!   `search::aliases`, with the same functions that read a CSV; the unit tests parse the CSVs in
+//!   full (every check) and assert that the static tables say the same.
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
 #[allow(dead_code)]
@@ -9,10 +15,13 @@ use std::path::PathBuf;
 mod parse;
 
 const ASSET: &str = "assets/service-names-port-numbers.csv";
+const KNOWN: &str = "assets/known-ports.csv";
+const ALIASES: &str = "assets/aliases.csv";
 
 fn main() {
-    println!("cargo:rerun-if-changed={ASSET}");
-    println!("cargo:rerun-if-changed=src/registry/parse.rs");
+    for path in [ASSET, KNOWN, ALIASES, "src/registry/parse.rs"] {
+        println!("cargo:rerun-if-changed={path}");
+    }
     let bytes = std::fs::read(ASSET).unwrap_or_else(|e| panic!("{ASSET}: {e}"));
     let table = parse::parse_table(&bytes).unwrap_or_else(|e| panic!("{ASSET}: {e}"));
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
@@ -22,4 +31,33 @@ fn main() {
         parse::encode_rows(&table.rows),
     )
     .expect("write rows");
+    std::fs::write(out.join("known-fields.rs"), fields_source(KNOWN, 7)).expect("write known");
+    std::fs::write(out.join("alias-fields.rs"), fields_source(ALIASES, 5)).expect("write aliases");
+}
+
+/// `&[[&str; N]]` literal of a CSV's rows after the header, each field trimmed. A row with
+/// another number of fields fails the build; everything else is judged by the crate's parser.
+fn fields_source(path: &str, columns: usize) -> String {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_path(path)
+        .unwrap_or_else(|e| panic!("{path}: {e}"));
+    let mut src = String::from("&[\n");
+    for record in reader.records() {
+        let record = record.unwrap_or_else(|e| panic!("{path}: {e}"));
+        let line = record.position().map_or(0, |p| p.line());
+        assert!(
+            record.len() == columns,
+            "{path} line {line}: {} fields, expected {columns}",
+            record.len()
+        );
+        src.push('[');
+        for field in record.iter() {
+            write!(src, "{:?},", field.trim()).expect("write to a String");
+        }
+        src.push_str("],\n");
+    }
+    src.push(']');
+    src
 }

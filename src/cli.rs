@@ -91,6 +91,10 @@ pub struct LookupArgs {
     /// A port (0-65535), a port with protocol (80/tcp), or a service name (ssh).
     #[arg(allow_hyphen_values = true)]
     pub query: String,
+    /// Show every known use of the port; without it a crowded port shows the first few
+    /// (documented and common uses first). `--json` always holds every one.
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]

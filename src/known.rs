@@ -2,8 +2,9 @@
 //! `assets/known-ports.csv`, written in its own words (provenance in `assets/KNOWN-PORTS.md`).
 //!
 //! A row says what a port is *commonly used by*, never what a socket *is*: only the owning
-//! process can say that. The table is embedded and parsed once; the test suite parses it too, so a
-//! broken row fails `cargo test` rather than a user's run.
+//! process can say that. The table is embedded, split into fields at compile time (build.rs) and
+//! read once; the test suite parses and checks the CSV in full and compares, so a broken row fails
+//! `cargo test` rather than a user's run.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -190,53 +191,13 @@ pub fn parse(text: &str) -> Result<Vec<KnownUse>, KnownParseError> {
         return Err(err(1, format!("header must be {}", HEADER.join(","))));
     }
     let mut out: Vec<KnownUse> = Vec::new();
-    // The table has well over a thousand rows and is parsed on every `lookup`: a set keeps the
-    // duplicate check linear instead of comparing each row with all before it.
+    // The table has well over a thousand rows: a set keeps the duplicate check linear instead of
+    // comparing each row with all before it.
     let mut seen: HashSet<(u16, u16, Option<Protocol>, String)> = HashSet::new();
     for record in reader.records() {
         let record = record.map_err(|e| err(0, e.to_string()))?;
         let line = record.position().map_or(0, |p| p.line());
-        let field = |i: usize| record.get(i).unwrap_or("").trim();
-        let (port, last_port) = parse_ports(field(0)).map_err(|m| err(line, m))?;
-        let protocol = match field(1) {
-            "" => None,
-            "tcp" => Some(Protocol::Tcp),
-            "udp" => Some(Protocol::Udp),
-            other => {
-                return Err(err(
-                    line,
-                    format!("protocol must be tcp, udp or empty, got {other:?}"),
-                ))
-            }
-        };
-        let category = field(3);
-        if !CATEGORIES.contains(&category) {
-            return Err(err(line, format!("unknown category {category:?}")));
-        }
-        let confidence = Confidence::parse(field(4)).ok_or_else(|| {
-            err(
-                line,
-                format!(
-                    "confidence must be documented, common or reported, got {:?}",
-                    field(4)
-                ),
-            )
-        })?;
-        for (i, name) in [(2, "use"), (5, "note"), (6, "reference")] {
-            if field(i).is_empty() {
-                return Err(err(line, format!("the {name} is empty")));
-            }
-        }
-        let row = KnownUse {
-            port,
-            last_port,
-            protocol,
-            product: field(2).to_string(),
-            category: category.to_string(),
-            confidence,
-            note: field(5).to_string(),
-            reference: field(6).to_string(),
-        };
+        let row = row_of(|i| record.get(i).unwrap_or("").trim()).map_err(|m| err(line, m))?;
         if !seen.insert((
             row.port,
             row.last_port,
@@ -251,6 +212,42 @@ pub fn parse(text: &str) -> Result<Vec<KnownUse>, KnownParseError> {
         out.push(row);
     }
     Ok(out)
+}
+
+/// One row from its trimmed fields (in [`HEADER`] order): every check but the duplicates.
+fn row_of<'f>(field: impl Fn(usize) -> &'f str) -> Result<KnownUse, String> {
+    let (port, last_port) = parse_ports(field(0))?;
+    let protocol = match field(1) {
+        "" => None,
+        "tcp" => Some(Protocol::Tcp),
+        "udp" => Some(Protocol::Udp),
+        other => return Err(format!("protocol must be tcp, udp or empty, got {other:?}")),
+    };
+    let category = field(3);
+    if !CATEGORIES.contains(&category) {
+        return Err(format!("unknown category {category:?}"));
+    }
+    let confidence = Confidence::parse(field(4)).ok_or_else(|| {
+        format!(
+            "confidence must be documented, common or reported, got {:?}",
+            field(4)
+        )
+    })?;
+    for (i, name) in [(2, "use"), (5, "note"), (6, "reference")] {
+        if field(i).is_empty() {
+            return Err(format!("the {name} is empty"));
+        }
+    }
+    Ok(KnownUse {
+        port,
+        last_port,
+        protocol,
+        product: field(2).to_string(),
+        category: category.to_string(),
+        confidence,
+        note: field(5).to_string(),
+        reference: field(6).to_string(),
+    })
 }
 
 fn parse_ports(raw: &str) -> Result<(u16, u16), String> {
@@ -273,12 +270,23 @@ fn parse_ports(raw: &str) -> Result<(u16, u16), String> {
     }
 }
 
-/// The embedded table, parsed once.
+/// The embedded table split into trimmed fields at compile time (build.rs), so a start pays
+/// for no CSV parsing and no duplicate check; `parse` checks the same text in the test suite.
+static FIELDS: &[[&str; 7]] = include!(concat!(env!("OUT_DIR"), "/known-fields.rs"));
+
+/// The embedded table, read once.
 pub fn table() -> &'static [KnownUse] {
     static TABLE: OnceLock<Vec<KnownUse>> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        parse(EMBEDDED_CSV).expect("the embedded table is checked by the test suite")
-    })
+    TABLE.get_or_init(read_embedded)
+}
+
+/// Read the embedded table from its fields (what [`table`] does once; public for the benches).
+#[doc(hidden)]
+pub fn read_embedded() -> Vec<KnownUse> {
+    FIELDS
+        .iter()
+        .map(|f| row_of(|i| f[i]).expect("the embedded table is checked by the test suite"))
+        .collect()
 }
 
 /// Known uses of `port` (for `protocol`, when given), in table order.
@@ -305,6 +313,8 @@ mod tests {
     fn embedded_table_parses() {
         let rows = parse(EMBEDDED_CSV).unwrap();
         assert!(rows.len() >= 120, "{} rows", rows.len());
+        // What a start reads (split by build.rs) is what the full parser accepts.
+        assert_eq!(rows, table());
     }
 
     #[test]

@@ -159,3 +159,51 @@ fn lookup_next_steps_are_words_and_one_printable_line() {
         serde_json::json!([["sudo", "ss", "-tulnp", "sport = :289"]])
     );
 }
+
+#[test]
+fn a_crowded_port_shows_its_likeliest_uses_and_how_to_see_the_rest() {
+    // 8080 has dozens of known uses: a person sees the first few, documented and common ones
+    // first, the count of the rest and the command that shows them; --all and --json hold every
+    // one.
+    use portscope::known::{self, Confidence};
+    let shown = 8; // SHOWN_USES in src/commands/lookup.rs
+    let mut all = known::uses_of(8080, None);
+    assert!(all.len() > shown + 10, "{} uses", all.len());
+    let use_lines = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter_map(|l| l.trim_start().strip_prefix("use "))
+            .map(|v| v.trim().to_owned())
+            .collect()
+    };
+    let text = lookup(&["8080"]);
+    all.sort_by_key(|k| k.confidence);
+    let expected: Vec<String> = all[..shown]
+        .iter()
+        .map(|k| format!("{} · {}", k.product, k.ports_label()))
+        .collect();
+    let lines = use_lines(&text);
+    assert_eq!(lines.len(), shown, "{text}");
+    for (line, want) in lines.iter().zip(&expected) {
+        assert!(line.starts_with(want.as_str()), "{line:?} is not {want:?}");
+    }
+    assert!(all[..shown]
+        .iter()
+        .all(|k| k.confidence == Confidence::Documented));
+    let more = format!(
+        "… {} more known uses: `portscope lookup 8080 --all`",
+        all.len() - shown
+    );
+    assert!(text.contains(&more), "{text}");
+
+    let full = lookup(&["8080", "--all"]);
+    assert_eq!(use_lines(&full).len(), all.len());
+    assert!(!full.contains("more known uses"));
+    let with_proto = lookup(&["8080/tcp"]);
+    assert!(with_proto.contains("`portscope lookup 8080/tcp --all`"));
+
+    let v = lookup_json("8080");
+    assert_eq!(v["known_uses"].as_array().unwrap().len(), all.len());
+    // A port with few uses shows them all and says nothing more.
+    let few = lookup(&["3489"]);
+    assert!(!few.contains("more known uses"));
+}

@@ -9,10 +9,11 @@ use serde::Serialize;
 
 use super::{CmdResult, Context, Failure};
 use crate::cli::LookupArgs;
-use crate::hints::{self, Hint};
+use crate::hints::{self, Assessment, Hint};
 use crate::known::KnownUse;
 use crate::registry::{Entry, PortReport, PortSpec, PortSpecError, Protocol, Registry};
 use crate::report;
+use crate::report::detail::{Detail, Item, Tone};
 use crate::search::aliases::Alias;
 use crate::search::{Engine, NameMatch, Query, MAX_QUERY_CHARS};
 use crate::text::escape;
@@ -82,9 +83,7 @@ pub fn run(ctx: &Context, args: &LookupArgs) -> CmdResult {
                     },
                 )?;
             } else {
-                let detail = report::detail::port(&registry, port, proto, &assessment);
-                writeln!(out, "{}", escape(&detail.title))?;
-                report::plain::write_detail(&mut out, &detail, width())?;
+                write_port(&mut out, &registry, port, proto, assessment, args.all)?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -97,7 +96,7 @@ pub fn run(ctx: &Context, args: &LookupArgs) -> CmdResult {
             if entries.is_empty() {
                 // Not an IANA service name: perhaps an alias (samba) or a product (grafana).
                 return match Engine::new(&registry).resolve_name(&name) {
-                    Some(found) => write_resolved(ctx, &registry, &name, proto, found),
+                    Some(found) => write_resolved(ctx, &registry, &name, proto, found, args.all),
                     None => not_found(&registry, &name),
                 };
             }
@@ -148,6 +147,7 @@ fn write_resolved(
     name: &str,
     proto: Option<Protocol>,
     found: NameMatch,
+    all: bool,
 ) -> CmdResult {
     let fits = |p: Option<Protocol>| proto.is_none() || p.is_none() || p == proto;
     let (aliases, uses): (Vec<&'static Alias>, Vec<&'static KnownUse>) = match found {
@@ -230,11 +230,60 @@ fn write_resolved(
     )?;
     for port in ports {
         let assessment = hints::assess_port(registry, port, proto);
-        let detail = report::detail::port(registry, port, proto, &assessment);
-        writeln!(out, "\n{}", escape(&detail.title))?;
-        report::plain::write_detail(&mut out, &detail, width())?;
+        writeln!(out)?;
+        write_port(&mut out, registry, port, proto, assessment, all)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Known uses a plain `lookup` shows on one port. A crowded port (8080 has over forty) would
+/// bury the IANA entry and the hints under pages of alternatives; the rest are one `--all` away,
+/// and `--json` always holds every one.
+const SHOWN_USES: usize = 8;
+
+/// The uses a person sees first: documented, then common, then reported, each in table order.
+/// Returns how many were left out.
+fn cap_uses(uses: &mut Vec<&'static KnownUse>, all: bool) -> usize {
+    uses.sort_by_key(|k| k.confidence);
+    let hidden = if all {
+        0
+    } else {
+        uses.len().saturating_sub(SHOWN_USES)
+    };
+    uses.truncate(uses.len() - hidden);
+    hidden
+}
+
+/// `lookup PORT` as text: the port's detail, its known uses capped (see [`SHOWN_USES`]).
+fn write_port(
+    out: &mut impl Write,
+    registry: &Registry,
+    port: u16,
+    proto: Option<Protocol>,
+    mut assessment: Assessment,
+    all: bool,
+) -> io::Result<()> {
+    let hidden = cap_uses(&mut assessment.known_uses, all);
+    let mut detail: Detail = report::detail::port(registry, port, proto, &assessment);
+    if hidden > 0 {
+        let spec = match proto {
+            Some(p) => format!("{port}/{p}"),
+            None => port.to_string(),
+        };
+        let more = Item::Note {
+            text: format!("… {hidden} more known uses: `portscope lookup {spec} --all`"),
+            tone: Tone::Dim,
+        };
+        if let Some(section) = detail
+            .sections
+            .iter_mut()
+            .find(|s| s.heading == "Known uses")
+        {
+            section.items.push(more);
+        }
+    }
+    writeln!(out, "{}", escape(&detail.title))?;
+    report::plain::write_detail(out, &detail, width())
 }
 
 fn not_found(registry: &Registry, name: &str) -> CmdResult {

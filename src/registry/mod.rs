@@ -435,6 +435,23 @@ impl Registry {
         (0..self.rows.len()).map(|i| self.entry(i))
     }
 
+    /// What a search reads of every row, in IANA order: the service name, the description, the
+    /// ports and the protocol. Cheaper than [`Registry::entries`] (no other field is sliced),
+    /// which matters to a one-shot `portscope search`.
+    pub(crate) fn names(
+        &self,
+    ) -> impl Iterator<Item = (&str, &str, Option<PortRange>, Option<Protocol>)> + '_ {
+        self.rows.iter().map(|row| {
+            let t = |s: parse::Span| &self.arena[s.start as usize..(s.start + s.len) as usize];
+            (
+                t(row.text[0]),
+                t(row.text[1]),
+                row.ports.map(|(start, end)| PortRange { start, end }),
+                protocol_of(row.protocol),
+            )
+        })
+    }
+
     /// Every row covering `port` (single-port rows and ranges), optionally for one protocol, in
     /// IANA order (the file's order).
     pub fn by_port(&self, port: u16, protocol: Option<Protocol>) -> Vec<Entry<'_>> {
@@ -533,9 +550,14 @@ impl Registry {
 }
 
 fn protocol_of(code: u8) -> Option<Protocol> {
-    PROTOCOLS
+    // Every row asks: index the protocols once rather than compare names per row.
+    static BY_CODE: std::sync::OnceLock<[Option<Protocol>; PROTOCOLS.len()]> =
+        std::sync::OnceLock::new();
+    let by_code = BY_CODE.get_or_init(|| PROTOCOLS.map(Protocol::parse));
+    by_code
         .get(usize::from(code).wrapping_sub(1))
-        .and_then(|name| Protocol::parse(name))
+        .copied()
+        .flatten()
 }
 
 /// What `lookup` reports for a port: its class, its entries, and where it sits.

@@ -10,11 +10,19 @@
 //! floor nothing is returned: scattered letters never count, so a word that names no service finds
 //! nothing.
 //!
-//! Speed: no index is built. Each query tokenizes every document's text on the fly (about 400 KB
-//! for the whole registry), comparing bytes without allocating; that is cheaper than building an
-//! index for a one-shot command and fast enough per keystroke in the explorer.
+//! Speed: a one-shot search builds no index. It tokenizes every document's text on the fly (about
+//! 400 KB for the whole registry), comparing bytes without allocating, which costs less than
+//! building an index it would use once. An engine asked a second time (the explorer, one search
+//! per keystroke) first notes, per document, which letters start a word of its name and of its
+//! description: every match but a fragment inside a name needs the query word's first letter at
+//! the start of a word, so most documents are passed over without reading their text. The index
+//! only skips documents that cannot match; scores and order are the same with it or without.
 
 pub mod aliases;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
 
 use serde::Serialize;
 
@@ -195,12 +203,60 @@ struct Doc<'r> {
     prior: i64,
 }
 
-/// The search over one registry plus the embedded knowledge. Cheap to build (no text is copied).
+/// Which bytes start a word of a document's name and of its description (see [`start_bit`]).
+#[derive(Debug, Clone, Copy)]
+struct Starts {
+    name: u64,
+    description: u64,
+}
+
+/// One bit per first byte of a word, compared ignoring ASCII case: a-z, 0-9, and one bit shared
+/// by every byte of a non-ASCII character. A word can only match a token whose first byte has
+/// the same bit (see `token_match`: exact, prefix and typo matches all begin alike).
+fn start_bit(b: u8) -> u64 {
+    match b.to_ascii_lowercase() {
+        l @ b'a'..=b'z' => 1 << (l - b'a'),
+        d @ b'0'..=b'9' => 1 << (26 + d - b'0'),
+        0x80.. => 1 << 63,
+        _ => 1 << 62,
+    }
+}
+
+fn starts_of(text: &str) -> u64 {
+    tokens(text).fold(0, |bits, t| bits | start_bit(t[0]))
+}
+
+/// Searches an engine answers before it builds its [`Starts`] index: a one-shot command asks once.
+const SEARCHES_BEFORE_INDEX: u32 = 1;
+
+/// The search over one registry plus the embedded knowledge. Cheap to build (no text is copied);
+/// what repeated searches need is built on the first search that needs it.
 pub struct Engine<'r> {
     registry: &'r Registry,
     known: &'static [KnownUse],
     aliases: &'static [Alias],
     docs: Vec<Doc<'r>>,
+    /// Word searches answered so far, until the index is built.
+    searches: AtomicU32,
+    /// Per document, in `docs` order.
+    starts: OnceLock<Vec<Starts>>,
+    /// A hash of each IANA service name that has a row with a port, and one such row: whether a
+    /// name-only row has a ported twin, without scanning the registry for each.
+    ported: OnceLock<HashMap<u64, u32>>,
+}
+
+/// FNV-1a over the ASCII-lowercased name.
+fn name_hash(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+/// Reusable buffers for scoring: one search allocates them once, not once per document.
+#[derive(Default)]
+struct Scratch<'t> {
+    name_tokens: Vec<&'t [u8]>,
+    name_hits: Vec<Option<usize>>,
 }
 
 // Match strengths of one query word against one token of a text, out of 100.
@@ -340,19 +396,19 @@ impl<'r> Engine<'r> {
             });
         }
         let iana_from = docs.len();
-        for e in registry.entries() {
-            if e.service.is_empty() {
+        for (index, (service, description, ports, protocol)) in registry.names().enumerate() {
+            if service.is_empty() {
                 continue; // reserved and unassigned rows name nothing to search for
             }
             // IANA lists the rows of one service and port next to each other (tcp, udp, ...).
-            let bit = e.protocol.map_or(0, proto_bit);
+            let bit = protocol.map_or(0, proto_bit);
             if let Some(last) = docs[iana_from..].last_mut() {
-                if last.ports == e.ports && last.name.eq_ignore_ascii_case(e.service) {
+                if last.ports == ports && last.name.eq_ignore_ascii_case(service) {
                     last.protocols |= bit;
                     continue;
                 }
             }
-            let prior = match e.ports {
+            let prior = match ports {
                 Some(p) if p.is_single() => {
                     (if is_famous(p.start) { FAMOUS_PRIOR } else { 0 })
                         + (if p.start < 1024 { SYSTEM_PRIOR } else { 0 })
@@ -362,10 +418,10 @@ impl<'r> Engine<'r> {
             };
             docs.push(Doc {
                 kind: Kind::Iana,
-                name: e.service,
-                description: e.description,
-                index: e.index as u32,
-                ports: e.ports,
+                name: service,
+                description,
+                index: index as u32,
+                ports,
                 protocols: bit,
                 prior,
             });
@@ -375,6 +431,59 @@ impl<'r> Engine<'r> {
             known,
             aliases,
             docs,
+            searches: AtomicU32::new(0),
+            starts: OnceLock::new(),
+            ported: OnceLock::new(),
+        }
+    }
+
+    /// The [`Starts`] index, once this engine has answered enough searches to be worth it.
+    fn starts(&self) -> Option<&[Starts]> {
+        if let Some(s) = self.starts.get() {
+            return Some(s);
+        }
+        if self.searches.fetch_add(1, Ordering::Relaxed) < SEARCHES_BEFORE_INDEX {
+            return None;
+        }
+        Some(self.starts.get_or_init(|| {
+            self.docs
+                .iter()
+                .map(|d| Starts {
+                    name: starts_of(d.name),
+                    description: starts_of(d.description),
+                })
+                .collect()
+        }))
+    }
+
+    /// Whether some IANA row with a port has this service name (ignoring ASCII case).
+    fn has_ported_twin(&self, name: &str) -> bool {
+        let ported = self.ported.get_or_init(|| {
+            let mut map = HashMap::new();
+            for e in self.registry.entries() {
+                if e.ports.is_some() && !e.service.is_empty() {
+                    map.entry(name_hash(e.service)).or_insert(e.index as u32);
+                }
+            }
+            map
+        });
+        match ported.get(&name_hash(name)) {
+            None => false,
+            Some(&row)
+                if self
+                    .registry
+                    .entry(row as usize)
+                    .service
+                    .eq_ignore_ascii_case(name) =>
+            {
+                true
+            }
+            // Two names with one hash: ask the registry itself.
+            Some(_) => self
+                .registry
+                .by_name(name)
+                .iter()
+                .any(|e| e.ports.is_some()),
         }
     }
 
@@ -402,11 +511,12 @@ impl<'r> Engine<'r> {
                 })
                 .map(|d| (self.port_rank(d), d))
                 .collect(),
-            Query::Words(words) => self.score_words(words),
+            Query::Words(words) => self.score_words(words, want),
         };
         scored.retain(|(_, d)| keep(d));
-        // Best first; ties: aliases, known uses, then IANA; then port; then table order.
-        scored.sort_by_key(|(s, d)| {
+        // Best first; ties: aliases, known uses, then IANA; then port; then table order. The key
+        // is unique (kind and index name one document), so an unstable sort orders alike.
+        scored.sort_unstable_by_key(|(s, d)| {
             (
                 -s,
                 d.kind,
@@ -420,14 +530,7 @@ impl<'r> Engine<'r> {
                 break;
             }
             // A name-only IANA row is folded into its ported twin: show it only when none exists.
-            if d.kind == Kind::Iana
-                && d.ports.is_none()
-                && self
-                    .registry
-                    .by_name(d.name)
-                    .iter()
-                    .any(|e| e.ports.is_some())
-            {
+            if d.kind == Kind::Iana && d.ports.is_none() && self.has_ported_twin(d.name) {
                 continue;
             }
             let mut protocols = protocols_of(d.protocols);
@@ -455,7 +558,8 @@ impl<'r> Engine<'r> {
         } + width)
     }
 
-    fn score_words(&self, words: &[String]) -> Vec<(i64, &Doc<'r>)> {
+    /// Score every document that matches `words` (and has a protocol in `want`).
+    fn score_words(&self, words: &[String], want: Option<u8>) -> Vec<(i64, &Doc<'r>)> {
         let optional: Vec<bool> = if words.iter().all(|w| OPTIONAL_WORDS.contains(&w.as_str())) {
             vec![false; words.len()]
         } else {
@@ -465,11 +569,54 @@ impl<'r> Engine<'r> {
                 .collect()
         };
         let compact: String = words.concat();
+        // Each word's first-byte bit: a document's description is only read for a word whose
+        // bit starts one of its words.
+        let bits: Vec<u64> = words
+            .iter()
+            .map(|w| w.as_bytes().first().map_or(u64::MAX, |&b| start_bit(b)))
+            .collect();
+        let starts = self.starts();
+        let mut scratch = Scratch::default();
         // The quality floor is per word (see `score_doc`): every required word must match a
         // whole word, the start of a word, a one-edit typo, or a fragment inside a name.
         let mut out = Vec::new();
-        for d in &self.docs {
-            if let Some(score) = score_doc(words, &optional, &compact, d.name, d.description) {
+        for (i, d) in self.docs.iter().enumerate() {
+            if want.is_some_and(|w| d.protocols & w == 0) {
+                continue;
+            }
+            let description_starts = match starts {
+                Some(starts) => {
+                    let s = starts[i];
+                    // A required word no word of the document starts like can still be a
+                    // fragment inside the name; nothing else can match it.
+                    let hopeless =
+                        words
+                            .iter()
+                            .zip(&optional)
+                            .zip(&bits)
+                            .any(|((w, &opt), &bit)| {
+                                !opt && s.name & bit == 0
+                                    && s.description & bit == 0
+                                    && !(w.len() >= 3
+                                        && contains_ignore_case(d.name.as_bytes(), w.as_bytes()))
+                            });
+                    if hopeless {
+                        continue;
+                    }
+                    s.description
+                }
+                None => u64::MAX,
+            };
+            if let Some(score) = score_doc(
+                words,
+                &optional,
+                &bits,
+                &compact,
+                d.name,
+                d.description,
+                description_starts,
+                &mut scratch,
+            ) {
                 out.push((score + d.prior, d));
             }
         }
@@ -517,20 +664,28 @@ fn tokens(text: &str) -> impl Iterator<Item = &[u8]> {
         .filter(|t| !t.is_empty())
 }
 
-/// Score one document, or `None` when a required word matches nowhere in it.
-fn score_doc(
+/// Score one document, or `None` when a required word matches nowhere in it. `bits` holds each
+/// word's [`start_bit`]; the description is read only for words whose bit is in
+/// `description_starts` (all ones when unknown).
+#[allow(clippy::too_many_arguments)]
+fn score_doc<'t>(
     words: &[String],
     optional: &[bool],
+    bits: &[u64],
     compact: &str,
-    name: &str,
+    name: &'t str,
     description: &str,
+    description_starts: u64,
+    scratch: &mut Scratch<'t>,
 ) -> Option<i64> {
-    // Cheap rejection first: the first required word's first byte must occur somewhere.
     let mut total = 0;
     let mut all_in_name = true;
-    let mut name_hits: Vec<Option<usize>> = Vec::with_capacity(words.len());
-    let name_tokens: Vec<&[u8]> = tokens(name).collect();
-    for (w, &opt) in words.iter().zip(optional) {
+    let name_hits = &mut scratch.name_hits;
+    name_hits.clear();
+    let name_tokens = &mut scratch.name_tokens;
+    name_tokens.clear();
+    name_tokens.extend(tokens(name));
+    for ((w, &opt), &bit) in words.iter().zip(optional).zip(bits) {
         let wb = w.as_bytes();
         let mut best_name = 0;
         let mut at = None;
@@ -542,17 +697,8 @@ fn score_doc(
             }
         }
         let mut best = best_name;
-        if best_name < EXACT && !description.is_empty() {
-            let mut best_desc = 0;
-            for t in tokens(description) {
-                let m = token_match(wb, t, false);
-                if m > best_desc {
-                    best_desc = m;
-                    if m == EXACT {
-                        break;
-                    }
-                }
-            }
+        if best_name < EXACT && !description.is_empty() && description_starts & bit != 0 {
+            let best_desc = best_in_description(wb, description.as_bytes());
             best = best.max(best_desc * DESCRIPTION_SHARE / 100);
         }
         if best == 0 {
@@ -606,12 +752,48 @@ fn score_doc(
         total += ALL_IN_NAME;
     }
     if words.len() > 1 {
-        let positions: Vec<usize> = name_hits.iter().flatten().copied().collect();
-        if positions.len() > 1 && positions.windows(2).all(|p| p[1] == p[0] + 1) {
-            total += PHRASE;
+        // The words found in the name sit one after another there.
+        let mut found = name_hits.iter().flatten();
+        if let Some(&first) = found.next() {
+            let (mut last, mut count, mut adjacent) = (first, 1, true);
+            for &at in found {
+                adjacent &= at == last + 1;
+                (last, count) = (at, count + 1);
+            }
+            if count > 1 && adjacent {
+                total += PHRASE;
+            }
         }
     }
     Some(total)
+}
+
+/// The best [`token_match`] of `word` against the tokens of a description. In prose only whole
+/// words, word starts and typos count, and each begins with the word's first byte (ignoring ASCII
+/// case): memchr jumps to those bytes, and only the tokens that begin there are compared.
+fn best_in_description(word: &[u8], text: &[u8]) -> i64 {
+    let Some(&first) = word.first() else {
+        return 0; // an empty word matches no token of prose
+    };
+    let is_token_byte = |b: u8| b.is_ascii_alphanumeric() || b >= 0x80;
+    let mut best = 0;
+    for at in memchr::memchr2_iter(first.to_ascii_lowercase(), first.to_ascii_uppercase(), text) {
+        if at > 0 && is_token_byte(text[at - 1]) {
+            continue; // inside a token, not at its start
+        }
+        let end = text[at..]
+            .iter()
+            .position(|&b| !is_token_byte(b))
+            .map_or(text.len(), |n| at + n);
+        let m = token_match(word, &text[at..end], false);
+        if m > best {
+            best = m;
+            if m == EXACT {
+                break;
+            }
+        }
+    }
+    best
 }
 
 fn contains_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
