@@ -11,13 +11,14 @@
 //! are structured commands ([`NextStep`]); their one rendering, [`NextStep::render`], is a
 //! printable, shell-safe line that printers show as it is, never escaped again.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use serde::Serialize;
 
 use crate::known::KnownUse;
 use crate::registry::{Entry, PortRange, Protocol, Registry};
-use crate::sockets::{Snapshot, Socket};
+use crate::sockets::{HostInfo, Snapshot, Socket};
 
 pub mod next_steps;
 mod port_rules;
@@ -398,6 +399,68 @@ pub fn assess_port(registry: &Registry, port: u16, protocol: Option<Protocol>) -
     }
 }
 
+/// The listeners of one snapshot on each protocol and port, by index into `Snapshot::sockets`:
+/// what some rules compare a socket with (`shared-port`). Built once per snapshot; it holds
+/// indices, not references, so it can travel with its snapshot (the explorer's collector thread
+/// builds it with the flags, and the UI keeps it to describe the selected socket).
+#[derive(Debug, Clone, Default)]
+pub struct PortIndex {
+    same_port: HashMap<(Protocol, u16), Vec<usize>>,
+    /// How many sockets the indexed snapshot held, to notice an index handed another snapshot.
+    sockets: usize,
+}
+
+impl PortIndex {
+    pub fn new(snapshot: &Snapshot) -> PortIndex {
+        let mut same_port: HashMap<(Protocol, u16), Vec<usize>> = HashMap::new();
+        for (i, s) in snapshot.sockets.iter().enumerate() {
+            if s.state.is_listener() {
+                same_port
+                    .entry((s.protocol, s.local_port))
+                    .or_default()
+                    .push(i);
+            }
+        }
+        PortIndex {
+            same_port,
+            sockets: snapshot.sockets.len(),
+        }
+    }
+
+    fn listeners_on(&self, protocol: Protocol, port: u16) -> &[usize] {
+        self.same_port
+            .get(&(protocol, port))
+            .map_or(&[][..], Vec::as_slice)
+    }
+}
+
+/// Whether the rules see the same host in two snapshots, the clock aside. A socket's flags
+/// are a function of the registry, the socket, the listeners on its protocol and port, the host
+/// facts compared here, and "now" (read only by the rules in [`CLOCK_RULES`]). `diff` relies on
+/// this to assess only the listeners that changed. Every field of `HostInfo` is named below, so
+/// a new one has to be sorted into "a rule reads it" or not.
+pub fn same_host_inputs(a: &HostInfo, b: &HostInfo) -> bool {
+    let read = |h: &HostInfo| {
+        let HostInfo {
+            hostname: _,
+            os: _,
+            kernel: _,
+            taken_at: _, // the clock: CLOCK_RULES
+            uid,         // owner-unknown's advice ("run as root")
+            user: _,
+            sees_all_owners: _,
+            includes_connections: _,
+            warnings: _,
+            ephemeral_ports, // ephemeral-range-listener
+        } = h;
+        (*uid, ephemeral_ports.clone())
+    };
+    read(a) == read(b)
+}
+
+/// The rules that read the clock (the snapshot's `taken_at`).
+pub const CLOCK_RULES: &[&str] = &["started-recently"];
+
 /// The hints of one snapshot. It indexes the snapshot once (the listeners on each port, which
 /// some rules compare), then answers for any of its sockets: the flags (id and severity, what a
 /// listing shows) or the full hints (what a detail shows). Every front end asks this one object;
@@ -405,22 +468,33 @@ pub fn assess_port(registry: &Registry, port: u16, protocol: Option<Protocol>) -
 pub struct Assessor<'r, 's> {
     registry: &'r Registry,
     snapshot: &'s Snapshot,
-    same_port: HashMap<(Protocol, u16), Vec<&'s Socket>>,
+    index: Cow<'s, PortIndex>,
 }
 
 impl<'r, 's> Assessor<'r, 's> {
     pub fn new(registry: &'r Registry, snapshot: &'s Snapshot) -> Assessor<'r, 's> {
-        let mut same_port: HashMap<(Protocol, u16), Vec<&Socket>> = HashMap::new();
-        for s in snapshot.sockets.iter().filter(|s| s.state.is_listener()) {
-            same_port
-                .entry((s.protocol, s.local_port))
-                .or_default()
-                .push(s);
+        Assessor {
+            registry,
+            snapshot,
+            index: Cow::Owned(PortIndex::new(snapshot)),
+        }
+    }
+
+    /// An assessor over an index built earlier for this very snapshot: nothing is indexed
+    /// again, so describing one socket costs one socket's rules. (An index of another snapshot
+    /// is noticed by its size and rebuilt.)
+    pub fn with_index(
+        registry: &'r Registry,
+        snapshot: &'s Snapshot,
+        index: &'s PortIndex,
+    ) -> Assessor<'r, 's> {
+        if index.sockets != snapshot.sockets.len() {
+            return Assessor::new(registry, snapshot);
         }
         Assessor {
             registry,
             snapshot,
-            same_port,
+            index: Cow::Borrowed(index),
         }
     }
 
@@ -477,10 +551,12 @@ impl<'r, 's> Assessor<'r, 's> {
         socket: &Socket,
         make: impl for<'x> FnOnce(&SocketFacts<'x, 'r>, Vec<(&'static Rule, Finding<'x>)>) -> T,
     ) -> T {
-        let same_port = self
-            .same_port
-            .get(&(socket.protocol, socket.local_port))
-            .map_or(&[][..], Vec::as_slice);
+        let same_port: Vec<&Socket> = self
+            .index
+            .listeners_on(socket.protocol, socket.local_port)
+            .iter()
+            .filter_map(|&i| self.snapshot.sockets.get(i))
+            .collect();
         let entries = self
             .registry
             .by_port(socket.local_port, Some(socket.protocol));
@@ -489,7 +565,7 @@ impl<'r, 's> Assessor<'r, 's> {
             self.registry,
             self.snapshot,
             socket,
-            same_port,
+            &same_port,
             &entries,
             &known,
         );

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::hints::{Assessor, Flag, Severity};
+use crate::hints::{Assessor, Flag, PortIndex, Severity};
 use crate::registry::{PortRange, Protocol, Registry};
 use crate::report::{self, Detail, Filter, SortKey};
 use crate::search::{Engine, Hit, Kind, Query};
@@ -18,20 +18,27 @@ pub const SEARCH_LIMIT: usize = 2000;
 /// How many idle ticks (about a second each) a notice stays in the status line.
 pub const NOTICE_TICKS: u8 = 5;
 
-/// One refresh as it reaches the UI: the snapshot, plus the flags of every socket worked out off
-/// the UI thread (`flags[i]` belongs to `snapshot.sockets[i]`). Only the selected socket's hints
-/// are spelled out, in its detail: the text of every socket's hints would cost kilobytes each.
+/// One refresh as it reaches the UI: the snapshot, plus what is worked out off the UI thread:
+/// the flags of every socket (`flags[i]` belongs to `snapshot.sockets[i]`) and the snapshot's
+/// index of listeners per port, which the selected socket's detail reuses. Only that socket's
+/// hints are spelled out: the text of every socket's hints would cost kilobytes each.
 #[derive(Debug, Clone)]
 pub struct Refresh {
     pub snapshot: Snapshot,
     pub flags: Vec<Vec<Flag>>,
+    index: PortIndex,
 }
 
 impl Refresh {
-    /// Assess every socket (what the collector thread does).
+    /// Index and assess every socket (what the collector thread does).
     pub fn assess(registry: &Registry, snapshot: Snapshot) -> Refresh {
-        let flags = Assessor::new(registry, &snapshot).flags_all();
-        Refresh { snapshot, flags }
+        let index = PortIndex::new(&snapshot);
+        let flags = Assessor::with_index(registry, &snapshot, &index).flags_all();
+        Refresh {
+            snapshot,
+            flags,
+            index,
+        }
     }
 }
 
@@ -180,6 +187,9 @@ pub struct App<'r> {
     pub interval_secs: f64,
     /// The last refresh: the host and its sockets (rows point into them).
     snapshot: Option<Snapshot>,
+    /// The last snapshot's listeners per port, built with it on the collector thread: the
+    /// selected socket is described without indexing the snapshot again.
+    index: PortIndex,
     /// Sockets that vanished and are still shown, dimmed.
     vanished: Vec<Socket>,
     /// Every socket seen in the last refreshes, including recently vanished ones.
@@ -256,6 +266,7 @@ impl<'r> App<'r> {
             remote: None,
             interval_secs,
             snapshot: None,
+            index: PortIndex::default(),
             vanished: Vec::new(),
             rows: Vec::new(),
             visible: Vec::new(),
@@ -387,7 +398,12 @@ impl<'r> App<'r> {
 
     pub fn update(&mut self, action: Action) -> Option<Effect> {
         let describes_anew = !matches!(action, Action::Viewport { .. } | Action::Tick);
+        // A change not yet drawn stays to be drawn: the runtime applies every queued message
+        // before it draws, so a key then an unchanged refresh (or a tick) in one batch must not
+        // take the key's redraw back. Only the runtime clears the flag, once it has drawn.
+        let undrawn = self.dirty;
         let effect = self.apply(action);
+        self.dirty |= undrawn;
         if describes_anew {
             self.rebuild_detail();
         }
@@ -600,7 +616,8 @@ impl<'r> App<'r> {
                 let host = self.host().cloned().unwrap_or_default();
                 match (row.vanished_at, self.snapshot.as_ref()) {
                     (None, Some(snapshot)) => {
-                        let a = Assessor::new(self.registry, snapshot).assess(socket);
+                        let a = Assessor::with_index(self.registry, snapshot, &self.index)
+                            .assess(socket);
                         report::detail::socket(&host, socket, &a, false)
                     }
                     _ => {
@@ -821,7 +838,12 @@ impl<'r> App<'r> {
     fn apply_refresh(&mut self, refresh: Refresh) -> bool {
         self.generation += 1;
         let generation = self.generation;
-        let Refresh { snapshot, flags } = refresh;
+        let Refresh {
+            snapshot,
+            flags,
+            index,
+        } = refresh;
+        self.index = index;
         // When connections were just switched on, the sockets this refresh adds were there all
         // along: highlighting 20,000 connections as new would say nothing.
         let scope_changed = self
@@ -1263,6 +1285,22 @@ mod tests {
         assert_eq!(app.focus, Pane::Listeners);
         app.update(Action::PrevPane);
         assert_eq!(app.focus, Pane::Detail);
+    }
+
+    /// In a real terminal keys and refreshes arrive in one batch, applied before one draw: a
+    /// refresh (or a tick) that changes nothing must not cancel the typed letters' redraw (the
+    /// search prompt stayed empty while the letters were taken).
+    #[test]
+    fn an_unchanged_refresh_after_a_key_keeps_the_key_s_redraw() {
+        let mut app = app_with(sample());
+        app.update(Action::NextPane);
+        app.update(Action::StartSearch);
+        app.dirty = false; // drawn
+        app.update(Action::SearchChar('h'));
+        app.update(refresh(sample()));
+        app.update(Action::Tick);
+        assert_eq!(app.query, "h");
+        assert!(app.dirty, "the typed letter is never drawn");
     }
 
     #[test]
