@@ -80,11 +80,17 @@ impl NewHints for NoHints {
 /// The listeners of a snapshot by index into `sockets`, sorted by protocol, port and address;
 /// the sort is stable, so sockets with one key keep their snapshot order.
 fn sorted_listeners(s: &Snapshot) -> Vec<usize> {
-    let mut v: Vec<usize> = (0..s.sockets.len())
-        .filter(|&i| s.sockets[i].state.is_listener())
+    // The keys are copied out first: sorting 100,000 indices by keys read through them spent
+    // its time waiting on memory. The index breaks ties, which keeps snapshot order.
+    let mut keyed: Vec<((Protocol, u16, IpAddr), usize)> = s
+        .sockets
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.state.is_listener())
+        .map(|(i, s)| (slot_and_addr(s), i))
         .collect();
-    v.sort_by_key(|&i| slot_and_addr(&s.sockets[i]));
-    v
+    keyed.sort_unstable();
+    keyed.into_iter().map(|(_, i)| i).collect()
 }
 
 fn slot_and_addr(s: &Socket) -> (Protocol, u16, IpAddr) {

@@ -139,11 +139,15 @@ pub fn spawn_collector(
             let _notice = DeathNotice(tx.clone());
             let mut paused = false;
             let mut collect_now = true;
+            // The last refresh sent (its snapshot shared with the UI): unchanged sockets keep
+            // its flags instead of being assessed again.
+            let mut last: Option<Refresh> = None;
             loop {
                 if collect_now {
                     let msg = match source.collect() {
                         Ok(snapshot) => {
-                            let refresh = Refresh::assess(registry, snapshot);
+                            let refresh = Refresh::assess_since(registry, snapshot, last.as_ref());
+                            last = Some(refresh.clone());
                             Msg::Refreshed(Box::new(refresh))
                         }
                         Err(err) => Msg::CollectFailed(err.to_string()),

@@ -4,6 +4,7 @@
 //! terminal. Sorting, filtering and search results are computed here, never while drawing.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::hints::{Assessor, Flag, PortIndex, Severity};
 use crate::registry::{PortRange, Protocol, Registry};
@@ -24,18 +25,34 @@ pub const NOTICE_TICKS: u8 = 5;
 /// hints are spelled out: the text of every socket's hints would cost kilobytes each.
 #[derive(Debug, Clone)]
 pub struct Refresh {
-    pub snapshot: Snapshot,
+    /// Shared with the collector thread, which keeps it to reuse its flags next time.
+    pub snapshot: Arc<Snapshot>,
     pub flags: Vec<Vec<Flag>>,
     index: PortIndex,
 }
 
 impl Refresh {
-    /// Index and assess every socket (what the collector thread does).
+    /// Index and assess every socket.
     pub fn assess(registry: &Registry, snapshot: Snapshot) -> Refresh {
+        Refresh::assess_since(registry, snapshot, None)
+    }
+
+    /// Index and assess every socket, reusing `previous`'s flags for the sockets that did not
+    /// change (what the collector thread does: in every-socket mode most of 40,000 connections
+    /// are the same from one refresh to the next).
+    pub fn assess_since(
+        registry: &Registry,
+        snapshot: Snapshot,
+        previous: Option<&Refresh>,
+    ) -> Refresh {
         let index = PortIndex::new(&snapshot);
-        let flags = Assessor::with_index(registry, &snapshot, &index).flags_all();
+        let assessor = Assessor::with_index(registry, &snapshot, &index);
+        let flags = match previous {
+            Some(p) => assessor.flags_all_since(&p.snapshot, &p.index, &p.flags),
+            None => assessor.flags_all(),
+        };
         Refresh {
-            snapshot,
+            snapshot: Arc::new(snapshot),
             flags,
             index,
         }
@@ -186,7 +203,7 @@ pub struct App<'r> {
     pub remote: Option<String>,
     pub interval_secs: f64,
     /// The last refresh: the host and its sockets (rows point into them).
-    snapshot: Option<Snapshot>,
+    snapshot: Option<Arc<Snapshot>>,
     /// The last snapshot's listeners per port, built with it on the collector thread: the
     /// selected socket is described without indexing the snapshot again.
     index: PortIndex,
@@ -300,14 +317,14 @@ impl<'r> App<'r> {
     // ----- read side, for the views -----
 
     pub fn host(&self) -> Option<&HostInfo> {
-        self.snapshot.as_ref().map(|s| &s.host)
+        self.snapshot.as_deref().map(|s| &s.host)
     }
     /// The last snapshot as collected (what hints are assessed against).
     pub fn snapshot(&self) -> Option<&Snapshot> {
-        self.snapshot.as_ref()
+        self.snapshot.as_deref()
     }
     pub fn socket(&self, row: &Row) -> &Socket {
-        socket_of(self.snapshot.as_ref(), &self.vanished, row)
+        socket_of(self.snapshot.as_deref(), &self.vanished, row)
     }
     pub fn process_name(&self, row: &Row) -> &str {
         let s = self.socket(row);
@@ -614,7 +631,7 @@ impl<'r> App<'r> {
             Pane::Listeners => self.selected_row().map(|row| {
                 let socket = self.socket(row);
                 let host = self.host().cloned().unwrap_or_default();
-                match (row.vanished_at, self.snapshot.as_ref()) {
+                match (row.vanished_at, self.snapshot.as_deref()) {
                     (None, Some(snapshot)) => {
                         let a = Assessor::with_index(self.registry, snapshot, &self.index)
                             .assess(socket);
@@ -862,7 +879,7 @@ impl<'r> App<'r> {
             });
         let old_snapshot = self.snapshot.replace(snapshot);
         let old_vanished = std::mem::take(&mut self.vanished);
-        let old_socket = |row: &Row| socket_of(old_snapshot.as_ref(), &old_vanished, row);
+        let old_socket = |row: &Row| socket_of(old_snapshot.as_deref(), &old_vanished, row);
         let mut previous: HashMap<RowId, Row> = self
             .rows
             .drain(..)
