@@ -1,5 +1,6 @@
 //! The explorer's hot path: a search keystroke (update + a full 120x40 redraw) with the whole
-//! registry loaded and 10,000 sockets in the listener pane. Goal: ≤ 16 ms per keystroke.
+//! registry loaded and 10,000 sockets in the listener pane, moving the selection (which writes
+//! out the selected socket's hints), and applying a refresh. Goal: ≤ 16 ms per keystroke.
 //!
 //! Run: `cargo bench --bench tui`
 
@@ -97,6 +98,23 @@ fn bench_keystroke(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    // Moving the selection describes the newly selected socket: its hints are written out
+    // against the index the refresh brought, not a fresh index of all 10k sockets.
+    c.bench_function("select the next socket + redraw (10k sockets)", |b| {
+        let mut app = App::new(registry, "bench", false, 2.0);
+        app.update(Action::Refreshed(Box::new(refresh.clone())));
+        let mut down = true;
+        b.iter(|| {
+            // Back and forth, so the cursor never rests at an end.
+            app.update(if down { Action::Down } else { Action::Up });
+            down = !down;
+            term.draw(|f| {
+                black_box(draw(f, &app, theme, &mut scroll));
+            })
+            .unwrap();
+        })
+    });
 
     c.bench_function("refresh of 10k sockets applied + redraw", |b| {
         let mut app = app_with("");

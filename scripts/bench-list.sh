@@ -25,12 +25,13 @@ fi
 command -v ss >/dev/null || { echo "ss (iproute2) is needed" >&2; exit 1; }
 
 cargo build --release --quiet --bin portscope --example hold_sockets
-bin=target/release/portscope
+out=${CARGO_TARGET_DIR:-target}/release
+bin=$out/portscope
 
 tmp=$(mktemp -d)
 mkfifo "$tmp/stdin"
 v6=$((TCP / 4))
-target/release/examples/hold_sockets --name bench-holder \
+"$out"/examples/hold_sockets --name bench-holder \
     --tcp-count $((TCP - v6)) --tcp-base-addr "$ADDR4" \
     --tcp-count "$v6" --tcp-base-addr ::1 \
     --udp-count "$UDP" --udp-base-addr "$ADDR4" <"$tmp/stdin" >"$tmp/held" &

@@ -12,6 +12,7 @@ count=${1:-10000}
 runs=${2:-5}
 
 cargo build --release --quiet --bin portscope --example hold_sockets
+out=${CARGO_TARGET_DIR:-target}/release
 ulimit -n $((count + 1024)) 2>/dev/null || {
     echo "cannot raise the open-file limit to $((count + 1024)); try as root or with a smaller count" >&2
     exit 1
@@ -21,7 +22,7 @@ ulimit -n $((count + 1024)) 2>/dev/null || {
 ready=$(mktemp)
 fifo=$(mktemp -u)
 mkfifo "$fifo"
-target/release/examples/hold_sockets --name bench-holder --tcp-count "$count" <"$fifo" >"$ready" &
+"$out"/examples/hold_sockets --name bench-holder --tcp-count "$count" <"$fifo" >"$ready" &
 holder=$!
 exec 3>"$fifo" # this script is the only writer: when it exits, the holder sees EOF and exits
 rm "$fifo"
@@ -36,11 +37,11 @@ if command -v ss >/dev/null; then
     echo "sockets on this machine now: $(ss -tuanH | wc -l)"
 fi
 
-python3 - "$count" "$runs" <<'PY'
+python3 - "$count" "$runs" "$out/portscope" <<'PY'
 import os, pty, re, select, signal, struct, sys, time, fcntl, termios
 
 count, runs = int(sys.argv[1]), int(sys.argv[2])
-binary = "target/release/portscope"
+binary = sys.argv[3]
 
 def one_run():
     start = time.monotonic()

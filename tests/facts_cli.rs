@@ -688,8 +688,8 @@ fn the_explorers_detail_pane_shows_facts_and_asks_for_the_deeper_ones() {
     let cheap = cache.table_of(&snapshot, Depth::Cheap);
     let socket = snapshot.sockets[0].clone();
     let mut app = App::new(registry, "live", false, 2.0);
-    app.update(Action::Refreshed(Box::new(Refresh::assess_with(
-        registry, snapshot, cheap,
+    app.update(Action::Refreshed(Box::new(Refresh::assess_since(
+        registry, snapshot, cheap, None,
     ))));
     let fields = |app: &App| -> Vec<(String, String)> {
         app.detail()

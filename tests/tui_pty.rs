@@ -29,7 +29,8 @@ fn shows_a_listener_we_opened_searches_and_quits_cleanly() {
     let _shared = shared();
     let holder = support::hold(&["--name", "pstui-probe", "--tcp", "127.0.0.1:0"]);
     let port = holder.tcp[0].port();
-    let mut s = start(&["--interval", "0.5"], &[], 120, 40);
+    // Refreshes this frequent land in the same batch of messages as typed keys.
+    let mut s = start(&["--interval", "0.1"], &[], 120, 40);
     s.wait_for(FIRST_FRAME, GENEROUS);
     s.wait_for(FIRST_DATA, GENEROUS);
     // `/` filters the listener pane to our port (the machine may hold thousands of others);
@@ -39,7 +40,21 @@ fn shows_a_listener_we_opened_searches_and_quits_cleanly() {
     s.wait_for(&format!("pid          {}", holder.pid()), GENEROUS);
     s.send("l");
     s.wait_for(&format!("/ {port}"), GENEROUS);
-    // The registry search itself is driven in-process (tests/tui_session.rs, tui_render.rs).
+    // Esc clears that search; a new one shows what is typed and its results (the letters were
+    // taken but not drawn when an unchanged refresh followed them before the next frame).
+    s.send("\x1b");
+    s.wait_for("Registry: 7390 services", GENEROUS);
+    s.send("/");
+    s.wait_for("type to search", GENEROUS);
+    // Typed as a person types: a key at a time, each drawn before the next arrives.
+    for key in "kerberos".chars() {
+        s.send(&key.to_string());
+        thread::sleep(Duration::from_millis(50));
+    }
+    s.wait_for("/ kerberos", GENEROUS);
+    s.wait_for("88/tcp", GENEROUS);
+    s.send("\r"); // keep the results; letters are commands again
+    s.wait_for("l jump", GENEROUS);
     s.send("q");
     let status = s
         .wait_exit(Duration::from_secs(2))

@@ -5,7 +5,6 @@
 //! console closing) end the stream between lines; a closed
 //! pipe ends it quietly (main treats a broken pipe as success).
 
-use std::collections::BTreeSet;
 use std::io::{self, Write};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,7 +19,7 @@ use crate::hints;
 use crate::registry::Registry;
 use crate::report::Row as ListRow;
 use crate::sockets::diff::{self, ChangeKind};
-use crate::sockets::{Owner, Snapshot, Socket};
+use crate::sockets::{Owner, Socket};
 
 #[derive(Serialize)]
 struct Event<'a> {
@@ -113,8 +112,7 @@ pub fn run(ctx: &Context, args: &WatchArgs) -> CmdResult {
         let new = super::collect_live(false)?;
         // Owners and binds are compared; hints are not (they would cost a full assessment every
         // interval, and each event carries the socket's current hints anyway).
-        let no_hints = |s: &Snapshot| vec![BTreeSet::new(); s.sockets.len()];
-        let changes = diff::diff(&old, &new, &no_hints(&old), &no_hints(&new));
+        let changes = diff::diff(&old, &new, &mut diff::NoHints);
         let (before, after) = (
             hints::Assessor::new(&registry, &old),
             hints::Assessor::new(&registry, &new),

@@ -11,6 +11,7 @@
 //! are structured commands ([`NextStep`]); their one rendering, [`NextStep::render`], is a
 //! printable, shell-safe line that printers show as it is, never escaped again.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use serde::Serialize;
@@ -18,7 +19,7 @@ use serde::Serialize;
 use crate::facts::{FactsTable, OwnerFacts};
 use crate::known::KnownUse;
 use crate::registry::{Entry, PortRange, Protocol, Registry};
-use crate::sockets::{Snapshot, Socket};
+use crate::sockets::{HostInfo, Snapshot, Socket};
 
 mod fact_rules;
 pub mod next_steps;
@@ -445,6 +446,84 @@ pub fn assess_port(registry: &Registry, port: u16, protocol: Option<Protocol>) -
     }
 }
 
+/// The listeners of one snapshot on each protocol and port, by index into `Snapshot::sockets`:
+/// what some rules compare a socket with (`shared-port`). Built once per snapshot; it holds
+/// indices, not references, so it can travel with its snapshot (the explorer's collector thread
+/// builds it with the flags, and the UI keeps it to describe the selected socket).
+#[derive(Debug, Clone, Default)]
+pub struct PortIndex {
+    /// (protocol, port, index) of every listener, sorted: one allocation, however many
+    /// listeners (a map of vectors cost a quarter of a million allocations at 100,000).
+    listeners: Vec<(Protocol, u16, u32)>,
+    /// How many sockets the indexed snapshot held, to notice an index handed another snapshot.
+    sockets: usize,
+}
+
+impl PortIndex {
+    pub fn new(snapshot: &Snapshot) -> PortIndex {
+        let mut listeners: Vec<(Protocol, u16, u32)> = snapshot
+            .sockets
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.state.is_listener())
+            .map(|(i, s)| (s.protocol, s.local_port, i as u32))
+            .collect();
+        // The index breaks ties, so each port's listeners stay in snapshot order.
+        listeners.sort_unstable();
+        PortIndex {
+            listeners,
+            sockets: snapshot.sockets.len(),
+        }
+    }
+
+    /// The indices of the listeners on `protocol`/`port`, in snapshot order.
+    fn listeners_on(&self, protocol: Protocol, port: u16) -> impl Iterator<Item = usize> + '_ {
+        let from = self
+            .listeners
+            .partition_point(|&(p, n, _)| (p, n) < (protocol, port));
+        self.listeners[from..]
+            .iter()
+            .take_while(move |&&(p, n, _)| (p, n) == (protocol, port))
+            .map(|&(_, _, i)| i as usize)
+    }
+}
+
+/// Whether the rules see the same host in two snapshots, the clock aside. A socket's flags
+/// are a function of the registry, the socket, the listeners on its protocol and port, the host
+/// facts compared here, and "now" (read only by the rules in [`CLOCK_RULES`]). `diff` relies on
+/// this to assess only the listeners that changed. Every field of `HostInfo` is named below, so
+/// a new one has to be sorted into "a rule reads it" or not.
+pub fn same_host_inputs(a: &HostInfo, b: &HostInfo) -> bool {
+    let read = |h: &HostInfo| {
+        let HostInfo {
+            hostname: _,
+            os: _,
+            kernel: _,
+            taken_at: _, // the clock: CLOCK_RULES
+            uid,         // owner-unknown's advice ("run as root")
+            user: _,
+            sees_all_owners: _,
+            includes_connections: _,
+            warnings: _,
+            ephemeral_ports, // ephemeral-range-listener
+        } = h;
+        (*uid, ephemeral_ports.clone())
+    };
+    read(a) == read(b)
+}
+
+/// The rules that read the clock (the snapshot's `taken_at`).
+pub const CLOCK_RULES: &[&str] = &["started-recently"];
+
+/// Whether the clock rules can answer differently for `socket` at some time from `earliest`
+/// on: an owner started less than `RECENT_SECS` before it, or after it (clock skew).
+fn clock_may_change(socket: &Socket, earliest: u64) -> bool {
+    socket.owners.iter().any(|o| {
+        o.start_time
+            .is_some_and(|start| start.saturating_add(socket_rules::RECENT_SECS) > earliest)
+    })
+}
+
 /// The hints of one snapshot. It indexes the snapshot once (the listeners on each port, which
 /// some rules compare), then answers for any of its sockets: the flags (id and severity, what a
 /// listing shows) or the full hints (what a detail shows). Every front end asks this one object;
@@ -452,24 +531,37 @@ pub fn assess_port(registry: &Registry, port: u16, protocol: Option<Protocol>) -
 pub struct Assessor<'r, 's> {
     registry: &'r Registry,
     snapshot: &'s Snapshot,
-    same_port: HashMap<(Protocol, u16), Vec<&'s Socket>>,
+    index: Cow<'s, PortIndex>,
     facts: Option<&'s FactsTable>,
     reach: Option<&'s dyn ReachSource>,
 }
 
 impl<'r, 's> Assessor<'r, 's> {
     pub fn new(registry: &'r Registry, snapshot: &'s Snapshot) -> Assessor<'r, 's> {
-        let mut same_port: HashMap<(Protocol, u16), Vec<&Socket>> = HashMap::new();
-        for s in snapshot.sockets.iter().filter(|s| s.state.is_listener()) {
-            same_port
-                .entry((s.protocol, s.local_port))
-                .or_default()
-                .push(s);
+        Assessor {
+            registry,
+            snapshot,
+            index: Cow::Owned(PortIndex::new(snapshot)),
+            facts: None,
+            reach: None,
+        }
+    }
+
+    /// An assessor over an index built earlier for this very snapshot: nothing is indexed
+    /// again, so describing one socket costs one socket's rules. (An index of another snapshot
+    /// is noticed by its size and rebuilt.)
+    pub fn with_index(
+        registry: &'r Registry,
+        snapshot: &'s Snapshot,
+        index: &'s PortIndex,
+    ) -> Assessor<'r, 's> {
+        if index.sockets != snapshot.sockets.len() {
+            return Assessor::new(registry, snapshot);
         }
         Assessor {
             registry,
             snapshot,
-            same_port,
+            index: Cow::Borrowed(index),
             facts: None,
             reach: None,
         }
@@ -523,6 +615,61 @@ impl<'r, 's> Assessor<'r, 's> {
         })
     }
 
+    /// The flags of every socket, as [`Assessor::flags_all`] gives them, reusing those of the
+    /// `previous` snapshot (indexed by `previous_index`, flagged `previous_flags`) for a socket
+    /// that is equal in both (found by inode) when the listeners on its port are equal too, the
+    /// host facts the rules read are the same, and the clock cannot change its answer. A refresh
+    /// of 40,000 connections, nearly all unchanged, then assesses only what changed.
+    pub fn flags_all_since(
+        &self,
+        previous: &Snapshot,
+        previous_index: &PortIndex,
+        previous_flags: &[Vec<Flag>],
+    ) -> Vec<Vec<Flag>> {
+        if previous_flags.len() != previous.sockets.len()
+            || previous_index.sockets != previous.sockets.len()
+            || !same_host_inputs(&previous.host, &self.snapshot.host)
+        {
+            return self.flags_all();
+        }
+        let by_inode: HashMap<u64, usize> = previous
+            .sockets
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.inode != 0)
+            .map(|(i, s)| (s.inode, i))
+            .collect();
+        let earliest = previous.host.taken_at.min(self.snapshot.host.taken_at);
+        let same_neighbours = |s: &Socket| {
+            let before = previous_index
+                .listeners_on(s.protocol, s.local_port)
+                .map(|i| previous.sockets.get(i));
+            let now = self
+                .index
+                .listeners_on(s.protocol, s.local_port)
+                .map(|i| self.snapshot.sockets.get(i));
+            before.eq(now)
+        };
+        self.snapshot
+            .sockets
+            .iter()
+            .map(|s| {
+                let kept = (s.inode != 0)
+                    .then(|| by_inode.get(&s.inode))
+                    .flatten()
+                    .filter(|&&i| {
+                        previous.sockets[i] == *s
+                            && !clock_may_change(s, earliest)
+                            && same_neighbours(s)
+                    });
+                match kept {
+                    Some(&i) => previous_flags[i].clone(),
+                    None => self.flags(s),
+                }
+            })
+            .collect()
+    }
+
     /// Everything known about `socket` (one of the snapshot's): registry entries, known uses and
     /// the full hints, most severe first.
     pub fn assess(&self, socket: &Socket) -> Assessment<'r> {
@@ -543,10 +690,11 @@ impl<'r, 's> Assessor<'r, 's> {
         socket: &Socket,
         make: impl for<'x> FnOnce(&SocketFacts<'x, 'r>, Vec<(&'static Rule, Finding<'x>)>) -> T,
     ) -> T {
-        let same_port = self
-            .same_port
-            .get(&(socket.protocol, socket.local_port))
-            .map_or(&[][..], Vec::as_slice);
+        let same_port: Vec<&Socket> = self
+            .index
+            .listeners_on(socket.protocol, socket.local_port)
+            .filter_map(|i| self.snapshot.sockets.get(i))
+            .collect();
         let entries = self
             .registry
             .by_port(socket.local_port, Some(socket.protocol));
@@ -555,7 +703,7 @@ impl<'r, 's> Assessor<'r, 's> {
             self.registry,
             self.snapshot,
             socket,
-            same_port,
+            &same_port,
             &entries,
             &known,
         );
@@ -775,6 +923,52 @@ mod tests {
             assert_eq!(flags, &full);
         }
         assert!(all[0].iter().any(|f| f.id == "shared-port"));
+    }
+
+    /// Flags reused from the previous refresh equal flags computed afresh: for unchanged
+    /// sockets, for one whose port gained a neighbour, for an owner started just before, and
+    /// when the host's ephemeral range changes.
+    #[test]
+    fn flags_reused_from_the_previous_snapshot_equal_fresh_ones() {
+        let reg = Registry::embedded();
+        let web = tcp("0.0.0.0", 8080, owner(10, "nginx", 33, "/usr/sbin/nginx"));
+        let app = tcp("0.0.0.0", 40000, owner(11, "app", 1000, "/usr/bin/app"));
+        let mut fresh = owner(12, "worker", 1000, "/usr/bin/worker");
+        fresh.start_time = Some(NOW - 30);
+        let worker = tcp("127.0.0.1", 9000, fresh);
+        let mut spy = tcp(
+            "127.0.0.1",
+            8080,
+            owner(13, "nc", 1000, "/usr/bin/nc.openbsd"),
+        );
+        spy.inode = 999;
+        let first = snapshot(vec![web.clone(), app.clone(), worker.clone()]);
+        let mut later = snapshot(vec![worker, spy, app, web]);
+        later.host.taken_at = NOW + 3600;
+        let check = |first: &Snapshot, later: &Snapshot| {
+            let index = PortIndex::new(first);
+            let flags = Assessor::with_index(&reg, first, &index).flags_all();
+            let assessor = Assessor::new(&reg, later);
+            assert_eq!(
+                assessor.flags_all_since(first, &index, &flags),
+                assessor.flags_all()
+            );
+        };
+        check(&first, &later);
+        later.host.ephemeral_ports = Some(crate::sockets::EphemeralPorts {
+            range: PortRange {
+                start: 32768,
+                end: 60999,
+            },
+            reserved: vec![],
+        });
+        check(&first, &later);
+        let all = Assessor::new(&reg, &later).flags_all();
+        assert!(
+            all[0].iter().all(|f| f.id != "started-recently"),
+            "an hour on"
+        );
+        assert!(all[3].iter().any(|f| f.id == "shared-port"));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! baseline check is for. A restart of the same program (new pid, same name and executable) is not
 //! a change.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use serde::Serialize;
@@ -66,11 +66,8 @@ pub struct Held<'a> {
     pub container: Option<Option<&'a str>>,
 }
 
-/// How to find what runs a socket of one snapshot (`None`: not known for that snapshot).
-pub type HeldOf<'a> = Option<&'a dyn Fn(&Socket) -> Held<'a>>;
-
 /// The facts of `before` and `after` that differ where both are known.
-fn held_changes(before: Held, after: Held) -> Vec<ChangeKind> {
+pub fn held_changes(before: Held, after: Held) -> Vec<ChangeKind> {
     [
         ("package", before.package, after.package),
         ("unit", before.unit, after.unit),
@@ -88,96 +85,175 @@ fn held_changes(before: Held, after: Held) -> Vec<ChangeKind> {
     .collect()
 }
 
-/// The ids of the hints that fire for each socket of a snapshot, by the socket's index in
-/// `Snapshot::sockets` (computed once per snapshot by the caller); an index past the end has none.
-pub type HintIds<'a> = &'a [BTreeSet<String>];
-
-/// Compare the listeners of `old` and `new`. Linear in the number of listeners (plus the sort):
-/// both passes find their partner through an index instead of scanning, since a snapshot of a
-/// busy host holds 100,000 of them.
-pub fn diff(old: &Snapshot, new: &Snapshot, old_hints: HintIds, new_hints: HintIds) -> Changes {
-    diff_held(old, new, old_hints, new_hints, None, None)
+/// What `diff` reports as new hints on a listener present in both snapshots. `diff` asks only
+/// about pairs where the answer can be other than "none": the hint rules read the listener
+/// itself, the other listeners on its protocol and port (`shared-port`) and the host's facts, so
+/// when the listener and its port's listeners are equal in both snapshots and the host's facts
+/// are too, its hints are the same. A busy host's snapshot holds 100,000 listeners of which a
+/// few change; assessing all of them made `diff` take seconds.
+pub trait NewHints {
+    /// Whether the host facts the rules read differ between the snapshots: then every pair is
+    /// asked about, changed or not.
+    fn host_differs(&self) -> bool;
+    /// The ids of the hints that fire for `after` (a listener of the new snapshot) and did not
+    /// for `before` (its partner in the old one), sorted.
+    fn new_hints(&mut self, before: &Socket, after: &Socket) -> Vec<String>;
+    /// How what runs the pair differs (package, unit, container: facts a layer above this one
+    /// establishes); nothing when the caller knows no such facts.
+    fn holder_changes(&self, _before: &Socket, _after: &Socket) -> Vec<ChangeKind> {
+        Vec::new()
+    }
 }
 
-/// [`diff`], also comparing what runs each pair of listeners (package, unit, container) where
-/// both snapshots know it.
-pub fn diff_held(
-    old: &Snapshot,
-    new: &Snapshot,
-    old_hints: HintIds,
-    new_hints: HintIds,
-    old_held: HeldOf,
-    new_held: HeldOf,
-) -> Changes {
-    // Listener indices into `sockets`, sorted by protocol, port and address; the sort is stable,
-    // so sockets with one key keep their snapshot order.
-    let listeners = |s: &Snapshot| -> Vec<usize> {
-        let mut v: Vec<usize> = (0..s.sockets.len())
-            .filter(|&i| s.sockets[i].state.is_listener())
-            .collect();
-        v.sort_by_key(|&i| {
-            let s = &s.sockets[i];
-            (s.protocol, s.local_port, s.local_addr)
-        });
-        v
-    };
-    let (before, after) = (listeners(old), listeners(new));
-    let (mut before_taken, mut after_taken) = (vec![false; before.len()], vec![false; after.len()]);
-    let mut pairs: Vec<(usize, usize)> = Vec::new();
+/// Compare owners and binds only (what `watch` reports; each event carries its hints anyway).
+pub struct NoHints;
 
-    // Same protocol, port and address: the same listener; compare what holds it. Each key's
-    // queue holds the unpaired positions in `after` in order, so its front is the first unpaired
-    // listener with that key.
-    let mut exact: HashMap<(Protocol, u16, IpAddr), VecDeque<usize>> = HashMap::new();
-    for (pos, &i) in after.iter().enumerate() {
-        let a = &new.sockets[i];
-        exact
-            .entry((a.protocol, a.local_port, a.local_addr))
-            .or_default()
-            .push_back(pos);
+impl NewHints for NoHints {
+    fn host_differs(&self) -> bool {
+        false
     }
-    for (bpos, &i) in before.iter().enumerate() {
-        let b = &old.sockets[i];
-        if let Some(apos) = exact
-            .get_mut(&(b.protocol, b.local_port, b.local_addr))
-            .and_then(VecDeque::pop_front)
-        {
-            after_taken[apos] = true;
-            before_taken[bpos] = true;
-            pairs.push((i, after[apos]));
-        }
+    fn new_hints(&mut self, _: &Socket, _: &Socket) -> Vec<String> {
+        Vec::new()
     }
-    // Same protocol and port on another address: the listener moved (a widened bind, most often).
-    let mut by_slot: HashMap<(Protocol, u16), VecDeque<usize>> = HashMap::new();
-    for (pos, &i) in after
+}
+
+/// The listeners of a snapshot by index into `sockets`, sorted by protocol, port and address;
+/// the sort is stable, so sockets with one key keep their snapshot order.
+fn sorted_listeners(s: &Snapshot) -> Vec<usize> {
+    // The keys are copied out first: sorting 100,000 indices by keys read through them spent
+    // its time waiting on memory. The index breaks ties, which keeps snapshot order.
+    let mut keyed: Vec<((Protocol, u16, IpAddr), usize)> = s
+        .sockets
         .iter()
         .enumerate()
-        .filter(|(pos, _)| !after_taken[*pos])
-    {
-        let a = &new.sockets[i];
-        by_slot
-            .entry((a.protocol, a.local_port))
-            .or_default()
-            .push_back(pos);
+        .filter(|(_, s)| s.state.is_listener())
+        .map(|(i, s)| (slot_and_addr(s), i))
+        .collect();
+    keyed.sort_unstable();
+    keyed.into_iter().map(|(_, i)| i).collect()
+}
+
+fn slot_and_addr(s: &Socket) -> (Protocol, u16, IpAddr) {
+    (s.protocol, s.local_port, s.local_addr)
+}
+
+fn slot(s: &Socket) -> (Protocol, u16) {
+    (s.protocol, s.local_port)
+}
+
+/// The length of the run at the start of `order` whose sockets share `key`'s value.
+fn run_len<K: PartialEq>(order: &[usize], sockets: &[Socket], key: impl Fn(&Socket) -> K) -> usize {
+    let Some(&first) = order.first() else {
+        return 0;
+    };
+    let k = key(&sockets[first]);
+    order.iter().take_while(|&&i| key(&sockets[i]) == k).count()
+}
+
+/// Whether two runs of listeners on one protocol and port hold equal sockets, compared in
+/// snapshot order (the order the hint rules see them in).
+fn same_listeners(old: &[Socket], before: &[usize], new: &[Socket], after: &[usize]) -> bool {
+    if before.len() != after.len() {
+        return false;
     }
-    for (bpos, &i) in before.iter().enumerate() {
-        if before_taken[bpos] {
+    if before.len() == 1 {
+        return old[before[0]] == new[after[0]];
+    }
+    let in_snapshot_order = |run: &[usize]| {
+        let mut v = run.to_vec();
+        v.sort_unstable();
+        v
+    };
+    let (b, a) = (in_snapshot_order(before), in_snapshot_order(after));
+    b.iter().zip(&a).all(|(&b, &a)| old[b] == new[a])
+}
+
+/// Compare the listeners of `old` and `new`. Linear in the number of listeners (plus the sort):
+/// both lists are sorted by protocol, port and address, so partners are found by walking them
+/// side by side, one port at a time, and `hints` is asked only about the pairs that can have
+/// new hints (see [`NewHints`]).
+pub fn diff(old: &Snapshot, new: &Snapshot, hints: &mut dyn NewHints) -> Changes {
+    compare(old, new, hints, false)
+}
+
+/// [`diff`] asking `hints` about every pair: what it reported when it assessed both whole
+/// snapshots, which the tests hold it to.
+#[cfg(test)]
+pub(crate) fn diff_asking_every_pair(
+    old: &Snapshot,
+    new: &Snapshot,
+    hints: &mut dyn NewHints,
+) -> Changes {
+    compare(old, new, hints, true)
+}
+
+fn compare(old: &Snapshot, new: &Snapshot, hints: &mut dyn NewHints, every_pair: bool) -> Changes {
+    let (before, after) = (sorted_listeners(old), sorted_listeners(new));
+    let (mut before_taken, mut after_taken) = (vec![false; before.len()], vec![false; after.len()]);
+    let ask_all = every_pair || hints.host_differs();
+    // (old index, new index, whether to ask for new hints). Pairs on the same address come
+    // first, then the moved ones, each in the order of the old listeners.
+    let mut exact: Vec<(usize, usize, bool)> = Vec::new();
+    let mut moved: Vec<(usize, usize, bool)> = Vec::new();
+
+    let (mut bpos, mut apos) = (0, 0);
+    while bpos < before.len() && apos < after.len() {
+        let (bslot, aslot) = (
+            slot(&old.sockets[before[bpos]]),
+            slot(&new.sockets[after[apos]]),
+        );
+        let blen = run_len(&before[bpos..], &old.sockets, slot);
+        let alen = run_len(&after[apos..], &new.sockets, slot);
+        if bslot < aslot {
+            bpos += blen;
             continue;
         }
-        let b = &old.sockets[i];
-        if let Some(apos) = by_slot
-            .get_mut(&(b.protocol, b.local_port))
-            .and_then(VecDeque::pop_front)
-        {
-            after_taken[apos] = true;
-            before_taken[bpos] = true;
-            pairs.push((i, after[apos]));
+        if aslot < bslot {
+            apos += alen;
+            continue;
         }
+        // One protocol and port in both: `bpos..bend` and `apos..aend`.
+        let (bend, aend) = (bpos + blen, apos + alen);
+        let ask = ask_all
+            || !same_listeners(
+                &old.sockets,
+                &before[bpos..bend],
+                &new.sockets,
+                &after[apos..aend],
+            );
+        // Same address: the same listener; compare what holds it. Each old listener takes the
+        // first unpaired new one with its address.
+        let (mut b, mut a) = (bpos, apos);
+        while b < bend && a < aend {
+            let (bi, ai) = (before[b], after[a]);
+            let (bk, ak) = (old.sockets[bi].local_addr, new.sockets[ai].local_addr);
+            if bk < ak {
+                b += 1;
+            } else if ak < bk {
+                a += 1;
+            } else {
+                before_taken[b] = true;
+                after_taken[a] = true;
+                exact.push((bi, ai, ask || old.sockets[bi] != new.sockets[ai]));
+                b += 1;
+                a += 1;
+            }
+        }
+        // Another address on the same protocol and port: the listener moved (a widened bind,
+        // most often). The leftovers pair up in order.
+        let left_after = (apos..aend).filter(|&a| !after_taken[a]);
+        let left_before = (bpos..bend).filter(|&b| !before_taken[b]);
+        for (b, a) in left_before.zip(left_after).collect::<Vec<_>>() {
+            before_taken[b] = true;
+            after_taken[a] = true;
+            moved.push((before[b], after[a], true));
+        }
+        bpos = bend;
+        apos = aend;
     }
 
-    let none = BTreeSet::new();
     let mut changes = Changes::default();
-    for (bi, ai) in pairs {
+    for (bi, ai, ask) in exact.into_iter().chain(moved) {
         let (b, a) = (&old.sockets[bi], &new.sockets[ai]);
         let mut what = Vec::new();
         if a.local_addr != b.local_addr {
@@ -214,18 +290,15 @@ pub fn diff_held(
                 });
             }
         }
-        let old_ids = old_hints.get(bi).unwrap_or(&none);
-        let new_ids: Vec<String> = new_hints
-            .get(ai)
-            .unwrap_or(&none)
-            .difference(old_ids)
-            .cloned()
-            .collect();
-        if !new_ids.is_empty() {
-            what.push(ChangeKind::NewHints { ids: new_ids });
-        }
-        if let (Some(held_b), Some(held_a)) = (old_held, new_held) {
-            what.extend(held_changes(held_b(b), held_a(a)));
+        // A new holder (package, unit, container) can bring hints of its own: ask then too.
+        let held = hints.holder_changes(b, a);
+        let ask = ask || !held.is_empty();
+        what.extend(held);
+        if ask {
+            let ids = hints.new_hints(b, a);
+            if !ids.is_empty() {
+                what.push(ChangeKind::NewHints { ids });
+            }
         }
         if !what.is_empty() {
             changes.changed.push(Change {
@@ -284,8 +357,6 @@ mod tests {
         o
     }
 
-    const NO_HINTS: HintIds = &[];
-
     #[test]
     fn a_snapshot_equals_itself() {
         let s = snapshot(vec![
@@ -302,7 +373,7 @@ mod tests {
                 vec![owner(11, "dnsmasq", "/usr/sbin/dnsmasq", "dnsmasq")],
             ),
         ]);
-        assert!(diff(&s, &s, NO_HINTS, NO_HINTS).is_empty());
+        assert!(diff(&s, &s, &mut NoHints).is_empty());
     }
 
     #[test]
@@ -319,7 +390,7 @@ mod tests {
             22,
             vec![owner(99, "sshd", "/usr/sbin/sshd", "root")],
         )]);
-        assert!(diff(&old, &new, NO_HINTS, NO_HINTS).is_empty());
+        assert!(diff(&old, &new, &mut NoHints).is_empty());
     }
 
     #[test]
@@ -364,7 +435,7 @@ mod tests {
                 vec![owner(50, "python3", "/tmp/x", "www-data")],
             ),
         ]);
-        let changes = diff(&old, &new, NO_HINTS, NO_HINTS);
+        let changes = diff(&old, &new, &mut NoHints);
         assert_eq!(changes.opened.len(), 1);
         assert_eq!(describe(&changes.opened[0]), "udp 0.0.0.0:4444");
         assert_eq!(changes.closed.len(), 1);
@@ -391,6 +462,36 @@ mod tests {
         assert!(matches!(&ssh.what[1], ChangeKind::UserChanged { .. }));
     }
 
+    /// Hints as a table of ids per port and snapshot; records which pairs `diff` asked about.
+    #[derive(Default)]
+    struct Table {
+        old: Vec<(u16, &'static str)>,
+        new: Vec<(u16, &'static str)>,
+        host_differs: bool,
+        asked: Vec<u16>,
+    }
+
+    impl NewHints for Table {
+        fn host_differs(&self) -> bool {
+            self.host_differs
+        }
+        fn new_hints(&mut self, before: &Socket, after: &Socket) -> Vec<String> {
+            self.asked.push(after.local_port);
+            let ids = |table: &[(u16, &str)], port| -> BTreeSet<String> {
+                table
+                    .iter()
+                    .filter(|(p, _)| *p == port)
+                    .map(|(_, id)| id.to_string())
+                    .collect()
+            };
+            let old = ids(&self.old, before.local_port);
+            ids(&self.new, after.local_port)
+                .difference(&old)
+                .cloned()
+                .collect()
+        }
+    }
+
     #[test]
     fn new_hints_are_a_change_and_old_ones_are_not() {
         let s = listener(
@@ -401,12 +502,14 @@ mod tests {
         );
         let old = snapshot(vec![s.clone()]);
         let new = snapshot(vec![s]);
-        let old_hints = [BTreeSet::from(["bound-to-all-interfaces".to_string()])];
-        let new_hints = [BTreeSet::from([
-            "bound-to-all-interfaces".to_string(),
-            "exe-deleted".to_string(),
-        ])];
-        let changes = diff(&old, &new, &old_hints, &new_hints);
+        let mut hints = Table {
+            old: vec![(22, "bound-to-all-interfaces")],
+            new: vec![(22, "bound-to-all-interfaces"), (22, "exe-deleted")],
+            // The listener is the same in both: only a difference outside it can change hints.
+            host_differs: true,
+            ..Table::default()
+        };
+        let changes = diff(&old, &new, &mut hints);
         assert_eq!(changes.changed.len(), 1);
         assert_eq!(
             changes.changed[0].what,
@@ -416,13 +519,71 @@ mod tests {
         );
     }
 
+    /// A listener's hints can change because another one on its port did (`shared-port`): it
+    /// is asked about though it is itself the same, and a listener whose port saw no change is
+    /// not asked about at all.
+    #[test]
+    fn hints_are_asked_for_changed_listeners_and_their_port_neighbours_only() {
+        let web = listener(
+            Protocol::Tcp,
+            "0.0.0.0",
+            80,
+            vec![owner(10, "nginx", "/usr/sbin/nginx", "www-data")],
+        );
+        let ssh = listener(
+            Protocol::Tcp,
+            "0.0.0.0",
+            22,
+            vec![owner(11, "sshd", "/usr/sbin/sshd", "root")],
+        );
+        let dns = listener(
+            Protocol::Udp,
+            "127.0.0.1",
+            53,
+            vec![owner(12, "dnsmasq", "/usr/sbin/dnsmasq", "dnsmasq")],
+        );
+        let mut dns_restarted = dns.clone();
+        dns_restarted.owners[0].pid = 99;
+        let spy = listener(
+            Protocol::Tcp,
+            "127.0.0.1",
+            80,
+            vec![owner(13, "nc", "/usr/bin/nc", "nobody")],
+        );
+        let old = snapshot(vec![web.clone(), ssh.clone(), dns]);
+        let new = snapshot(vec![ssh, web, dns_restarted, spy]);
+        let mut hints = Table {
+            new: vec![(80, "shared-port")],
+            ..Table::default()
+        };
+        let changes = diff(&old, &new, &mut hints);
+        // nginx's port gained a neighbour; dnsmasq restarted; sshd only moved in the list.
+        assert_eq!(hints.asked, [80, 53]);
+        assert_eq!(changes.opened.len(), 1);
+        assert_eq!(changes.changed.len(), 1);
+        assert_eq!(changes.changed[0].after.owners[0].name, "nginx");
+        assert_eq!(
+            changes.changed[0].what,
+            [ChangeKind::NewHints {
+                ids: vec!["shared-port".into()]
+            }]
+        );
+        // A change in the host facts the rules read means every pair is asked about.
+        let mut hints = Table {
+            host_differs: true,
+            ..Table::default()
+        };
+        diff(&old, &new, &mut hints);
+        assert_eq!(hints.asked, [22, 80, 53]);
+    }
+
     #[test]
     fn connections_are_ignored() {
         let mut conn = listener(Protocol::Tcp, "10.0.0.1", 22, vec![]);
         conn.state = SocketState::Established;
         conn.remote_addr = Some("10.0.0.2".parse().unwrap());
         conn.remote_port = Some(50000);
-        assert!(diff(&snapshot(vec![]), &snapshot(vec![conn]), NO_HINTS, NO_HINTS).is_empty());
+        assert!(diff(&snapshot(vec![]), &snapshot(vec![conn]), &mut NoHints).is_empty());
     }
 
     /// The pairing as it was before it was indexed (quadratic): each old listener takes the first
@@ -496,7 +657,7 @@ mod tests {
         ) {
             let (old, new) = (snapshot(old), snapshot(new));
             let (pairs, opened, closed) = reference_pairs(&old, &new);
-            let changes = diff(&old, &new, NO_HINTS, NO_HINTS);
+            let changes = diff(&old, &new, &mut NoHints);
             let expect_opened: Vec<Socket> = opened.iter().map(|&i| new.sockets[i].clone()).collect();
             let expect_closed: Vec<Socket> = closed.iter().map(|&i| old.sockets[i].clone()).collect();
             proptest::prop_assert_eq!(&changes.opened, &expect_opened);

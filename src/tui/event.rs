@@ -178,12 +178,17 @@ pub fn spawn_collector(
             let mut collect_now = true;
             let period = interval.unwrap_or(Duration::from_secs(3600));
             let mut due = Instant::now() + period;
+            // The last refresh sent (its snapshot shared with the UI): unchanged sockets keep
+            // its flags instead of being assessed again.
+            let mut last: Option<Refresh> = None;
             loop {
                 if collect_now {
                     let msg = match source.collect() {
                         Ok(snapshot) => {
                             let table = facts.of(&snapshot);
-                            let refresh = Refresh::assess_with(registry, snapshot, table);
+                            let refresh =
+                                Refresh::assess_since(registry, snapshot, table, last.as_ref());
+                            last = Some(refresh.clone());
                             Msg::Refreshed(Box::new(refresh))
                         }
                         Err(err) => Msg::CollectFailed(err.to_string()),

@@ -4,9 +4,10 @@
 //! terminal. Sorting, filtering and search results are computed here, never while drawing.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::facts::FactsTable;
-use crate::hints::{Assessor, Flag, ReachSource, Severity};
+use crate::hints::{Assessor, Flag, PortIndex, ReachSource, Severity};
 use crate::policy::Marker;
 use crate::registry::{PortRange, Protocol, Registry};
 use crate::report::{self, Detail, Filter, SortKey};
@@ -20,31 +21,52 @@ pub const SEARCH_LIMIT: usize = 2000;
 /// How many idle ticks (about a second each) a notice stays in the status line.
 pub const NOTICE_TICKS: u8 = 5;
 
-/// One refresh as it reaches the UI: the snapshot, plus the flags of every socket worked out off
-/// the UI thread (`flags[i]` belongs to `snapshot.sockets[i]`). Only the selected socket's hints
-/// are spelled out, in its detail: the text of every socket's hints would cost kilobytes each.
+/// One refresh as it reaches the UI: the snapshot, plus what is worked out off the UI thread:
+/// the flags of every socket (`flags[i]` belongs to `snapshot.sockets[i]`) and the snapshot's
+/// index of listeners per port, which the selected socket's detail reuses. Only that socket's
+/// hints are spelled out: the text of every socket's hints would cost kilobytes each.
 #[derive(Debug, Clone)]
 pub struct Refresh {
-    pub snapshot: Snapshot,
+    /// Shared with the collector thread, which keeps it to reuse its flags next time.
+    pub snapshot: Arc<Snapshot>,
     pub flags: Vec<Vec<Flag>>,
+    index: PortIndex,
     /// The owners' cheap facts (package, unit, container), established off the UI thread.
     pub facts: FactsTable,
 }
 
 impl Refresh {
-    /// Assess every socket, without the owners' facts.
+    /// Index and assess every socket, without the owners' facts.
     pub fn assess(registry: &Registry, snapshot: Snapshot) -> Refresh {
-        Refresh::assess_with(registry, snapshot, FactsTable::unknown("not established"))
+        Refresh::assess_since(
+            registry,
+            snapshot,
+            FactsTable::unknown("not established"),
+            None,
+        )
     }
 
-    /// Assess every socket with the owners' facts (what the collector thread does).
-    pub fn assess_with(registry: &Registry, snapshot: Snapshot, facts: FactsTable) -> Refresh {
-        let flags = Assessor::new(registry, &snapshot)
-            .with_facts(&facts)
-            .flags_all();
+    /// Index and assess every socket with the owners' facts, reusing `previous`'s flags for
+    /// the sockets that did not change (what the collector thread does: in every-socket mode
+    /// most of 40,000 connections are the same from one refresh to the next). An unchanged
+    /// socket has the same owners (pid and start), whose cheap facts are cached by executable
+    /// and cannot change while they run, so their flags can be reused.
+    pub fn assess_since(
+        registry: &Registry,
+        snapshot: Snapshot,
+        facts: FactsTable,
+        previous: Option<&Refresh>,
+    ) -> Refresh {
+        let index = PortIndex::new(&snapshot);
+        let assessor = Assessor::with_index(registry, &snapshot, &index).with_facts(&facts);
+        let flags = match previous {
+            Some(p) => assessor.flags_all_since(&p.snapshot, &p.index, &p.flags),
+            None => assessor.flags_all(),
+        };
         Refresh {
-            snapshot,
+            snapshot: Arc::new(snapshot),
             flags,
+            index,
             facts,
         }
     }
@@ -225,7 +247,10 @@ pub struct App<'r> {
     pub nested: bool,
     pub interval_secs: f64,
     /// The last refresh: the host and its sockets (rows point into them).
-    snapshot: Option<Snapshot>,
+    snapshot: Option<Arc<Snapshot>>,
+    /// The last snapshot's listeners per port, built with it on the collector thread: the
+    /// selected socket is described without indexing the snapshot again.
+    index: PortIndex,
     /// The last refresh's facts of every owner (cheap: package, unit, container).
     facts: FactsTable,
     /// The detailed facts of one socket (by inode) for the detail pane, and the socket whose
@@ -315,6 +340,7 @@ impl<'r> App<'r> {
             nested: false,
             interval_secs,
             snapshot: None,
+            index: PortIndex::default(),
             facts: FactsTable::unknown("not established yet"),
             deep: None,
             describe: None,
@@ -388,14 +414,14 @@ impl<'r> App<'r> {
     // ----- read side, for the views -----
 
     pub fn host(&self) -> Option<&HostInfo> {
-        self.snapshot.as_ref().map(|s| &s.host)
+        self.snapshot.as_deref().map(|s| &s.host)
     }
     /// The last snapshot as collected (what hints are assessed against).
     pub fn snapshot(&self) -> Option<&Snapshot> {
-        self.snapshot.as_ref()
+        self.snapshot.as_deref()
     }
     pub fn socket(&self, row: &Row) -> &Socket {
-        socket_of(self.snapshot.as_ref(), &self.vanished, row)
+        socket_of(self.snapshot.as_deref(), &self.vanished, row)
     }
     pub fn process_name(&self, row: &Row) -> &str {
         let s = self.socket(row);
@@ -486,7 +512,12 @@ impl<'r> App<'r> {
 
     pub fn update(&mut self, action: Action) -> Option<Effect> {
         let describes_anew = !matches!(action, Action::Viewport { .. } | Action::Tick);
+        // A change not yet drawn stays to be drawn: the runtime applies every queued message
+        // before it draws, so a key then an unchanged refresh (or a tick) in one batch must not
+        // take the key's redraw back. Only the runtime clears the flag, once it has drawn.
+        let undrawn = self.dirty;
         let effect = self.apply(action);
+        self.dirty |= undrawn;
         if describes_anew {
             self.rebuild_detail();
         }
@@ -705,13 +736,15 @@ impl<'r> App<'r> {
             Pane::Listeners => self.selected_row().map(|row| {
                 let socket = self.socket(row);
                 let host = self.host().cloned().unwrap_or_default();
-                match (row.vanished_at, self.snapshot.as_ref()) {
+                match (row.vanished_at, self.snapshot.as_deref()) {
                     (None, Some(snapshot)) => {
                         let facts = match &self.deep {
                             Some((inode, deep)) if *inode == socket.inode => deep,
                             _ => &self.facts,
                         };
-                        let mut assessor = Assessor::new(self.registry, snapshot).with_facts(facts);
+                        let mut assessor =
+                            Assessor::with_index(self.registry, snapshot, &self.index)
+                                .with_facts(facts);
                         if let Some(reach) = &self.reach {
                             assessor = assessor.with_reach(reach.as_ref());
                         }
@@ -978,8 +1011,10 @@ impl<'r> App<'r> {
         let Refresh {
             snapshot,
             flags,
+            index,
             facts,
         } = refresh;
+        self.index = index;
         self.facts = facts;
         // Ask again for the detail's deeper facts: its processes may have changed.
         self.described = None;
@@ -1001,7 +1036,7 @@ impl<'r> App<'r> {
             });
         let old_snapshot = self.snapshot.replace(snapshot);
         let old_vanished = std::mem::take(&mut self.vanished);
-        let old_socket = |row: &Row| socket_of(old_snapshot.as_ref(), &old_vanished, row);
+        let old_socket = |row: &Row| socket_of(old_snapshot.as_deref(), &old_vanished, row);
         let mut previous: HashMap<RowId, Row> = self
             .rows
             .drain(..)
@@ -1427,6 +1462,22 @@ mod tests {
         assert_eq!(app.focus, Pane::Listeners);
         app.update(Action::PrevPane);
         assert_eq!(app.focus, Pane::Detail);
+    }
+
+    /// In a real terminal keys and refreshes arrive in one batch, applied before one draw: a
+    /// refresh (or a tick) that changes nothing must not cancel the typed letters' redraw (the
+    /// search prompt stayed empty while the letters were taken).
+    #[test]
+    fn an_unchanged_refresh_after_a_key_keeps_the_key_s_redraw() {
+        let mut app = app_with(sample());
+        app.update(Action::NextPane);
+        app.update(Action::StartSearch);
+        app.dirty = false; // drawn
+        app.update(Action::SearchChar('h'));
+        app.update(refresh(sample()));
+        app.update(Action::Tick);
+        assert_eq!(app.query, "h");
+        assert!(app.dirty, "the typed letter is never drawn");
     }
 
     #[test]
