@@ -2,6 +2,8 @@
 
 mod support;
 
+use support::is_root;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
@@ -187,11 +189,6 @@ fn man_page_is_roff_naming_the_commands() {
         &page[..200.min(page.len())]
     );
     assert!(page.contains("lookup") && page.contains("snapshot"));
-}
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
 }
 
 /// `unshare ARGS sh -c SCRIPT sh BIN doctor --json`: the script runs in fresh namespaces and

@@ -12,6 +12,9 @@
 
 mod support;
 
+use support::cgroup::{systemd_hierarchy, Cgroup};
+use support::is_root;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
@@ -69,11 +72,6 @@ impl Drop for Listener {
         drop(self.stdin.take());
         let _ = self.child.wait();
     }
-}
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
 }
 
 fn debian_python() -> bool {
@@ -254,66 +252,6 @@ fn a_python_calling_itself_sshd_is_refused_by_its_package() {
     );
 }
 
-/// The v1 `name=systemd` hierarchy's mount point, when it is mounted and writable.
-fn systemd_hierarchy() -> Option<PathBuf> {
-    if !is_root() {
-        eprintln!("skipped: moving processes between cgroups needs root");
-        return None;
-    }
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-    let mount = mountinfo.lines().find_map(|line| {
-        let (left, right) = line.split_once(" - ")?;
-        let mut right = right.split_whitespace();
-        let fstype = right.next()?;
-        let options = right.nth(1)?;
-        (fstype == "cgroup" && options.split(',').any(|o| o == "name=systemd"))
-            .then(|| left.split_whitespace().nth(4).map(PathBuf::from))
-            .flatten()
-    });
-    if mount.is_none() {
-        eprintln!("skipped: no cgroup v1 name=systemd hierarchy here");
-    }
-    mount
-}
-
-/// A unit cgroup holding one process; removed (the process moved back to the root) on drop.
-struct UnitCgroup {
-    mount: PathBuf,
-    created: Vec<PathBuf>,
-}
-
-impl UnitCgroup {
-    fn enter(mount: &Path, relative: &str, pid: u32) -> UnitCgroup {
-        let mut created = Vec::new();
-        let mut path = mount.to_path_buf();
-        for part in relative.split('/') {
-            path.push(part);
-            if !path.exists() {
-                std::fs::create_dir(&path).unwrap_or_else(|e| panic!("mkdir {path:?}: {e}"));
-                created.push(path.clone());
-            }
-        }
-        std::fs::write(path.join("cgroup.procs"), pid.to_string()).unwrap();
-        UnitCgroup {
-            mount: mount.to_path_buf(),
-            created,
-        }
-    }
-}
-
-impl Drop for UnitCgroup {
-    fn drop(&mut self) {
-        for dir in self.created.iter().rev() {
-            if let Ok(procs) = std::fs::read_to_string(dir.join("cgroup.procs")) {
-                for pid in procs.lines() {
-                    let _ = std::fs::write(self.mount.join("cgroup.procs"), pid);
-                }
-            }
-            let _ = std::fs::remove_dir(dir);
-        }
-    }
-}
-
 #[test]
 fn a_listener_in_a_service_cgroup_shows_that_unit() {
     let Some(mount) = systemd_hierarchy() else {
@@ -326,7 +264,7 @@ fn a_listener_in_a_service_cgroup_shows_that_unit() {
     };
     let l = Listener::start(&python, LISTEN);
     let unit = format!("portscope-cli-{}.service", std::process::id());
-    let _cgroup = UnitCgroup::enter(&mount, &format!("system.slice/{unit}"), l.pid());
+    let _cgroup = Cgroup::enter(&mount, &format!("system.slice/{unit}"), l.pid());
     let (row, _) = listed_row(l.pid(), l.port, &[]);
     assert_eq!(row["unit"], unit.as_str(), "{row}");
     assert_eq!(row["container"], Value::Null);

@@ -4,6 +4,8 @@
 
 mod support;
 
+use support::is_root;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -58,11 +60,6 @@ fn severity_of<'a>(hints: &'a [(String, String)], id: &str) -> &'a str {
         .find(|(i, _)| i == id)
         .unwrap_or_else(|| panic!("{id} did not fire: {hints:?}"))
         .1
-}
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
 }
 
 /// A port IANA left unassigned in `range` that no known use covers and nothing here holds.

@@ -7,6 +7,8 @@
 
 mod support;
 
+use support::is_root;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -15,11 +17,6 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use portscope::sockets::netns::{discover, dump_all};
 use portscope::sockets::{CollectOptions, Collector, Protocol, SystemCollector};
 use serde_json::Value;
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
 
 /// An `ip netns` namespace, deleted when dropped.
 struct Sandbox {

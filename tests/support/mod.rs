@@ -2,6 +2,7 @@
 
 #![allow(dead_code)] // each test file uses its own subset
 
+pub mod cgroup;
 pub mod netns;
 pub mod pty;
 pub mod vnet;
@@ -132,4 +133,11 @@ pub fn some_process_refuses_its_fds() -> bool {
                 .filter_map(Result::ok)
                 .any(|fd| std::fs::read_link(fd.path()).is_err_and(|e| denied(&e))),
         })
+}
+
+/// Whether the tests run as root (namespaces, cgroups and other users' processes need it; the
+/// tests that need root say they are skipped otherwise).
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
 }
