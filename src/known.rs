@@ -289,14 +289,55 @@ pub fn read_embedded() -> Vec<KnownUse> {
         .collect()
 }
 
+/// The table's rows by port: single ports sorted for a binary search, runs of ports kept apart
+/// (few). Every socket of a listing asks for its port's uses; scanning all the rows each time
+/// was most of a busy host's hint cost.
+struct ByPort {
+    singles: Vec<(u16, u32)>,
+    runs: Vec<u32>,
+}
+
+fn by_port() -> &'static ByPort {
+    static INDEX: OnceLock<ByPort> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut index = ByPort {
+            singles: Vec::new(),
+            runs: Vec::new(),
+        };
+        for (i, k) in table().iter().enumerate() {
+            if k.port == k.last_port {
+                index.singles.push((k.port, i as u32));
+            } else {
+                index.runs.push(i as u32);
+            }
+        }
+        index.singles.sort_unstable();
+        index
+    })
+}
+
 /// Known uses of `port` (for `protocol`, when given), in table order.
 pub fn uses_of(port: u16, protocol: Option<Protocol>) -> Vec<&'static KnownUse> {
-    table()
+    let (table, index) = (table(), by_port());
+    let from = index.singles.partition_point(|&(p, _)| p < port);
+    let mut rows: Vec<u32> = index.singles[from..]
         .iter()
-        .filter(|k| {
-            k.covers(port) && (protocol.is_none() || k.protocol.is_none() || k.protocol == protocol)
+        .take_while(|&&(p, _)| p == port)
+        .map(|&(_, row)| row)
+        .chain(
+            index
+                .runs
+                .iter()
+                .copied()
+                .filter(|&r| table[r as usize].covers(port)),
+        )
+        .filter(|&r| {
+            let k = &table[r as usize];
+            protocol.is_none() || k.protocol.is_none() || k.protocol == protocol
         })
-        .collect()
+        .collect();
+    rows.sort_unstable();
+    rows.into_iter().map(|r| &table[r as usize]).collect()
 }
 
 #[cfg(test)]
@@ -307,6 +348,24 @@ mod tests {
 
     fn one(row: &str) -> Result<Vec<KnownUse>, KnownParseError> {
         parse(&format!("{HEAD}{row}\n"))
+    }
+
+    #[test]
+    fn the_port_index_answers_as_a_scan_of_the_table() {
+        for port in (0..=u16::MAX).step_by(7).chain([22, 80, 3489, 6881, 8080]) {
+            for protocol in [None, Some(Protocol::Tcp), Some(Protocol::Udp)] {
+                let scanned: Vec<&KnownUse> = table()
+                    .iter()
+                    .filter(|k| {
+                        k.covers(port)
+                            && (protocol.is_none()
+                                || k.protocol.is_none()
+                                || k.protocol == protocol)
+                    })
+                    .collect();
+                assert_eq!(uses_of(port, protocol), scanned, "{port} {protocol:?}");
+            }
+        }
     }
 
     #[test]
