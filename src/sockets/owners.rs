@@ -15,7 +15,6 @@ use std::path::Path;
 
 use super::procfs::{Clock, ProcFs};
 use super::Owner;
-use crate::text::from_os_bytes;
 
 /// One process's descriptor for a socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -288,7 +287,7 @@ fn lookup_user(uid: u32) -> Option<String> {
         if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
             return None;
         }
-        Some(from_os_bytes(
+        Some(crate::text::from_os_bytes(
             std::ffi::CStr::from_ptr(pwd.pw_name).to_bytes(),
         ))
     }
