@@ -419,6 +419,57 @@ impl Column {
         cols
     }
 
+    /// The explorer's listener pane: the columns that fit `width` cells, with their widths
+    /// (the endpoint takes what is left). Connections add STATE and REMOTE; the service and
+    /// user give way first on a narrow screen, the unit or container shows on a wide one.
+    /// (Marker, freshness and badge cells are the pane's own.)
+    pub fn pane_at(width: usize, connections: bool) -> Vec<(Column, usize)> {
+        // Marker 2, fresh 2 and the badge 2 are fixed; the address keeps at least this much.
+        const MIN_ENDPOINT: usize = 12;
+        let rest = width.saturating_sub(6);
+        let mut cols = vec![(Column::Proto, 6), (Column::Endpoint, 0)];
+        if connections {
+            cols.push((Column::State, 11));
+        }
+        cols.push((Column::Process, if rest >= 30 { 15 } else { rest / 3 }));
+        cols.push((Column::Pid, 8));
+        // The others in the order they give way last, each only if it still fits.
+        let optional: &[(Column, usize)] = if connections {
+            &[
+                (Column::Remote, 22),
+                (Column::Service, 12),
+                (Column::User, 9),
+                (Column::Held, 24),
+            ]
+        } else {
+            &[(Column::Service, 12), (Column::User, 9), (Column::Held, 24)]
+        };
+        for &(column, w) in optional {
+            let used: usize = cols.iter().map(|(_, w)| w).sum();
+            if used + w + MIN_ENDPOINT <= rest {
+                cols.push((column, w));
+            }
+        }
+        // Shown in one order whichever fit: the socket, then who holds it.
+        const ORDER: [Column; 9] = [
+            Column::Proto,
+            Column::Endpoint,
+            Column::State,
+            Column::Remote,
+            Column::Service,
+            Column::Process,
+            Column::Pid,
+            Column::User,
+            Column::Held,
+        ];
+        cols.sort_by_key(|(c, _)| ORDER.iter().position(|o| o == c));
+        let used: usize = cols.iter().map(|(_, w)| w).sum();
+        if let Some(endpoint) = cols.iter_mut().find(|(c, _)| *c == Column::Endpoint) {
+            endpoint.1 = rest.saturating_sub(used).max(1);
+        }
+        cols
+    }
+
     /// The `list` table's columns; connections add their state and peer.
     pub fn listing(connections: bool) -> Vec<Column> {
         let mut cols = vec![
@@ -680,5 +731,27 @@ mod tests {
             ..Filter::default()
         };
         assert!(text.matches(&s, None, &[]));
+    }
+
+    #[test]
+    fn the_pane_fits_its_width_and_shows_the_unit_only_when_wide() {
+        for width in [40, 80, 120, 200] {
+            for connections in [false, true] {
+                let cols = Column::pane_at(width, connections);
+                let used: usize = cols.iter().map(|(_, w)| w).sum();
+                // (Below 80 cells the fixed columns may overflow; the pane clips them.)
+                if width >= 80 {
+                    assert_eq!(used, width - 6, "{width}: {cols:?}");
+                }
+                if width <= 80 || width >= 130 {
+                    assert_eq!(
+                        cols.iter().any(|(c, _)| *c == Column::Held),
+                        width >= 130,
+                        "{width}"
+                    );
+                }
+                assert_eq!(cols.iter().any(|(c, _)| *c == Column::State), connections);
+            }
+        }
     }
 }

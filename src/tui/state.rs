@@ -392,6 +392,11 @@ impl<'r> App<'r> {
     }
 
     /// The file rows are marked by, if any (the listener pane shows the EXP mark only then).
+    /// The owners' cheap facts of the last refresh (what the listener pane's cells show).
+    pub fn facts(&self) -> &FactsTable {
+        &self.facts
+    }
+
     pub fn marker(&self) -> Option<&Marker> {
         self.marker.as_ref()
     }

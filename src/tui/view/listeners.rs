@@ -15,32 +15,6 @@ use crate::tui::state::{App, Freshness, Mode, Pane, Row};
 /// Cells of the EXP mark: `✓`, `✗`, or `yes`/`no` outside a UTF-8 locale, and a separator.
 const EXP_WIDTH: usize = 4;
 
-/// The columns that fit `width` cells, with their widths. Connections add STATE and REMOTE; the
-/// service and user give way first on a narrow screen.
-fn columns(width: usize, connections: bool) -> Vec<(Column, usize)> {
-    // marker 2, fresh 2 and the badge 2 are fixed.
-    let rest = width.saturating_sub(6);
-    let mut cols = vec![(Column::Proto, 6), (Column::Endpoint, 0)];
-    if connections {
-        cols.push((Column::State, 11));
-        if rest >= 70 {
-            cols.push((Column::Remote, 22));
-        }
-    }
-    if rest >= 40 {
-        cols.push((Column::Service, 12));
-    }
-    cols.push((Column::Process, if rest >= 30 { 15 } else { rest / 3 }));
-    cols.push((Column::Pid, 8));
-    if rest >= 50 {
-        cols.push((Column::User, 9));
-    }
-    let used: usize = cols.iter().map(|(_, w)| w).sum();
-    let endpoint = rest.saturating_sub(used).max(1);
-    cols[1].1 = endpoint;
-    cols
-}
-
 pub(super) fn draw(
     frame: &mut Frame,
     area: Rect,
@@ -83,7 +57,7 @@ pub(super) fn draw(
     // The EXP mark takes its cells from the others, and only when a file is in use: without
     // one nothing is marked (not everything unexpected).
     let exp = if app.marker().is_some() { EXP_WIDTH } else { 0 };
-    let cols = columns(
+    let cols = Column::pane_at(
         (inner.width as usize).saturating_sub(exp),
         !app.listeners_only(),
     );
@@ -140,7 +114,7 @@ fn row_line(
     }
     let marker = if selected { MARKER } else { NO_MARKER };
     // The same cells as `list`, from the report row; only the hints' flags are the pane's own.
-    let report_row = ReportRow::new(app.registry, s, Vec::new());
+    let report_row = ReportRow::new(app.registry, s, Vec::new()).with_facts(app.facts());
     let mut text = format!("{marker}{fresh_glyph}");
     for (c, w) in cols {
         text += &cell(&escape(&c.cell(&report_row)), *w);
