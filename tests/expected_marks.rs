@@ -123,7 +123,19 @@ fn list_marks_rows_and_quiets_the_hints_of_expected_listeners() {
     assert!(row(&doc, 7102)["expected_by"].is_null());
     let q = row(&doc, 289);
     assert_eq!(q["quieted"], "warning", "{q}");
-    assert!(q["badge"].is_null() || q["badge"] == "info", "{q}");
+    // Only an alert survives the quieting (the listener is this test's binary: run from a
+    // checkout under /tmp, it is an executable in a temporary directory).
+    let alert = q["hints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|h| h["severity"] == "alert");
+    let badge = if alert {
+        "alert".into()
+    } else {
+        serde_json::Value::Null
+    };
+    assert_eq!(q["badge"], badge, "{q}");
     assert!(
         q["hints"]
             .as_array()
