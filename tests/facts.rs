@@ -10,86 +10,32 @@
 mod support;
 
 use support::cgroup::{systemd_hierarchy, Cgroup};
+use support::python::{debian_python, Listener, LISTEN, PYTHON};
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::Command;
 
 use portscope::facts::{
     Depth, Fact, FactsCache, Integrity, Manager, Place, Provenance, Roots, Runtime,
 };
 use portscope::sockets::{CollectOptions, Collector, Owner, SystemCollector};
 
-const PYTHON: &str = "/usr/bin/python3.11";
-
-const LISTEN: &str = "import socket, sys\n\
-s = socket.socket()\n\
-s.bind(('127.0.0.1', 0))\n\
-s.listen()\n\
-print(s.getsockname()[1], flush=True)\n\
-sys.stdin.read()\n";
-
-/// A python listener; exits when dropped.
-struct Listener {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    port: u16,
-}
-
-impl Listener {
-    fn start(python: &Path) -> Listener {
-        let mut child = Command::new(python)
-            .args(["-c", LISTEN])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start python");
-        let stdin = child.stdin.take();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line.trim().parse().expect("python printed its port");
-        Listener { child, stdin, port }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Its owner record, as the collector reads it.
-    fn owner(&self) -> Owner {
-        let snapshot = SystemCollector::new(CollectOptions {
-            host_namespace_only: true,
-            ..CollectOptions::default()
-        })
-        .collect()
-        .unwrap();
-        snapshot
-            .sockets
-            .iter()
-            .filter(|s| s.local_port == self.port)
-            .flat_map(|s| s.owners.iter())
-            .find(|o| o.pid == self.pid())
-            .cloned()
-            .expect("the listener's owner is collected")
-    }
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        drop(self.stdin.take());
-        let _ = self.child.wait();
-    }
-}
-
-fn debian_python() -> bool {
-    let ok = Path::new(PYTHON).exists()
-        && Path::new("/var/lib/dpkg/info/python3.11-minimal.list").exists();
-    if !ok {
-        eprintln!("skipped: Debian's {PYTHON} (python3.11-minimal) is not installed");
-    }
-    ok
+/// The listener's owner record, as the collector reads it.
+fn owner_of(listener: &Listener) -> Owner {
+    let snapshot = SystemCollector::new(CollectOptions {
+        host_namespace_only: true,
+        ..CollectOptions::default()
+    })
+    .collect()
+    .unwrap();
+    snapshot
+        .sockets
+        .iter()
+        .filter(|s| s.local_port == listener.port)
+        .flat_map(|s| s.owners.iter())
+        .find(|o| o.pid == listener.pid())
+        .cloned()
+        .expect("the listener's owner is collected")
 }
 
 #[test]
@@ -97,9 +43,9 @@ fn debian_python_is_from_its_package_and_unmodified() {
     if !debian_python() {
         return;
     }
-    let listener = Listener::start(Path::new(PYTHON));
+    let listener = Listener::start(Path::new(PYTHON), LISTEN);
     let mut facts = FactsCache::new(Roots::system());
-    let owner = listener.owner();
+    let owner = owner_of(&listener);
     let cheap = facts.establish(&owner, Depth::Cheap);
     let Fact::Known(Provenance::Package(package)) = &cheap.package else {
         panic!("{:?}", cheap.package);
@@ -131,8 +77,8 @@ fn a_copy_in_a_temp_dir_is_from_no_package_and_a_replaced_one_is_told() {
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("python3.11");
     std::fs::copy(PYTHON, &copy).unwrap();
-    let listener = Listener::start(&copy);
-    let owner = listener.owner();
+    let listener = Listener::start(&copy, LISTEN);
+    let owner = owner_of(&listener);
     let mut facts = FactsCache::new(Roots::system());
     let f = facts.establish(&owner, Depth::Verify);
     let place = Place::of(&copy.to_string_lossy());
@@ -143,7 +89,7 @@ fn a_copy_in_a_temp_dir_is_from_no_package_and_a_replaced_one_is_told() {
     // Replace the file on disk under the running process: it no longer runs what is there.
     std::fs::remove_file(&copy).unwrap();
     std::fs::copy(PYTHON, &copy).unwrap();
-    let owner = listener.owner();
+    let owner = owner_of(&listener);
     let f = FactsCache::new(Roots::system()).establish(&owner, Depth::Verify);
     assert_eq!(f.integrity, Some(Fact::Known(Integrity::Replaced)));
 }
@@ -170,8 +116,8 @@ fn a_wrong_digest_in_the_database_means_modified_and_a_corrupt_one_unknown() {
     if !debian_python() {
         return;
     }
-    let listener = Listener::start(Path::new(PYTHON));
-    let owner = listener.owner();
+    let listener = Listener::start(Path::new(PYTHON), LISTEN);
+    let owner = owner_of(&listener);
     let dir = tempfile::tempdir().unwrap();
     let wrong = dpkg_fixture(
         &dir.path().join("wrong"),
@@ -251,10 +197,10 @@ fn a_process_in_a_service_cgroup_names_that_unit_and_its_socket_unit() {
     let Some(mount) = systemd_hierarchy() else {
         return;
     };
-    let listener = Listener::start(&python_or_self());
+    let listener = Listener::start(&python_or_self(), LISTEN);
     let unit = format!("portscope-test-{}.service", std::process::id());
     let _cgroup = Cgroup::enter(&mount, &format!("system.slice/{unit}"), listener.pid());
-    let owner = listener.owner();
+    let owner = owner_of(&listener);
     let mut facts = FactsCache::new(Roots::system());
     let f = facts.establish(&owner, Depth::Cheap);
     assert_eq!(f.unit.known().map(|u| u.name.as_str()), Some(unit.as_str()));
@@ -319,7 +265,7 @@ fn docker_shaped_cgroups_name_the_container_and_bad_metadata_is_unknown() {
 
     let mut names = Vec::new();
     for id in [&good, &huge, &junk] {
-        let listener = Listener::start(&python_or_self());
+        let listener = Listener::start(&python_or_self(), LISTEN);
         let cgroup = Cgroup::enter(
             &mount,
             &format!(
@@ -328,7 +274,7 @@ fn docker_shaped_cgroups_name_the_container_and_bad_metadata_is_unknown() {
             ),
             listener.pid(),
         );
-        let owner = listener.owner();
+        let owner = owner_of(&listener);
         let f = FactsCache::new(roots.clone()).establish(&owner, Depth::Cheap);
         let c = f.container.known().cloned().flatten().expect("a container");
         assert_eq!((c.runtime, c.id.as_str()), (Runtime::Docker, id.as_str()));
@@ -382,13 +328,13 @@ fn kubernetes_shaped_cgroups_name_the_pod() {
         ..Roots::system()
     };
 
-    let listener = Listener::start(&python_or_self());
+    let listener = Listener::start(&python_or_self(), LISTEN);
     let cgroup = Cgroup::enter(
         &mount,
         &format!("kubepods-{pid}/burstable/pod{uid1}/{labelled}"),
         listener.pid(),
     );
-    let f = FactsCache::new(roots.clone()).establish(&listener.owner(), Depth::Cheap);
+    let f = FactsCache::new(roots.clone()).establish(&owner_of(&listener), Depth::Cheap);
     let pod = f.pod.known().cloned().flatten().expect("a pod");
     assert_eq!(
         (
@@ -401,13 +347,13 @@ fn kubernetes_shaped_cgroups_name_the_pod() {
     drop(cgroup);
 
     // No runtime metadata: the kubelet's etc-hosts gives the pod's hostname.
-    let listener = Listener::start(&python_or_self());
+    let listener = Listener::start(&python_or_self(), LISTEN);
     let _cgroup = Cgroup::enter(
         &mount,
         &format!("kubepods-{pid}/besteffort/pod{uid2}/{bare}"),
         listener.pid(),
     );
-    let f = FactsCache::new(roots).establish(&listener.owner(), Depth::Cheap);
+    let f = FactsCache::new(roots).establish(&owner_of(&listener), Depth::Cheap);
     let pod = f.pod.known().cloned().flatten().expect("a pod");
     assert_eq!(pod.uid, uid2);
     assert_eq!(pod.name, Fact::Known("cache-0".into()));
@@ -419,7 +365,7 @@ fn a_hostile_cgroup_name_gives_unknown_not_a_unit() {
     let Some(mount) = systemd_hierarchy() else {
         return;
     };
-    let listener = Listener::start(&python_or_self());
+    let listener = Listener::start(&python_or_self(), LISTEN);
     // A real cgroup whose name holds ESC (the kernel refuses a newline; see below for that).
     let name = format!("portscope-test-{}\x1b[31m.service", std::process::id());
     let _cgroup = Cgroup::enter(
@@ -427,7 +373,7 @@ fn a_hostile_cgroup_name_gives_unknown_not_a_unit() {
         &format!("portscope-test-{}-esc.slice/{name}", std::process::id()),
         listener.pid(),
     );
-    let f = FactsCache::new(Roots::system()).establish(&listener.owner(), Depth::Cheap);
+    let f = FactsCache::new(Roots::system()).establish(&owner_of(&listener), Depth::Cheap);
     assert!(f.unit.why().is_some(), "{:?}", f.unit);
     assert_eq!(
         f.cgroup.known().map(|c| c.contains('\x1b')),
@@ -448,7 +394,7 @@ fn a_hostile_cgroup_name_gives_unknown_not_a_unit() {
         proc: proc.path().to_path_buf(),
         ..Roots::system()
     })
-    .establish(&listener.owner(), Depth::Cheap);
+    .establish(&owner_of(&listener), Depth::Cheap);
     assert!(
         f.unit.why().is_some_and(|w| w.contains("twice")),
         "{:?}",

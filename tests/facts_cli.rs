@@ -14,74 +14,13 @@ mod support;
 
 use support::cgroup::{systemd_hierarchy, Cgroup};
 use support::is_root;
+use support::python::{debian_python, Listener, LISTEN, PYTHON};
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
-
-const PYTHON: &str = "/usr/bin/python3.11";
-
-const LISTEN: &str = "import socket, sys\n\
-s = socket.socket()\n\
-s.bind(('127.0.0.1', 0))\n\
-s.listen()\n\
-print(s.getsockname()[1], flush=True)\n\
-sys.stdin.read()\n";
-
-/// A python listener on loopback; exits when dropped.
-struct Listener {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    port: u16,
-}
-
-impl Listener {
-    fn start(python: &Path, script: &str) -> Listener {
-        let mut child = loop {
-            match Command::new(python)
-                .args(["-c", script])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .spawn()
-            {
-                // Another test thread's fork may hold a fresh copy open for writing a moment.
-                Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
-                    std::thread::sleep(std::time::Duration::from_millis(20))
-                }
-                other => break other.expect("start python"),
-            }
-        };
-        let stdin = child.stdin.take();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line.trim().parse().expect("python printed its port");
-        Listener { child, stdin, port }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        drop(self.stdin.take());
-        let _ = self.child.wait();
-    }
-}
-
-fn debian_python() -> bool {
-    let ok = Path::new(PYTHON).exists()
-        && Path::new("/var/lib/dpkg/info/python3.11-minimal.list").exists();
-    if !ok {
-        eprintln!("skipped: Debian's {PYTHON} (python3.11-minimal) is not installed");
-    }
-    ok
-}
 
 fn portscope(args: &[&str]) -> Output {
     let out = Command::new(env!("CARGO_BIN_EXE_portscope"))

@@ -5,6 +5,7 @@
 pub mod cgroup;
 pub mod netns;
 pub mod pty;
+pub mod python;
 pub mod vnet;
 
 use std::ffi::OsStr;
