@@ -229,14 +229,7 @@ pub fn explain(
             false,
             &table,
         );
-        let expectation = match (marker, &marks[n]) {
-            (None, _) => report::Expectation::NoFile,
-            (Some(_), None) => report::Expectation::NotJudged,
-            (Some(m), Some(mark)) => report::Expectation::Judged {
-                mark,
-                origin: m.origin(),
-            },
-        };
+        let expectation = report::Expectation::of(marker, marks[n].as_ref());
         report::detail::expectation(&mut detail, expectation);
         writeln!(out, "{}", crate::text::escape(&detail.title))?;
         report::plain::write_detail(out, &detail, width)?;

@@ -11,7 +11,7 @@ use super::words;
 use crate::facts::FactsTable;
 use crate::hints::{Assessment, Hint, Severity};
 use crate::known::KnownUse;
-use crate::policy::{Fact, Mark};
+use crate::policy::{Fact, Mark, Marker};
 use crate::registry::{Entry, PortClass, PortRange, Protocol, Registry};
 use crate::sockets::{HostInfo, Owner, Socket};
 
@@ -224,6 +224,21 @@ pub enum Expectation<'a> {
     NotJudged,
     /// The file at `origin` judged it.
     Judged { mark: &'a Mark<'a>, origin: &'a str },
+}
+
+impl<'a> Expectation<'a> {
+    /// What `marker` (the file in use, if any) said of a socket: `mark`, `None` when it did not
+    /// judge it.
+    pub fn of(marker: Option<&'a Marker>, mark: Option<&'a Mark<'a>>) -> Expectation<'a> {
+        match (marker, mark) {
+            (None, _) => Expectation::NoFile,
+            (Some(_), None) => Expectation::NotJudged,
+            (Some(m), Some(mark)) => Expectation::Judged {
+                mark,
+                origin: m.origin(),
+            },
+        }
+    }
 }
 
 /// Put the expectation at the top of a socket detail's verdict, and quiet the verdict lines of

@@ -756,15 +756,9 @@ impl<'r> App<'r> {
                         let a = assessor.assess(socket);
                         let mut detail =
                             report::detail::socket_with_facts(&host, socket, &a, false, facts);
-                        let mark = self.marker.as_ref().map(|m| (m, m.mark(socket, facts)));
-                        let expectation = match &mark {
-                            None => report::Expectation::NoFile,
-                            Some((_, None)) => report::Expectation::NotJudged,
-                            Some((m, Some(mark))) => report::Expectation::Judged {
-                                mark,
-                                origin: m.origin(),
-                            },
-                        };
+                        let mark = self.marker.as_ref().and_then(|m| m.mark(socket, facts));
+                        let expectation =
+                            report::Expectation::of(self.marker.as_ref(), mark.as_ref());
                         report::detail::expectation(&mut detail, expectation);
                         detail
                     }
