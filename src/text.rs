@@ -223,9 +223,54 @@ pub fn utc(epoch: u64) -> String {
 /// A serde_json formatter that writes every character [`is_dangerous`] flags as a `\uXXXX`
 /// escape. The JSON still decodes to the exact original text, but the byte stream a terminal or
 /// log viewer sees holds no raw ESC, bidi override or zero-width character.
+///
+/// It also lays the JSON out as serde_json's pretty printer does (two spaces a level), but
+/// writes each line break and its indentation in one call: a `list --json` of 10,000 sockets
+/// starts over a million lines, and one write per level of each was a fifth of its time.
 #[derive(Default)]
 pub struct SafeJsonFormatter {
-    pretty: serde_json::ser::PrettyFormatter<'static>,
+    depth: usize,
+    has_value: bool,
+}
+
+/// A comma, a line break, and the most indentation written in one piece.
+const BREAK: &[u8] = b",\n                                                                ";
+
+impl SafeJsonFormatter {
+    /// `,\n` (or `\n` for the first item) and the current indentation.
+    fn new_line<W: ?Sized + io::Write>(&self, w: &mut W, first: bool) -> io::Result<()> {
+        let start = usize::from(first);
+        let mut spaces = 2 * self.depth;
+        let most = BREAK.len() - 2;
+        w.write_all(&BREAK[start..2 + spaces.min(most)])?;
+        while spaces > most {
+            spaces -= most;
+            w.write_all(&BREAK[2..2 + spaces.min(most)])?;
+        }
+        Ok(())
+    }
+
+    fn open<W: ?Sized + io::Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(bracket)
+    }
+
+    fn close<W: ?Sized + io::Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth = self.depth.saturating_sub(1);
+        if self.has_value {
+            self.new_line(w, true)?;
+        }
+        w.write_all(bracket)
+    }
+}
+
+/// Whether every byte is printable ASCII. Folded without an early exit, so that the compiler
+/// checks many bytes at a time: most JSON text passes.
+fn printable_ascii(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .fold(true, |ok, &b| ok & (b.wrapping_sub(0x20) < 0x5f))
 }
 
 impl serde_json::ser::Formatter for SafeJsonFormatter {
@@ -235,7 +280,7 @@ impl serde_json::ser::Formatter for SafeJsonFormatter {
         fragment: &str,
     ) -> io::Result<()> {
         // Most JSON text is printable ASCII, which needs no look at each character.
-        if fragment.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        if printable_ascii(fragment.as_bytes()) {
             return writer.write_all(fragment.as_bytes());
         }
         let mut start = 0;
@@ -252,41 +297,42 @@ impl serde_json::ser::Formatter for SafeJsonFormatter {
         writer.write_all(&fragment.as_bytes()[start..])
     }
 
-    // Pretty layout, delegated.
     fn begin_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.pretty.begin_array(w)
+        self.open(w, b"[")
     }
     fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.pretty.end_array(w)
+        self.close(w, b"]")
     }
     fn begin_array_value<W: ?Sized + io::Write>(
         &mut self,
         w: &mut W,
         first: bool,
     ) -> io::Result<()> {
-        self.pretty.begin_array_value(w, first)
+        self.new_line(w, first)
     }
-    fn end_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.pretty.end_array_value(w)
+    fn end_array_value<W: ?Sized + io::Write>(&mut self, _: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
     }
     fn begin_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.pretty.begin_object(w)
+        self.open(w, b"{")
     }
     fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.pretty.end_object(w)
+        self.close(w, b"}")
     }
     fn begin_object_key<W: ?Sized + io::Write>(
         &mut self,
         w: &mut W,
         first: bool,
     ) -> io::Result<()> {
-        self.pretty.begin_object_key(w, first)
+        self.new_line(w, first)
     }
     fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.pretty.begin_object_value(w)
+        w.write_all(b": ")
     }
-    fn end_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.pretty.end_object_value(w)
+    fn end_object_value<W: ?Sized + io::Write>(&mut self, _: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
     }
 }
 
@@ -303,6 +349,26 @@ pub fn write_json<W: io::Write, T: serde::Serialize + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_is_laid_out_as_serde_json_pretty_prints_it() {
+        // Empty and nested containers, and nesting deeper than one piece of indentation holds.
+        let mut deep = serde_json::json!({"leaf": [1, {}, []]});
+        for i in 0..40 {
+            deep = serde_json::json!({ format!("k{i}"): [deep, "x", {"a": null}] });
+        }
+        for value in [
+            serde_json::json!({}),
+            serde_json::json!([]),
+            serde_json::json!({"a": [], "b": {}, "c": [1, 2], "d": {"e": "f"}}),
+            deep,
+        ] {
+            let mut ours = Vec::new();
+            write_json(&mut ours, &value).unwrap();
+            let theirs = serde_json::to_string_pretty(&value).unwrap() + "\n";
+            assert_eq!(String::from_utf8(ours).unwrap(), theirs);
+        }
+    }
 
     #[test]
     fn escapes_what_a_terminal_would_act_on() {

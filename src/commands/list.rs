@@ -142,7 +142,7 @@ fn print_marked(
         ..filter.clone()
     };
     let by_label = matches!(namespaces, Namespaces::Named(_));
-    let (candidates, elsewhere): (Vec<&Socket>, Vec<&Socket>) = snapshot
+    let (mut candidates, elsewhere): (Vec<&Socket>, Vec<&Socket>) = snapshot
         .sockets
         .iter()
         .filter(|s| without_text.matches(s, None, &[]))
@@ -151,11 +151,13 @@ fn print_marked(
         Some(table) => table,
         None => FactsCache::new(Roots::system()).table(candidates.iter().copied(), depth_of(args)),
     };
+    // Sorted as references, before the rows are built: a row is hundreds of bytes to move.
+    candidates.sort_by(|a, b| args.sort.compare(a, b));
     let mut assessor = Assessor::new(registry, &snapshot).with_facts(&facts);
     if let Some(reach) = reach {
         assessor = assessor.with_reach(reach);
     }
-    let mut rows: Vec<Row> = candidates
+    let rows: Vec<Row> = candidates
         .into_iter()
         .filter(|s| {
             !by_label || {
@@ -173,7 +175,6 @@ fn print_marked(
             None => r,
         })
         .collect();
-    rows.sort_by(|a, b| args.sort.compare(a.socket, b.socket));
     let hidden = rows
         .iter()
         .filter(|r| r.owner_unknown == Some(UnknownOwner::Hidden))

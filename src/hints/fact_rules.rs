@@ -31,24 +31,26 @@ pub(super) fn exe_modified<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
         Some((o, p, expected, actual))
     })?;
     let exe = o.exe.as_deref().unwrap_or("its executable");
-    let mut next_steps = vec![verify_package(package.manager, &package.name)];
-    next_steps.extend(next_steps::fingerprint_exe(o.pid));
-    next_steps.extend(next_steps::inspect_process(o));
-    Some(Finding::new(Severity::Alert, move || Text {
-        title: format!(
-            "The executable of \"{}\" (pid {}) was modified since package {} installed it",
-            o.name,
-            o.pid,
-            package.display_name()
-        ),
-        why: format!(
-            "{exe} as it runs has the digest {actual}; the package database records {expected} \
-             for {}. A package upgrade replaces the file and its record together, so a \
-             difference means the file was changed by other means: a local rebuild, a botched \
-             restore, or a trojaned binary.",
-            package.recorded_path
-        ),
-        next_steps,
+    Some(Finding::new(Severity::Alert, move || {
+        let mut next_steps = vec![verify_package(package.manager, &package.name)];
+        next_steps.extend(next_steps::fingerprint_exe(o.pid));
+        next_steps.extend(next_steps::inspect_process(o));
+        Text {
+            title: format!(
+                "The executable of \"{}\" (pid {}) was modified since package {} installed it",
+                o.name,
+                o.pid,
+                package.display_name()
+            ),
+            why: format!(
+                "{exe} as it runs has the digest {actual}; the package database records {expected} \
+                 for {}. A package upgrade replaces the file and its record together, so a \
+                 difference means the file was changed by other means: a local rebuild, a botched \
+                 restore, or a trojaned binary.",
+                package.recorded_path
+            ),
+            next_steps,
+        }
     }))
 }
 
@@ -68,20 +70,22 @@ pub(super) fn exe_not_packaged<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
         }
         Some((o, o.exe.as_deref()?))
     })?;
-    let mut next_steps = next_steps::fingerprint_exe(o.pid);
-    next_steps.extend(next_steps::inspect_process(o));
-    Some(Finding::new(Severity::Warning, move || Text {
-        title: format!(
-            "\"{}\" (pid {}) runs {exe}, which no package installed",
-            o.name, o.pid
-        ),
-        why: format!(
-            "{exe} lies in a system path, where only the package manager should put files, but \
-             no package database here lists it. Software installed by hand belongs under \
-             /usr/local or /opt; an unowned file in /usr/bin or /usr/sbin is often how a \
-             backdoor hides among the system's programs."
-        ),
-        next_steps,
+    Some(Finding::new(Severity::Warning, move || {
+        let mut next_steps = next_steps::fingerprint_exe(o.pid);
+        next_steps.extend(next_steps::inspect_process(o));
+        Text {
+            title: format!(
+                "\"{}\" (pid {}) runs {exe}, which no package installed",
+                o.name, o.pid
+            ),
+            why: format!(
+                "{exe} lies in a system path, where only the package manager should put files, but \
+                 no package database here lists it. Software installed by hand belongs under \
+                 /usr/local or /opt; an unowned file in /usr/bin or /usr/sbin is often how a \
+                 backdoor hides among the system's programs."
+            ),
+            next_steps,
+        }
     }))
 }
 

@@ -221,6 +221,8 @@ pub(crate) struct SocketFacts<'a, 'r> {
     pub facts: Option<&'a FactsTable>,
     /// Where reach can be asked (only by the rules that weigh it: it may read the firewall).
     pub reach: Option<&'a dyn ReachSource>,
+    /// The name rules' judgement of each owner, kept by [`Assessor`] across its sockets.
+    pub names: Option<&'a socket_rules::NameMemo>,
 }
 
 impl SocketFacts<'_, '_> {
@@ -534,6 +536,9 @@ pub struct Assessor<'r, 's> {
     index: Cow<'s, PortIndex>,
     facts: Option<&'s FactsTable>,
     reach: Option<&'s dyn ReachSource>,
+    /// What the name rules made of each owner: one process holding 10,000 sockets is judged
+    /// once, not once per socket. Kept per assessor, since the facts it is given decide too.
+    names: socket_rules::NameMemo,
 }
 
 impl<'r, 's> Assessor<'r, 's> {
@@ -544,6 +549,7 @@ impl<'r, 's> Assessor<'r, 's> {
             index: Cow::Owned(PortIndex::new(snapshot)),
             facts: None,
             reach: None,
+            names: Default::default(),
         }
     }
 
@@ -564,6 +570,7 @@ impl<'r, 's> Assessor<'r, 's> {
             index: Cow::Borrowed(index),
             facts: None,
             reach: None,
+            names: Default::default(),
         }
     }
 
@@ -709,6 +716,7 @@ impl<'r, 's> Assessor<'r, 's> {
         );
         facts.facts = self.facts;
         facts.reach = self.reach;
+        facts.names = Some(&self.names);
         make(&facts, findings(&facts))
     }
 }
@@ -764,6 +772,7 @@ fn socket_facts<'a, 'r>(
         same_port,
         facts: None,
         reach: None,
+        names: None,
     }
 }
 

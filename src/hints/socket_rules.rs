@@ -5,6 +5,8 @@
 //! the ssh daemon?" look at the executable, and a name that claims a daemon or a kernel thread
 //! the executable does not back is itself a finding. Text here is raw: printers escape it.
 
+use std::collections::HashMap;
+
 use super::next_steps::{self, NextStep};
 use super::{Finding, Severity, SocketFacts, Text};
 use crate::facts::{Fact, OwnerFacts, Provenance};
@@ -711,19 +713,21 @@ pub(super) fn exposed_all_interfaces<'x>(f: &'x SocketFacts) -> Option<Finding<'
     } else {
         s.local_addr.to_string()
     };
-    let mut next_steps = next_steps::find_listener(s.local_port, Some(s.protocol));
-    next_steps.extend(next_steps::firewall(s.local_port));
-    Some(Finding::new(severity, move || Text {
-        title: format!(
-            "{}/{} listens on {where_}{title_tail}",
-            s.local_port, s.protocol
-        ),
-        why: format!(
-            "Any host that can reach {host} can connect to port {}, {firewall_says}. If only \
-             this machine needs it, bind it to 127.0.0.1 or ::1.{extra}",
-            s.local_port
-        ),
-        next_steps,
+    Some(Finding::new(severity, move || {
+        let mut next_steps = next_steps::find_listener(s.local_port, Some(s.protocol));
+        next_steps.extend(next_steps::firewall(s.local_port));
+        Text {
+            title: format!(
+                "{}/{} listens on {where_}{title_tail}",
+                s.local_port, s.protocol
+            ),
+            why: format!(
+                "Any host that can reach {host} can connect to port {}, {firewall_says}. If only \
+                 this machine needs it, bind it to 127.0.0.1 or ::1.{extra}",
+                s.local_port
+            ),
+            next_steps,
+        }
     }))
 }
 
@@ -745,8 +749,11 @@ pub(super) fn ephemeral_range_listener<'x>(f: &'x SocketFacts) -> Option<Finding
         return None;
     }
     let port = s.local_port;
-    let mut next_steps = next_steps::ephemeral_range();
-    next_steps.extend(next_steps::find_listener(port, Some(s.protocol)));
+    let next_steps = move || {
+        let mut steps = next_steps::ephemeral_range();
+        steps.extend(next_steps::find_listener(port, Some(s.protocol)));
+        steps
+    };
     match &f.snapshot.host.ephemeral_ports {
         Some(eph) => {
             if !eph.hands_out(port) {
@@ -767,7 +774,7 @@ pub(super) fn ephemeral_range_listener<'x>(f: &'x SocketFacts) -> Option<Finding
                      {}, or reserve it (sysctl net.ipv4.ip_local_reserved_ports={port}).",
                     range.start
                 ),
-                next_steps,
+                next_steps: next_steps(),
             }))
         }
         None => {
@@ -786,7 +793,7 @@ pub(super) fn ephemeral_range_listener<'x>(f: &'x SocketFacts) -> Option<Finding
                      whether this listener can collide with them is unknown. The Linux default \
                      range, {first}-{last}, holds {port}."
                 ),
-                next_steps,
+                next_steps: next_steps(),
             }))
         }
     }
@@ -825,16 +832,19 @@ pub(super) fn system_port_non_root<'x>(f: &'x SocketFacts) -> Option<Finding<'x>
 pub(super) fn exe_deleted<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
     let o = f.socket.owners.iter().find(|o| o.exe_deleted)?;
     let exe = o.exe.clone().unwrap_or_default();
-    let mut next_steps = next_steps::fingerprint_exe(o.pid);
-    next_steps.extend(next_steps::inspect_process(o));
-    Some(Finding::new(Severity::Warning, move || Text {
-        title: format!("Executable of {} was deleted", who(o)),
-        why: format!(
-            "The file {exe} this process runs from was deleted or replaced after it started. \
-             After a package upgrade that only means the service needs a restart; it is also how \
-             malware hides its binary. The running image is still readable through /proc."
-        ),
-        next_steps,
+    Some(Finding::new(Severity::Warning, move || {
+        let mut next_steps = next_steps::fingerprint_exe(o.pid);
+        next_steps.extend(next_steps::inspect_process(o));
+        Text {
+            title: format!("Executable of {} was deleted", who(o)),
+            why: format!(
+                "The file {exe} this process runs from was deleted or replaced after it \
+                 started. After a package upgrade that only means the service needs a restart; \
+                 it is also how malware hides its binary. The running image is still readable \
+                 through /proc."
+            ),
+            next_steps,
+        }
     }))
 }
 
@@ -851,15 +861,17 @@ fn owner_exe_under<'a>(f: &'a SocketFacts, dirs: &[&str]) -> Option<(&'a Owner, 
 /// Executables under world-writable temporary directories.
 pub(super) fn exe_in_temp_dir<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
     let (o, exe) = owner_exe_under(f, TEMP_DIRS)?;
-    let mut next_steps = next_steps::fingerprint_exe(o.pid);
-    next_steps.extend(next_steps::inspect_process(o));
-    Some(Finding::new(Severity::Alert, move || Text {
-        title: format!("{} runs from a temporary directory", who(o)),
-        why: format!(
-            "Its executable is {exe}. Packaged software never runs from /tmp, /var/tmp or \
-             /dev/shm; droppers and miners often do, because any user can write there."
-        ),
-        next_steps,
+    Some(Finding::new(Severity::Alert, move || {
+        let mut next_steps = next_steps::fingerprint_exe(o.pid);
+        next_steps.extend(next_steps::inspect_process(o));
+        Text {
+            title: format!("{} runs from a temporary directory", who(o)),
+            why: format!(
+                "Its executable is {exe}. Packaged software never runs from /tmp, /var/tmp or \
+                 /dev/shm; droppers and miners often do, because any user can write there."
+            ),
+            next_steps,
+        }
     }))
 }
 
@@ -911,16 +923,12 @@ fn human_age(secs: u64) -> String {
 /// not (a multi-line `python -c` script holds newlines); printers still show them escaped.
 pub(super) fn name_needed_escaping<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
     let (o, what, raw) = f.socket.owners.iter().find_map(|o| {
-        if has_hidden_chars(&o.name) {
-            return Some((o, "name", o.name.as_str()));
-        }
-        if let Some(exe) = o.exe.as_deref().filter(|e| has_hidden_chars(e)) {
-            return Some((o, "executable path", exe));
-        }
-        o.cmdline
-            .iter()
-            .find(|a| has_hidden_chars(a))
-            .map(|a| (o, "command line", a.as_str()))
+        let raw = match f.names_of(o).hidden? {
+            Hidden::Name => o.name.as_str(),
+            Hidden::Exe => o.exe.as_deref()?,
+            Hidden::Arg(i) => o.cmdline.get(i)?.as_str(),
+        };
+        Some((o, Hidden::what(f.names_of(o).hidden?), raw))
     })?;
     Some(Finding::new(Severity::Warning, move || Text {
         title: format!("Process {what} holds hidden characters (pid {})", o.pid),
@@ -937,12 +945,16 @@ pub(super) fn name_needed_escaping<'x>(f: &'x SocketFacts) -> Option<Finding<'x>
 /// The names a process gives itself: its comm, and the program part of its argv[0]
 /// (`sshd: alice [priv]` → `sshd`, `/usr/sbin/nginx` → `nginx`, `dovecot/imap-login` →
 /// `imap-login`), which is what `ps` shows and `exec -a` sets.
-fn claimed_names(owner: &Owner) -> impl Iterator<Item = &str> {
+fn claimed_names(owner: &Owner) -> impl Iterator<Item = &str> + Clone {
     let argv0 = owner.cmdline.first().map(|a| {
         let program = a.split([':', ' ']).next().unwrap_or(a);
         program.rsplit('/').next().unwrap_or(program)
     });
-    std::iter::once(owner.name.as_str()).chain(argv0.filter(|a| !a.is_empty()))
+    // Worked out once per owner, then walked once per daemon: a server holding 10,000 sockets
+    // asks this for every one of them against every daemon in the table.
+    [Some(owner.name.as_str()), argv0.filter(|a| !a.is_empty())]
+        .into_iter()
+        .flatten()
 }
 
 /// Whether a claimed name is `name`; the kernel cuts comm at 15 bytes.
@@ -960,8 +972,11 @@ fn borrowed_daemon<'o>(
     owner: &'o Owner,
     facts: Option<&OwnerFacts>,
 ) -> Option<(&'static Daemon, &'o str)> {
+    let names = claimed_names(owner);
     DAEMONS.iter().find_map(|d| {
-        let claimed = claimed_names(owner).find(|c| d.claims.iter().any(|n| name_matches(c, n)))?;
+        let claimed = names
+            .clone()
+            .find(|c| d.claims.iter().any(|n| name_matches(c, n)))?;
         (daemon_is(owner, d, facts) == Some(false)).then_some((d, claimed))
     })
 }
@@ -977,6 +992,93 @@ fn kernel_thread_name(owner: &Owner) -> Option<&str> {
         })
 }
 
+/// Where a process's own text holds hidden characters (see [`name_needed_escaping`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Hidden {
+    Name,
+    Exe,
+    Arg(usize),
+}
+
+impl Hidden {
+    fn of(o: &Owner) -> Option<Hidden> {
+        if has_hidden_chars(&o.name) {
+            return Some(Hidden::Name);
+        }
+        if o.exe.as_deref().is_some_and(has_hidden_chars) {
+            return Some(Hidden::Exe);
+        }
+        o.cmdline
+            .iter()
+            .position(|a| has_hidden_chars(a))
+            .map(Hidden::Arg)
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Hidden::Name => "name",
+            Hidden::Exe => "executable path",
+            Hidden::Arg(_) => "command line",
+        }
+    }
+}
+
+/// What the name rules make of one process, from its names, executable and facts alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Names {
+    /// Whether it names itself after a daemon it does not run ([`borrowed_daemon`]).
+    borrows_daemon: bool,
+    kernel_thread: bool,
+    hidden: Option<Hidden>,
+}
+
+impl Names {
+    fn of(o: &Owner, facts: Option<&OwnerFacts>) -> Names {
+        Names {
+            borrows_daemon: borrowed_daemon(o, facts).is_some(),
+            kernel_thread: kernel_thread_name(o).is_some(),
+            hidden: Hidden::of(o),
+        }
+    }
+}
+
+/// [`Names`] of each process, worked out on first sight: a server holding 10,000 sockets would
+/// otherwise have its names compared with every daemon's, and its command line scanned, 10,000
+/// times. Keyed by pid: one snapshot names each process once.
+#[derive(Debug, Default)]
+pub(crate) struct NameMemo(std::sync::Mutex<HashMap<u32, Names>>);
+
+impl SocketFacts<'_, '_> {
+    fn names_of(&self, o: &Owner) -> Names {
+        let Some(memo) = self.names else {
+            return Names::of(o, self.owner_facts(o.pid));
+        };
+        // A poisoned lock only means another thread panicked mid-insert; the map is still whole.
+        let known = memo
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&o.pid)
+            .copied();
+        known.unwrap_or_else(|| {
+            let names = Names::of(o, self.owner_facts(o.pid));
+            memo.0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(o.pid, names);
+            names
+        })
+    }
+
+    /// [`borrowed_daemon`] of `o`, through the memo.
+    fn borrowed_daemon<'o>(&self, o: &'o Owner) -> Option<(&'static Daemon, &'o str)> {
+        if !self.names_of(o).borrows_daemon {
+            return None;
+        }
+        borrowed_daemon(o, self.owner_facts(o.pid))
+    }
+}
+
 /// A process named after a known daemon that runs another executable: `exec -a sshd` or
 /// prctl(PR_SET_NAME) is how malware passes for one in `ps` and in a port listing.
 pub(super) fn name_claims_daemon<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
@@ -984,7 +1086,7 @@ pub(super) fn name_claims_daemon<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> 
         .socket
         .owners
         .iter()
-        .find_map(|o| borrowed_daemon(o, f.owner_facts(o.pid)).map(|(d, c)| (o, d, c)))?;
+        .find_map(|o| f.borrowed_daemon(o).map(|(d, c)| (o, d, c)))?;
     let exe = o.exe.as_deref().unwrap_or_default();
     let from = match f.owner_facts(o.pid).map(|f| &f.package) {
         Some(Fact::Known(Provenance::Package(p))) => format!(", from package {}", p.name),
@@ -1016,24 +1118,27 @@ pub(super) fn name_claims_kernel_thread<'x>(f: &'x SocketFacts) -> Option<Findin
         .socket
         .owners
         .iter()
+        .filter(|o| f.names_of(o).kernel_thread)
         .find_map(|o| kernel_thread_name(o).map(|c| (o, c)))?;
     let runs = match o.exe.as_deref() {
         Some(exe) => format!("it runs {exe}"),
         None => "its executable could not be read".to_string(),
     };
-    let mut next_steps = next_steps::fingerprint_exe(o.pid);
-    next_steps.extend(next_steps::inspect_process(o));
-    Some(Finding::new(Severity::Alert, move || Text {
-        title: format!(
-            "pid {} holds a socket under the kernel-thread name \"{claimed}\"",
-            o.pid
-        ),
-        why: format!(
-            "Kernel threads have no executable and hold no sockets of their own, so a process \
-             with a socket is a user-space program; {runs}. Taking a kernel thread's name is a \
-             common way for miners and backdoors to hide in ps and top."
-        ),
-        next_steps,
+    Some(Finding::new(Severity::Alert, move || {
+        let mut next_steps = next_steps::fingerprint_exe(o.pid);
+        next_steps.extend(next_steps::inspect_process(o));
+        Text {
+            title: format!(
+                "pid {} holds a socket under the kernel-thread name \"{claimed}\"",
+                o.pid
+            ),
+            why: format!(
+                "Kernel threads have no executable and hold no sockets of their own, so a process \
+                 with a socket is a user-space program; {runs}. Taking a kernel thread's name is a \
+                 common way for miners and backdoors to hide in ps and top."
+            ),
+            next_steps,
+        }
     }))
 }
 
@@ -1057,9 +1162,9 @@ pub(super) fn name_differs_from_exe<'x>(f: &'x SocketFacts) -> Option<Finding<'x
         (!name.is_empty()
             && !runtime
             && !same
-            && borrowed_daemon(o, f.owner_facts(o.pid)).is_none()
-            && kernel_thread_name(o).is_none())
-        .then_some((o, exe))
+            && !f.names_of(o).borrows_daemon
+            && !f.names_of(o).kernel_thread)
+            .then_some((o, exe))
     })?;
     Some(Finding::new(Severity::Notice, move || Text {
         title: format!("{} runs the executable {exe}", who(o)),
@@ -1163,22 +1268,24 @@ pub(super) fn interpreter_listener<'x>(f: &'x SocketFacts) -> Option<Finding<'x>
              which script runs and who started it.",
         )
     };
-    let mut next_steps = next_steps::show_command(o.pid);
-    next_steps.extend(next_steps::inspect_process(o));
-    Some(Finding::new(severity, move || Text {
-        title: format!(
-            "{} on {}/{} is {}",
-            who(o),
-            s.local_port,
-            s.protocol,
-            if shell {
-                "a shell or socket tool"
-            } else {
-                "a script interpreter"
-            }
-        ),
-        why: why.to_string(),
-        next_steps,
+    Some(Finding::new(severity, move || {
+        let mut next_steps = next_steps::show_command(o.pid);
+        next_steps.extend(next_steps::inspect_process(o));
+        Text {
+            title: format!(
+                "{} on {}/{} is {}",
+                who(o),
+                s.local_port,
+                s.protocol,
+                if shell {
+                    "a shell or socket tool"
+                } else {
+                    "a script interpreter"
+                }
+            ),
+            why: why.to_string(),
+            next_steps,
+        }
     }))
 }
 
@@ -1198,6 +1305,17 @@ fn related(a: &Owner, b: &Owner) -> bool {
 /// programs on different addresses).
 pub(super) fn shared_port<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
     let s = as_listener(f)?;
+    // One holder cannot be unrelated to itself: most listeners stop here, before any allocation.
+    // (`same_port` holds this listener too.)
+    let holders = s.owners.len()
+        + f.same_port
+            .iter()
+            .filter(|other| !std::ptr::eq(**other, s))
+            .map(|o| o.owners.len())
+            .sum::<usize>();
+    if holders < 2 {
+        return None;
+    }
     let owners: Vec<&Owner> = f
         .same_port
         .iter()
@@ -1221,24 +1339,26 @@ pub(super) fn shared_port<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
         return None;
     }
     let heads: Vec<String> = families.iter().map(|fam| who(fam[0])).collect();
-    let mut next_steps = next_steps::find_listener(s.local_port, Some(s.protocol));
-    for fam in families.iter().take(3) {
-        next_steps.push(next_steps::ps(fam[0].pid));
-    }
-    Some(Finding::new(Severity::Notice, move || Text {
-        title: format!(
-            "{}/{} is held by {} unrelated processes",
-            s.local_port,
-            s.protocol,
-            families.len()
-        ),
-        why: format!(
-            "{} all listen on this port. Two programs on different addresses is a normal setup; \
-             on the same address it means SO_REUSEPORT or a passed socket, and a second program \
-             can then receive connections meant for the first.",
-            heads.join(", ")
-        ),
-        next_steps,
+    Some(Finding::new(Severity::Notice, move || {
+        let mut next_steps = next_steps::find_listener(s.local_port, Some(s.protocol));
+        for fam in families.iter().take(3) {
+            next_steps.push(next_steps::ps(fam[0].pid));
+        }
+        Text {
+            title: format!(
+                "{}/{} is held by {} unrelated processes",
+                s.local_port,
+                s.protocol,
+                families.len()
+            ),
+            why: format!(
+                "{} all listen on this port. Two programs on different addresses is a normal \
+                 setup; on the same address it means SO_REUSEPORT or a passed socket, and a \
+                 second program can then receive connections meant for the first.",
+                heads.join(", ")
+            ),
+            next_steps,
+        }
     }))
 }
 
@@ -1277,6 +1397,7 @@ mod tests {
             same_port: &listeners_on(snap, socket.protocol, socket.local_port),
             facts: None,
             reach: None,
+            names: None,
         };
         rule(&facts).map(Finding::written)
     }
@@ -1312,6 +1433,7 @@ mod tests {
             same_port: &listeners_on(&snap, socket.protocol, socket.local_port),
             facts: None,
             reach: Some(&says),
+            names: None,
         };
         exposed_all_interfaces(&facts).map(Finding::written)
     }
