@@ -12,10 +12,11 @@ use super::{CmdResult, Context, Failure};
 use crate::cli::ListArgs;
 use crate::exposure::LiveReach;
 use crate::facts::{Depth, FactsCache, FactsTable, OwnerFacts, Roots};
-use crate::hints::{Assessor, ReachSource};
+use crate::hints::{Assessor, Flag, ReachSource};
 use crate::output::write_table;
 use crate::policy::Marker;
 use crate::registry::{Protocol, Registry};
+use crate::report::facts::SharedRowFacts;
 use crate::report::{self, Column, CsvRow, Filter, Namespaces, Row};
 use crate::sockets::{Collector, HostInfo, Owner, Snapshot, Socket, UnknownOwner};
 use crate::text::escape;
@@ -60,13 +61,31 @@ pub fn depth_of(args: &ListArgs) -> Depth {
 /// owning process once (a server with 1,000 sockets does not repeat its command line 1,000
 /// times), keyed by pid.
 #[derive(Serialize)]
-struct JsonList<'a> {
+#[serde(bound = "")]
+struct JsonList<'a, I: Iterator<Item = Row<'a>>> {
     host: &'a HostInfo,
     hidden_owners: usize,
-    sockets: &'a [Row<'a>],
+    sockets: OneByOne<I>,
     processes: BTreeMap<u32, &'a Owner>,
     /// Each process's facts as established, with the evidence (package record, cgroup path).
     facts: BTreeMap<u32, &'a OwnerFacts>,
+}
+
+/// Rows serialized as a JSON array as they are made, none kept after it is written.
+struct OneByOne<I>(std::cell::RefCell<Option<I>>);
+
+impl<I> OneByOne<I> {
+    fn new(rows: I) -> OneByOne<I> {
+        OneByOne(std::cell::RefCell::new(Some(rows)))
+    }
+}
+
+impl<'a, I: Iterator<Item = Row<'a>>> Serialize for OneByOne<I> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // serde serializes through `&self`; the rows can be walked only once.
+        let rows = self.0.borrow_mut().take();
+        serializer.collect_seq(rows.into_iter().flatten())
+    }
 }
 
 pub fn run(ctx: &Context, args: &ListArgs) -> CmdResult {
@@ -157,7 +176,10 @@ fn print_marked(
     if let Some(reach) = reach {
         assessor = assessor.with_reach(reach);
     }
-    let rows: Vec<Row> = candidates
+    // What is listed, with its flags, first; each row is then made as it is printed. A row is
+    // hundreds of bytes, and a load balancer's 40,000 of them at once were most of a listing's
+    // memory (a table still needs them all, for its column widths).
+    let listed: Vec<(&Socket, Vec<Flag>)> = candidates
         .into_iter()
         .filter(|s| {
             !by_label || {
@@ -165,19 +187,25 @@ fn print_marked(
                 namespaces.admits(s.netns.as_ref(), label.as_deref())
             }
         })
-        .map(|s| Row::new(registry, s, assessor.flags(s)).with_facts(&facts))
-        .filter(|r| filter.matches(r.socket, r.service, &r.hints))
-        .map(|r| match marker {
-            Some(m) => {
-                let mark = m.mark(r.socket, &facts);
-                r.with_mark(mark.as_ref(), m.origin())
-            }
-            None => r,
+        .map(|s| (s, assessor.flags(s)))
+        .filter(|(s, flags)| {
+            filter.matches(s, registry.service_name(s.local_port, s.protocol), flags)
         })
         .collect();
-    let hidden = rows
+    let mut shared = SharedRowFacts::default();
+    let rows = listed.iter().map(|(s, flags)| {
+        let row = Row::new(registry, s, flags.clone()).with_shared_facts(&facts, &mut shared);
+        match marker {
+            Some(m) => {
+                let mark = m.mark(row.socket, &facts);
+                row.with_mark(mark.as_ref(), m.origin())
+            }
+            None => row,
+        }
+    });
+    let hidden = listed
         .iter()
-        .filter(|r| r.owner_unknown == Some(UnknownOwner::Hidden))
+        .filter(|(s, _)| s.owner_unknown == Some(UnknownOwner::Hidden))
         .count();
 
     let mut out = io::BufWriter::new(io::stdout().lock());
@@ -194,37 +222,33 @@ fn print_marked(
         );
     }
     if ctx.json {
+        let owners = || listed.iter().flat_map(|(s, _)| s.owners.iter());
         crate::text::write_json(
             &mut out,
             &JsonList {
                 host: &snapshot.host,
                 hidden_owners: hidden,
-                sockets: &rows,
-                processes: rows
-                    .iter()
-                    .flat_map(|r| &r.socket.owners)
-                    .map(|o| (o.pid, o))
-                    .collect(),
-                facts: rows
-                    .iter()
-                    .flat_map(|r| &r.socket.owners)
+                sockets: OneByOne::new(rows),
+                processes: owners().map(|o| (o.pid, o)).collect(),
+                facts: owners()
                     .filter_map(|o| facts.owner(o.pid).map(|f| (o.pid, f)))
                     .collect(),
             },
         )?;
     } else if args.csv {
-        if rows.is_empty() {
+        if listed.is_empty() {
             // The header alone still tells a reader what the columns would have been.
             writeln!(out, "{}", report::listing::csv_header())?;
         }
         let mut w = csv::Writer::from_writer(&mut out);
-        for row in &rows {
-            w.serialize(CsvRow::from_row(row)).map_err(csv_io)?;
+        for row in rows {
+            w.serialize(CsvRow::from_row(&row)).map_err(csv_io)?;
         }
         w.flush()?;
-    } else if rows.is_empty() {
+    } else if listed.is_empty() {
         writeln!(out, "No sockets match.")?;
     } else {
+        let rows: Vec<Row> = rows.collect();
         let width = crate::output::table_width();
         let mut columns =
             Column::listing_at(args.all, width.is_none_or(|w| w >= report::listing::WIDE));
@@ -250,14 +274,14 @@ fn print_marked(
         }
     }
     out.flush()?;
-    let code = if rows.is_empty() {
+    let code = if listed.is_empty() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     };
     // The process exits right after this: freeing tens of thousands of owner records one by one
     // would only make `list` slower on a busy server. The OS takes the memory back at once.
-    drop(rows);
+    drop(listed);
     drop(assessor);
     std::mem::forget(facts);
     std::mem::forget(snapshot);

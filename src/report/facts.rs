@@ -6,7 +6,8 @@
 //! This module reads a [`FactsTable`] and never establishes a fact itself (that is `facts`', at
 //! the depth the front end can afford). Text stays raw: the printer escapes it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -39,6 +40,24 @@ pub struct RowFacts {
     /// Each fact that could not be established, with why (raw text), by field name.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub unknown: BTreeMap<&'static str, String>,
+}
+
+/// The [`RowFacts`] of each first owner, worked out once and shared by its rows: a row's facts
+/// (with the reasons for what is unknown) are hundreds of bytes, and a listing of 40,000
+/// connections held by a handful of processes would otherwise copy them 40,000 times.
+#[derive(Debug, Default)]
+pub struct SharedRowFacts(HashMap<Option<u32>, Arc<RowFacts>>);
+
+impl SharedRowFacts {
+    /// The facts of `socket`'s first owner (they depend on nothing else).
+    pub fn of(&mut self, table: &FactsTable, socket: &Socket) -> Arc<RowFacts> {
+        let pid = socket.owners.first().map(|o| o.pid);
+        Arc::clone(
+            self.0
+                .entry(pid)
+                .or_insert_with(|| Arc::new(RowFacts::of(table, socket))),
+        )
+    }
 }
 
 impl RowFacts {

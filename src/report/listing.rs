@@ -8,10 +8,11 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::facts::RowFacts;
+use super::facts::{RowFacts, SharedRowFacts};
 use super::words;
 use crate::facts::FactsTable;
 use crate::hints::{Flag, Severity};
@@ -246,9 +247,10 @@ pub struct Row<'a> {
     /// The network namespace, when not the host's: its `ip netns` name, the container or unit
     /// running in it, or `net:[INODE]`.
     pub netns: Option<String>,
-    /// Package, integrity, unit, container, pod of the first owner ([`Row::with_facts`]).
+    /// Package, integrity, unit, container, pod of the first owner ([`Row::with_facts`]);
+    /// shared by the rows of one owner.
     #[serde(flatten)]
-    pub facts: RowFacts,
+    pub facts: Arc<RowFacts>,
     /// What the expected-listeners file says: `true` a rule expects it, `false` none does,
     /// `null` when no file is in use or the socket is a connection (the file names listeners).
     pub expected: Option<bool>,
@@ -288,7 +290,7 @@ impl<'a> Row<'a> {
             badge: crate::hints::worst(&hints),
             hints,
             netns: socket.netns.as_ref().map(crate::sockets::NetNs::label),
-            facts: RowFacts::default(),
+            facts: Arc::default(),
             expected: None,
             expected_by: None,
             quieted: None,
@@ -297,8 +299,14 @@ impl<'a> Row<'a> {
     }
 
     /// The row with its owner's facts and its namespace's label from `table`.
-    pub fn with_facts(mut self, table: &FactsTable) -> Row<'a> {
-        self.facts = RowFacts::of(table, self.socket);
+    pub fn with_facts(self, table: &FactsTable) -> Row<'a> {
+        self.with_shared_facts(table, &mut SharedRowFacts::default())
+    }
+
+    /// [`Row::with_facts`], the owner's facts taken from `shared` when an earlier row of the
+    /// same owner put them there: a server's 20,000 connections then hold one copy.
+    pub fn with_shared_facts(mut self, table: &FactsTable, shared: &mut SharedRowFacts) -> Row<'a> {
+        self.facts = shared.of(table, self.socket);
         self.netns = self
             .socket
             .netns
