@@ -534,6 +534,9 @@ mod linux {
         let mut failures = Vec::new();
         for protocol in [Protocol::Tcp, Protocol::Udp] {
             let states = state_mask(protocol, options.include_connections);
+            if protocol == Protocol::Tcp && netlink::dump_tcp_into(states, &mut all).is_ok() {
+                continue;
+            }
             for ipv6 in [false, true] {
                 let what = format!("{}{}", protocol.as_str(), if ipv6 { "6" } else { "" });
                 let netlink_error = match netlink::dump_into(protocol, ipv6, states, &mut all) {

@@ -263,6 +263,15 @@ fn dump_one(ns: &Namespace, include_connections: bool, out: &mut Dumped) {
     }
     for protocol in [Protocol::Tcp, Protocol::Udp] {
         let states = state_mask(protocol, include_connections);
+        if protocol == Protocol::Tcp {
+            // Both families in one walk of the kernel's TCP table (shared by every namespace).
+            let mut both = Vec::new();
+            if netlink::dump_tcp_into(states, &mut both).is_ok() {
+                out.sockets
+                    .extend(both.into_iter().map(|s| (s, ns.tag.clone())));
+                continue;
+            }
+        }
         for ipv6 in [false, true] {
             let sockets = match netlink::dump(protocol, ipv6, states) {
                 Ok(sockets) => sockets,
