@@ -517,13 +517,17 @@ pub fn same_host_inputs(a: &HostInfo, b: &HostInfo) -> bool {
 /// The rules that read the clock (the snapshot's `taken_at`).
 pub const CLOCK_RULES: &[&str] = &["started-recently"];
 
-/// Whether the clock rules can answer differently for `socket` at some time from `earliest`
-/// on: an owner started less than `RECENT_SECS` before it, or after it (clock skew).
-fn clock_may_change(socket: &Socket, earliest: u64) -> bool {
-    socket.owners.iter().any(|o| {
-        o.start_time
-            .is_some_and(|start| start.saturating_add(socket_rules::RECENT_SECS) > earliest)
-    })
+/// Whether the clock rules can answer differently for `socket` at `before` and at `now`: an
+/// owner counts as started recently at one time and not at the other (as `started-recently`
+/// judges it). A refresh two seconds after a deploy then reuses the flags of the deploy's new
+/// sockets, except in the one refresh when they stop being recent.
+fn clock_may_change(socket: &Socket, before: u64, now: u64) -> bool {
+    let recent_at = |start: u64, t: u64| start <= t && t - start < socket_rules::RECENT_SECS;
+    socket
+        .owners
+        .iter()
+        .filter_map(|o| o.start_time)
+        .any(|start| recent_at(start, before) != recent_at(start, now))
 }
 
 /// The hints of one snapshot. It indexes the snapshot once (the listeners on each port, which
@@ -646,7 +650,7 @@ impl<'r, 's> Assessor<'r, 's> {
             .filter(|(_, s)| s.inode != 0)
             .map(|(i, s)| (s.inode, i))
             .collect();
-        let earliest = previous.host.taken_at.min(self.snapshot.host.taken_at);
+        let (before, now) = (previous.host.taken_at, self.snapshot.host.taken_at);
         let same_neighbours = |s: &Socket| {
             let before = previous_index
                 .listeners_on(s.protocol, s.local_port)
@@ -666,7 +670,7 @@ impl<'r, 's> Assessor<'r, 's> {
                     .flatten()
                     .filter(|&&i| {
                         previous.sockets[i] == *s
-                            && !clock_may_change(s, earliest)
+                            && !clock_may_change(s, before, now)
                             && same_neighbours(s)
                     });
                 match kept {
@@ -964,6 +968,10 @@ mod tests {
             );
         };
         check(&first, &later);
+        // Two seconds on, the worker is still recent: reused, and still equal.
+        let mut soon = later.clone();
+        soon.host.taken_at = NOW + 2;
+        check(&first, &soon);
         later.host.ephemeral_ports = Some(crate::sockets::EphemeralPorts {
             range: PortRange {
                 start: 32768,

@@ -171,6 +171,12 @@ mod linux {
     /// of the socket meanwhile without the first holder closing it.
     const FULL_RESCAN_EVERY: Duration = Duration::from_secs(30);
 
+    /// Remembered holders of connections are re-checked one share of this many per refresh
+    /// (listeners on every refresh): a server's 40,000 connections would otherwise cost 40,000
+    /// link reads each time. A connection handed to another process is then seen within this
+    /// many refreshes, and at the latest by the full rescan.
+    const CONNECTION_CHECK_TURNS: u64 = 8;
+
     /// What the collector remembers between refreshes.
     pub struct Live {
         proc: ProcFs,
@@ -187,6 +193,8 @@ mod linux {
         /// Processes whose fds the last scan could not read.
         unreadable: usize,
         scanned_at: Option<Instant>,
+        /// Which share of the connections' holders this refresh re-checks.
+        turn: u64,
         users: UserNames,
     }
 
@@ -206,6 +214,7 @@ mod linux {
                 started: HashMap::new(),
                 unreadable: 0,
                 scanned_at: None,
+                turn: 0,
                 users: UserNames::default(),
             }
         }
@@ -241,8 +250,13 @@ mod linux {
                 .map(|s| s.inode)
                 .filter(|&i| i != 0)
                 .collect();
+            let listening: HashSet<u64> = kernel_sockets
+                .iter()
+                .filter(|k| k.state().is_listener())
+                .map(|k| k.inode)
+                .collect();
             let clock = self.proc.clock();
-            let owners = self.owners_of(&wanted, &clock)?;
+            let owners = self.owners_of(&wanted, &listening, &clock)?;
 
             // SAFETY: geteuid has no preconditions.
             let euid = unsafe { libc::geteuid() };
@@ -361,14 +375,16 @@ mod linux {
         fn owners_of(
             &mut self,
             wanted: &HashSet<u64>,
+            listening: &HashSet<u64>,
             clock: &Clock,
         ) -> Result<HashMap<u32, Owner>, CollectError> {
+            self.turn = self.turn.wrapping_add(1);
             let known = |i: &u64| self.holders.contains_key(i) || self.ownerless.contains(i);
             let mut fresh = self
                 .scanned_at
                 .is_none_or(|t| t.elapsed() > FULL_RESCAN_EVERY)
                 || !wanted.iter().all(known)
-                || !self.remembered_holders_still_hold(wanted);
+                || !self.remembered_holders_still_hold(wanted, listening);
             loop {
                 if fresh {
                     self.rescan(wanted)?;
@@ -406,12 +422,19 @@ mod linux {
             }
         }
 
-        /// Whether every remembered (pid, fd) for the wanted sockets still points at its socket:
-        /// after an fd handoff (A passes its listener to B and closes its copy, staying alive)
-        /// A's entry fails here, and the scan that follows finds B.
-        fn remembered_holders_still_hold(&self, wanted: &HashSet<u64>) -> bool {
+        /// Whether every remembered (pid, fd) for the wanted listeners, and for this turn's
+        /// share of the wanted connections ([`CONNECTION_CHECK_TURNS`]), still points at its
+        /// socket: after an fd handoff (A passes its listener to B and closes its copy, staying
+        /// alive) A's entry fails here, and the scan that follows finds B.
+        fn remembered_holders_still_hold(
+            &self,
+            wanted: &HashSet<u64>,
+            listening: &HashSet<u64>,
+        ) -> bool {
+            let turn = self.turn % CONNECTION_CHECK_TURNS;
             let mut pairs: Vec<(u64, Holder)> = wanted
                 .iter()
+                .filter(|&i| listening.contains(i) || i % CONNECTION_CHECK_TURNS == turn)
                 .flat_map(|&inode| {
                     self.holders
                         .get(&inode)

@@ -307,7 +307,10 @@ mod tests {
     fn one_tcp_dump_lists_both_families_as_the_per_family_dumps_do() {
         let v4 = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let v6 = std::net::TcpListener::bind("[::1]:0").unwrap();
-        let ports = [v4.local_addr().unwrap().port(), v6.local_addr().unwrap().port()];
+        let ports = [
+            v4.local_addr().unwrap().port(),
+            v6.local_addr().unwrap().port(),
+        ];
         let listen = 1 << super::super::kernel::TCP_LISTEN;
         let mut both = Vec::new();
         dump_tcp_into(listen, &mut both).unwrap();
