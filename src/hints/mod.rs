@@ -12,7 +12,6 @@
 //! printable, shell-safe line that printers show as it is, never escaped again.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use serde::Serialize;
 
@@ -643,7 +642,7 @@ impl<'r, 's> Assessor<'r, 's> {
         {
             return self.flags_all();
         }
-        let by_inode: HashMap<u64, usize> = previous
+        let by_inode: rustc_hash::FxHashMap<u64, usize> = previous
             .sockets
             .iter()
             .enumerate()

@@ -333,7 +333,7 @@ fn socket_section(host: &HostInfo, s: &Socket) -> Section {
     if s.owners.is_empty() {
         let opened_by = match (&s.user, s.uid) {
             (Some(u), Some(uid)) => Some(format!("{u} (uid {uid})")),
-            (Some(u), None) => Some(u.clone()),
+            (Some(u), None) => Some(u.to_string()),
             (None, Some(uid)) => Some(format!("uid {uid}")),
             (None, None) => None,
         };

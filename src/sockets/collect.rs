@@ -154,7 +154,7 @@ impl Collector for FixtureCollector {
 
 #[cfg(target_os = "linux")]
 mod linux {
-    use std::collections::{HashMap, HashSet};
+    use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
     use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
     use super::{CollectError, CollectOptions};
@@ -208,10 +208,10 @@ mod linux {
         pub fn with_proc(proc: ProcFs) -> Live {
             Live {
                 proc,
-                holders: HashMap::new(),
-                ownerless: HashSet::new(),
-                listed_ownerless: HashSet::new(),
-                started: HashMap::new(),
+                holders: HashMap::default(),
+                ownerless: HashSet::default(),
+                listed_ownerless: HashSet::default(),
+                started: HashMap::default(),
                 unreadable: 0,
                 scanned_at: None,
                 turn: 0,
@@ -294,7 +294,7 @@ mod linux {
 
             let v6only_default = bindv6only();
             let mut sockets: Vec<Socket> = Vec::with_capacity(kernel_sockets.len());
-            let mut shared: HashMap<Vec<u32>, Owners> = HashMap::new();
+            let mut shared: HashMap<Vec<u32>, Owners> = HashMap::default();
             let mut pids: Vec<u32> = Vec::new();
             for k in kernel_sockets {
                 if gone.contains(&(k.protocol, k.inode)) {
@@ -336,7 +336,7 @@ mod linux {
                     owners: found,
                     owner_unknown,
                     uid: Some(k.uid),
-                    user: self.users.name(k.uid),
+                    user: self.users.shared_name(k.uid),
                     netns: k.netns,
                 });
             }
@@ -389,7 +389,7 @@ mod linux {
                 if fresh {
                     self.rescan(wanted)?;
                 }
-                let mut details: HashMap<u32, Option<Owner>> = HashMap::new();
+                let mut details: HashMap<u32, Option<Owner>> = HashMap::default();
                 let mut stale = false;
                 for inode in wanted {
                     for holder in self.holders.get(inode).into_iter().flatten() {
@@ -510,7 +510,7 @@ mod linux {
         // CLOSE-WAIT) and still be open: for those ask for every state but TIME-WAIT, which no
         // process holds.
         const TIME_WAIT: u8 = 6;
-        let mut groups: HashMap<(Protocol, bool), u32> = HashMap::new();
+        let mut groups: HashMap<(Protocol, bool), u32> = HashMap::default();
         for k in sockets {
             let states = if k.state().is_listener() {
                 1u32 << k.state.min(31)
@@ -519,7 +519,7 @@ mod linux {
             };
             *groups.entry((k.protocol, k.ipv6)).or_default() |= states;
         }
-        let mut gone = HashSet::new();
+        let mut gone = HashSet::default();
         for ((protocol, ipv6), states) in groups {
             let Some(now) = live_inodes(protocol, ipv6, states) else {
                 continue; // cannot tell: keep the sockets as they were

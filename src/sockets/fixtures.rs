@@ -48,7 +48,10 @@ pub fn listener(proto: Protocol, addr: &str, port: u16, owners: Vec<Owner>) -> S
         },
         inode: u64::from(port) * 7 + 1,
         uid: owners.first().and_then(|o| o.uid),
-        user: owners.first().and_then(|o| o.user.clone()),
+        user: owners
+            .first()
+            .and_then(|o| o.user.as_deref())
+            .map(Into::into),
         owners: owners.into(),
         owner_unknown: None,
         netns: None,

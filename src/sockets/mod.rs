@@ -221,8 +221,9 @@ pub struct Socket {
     /// process is hidden from us.
     #[serde(default)]
     pub uid: Option<u32>,
+    /// The user owning `uid`: one copy per user, shared by that user's sockets.
     #[serde(default)]
-    pub user: Option<String>,
+    pub user: Option<Arc<str>>,
     /// The network namespace it lives in, when that is not the collector's own (the host view).
     #[serde(default)]
     pub netns: Option<NetNs>,

@@ -7,7 +7,7 @@
 //! inodes are kept, and big scans are split over two threads. It must not decide what an
 //! ownerless socket means; the collector does.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
@@ -243,10 +243,22 @@ pub fn read_owner(proc: &ProcFs, pid: u32, clock: &Clock, users: &mut UserNames)
 pub struct UserNames {
     cache: HashMap<u32, Option<String>>,
     /// `/etc/passwd`, read once on the first miss of the resolver.
-    files: Option<HashMap<u32, String>>,
+    files: Option<std::collections::HashMap<u32, String>>,
+    /// The names as sockets hold them: one copy per user, however many sockets.
+    shared: HashMap<u32, Option<std::sync::Arc<str>>>,
 }
 
 impl UserNames {
+    /// [`UserNames::name`], as one copy shared by every caller asking for `uid`.
+    pub fn shared_name(&mut self, uid: u32) -> Option<std::sync::Arc<str>> {
+        if let Some(name) = self.shared.get(&uid) {
+            return name.clone();
+        }
+        let name: Option<std::sync::Arc<str>> = self.name(uid).map(Into::into);
+        self.shared.insert(uid, name.clone());
+        name
+    }
+
     pub fn name(&mut self, uid: u32) -> Option<String> {
         if let Some(known) = self.cache.get(&uid) {
             return known.clone();

@@ -181,7 +181,7 @@ fn join(t: TableSocket, owners: &[Owner], sees_all_owners: bool) -> Socket {
         owner_unknown,
         // The socket's own uid is not in these tables: the owner's, when there is one.
         uid,
-        user,
+        user: user.map(Into::into),
         // The OS tables are this network namespace's only.
         netns: None,
     }

@@ -3,7 +3,6 @@
 //! Nothing here knows about crossterm, frames or threads, so all of it is tested without a
 //! terminal. Sorting, filtering and search results are computed here, never while drawing.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::facts::FactsTable;
@@ -1036,7 +1035,7 @@ impl<'r> App<'r> {
         let old_snapshot = self.snapshot.replace(snapshot);
         let old_vanished = std::mem::take(&mut self.vanished);
         let old_socket = |row: &Row| socket_of(old_snapshot.as_deref(), &old_vanished, row);
-        let mut previous: HashMap<RowId, Row> = self
+        let mut previous: rustc_hash::FxHashMap<RowId, Row> = self
             .rows
             .drain(..)
             .map(|r| (row_id(old_socket(&r)), r))
