@@ -374,7 +374,11 @@ fn nets(vals: &[Val]) -> Option<Vec<Net>> {
     vals.iter()
         .map(|v| match v {
             Val::Str(s) => Net::parse(s),
-            Val::Prefix(a, l) => Net::parse(&format!("{a}/{l}")),
+            Val::Prefix(a, l) => {
+                let addr: std::net::IpAddr = a.parse().ok()?;
+                let max = if addr.is_ipv4() { 32 } else { 128 };
+                (*l <= max).then_some(Net { addr, len: *l })
+            }
             _ => None,
         })
         .collect()
@@ -408,11 +412,16 @@ pub(super) struct Match {
 impl Match {
     /// The match as `nft list ruleset` writes it.
     pub(super) fn text(&self) -> String {
-        let shown_op = match self.op.as_str() {
-            "==" | "in" => String::new(),
-            o => format!("{o} "),
-        };
-        format!("{} {shown_op}{}", nft_name(&self.name), self.shown)
+        let name = nft_name(&self.name);
+        let mut t = String::with_capacity(name.len() + self.op.len() + self.shown.len() + 2);
+        t.push_str(name);
+        t.push(' ');
+        if !matches!(self.op.as_str(), "==" | "in") {
+            t.push_str(&self.op);
+            t.push(' ');
+        }
+        t.push_str(&self.shown);
+        t
     }
 
     /// The conditions this match stands for.

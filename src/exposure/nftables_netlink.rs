@@ -20,6 +20,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::rc::Rc;
 
 use super::firewall::{Action, Chain, ChainKind, Cond, Hook, NetFamily, Policy, Rule, Rules};
 use super::nft::{dnat_text, nft_name, quoted, reject_text, show_vals, verdict_text};
@@ -119,8 +120,12 @@ struct Raw {
     chains: Vec<RawChain>,
     rules: Vec<RawRule>,
     /// Elements of each set looked up, by (family, table, set); `Err` when it could not be read.
-    sets: HashMap<(u8, String, String), Result<Vec<Elem>, String>>,
+    sets: SetElems,
 }
+
+/// The elements of each set looked up, by (family, table) then set name; `Err` when the set
+/// could not be read.
+type SetElems = HashMap<(u8, Rc<str>), HashMap<String, Result<Vec<Elem>, String>>>;
 
 #[derive(Debug, Clone, PartialEq)]
 struct RawChain {
@@ -136,8 +141,9 @@ struct RawChain {
 #[derive(Debug, Clone, PartialEq)]
 struct RawRule {
     family: u8,
-    table: String,
-    chain: String,
+    /// Shared with the rules before it in the same chain (thousands of rules, two names).
+    table: Rc<str>,
+    chain: Rc<str>,
     exprs: Vec<Expr>,
 }
 
@@ -245,7 +251,7 @@ impl Reader<'_> {
             &[],
             NFT_MSG_NEWRULE,
             |family, attrs| {
-                let rule = parse_rule(family, attrs).map_err(failed)?;
+                let rule = parse_rule(family, attrs, rules.last()).map_err(failed)?;
                 if !skip(family, &rule.table) {
                     rules.push(rule);
                 }
@@ -258,28 +264,34 @@ impl Reader<'_> {
         .map_err(|e| failed(format!("the rule dump failed: {e}")))?;
 
         // One dump per set a rule looks up, in the order first looked up.
-        let mut wanted: Vec<(u8, String, String)> = Vec::new();
+        let mut wanted: Vec<(u8, Rc<str>, String)> = Vec::new();
         for r in &raw.rules {
             for e in &r.exprs {
                 if let Expr::Lookup { set, .. } = e {
-                    let key = (r.family, r.table.clone(), set.clone());
-                    if !raw.sets.contains_key(&key) {
-                        raw.sets.insert(key.clone(), Ok(Vec::new()));
-                        wanted.push(key);
+                    let table = raw.sets.entry((r.family, r.table.clone())).or_default();
+                    if !table.contains_key(set) {
+                        table.insert(set.clone(), Ok(Vec::new()));
+                        wanted.push((r.family, r.table.clone(), set.clone()));
                     }
                 }
             }
         }
-        for key in wanted {
+        let mut req_table = Vec::new();
+        let mut req_set = Vec::new();
+        for (family, table, set) in wanted {
             let mut elems = Vec::new();
-            let table = nul_terminated(&key.1);
-            let set = nul_terminated(&key.2);
+            req_table.clear();
+            req_table.extend_from_slice(table.as_bytes());
+            req_table.push(0);
+            req_set.clear();
+            req_set.extend_from_slice(set.as_bytes());
+            req_set.push(0);
             let got = self.ask(
                 NFT_MSG_GETSETELEM,
-                key.0,
+                family,
                 &[
-                    (NFTA_SET_ELEM_LIST_TABLE, &table),
-                    (NFTA_SET_ELEM_LIST_SET, &set),
+                    (NFTA_SET_ELEM_LIST_TABLE, &req_table),
+                    (NFTA_SET_ELEM_LIST_SET, &req_set),
                 ],
                 NFT_MSG_NEWSETELEM,
                 |_, attrs| parse_elems(attrs, &mut elems).map_err(failed),
@@ -287,11 +299,13 @@ impl Reader<'_> {
             let value = match got {
                 Ok(()) => Ok(elems),
                 Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
-                    Err(format!("set @{} (its elements are not listed)", key.2))
+                    Err(format!("set @{set} (its elements are not listed)"))
                 }
-                Err(e) => return Err(failed(format!("the elements of set {}: {e}", key.2))),
+                Err(e) => return Err(failed(format!("the elements of set {set}: {e}"))),
             };
-            raw.sets.insert(key, value);
+            if let Some(t) = raw.sets.get_mut(&(family, table)) {
+                t.insert(set, value);
+            }
         }
         Ok(raw)
     }
@@ -299,13 +313,6 @@ impl Reader<'_> {
 
 fn failed(e: impl Into<String>) -> NetlinkError {
     NetlinkError::Failed(e.into())
-}
-
-fn nul_terminated(s: &str) -> Vec<u8> {
-    let mut v = Vec::with_capacity(s.len() + 1);
-    v.extend_from_slice(s.as_bytes());
-    v.push(0);
-    v
 }
 
 /// An nf_tables request: nlmsghdr, nfgenmsg, attributes.
@@ -380,6 +387,16 @@ fn string(v: Option<&[u8]>, what: &str) -> Parse<String> {
     Ok(String::from_utf8_lossy(&v[..end]).into_owned())
 }
 
+/// A name, shared with `prev` when it is the same one.
+fn shared(v: Option<&[u8]>, what: &str, prev: Option<&Rc<str>>) -> Parse<Rc<str>> {
+    let bytes = v.ok_or_else(|| format!("no {what}"))?;
+    let bytes = &bytes[..bytes.iter().position(|b| *b == 0).unwrap_or(bytes.len())];
+    match prev {
+        Some(p) if p.as_bytes() == bytes => Ok(p.clone()),
+        _ => Ok(Rc::from(String::from_utf8_lossy(bytes).as_ref())),
+    }
+}
+
 fn be32(v: Option<&[u8]>) -> Option<u32> {
     Some(u32::from_be_bytes(v?.get(..4)?.try_into().ok()?))
 }
@@ -407,7 +424,7 @@ fn parse_chain(family: u8, attrs: &[u8]) -> Parse<RawChain> {
     })
 }
 
-fn parse_rule(family: u8, attrs: &[u8]) -> Parse<RawRule> {
+fn parse_rule(family: u8, attrs: &[u8], prev: Option<&RawRule>) -> Parse<RawRule> {
     let t = attr_table(attrs)?;
     let mut exprs = Vec::new();
     if let Some(list) = t[usize::from(NFTA_RULE_EXPRESSIONS)] {
@@ -420,8 +437,16 @@ fn parse_rule(family: u8, attrs: &[u8]) -> Parse<RawRule> {
     }
     Ok(RawRule {
         family,
-        table: string(t[usize::from(NFTA_RULE_TABLE)], "rule table")?,
-        chain: string(t[usize::from(NFTA_RULE_CHAIN)], "rule chain")?,
+        table: shared(
+            t[usize::from(NFTA_RULE_TABLE)],
+            "rule table",
+            prev.map(|r| &r.table),
+        )?,
+        chain: shared(
+            t[usize::from(NFTA_RULE_CHAIN)],
+            "rule chain",
+            prev.map(|r| &r.chain),
+        )?,
         exprs,
     })
 }
@@ -572,12 +597,15 @@ enum Expr {
 
 fn parse_expr(elem: &[u8]) -> Parse<Expr> {
     let t = attr_table(elem)?;
-    let name = string(t[usize::from(NFTA_EXPR_NAME)], "expression name")?;
+    let name = t[usize::from(NFTA_EXPR_NAME)].ok_or("no expression name")?;
+    let name =
+        std::str::from_utf8(&name[..name.iter().position(|b| *b == 0).unwrap_or(name.len())])
+            .map_err(|_| "an expression name that is not UTF-8")?;
     let empty: &[u8] = &[];
     let d = attr_table(t[usize::from(NFTA_EXPR_DATA)].unwrap_or(empty))?;
     let u = |i: u16| be32(d[usize::from(i)]);
     let need = |i: u16, what: &str| u(i).ok_or_else(|| format!("{name} without its {what}"));
-    Ok(match name.as_str() {
+    Ok(match name {
         "payload" if d[5].is_some() => Expr::Ignored, // payload set (mangle)
         "payload" => Expr::Payload {
             dreg: need(1, "register")?,
@@ -688,14 +716,14 @@ fn parse_expr(elem: &[u8]) -> Parse<Expr> {
         "exthdr" | "socket" | "rt" | "numgen" | "hash" | "osf" | "xfrm" | "tunnel" | "inner"
         | "symhash" => Expr::Load {
             dreg: need(1, "register")?,
-            what: name,
+            what: name.to_string(),
         },
         "redir" => Expr::Unmodelled("redirect".into()),
         "match" | "target" => Expr::Unmodelled("xt".into()),
         "dynset" => Expr::Unmodelled("set".into()),
         "connlimit" => Expr::Unmodelled("ct count".into()),
         "flow_offload" => Expr::Unmodelled("flow".into()),
-        _ => Expr::Unmodelled(name),
+        _ => Expr::Unmodelled(name.to_string()),
     })
 }
 
@@ -775,7 +803,7 @@ impl Raw {
             });
         }
         for r in &self.rules {
-            let Some(&ci) = at.get(&(r.family, r.table.as_str(), r.chain.as_str())) else {
+            let Some(&ci) = at.get(&(r.family, &*r.table, &*r.chain)) else {
                 continue;
             };
             let rule = Decoder::new(r, &self.sets).rule();
@@ -865,8 +893,9 @@ enum Dep {
 
 struct Decoder<'a> {
     rule: &'a RawRule,
-    sets: &'a HashMap<(u8, String, String), Result<Vec<Elem>, String>>,
-    regs: HashMap<u32, Src>,
+    sets: &'a SetElems,
+    /// Register contents by index: a rule uses a handful, a list beats a map.
+    regs: Vec<(u32, Src)>,
     pending: Vec<Dep>,
     /// The network and transport protocols a dependency already settled for this rule: nft
     /// writes `meta l4proto tcp` once before `tcp dport != 9999 tcp dport 1-1023`.
@@ -886,14 +915,11 @@ fn reg(r: u32) -> u32 {
 }
 
 impl<'a> Decoder<'a> {
-    fn new(
-        rule: &'a RawRule,
-        sets: &'a HashMap<(u8, String, String), Result<Vec<Elem>, String>>,
-    ) -> Decoder<'a> {
+    fn new(rule: &'a RawRule, sets: &'a SetElems) -> Decoder<'a> {
         Decoder {
             rule,
             sets,
-            regs: HashMap::new(),
+            regs: Vec::new(),
             pending: Vec::new(),
             settled: (None, None),
             words: Vec::new(),
@@ -956,7 +982,7 @@ impl<'a> Decoder<'a> {
                 mask,
                 plain,
             } => {
-                let src = match (self.regs.get(&reg(*sreg)).cloned(), plain) {
+                let src = match (self.get_reg(*sreg).cloned(), plain) {
                     (
                         Some(Src::Payload {
                             base,
@@ -1062,7 +1088,16 @@ impl<'a> Decoder<'a> {
     }
 
     fn set_reg(&mut self, r: u32, src: Src) {
-        self.regs.insert(reg(r), src);
+        let r = reg(r);
+        match self.regs.iter_mut().find(|(i, _)| *i == r) {
+            Some(slot) => slot.1 = src,
+            None => self.regs.push((r, src)),
+        }
+    }
+
+    fn get_reg(&self, r: u32) -> Option<&Src> {
+        let r = reg(r);
+        self.regs.iter().find(|(i, _)| *i == r).map(|(_, s)| s)
     }
 
     /// Write out the dependencies no match used, as the explicit matches they are.
@@ -1100,8 +1135,7 @@ impl<'a> Decoder<'a> {
     /// The left side register `r` holds, taking the dependency it needs from those pending.
     fn key(&mut self, r: u32) -> Key {
         let src = self
-            .regs
-            .get(&reg(r))
+            .get_reg(r)
             .cloned()
             .unwrap_or_else(|| Src::Other(format!("register {r}")));
         let (name, kind, host) = match &src {
@@ -1268,7 +1302,7 @@ impl<'a> Decoder<'a> {
     fn cmp(&mut self, sreg: u32, op: u32, data: &[u8]) {
         // A dependency: held until the match that needs it comes (or the rule ends).
         if op == CMP_EQ && data.len() == 1 {
-            if let Some(Src::Meta(k @ (META_NFPROTO | META_L4PROTO))) = self.regs.get(&reg(sreg)) {
+            if let Some(Src::Meta(k @ (META_NFPROTO | META_L4PROTO))) = self.get_reg(sreg) {
                 self.pending.push(if *k == META_NFPROTO {
                     Dep::Nfproto(data[0])
                 } else {
@@ -1282,7 +1316,7 @@ impl<'a> Decoder<'a> {
                     offset: 9,
                     len: 1,
                     mask: None,
-                }) = self.regs.get(&reg(sreg))
+                }) = self.get_reg(sreg)
                 {
                     self.pending.push(Dep::L4proto(data[0]));
                     return;
@@ -1382,11 +1416,16 @@ impl<'a> Decoder<'a> {
         let key = self.key(sreg);
         self.flush();
         let anonymous = set.starts_with("__");
-        let elems = self
-            .sets
-            .get(&(self.rule.family, self.rule.table.clone(), set.to_string()))
-            .cloned()
-            .unwrap_or_else(|| Err(format!("set @{set} (its elements are not listed)")));
+        let sets = self.sets;
+        let missing = format!("set @{set} (its elements are not listed)");
+        let elems: Result<&[Elem], &str> = match sets
+            .get(&(self.rule.family, self.rule.table.clone()))
+            .and_then(|t| t.get(set))
+        {
+            Some(Ok(e)) => Ok(e),
+            Some(Err(why)) => Err(why),
+            None => Err(&missing),
+        };
         match dreg {
             // A verdict map.
             Some(0) => {
@@ -1406,13 +1445,10 @@ impl<'a> Decoder<'a> {
                 name: key.name.clone(),
                 op: op.into(),
                 shown: format!("@{set}"),
-                vals: Err(why),
+                vals: Err(why.to_string()),
             },
             Ok(elems) => {
-                let vals: Vec<Val> = intervals(&key, &elems)
-                    .into_iter()
-                    .map(|(v, _)| v)
-                    .collect();
+                let vals: Vec<Val> = intervals(&key, elems).into_iter().map(|(v, _)| v).collect();
                 Match {
                     name: key.name.clone(),
                     op: op.into(),
@@ -1428,7 +1464,7 @@ impl<'a> Decoder<'a> {
         self.push(m);
     }
 
-    fn vmap(&mut self, key: &Key, set: &str, anonymous: bool, elems: Result<Vec<Elem>, String>) {
+    fn vmap(&mut self, key: &Key, set: &str, anonymous: bool, elems: Result<&[Elem], &str>) {
         let shown_name = nft_name(&key.name).to_string();
         let complex = |this: &mut Self, data: String| {
             this.words.push(format!("{shown_name} vmap {data}"));
@@ -1440,7 +1476,7 @@ impl<'a> Decoder<'a> {
         };
         let mut entries = Vec::new();
         let mut shown = Vec::new();
-        for (v, verdict) in intervals(key, &elems) {
+        for (v, verdict) in intervals(key, elems) {
             let Some(verdict) = verdict else {
                 return complex(self, format!("@{set}"));
             };
@@ -1464,7 +1500,7 @@ impl<'a> Decoder<'a> {
     }
 
     fn dnat(&mut self, addr: Option<u32>, addr_max: Option<u32>, proto: Option<u32>) {
-        let imm = |r: Option<u32>| match r.map(|r| self.regs.get(&reg(r))) {
+        let imm = |r: Option<u32>| match r.map(|r| self.get_reg(r)) {
             None => Ok(None),
             Some(Some(Src::Imm(b))) => Ok(Some(b.clone())),
             Some(_) => Err(()),
@@ -1907,7 +1943,7 @@ mod tests {
     }
 
     fn expr(name: &str, data: &[u8]) -> Vec<u8> {
-        let mut e = attr(NFTA_EXPR_NAME, &nul_terminated(name));
+        let mut e = attr(NFTA_EXPR_NAME, format!("{name}\0").as_bytes());
         e.extend(attr(NFTA_EXPR_DATA, data));
         e
     }
@@ -1963,7 +1999,7 @@ mod tests {
     }
 
     fn decode(attrs: &[u8]) -> Parse<Rule> {
-        let raw = parse_rule(NFPROTO_INET, attrs)?;
+        let raw = parse_rule(NFPROTO_INET, attrs, None)?;
         Ok(Decoder::new(&raw, &HashMap::new()).rule())
     }
 
