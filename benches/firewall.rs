@@ -124,14 +124,13 @@ fn read(c: &mut Criterion) {
 
 /// CPU time of the calling thread (user + system), ms.
 fn thread_cpu() -> f64 {
-    // SAFETY: getrusage fills the zeroed struct.
-    let usage = unsafe {
-        let mut u: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_THREAD, &mut u);
-        u
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
     };
-    let t = |tv: libc::timeval| tv.tv_sec as f64 * 1e3 + tv.tv_usec as f64 / 1e3;
-    t(usage.ru_utime) + t(usage.ru_stime)
+    // SAFETY: clock_gettime writes the timespec it is given.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 * 1e3 + ts.tv_nsec as f64 / 1e6
 }
 
 /// CPU time of this process (every thread, user + system) and of its waited-for children, ms.

@@ -15,7 +15,11 @@ use portscope::exposure::firewall::{Action, Cond, Rules};
 use portscope::exposure::{nft, nftables_netlink};
 use support::vnet::Netns;
 
-fn is_root() -> bool {
+/// Loading rules into a namespace of our own and entering it need root: say so and skip without.
+fn root_or_skip() -> bool {
+    if !support::is_root() {
+        eprintln!("skipped: loading nftables rules into a network namespace needs root");
+    }
     support::is_root()
 }
 
@@ -200,8 +204,7 @@ table bridge br {
 
 #[test]
 fn the_netlink_reader_gives_the_model_nfts_json_gives() {
-    if !is_root() {
-        eprintln!("skipped: loading nftables rules into a network namespace needs root");
+    if !root_or_skip() {
         return;
     }
     let ns = Netns::new("nftnl");
@@ -243,8 +246,7 @@ fn the_netlink_reader_gives_the_model_nfts_json_gives() {
 
 #[test]
 fn iptables_nft_tables_are_skipped_by_both_readers_alike() {
-    if !is_root() {
-        eprintln!("skipped: loading nftables rules into a network namespace needs root");
+    if !root_or_skip() {
         return;
     }
     let ns = Netns::new("nftskip");
@@ -264,8 +266,7 @@ table ip mine { chain input { type filter hook input priority 0; tcp dport 2 dro
 
 #[test]
 fn an_empty_ruleset_reads_as_no_chains() {
-    if !is_root() {
-        eprintln!("skipped: entering a network namespace needs root");
+    if !root_or_skip() {
         return;
     }
     let ns = Netns::new("nftempty");

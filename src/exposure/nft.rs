@@ -265,7 +265,8 @@ fn render(v: &Value, quote: bool) -> String {
 }
 
 /// Values as nft prints them, the same text [`render`] makes of their JSON: a single value, a set
-/// in braces, or flags joined by commas.
+/// in braces, or flags joined by commas. (The netlink reader's: Linux only.)
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub(super) fn show_vals(vals: &[Val], form: Form, quote: bool) -> String {
     fn one(v: &Val, quote: bool) -> String {
         match v {
@@ -286,6 +287,7 @@ pub(super) fn show_vals(vals: &[Val], form: Form, quote: bool) -> String {
 }
 
 /// How a right-hand side is written.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Form {
     Single,

@@ -1103,27 +1103,16 @@ impl<'a> Decoder<'a> {
     /// Write out the dependencies no match used, as the explicit matches they are.
     fn flush(&mut self) {
         for dep in std::mem::take(&mut self.pending) {
-            let m = match dep {
-                Dep::Nfproto(f) => {
-                    let v = nfproto_val(f);
-                    Match {
-                        name: "meta nfproto".into(),
-                        op: "==".into(),
-                        shown: show_vals(std::slice::from_ref(&v), Form::Single, false),
-                        vals: Ok(vec![v]),
-                    }
-                }
-                Dep::L4proto(p) => {
-                    let v = l4proto_val(p);
-                    Match {
-                        name: "meta l4proto".into(),
-                        op: "==".into(),
-                        shown: show_vals(std::slice::from_ref(&v), Form::Single, false),
-                        vals: Ok(vec![v]),
-                    }
-                }
+            let (name, v) = match dep {
+                Dep::Nfproto(f) => ("meta nfproto", nfproto_val(f)),
+                Dep::L4proto(p) => ("meta l4proto", l4proto_val(p)),
             };
-            self.push(m);
+            self.push(Match {
+                name: name.into(),
+                op: "==".into(),
+                shown: show_vals(std::slice::from_ref(&v), Form::Single, false),
+                vals: Ok(vec![v]),
+            });
         }
     }
 
