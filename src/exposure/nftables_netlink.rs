@@ -1866,6 +1866,10 @@ fn minus_one(key: &[u8], host: bool) -> Vec<u8> {
 
 /// The values from `a` to `z` (inclusive) as nft lists them: one value, a prefix, or a range.
 fn span(key: &Key, a: &[u8], z: &[u8]) -> Val {
+    // The kernel keeps a set's keys one length; a pair that is not is nothing to compare.
+    if a.len() != z.len() {
+        return Val::Other;
+    }
     if a == z {
         return match key.kind {
             Kind::Addr { .. } => ip_of(a).map_or(Val::Other, |ip| Val::Str(ip.to_string())),
@@ -2113,6 +2117,24 @@ mod tests {
             parse_elems(&list, &mut Vec::new()).unwrap_err(),
             "a set element without its key"
         );
+    }
+
+    #[test]
+    fn elements_of_differing_lengths_are_unmodelled_not_a_panic() {
+        let addr = Key {
+            name: "ip saddr".into(),
+            kind: Kind::Addr { v6: false },
+            host: false,
+            src: Src::Other(String::new()),
+        };
+        assert_eq!(span(&addr, &[10, 0, 0, 0], &[0xff; 16]), Val::Other);
+        let ifname = Key {
+            name: "meta iifname".into(),
+            kind: Kind::Ifname,
+            host: true,
+            src: Src::Other(String::new()),
+        };
+        assert_eq!(span(&ifname, b"eth0\0\0", b"et"), Val::Other);
     }
 
     #[test]
