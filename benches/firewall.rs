@@ -13,6 +13,12 @@
 //!   time and its CPU time (user + system, the kernel's work for it included) reported, then our
 //!   parse of that real output. Both the ruleset above (`sets`) and the same rules with a single
 //!   port each (`plain`, no anonymous sets) are timed.
+//! - **Our netlink read** (root only, printed): `nftables_netlink::read` of the same rulesets in
+//!   the same namespace, wall time and the reading thread's CPU time (user + system: the kernel's
+//!   work answering the dumps is most of it), the mean of several runs. This is what
+//!   `read_firewall` uses as root; `nft -j` is its fallback. With anonymous sets the kernel is
+//!   asked once per set (`NFT_MSG_GETSETELEM`), and each ask finds its set by name in the table's
+//!   list of sets, so that part grows with the square of the number of sets.
 
 use std::io::Write;
 use std::os::fd::AsRawFd;
@@ -20,7 +26,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use portscope::exposure::{iptables, judge, nft};
+use portscope::exposure::{iptables, judge, nft, nftables_netlink};
 use portscope::registry::Protocol;
 
 const RULES: usize = 5_000;
@@ -116,6 +122,17 @@ fn read(c: &mut Criterion) {
     nft_process();
 }
 
+/// CPU time of the calling thread (user + system), ms.
+fn thread_cpu() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes the timespec it is given.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 * 1e3 + ts.tv_nsec as f64 / 1e6
+}
+
 /// CPU time of this process (every thread, user + system) and of its waited-for children, ms.
 fn cpu() -> (f64, f64) {
     let of = |who| {
@@ -206,6 +223,20 @@ fn nft_process() {
                 eprintln!("skipping the nft process timings: setns failed");
                 return;
             }
+            // Our netlink read, in this thread (its socket is opened in the namespace).
+            let n = 5;
+            let rules = nftables_netlink::read(&[]).expect("the netlink read");
+            assert_eq!(rules.rule_count(), RULES, "every rule is read");
+            let (wall0, cpu0) = (Instant::now(), thread_cpu());
+            for _ in 0..n {
+                black_box(nftables_netlink::read(&[]).expect("the netlink read"));
+            }
+            let wall = wall0.elapsed().as_secs_f64() * 1e3 / f64::from(n);
+            let ours = (thread_cpu() - cpu0) / f64::from(n);
+            println!(
+                "nft_process/{tag}/our netlink read: {wall:.1} ms wall, {ours:.1} ms CPU per read (mean of {n}; load average {})",
+                load_average()
+            );
             let n = if sets { 3 } else { 5 };
             for args in [
                 &["-j", "list", "ruleset"][..],

@@ -67,6 +67,8 @@ impl Lab {
             String::from_utf8_lossy(&out.stderr)
         );
         let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        // As root the ruleset is asked of the kernel, not of `nft -j`.
+        assert_eq!(doc["nftables_read_with"], "netlink", "{doc}");
         let listener = doc["listeners"]
             .as_array()
             .unwrap()

@@ -49,6 +49,7 @@ pub fn run(ctx: &Context, args: &MetricsArgs) -> CmdResult {
         Firewall {
             rules: exposure::Rules::default(),
             unread: vec!["not read (--no-firewall)".into()],
+            nftables_read_with: None,
         }
     } else {
         exposure::read_firewall()

@@ -31,6 +31,8 @@ struct Doc<'a> {
     interfaces: &'a [IfAddr],
     firewall_rules: usize,
     firewall_unread: &'a [String],
+    /// `netlink` or `nft -j`: how the nftables ruleset was read.
+    nftables_read_with: Option<&'static str>,
     not_evaluated: &'a [String],
     listeners: Vec<Row<'a>>,
 }
@@ -76,6 +78,7 @@ pub fn run(ctx: &Context, args: &ReachArgs) -> CmdResult {
                 interfaces: &ifaces,
                 firewall_rules: fw.rules.rule_count(),
                 firewall_unread: &fw.unread,
+                nftables_read_with: fw.nftables_read_with,
                 not_evaluated: &fw.rules.notes,
                 listeners: rows,
             },

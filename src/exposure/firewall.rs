@@ -201,7 +201,7 @@ pub enum Action {
     Complex(String),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rule {
     /// The rule as its tool would print it, for quoting.
     pub text: String,
@@ -209,7 +209,7 @@ pub struct Rule {
     pub action: Action,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Chain {
     /// `nftables`, `iptables-legacy`, `ip6tables-nft`…
     pub source: String,

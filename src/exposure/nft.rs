@@ -42,9 +42,8 @@ pub fn parse(text: &str, skip_tables: &[(String, String)]) -> Result<Rules, NftE
                 str_at(set, "table"),
                 str_at(set, "name"),
             );
-            if let Some(elem) = set.get("elem") {
-                sets.insert(key, elem);
-            }
+            // A declared set without "elem" is empty: nft lists no key for no elements.
+            sets.insert(key, set.get("elem").unwrap_or(&EMPTY));
         }
     }
 
@@ -120,6 +119,9 @@ pub fn parse(text: &str, skip_tables: &[(String, String)]) -> Result<Rules, NftE
     Ok(Rules::new(chains, notes))
 }
 
+/// The elements of a set nft lists with none.
+static EMPTY: Value<'static> = Value::Arr(Vec::new());
+
 struct SetCtx<'a, 't> {
     sets: &'a HashMap<(&'a str, &'a str, &'a str), &'a Value<'t>>,
     family: &'a str,
@@ -165,8 +167,8 @@ fn named_priority(s: &str) -> i32 {
 }
 
 /// One right-hand value, flattened: numbers, strings, ranges, prefixes.
-#[derive(Debug, Clone)]
-enum Val {
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Val {
     Num(u64),
     Str(String),
     Range(Box<Val>, Box<Val>),
@@ -222,25 +224,38 @@ fn values(v: &Value, ctx: &SetCtx, out: &mut Vec<Val>) -> Result<(), String> {
     Ok(())
 }
 
-fn render(v: &Value) -> String {
+/// A right-hand side as nft prints it; `quote` puts strings in double quotes (interface names).
+fn render(v: &Value, quote: bool) -> String {
     match v {
+        Value::Str(s) if quote && !s.starts_with('@') => format!("\"{s}\""),
         Value::Str(s) => s.to_string(),
         n @ Value::Num(_) => n.to_string(),
-        Value::Arr(a) => format!(
-            "{{ {} }}",
-            a.iter().map(render).collect::<Vec<_>>().join(", ")
-        ),
+        // A bare list is a flag value (`ct state established,related`); sets come as {"set": …}.
+        Value::Arr(a) => a
+            .iter()
+            .map(|x| render(x, quote))
+            .collect::<Vec<_>>()
+            .join(","),
         o @ Value::Obj(_) => {
             if let Some(s) = o.get("set") {
-                render(s)
+                let items = match s {
+                    Value::Arr(a) => a.iter().map(|x| render(x, quote)).collect(),
+                    one => vec![render(one, quote)],
+                };
+                format!("{{ {} }}", items.join(", "))
             } else if let Some(Value::Arr(r)) = o.get("range") {
-                r.iter().map(render).collect::<Vec<_>>().join("-")
+                r.iter()
+                    .map(|x| render(x, quote))
+                    .collect::<Vec<_>>()
+                    .join("-")
             } else if let Some(p) = o.get("prefix") {
                 format!(
                     "{}/{}",
-                    p.get("addr").map(render).unwrap_or_default(),
-                    p.get("len").map(render).unwrap_or_default()
+                    p.get("addr").map(|a| render(a, false)).unwrap_or_default(),
+                    p.get("len").map(|l| render(l, false)).unwrap_or_default()
                 )
+            } else if let Some(elem) = o.get("elem") {
+                render(elem.get("val").unwrap_or(elem), quote)
             } else {
                 v.to_string()
             }
@@ -249,15 +264,72 @@ fn render(v: &Value) -> String {
     }
 }
 
+/// Values as nft prints them, the same text [`render`] makes of their JSON: a single value, a set
+/// in braces, or flags joined by commas. (The netlink reader's: Linux only.)
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+pub(super) fn show_vals(vals: &[Val], form: Form, quote: bool) -> String {
+    fn one(v: &Val, quote: bool) -> String {
+        match v {
+            Val::Num(n) => n.to_string(),
+            Val::Str(s) if quote => format!("\"{s}\""),
+            Val::Str(s) => s.clone(),
+            Val::Range(a, z) => format!("{}-{}", one(a, quote), one(z, quote)),
+            Val::Prefix(a, l) => format!("{a}/{l}"),
+            Val::Other => "?".into(),
+        }
+    }
+    let items = vals.iter().map(|v| one(v, quote));
+    match form {
+        Form::Single => items.collect::<Vec<_>>().join(" "),
+        Form::Set => format!("{{ {} }}", items.collect::<Vec<_>>().join(", ")),
+        Form::Flags => items.collect::<Vec<_>>().join(","),
+    }
+}
+
+/// How a right-hand side is written.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Form {
+    Single,
+    /// `{ 22, 80-90 }`: an anonymous set.
+    Set,
+    /// `established,related`: bits of one flag value.
+    Flags,
+}
+
+/// Whether values of this left side are strings nft quotes (interface names).
+pub(super) fn quoted(name: &str) -> bool {
+    matches!(
+        name,
+        "meta iifname" | "meta oifname" | "meta iif" | "meta oif"
+    )
+}
+
 fn left_name(left: &Value) -> String {
     if let Some(p) = left.get("payload") {
+        if p.get("protocol").is_none() {
+            // A raw payload: `@nh,64,8`.
+            return format!(
+                "@{},{},{}",
+                str_of(p, "base"),
+                p.get("offset")
+                    .map(|o| render(o, false))
+                    .unwrap_or_default(),
+                p.get("len").map(|l| render(l, false)).unwrap_or_default()
+            );
+        }
         format!("{} {}", str_of(p, "protocol"), str_of(p, "field"))
     } else if let Some(m) = left.get("meta") {
         format!("meta {}", str_of(m, "key"))
     } else if let Some(c) = left.get("ct") {
         format!("ct {}", str_of(c, "key"))
     } else if let Some(f) = left.get("fib") {
-        format!("fib {}", f.get("flags").map(render).unwrap_or_default())
+        let flags = match f.get("flags") {
+            Some(Value::Arr(a)) => a.iter().map(|x| render(x, false)).collect::<Vec<_>>(),
+            Some(one) => vec![render(one, false)],
+            None => Vec::new(),
+        };
+        format!("fib {} {}", flags.join(" . "), str_of(f, "result"))
     } else {
         left.to_string()
     }
@@ -285,6 +357,8 @@ fn proto_numbers(vals: &[Val]) -> Option<Vec<u8>> {
                 "tcp" => Some(6),
                 "udp" => Some(17),
                 "icmp" => Some(1),
+                "igmp" => Some(2),
+                "udplite" => Some(136),
                 "icmpv6" | "ipv6-icmp" => Some(58),
                 "sctp" => Some(132),
                 "dccp" => Some(33),
@@ -302,7 +376,11 @@ fn nets(vals: &[Val]) -> Option<Vec<Net>> {
     vals.iter()
         .map(|v| match v {
             Val::Str(s) => Net::parse(s),
-            Val::Prefix(a, l) => Net::parse(&format!("{a}/{l}")),
+            Val::Prefix(a, l) => {
+                let addr: std::net::IpAddr = a.parse().ok()?;
+                let max = if addr.is_ipv4() { 32 } else { 128 };
+                (*l <= max).then_some(Net { addr, len: *l })
+            }
             _ => None,
         })
         .collect()
@@ -317,118 +395,201 @@ fn strings(vals: &[Val]) -> Option<Vec<String>> {
         .collect()
 }
 
-/// The conditions a `match` expression stands for.
-fn match_conds(left: &Value, op: &str, right: &Value, ctx: &SetCtx) -> Vec<Cond> {
-    let name = left_name(left);
-    let complex = || vec![Cond::Complex(format!("{name} {op} {}", render(right)))];
-    let mut vals = Vec::new();
-    if let Err(why) = values(right, ctx, &mut vals) {
-        return vec![Cond::Complex(format!("{name} {why}"))];
+/// One match of a rule as nft lists it (`tcp dport { 22, 80 }`), whichever reader decoded it:
+/// the JSON reader here and the netlink reader build the same value, so both give the same
+/// conditions and the same quoted text.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Match {
+    /// The left side as nft's JSON names it: `tcp dport`, `meta iifname`, `ip saddr`, `ct state`,
+    /// `fib daddr type`.
+    pub name: String,
+    /// `==`, `!=`, `<`, `<=`, `>`, `>=`, or `in` (a flag test).
+    pub op: String,
+    /// The right side's values, named sets expanded; `Err` says why they are not known.
+    pub vals: Result<Vec<Val>, String>,
+    /// The right side as nft prints it.
+    pub shown: String,
+}
+
+impl Match {
+    /// The match as `nft list ruleset` writes it.
+    pub(super) fn text(&self) -> String {
+        let name = nft_name(&self.name);
+        let mut t = String::with_capacity(name.len() + self.op.len() + self.shown.len() + 2);
+        t.push_str(name);
+        t.push(' ');
+        if !matches!(self.op.as_str(), "==" | "in") {
+            t.push_str(&self.op);
+            t.push(' ');
+        }
+        t.push_str(&self.shown);
+        t
     }
-    let neg = match op {
-        "==" | "in" => false,
-        "!=" => true,
-        "<" | "<=" | ">" | ">=" if name.ends_with("dport") => {
-            let Some(&[(p, _)]) = port_ranges(&vals).as_deref() else {
-                return complex();
-            };
-            let range = match op {
-                "<" if p > 0 => (0, p - 1),
-                "<=" => (0, p),
-                ">" if p < u16::MAX => (p + 1, u16::MAX),
-                ">=" => (p, u16::MAX),
-                _ => return complex(),
-            };
-            let mut conds = proto_of(&name);
-            conds.push(Cond::Dport {
-                neg: false,
-                ranges: vec![range],
-            });
-            return conds;
-        }
-        _ => return complex(),
-    };
-    let iface = |names: Option<Vec<String>>, out: bool| match names {
-        Some(n) => {
-            let names = n.iter().map(|s| IfPattern::parse(s, '*')).collect();
-            vec![if out {
-                Cond::Oif { neg, names }
-            } else {
-                Cond::Iif { neg, names }
-            }]
-        }
-        None => complex(),
-    };
-    match name.as_str() {
-        "tcp dport" | "udp dport" | "th dport" | "sctp dport" | "dccp dport" => {
-            let Some(ranges) = port_ranges(&vals) else {
-                return complex();
-            };
-            let mut conds = proto_of(&name);
-            conds.push(Cond::Dport { neg, ranges });
-            conds
-        }
-        "tcp sport" | "udp sport" | "th sport" => {
-            let mut conds = proto_of(&name);
-            conds.push(Cond::PeerDependent(format!(
-                "from source port {}{}",
-                if neg { "not " } else { "" },
-                render(right)
-            )));
-            conds
-        }
-        "meta l4proto" | "ip protocol" | "ip6 nexthdr" => match proto_numbers(&vals) {
-            Some(protos) => {
-                let mut c = vec![Cond::Proto { neg, protos }];
-                if name.starts_with("ip ") {
-                    c.push(Cond::Family(NetFamily::Ip));
-                } else if name.starts_with("ip6 ") {
-                    c.push(Cond::Family(NetFamily::Ip6));
+
+    /// The conditions this match stands for.
+    pub(super) fn conds(&self) -> Vec<Cond> {
+        let name = self.name.as_str();
+        let op = self.op.as_str();
+        let complex = || {
+            // A match on a protocol's header holds only for that protocol: a probe of another
+            // protocol is not stopped by not knowing the rest.
+            let mut c = proto_of(name);
+            c.push(Cond::Complex(format!("{name} {op} {}", self.shown)));
+            c
+        };
+        let vals = match &self.vals {
+            Ok(v) => v.as_slice(),
+            Err(why) => return vec![Cond::Complex(format!("{name} {why}"))],
+        };
+        let neg = match op {
+            "==" | "in" => false,
+            "!=" => true,
+            "<" | "<=" | ">" | ">=" if name.ends_with("dport") => {
+                let Some(&[(p, _)]) = port_ranges(vals).as_deref() else {
+                    return complex();
+                };
+                let range = match op {
+                    "<" if p > 0 => (0, p - 1),
+                    "<=" => (0, p),
+                    ">" if p < u16::MAX => (p + 1, u16::MAX),
+                    ">=" => (p, u16::MAX),
+                    _ => return complex(),
+                };
+                let mut conds = proto_of(name);
+                conds.push(Cond::Dport {
+                    neg: false,
+                    ranges: vec![range],
+                });
+                return conds;
+            }
+            _ => return complex(),
+        };
+        let iface = |names: Option<Vec<String>>, out: bool| match names {
+            Some(n) => {
+                let names = n.iter().map(|s| IfPattern::parse(s, '*')).collect();
+                vec![if out {
+                    Cond::Oif { neg, names }
+                } else {
+                    Cond::Iif { neg, names }
+                }]
+            }
+            None => complex(),
+        };
+        match name {
+            "tcp dport" | "udp dport" | "th dport" | "sctp dport" | "dccp dport" => {
+                let Some(ranges) = port_ranges(vals) else {
+                    return complex();
+                };
+                let mut conds = proto_of(name);
+                conds.push(Cond::Dport { neg, ranges });
+                conds
+            }
+            "tcp sport" | "udp sport" | "th sport" => {
+                let mut conds = proto_of(name);
+                conds.push(Cond::PeerDependent(format!(
+                    "from source port {}{}",
+                    if neg { "not " } else { "" },
+                    self.shown
+                )));
+                conds
+            }
+            "meta l4proto" | "ip protocol" | "ip6 nexthdr" => match proto_numbers(vals) {
+                Some(protos) => {
+                    let mut c = vec![Cond::Proto { neg, protos }];
+                    if name.starts_with("ip ") {
+                        c.push(Cond::Family(NetFamily::Ip));
+                    } else if name.starts_with("ip6 ") {
+                        c.push(Cond::Family(NetFamily::Ip6));
+                    }
+                    c
                 }
-                c
-            }
-            None => complex(),
-        },
-        "meta nfproto" => match strings(&vals).as_deref() {
-            Some([f]) if !neg && f == "ipv4" => vec![Cond::Family(NetFamily::Ip)],
-            Some([f]) if !neg && f == "ipv6" => vec![Cond::Family(NetFamily::Ip6)],
-            Some([f]) if neg && f == "ipv4" => vec![Cond::Family(NetFamily::Ip6)],
-            Some([f]) if neg && f == "ipv6" => vec![Cond::Family(NetFamily::Ip)],
-            _ => complex(),
-        },
-        "meta iifname" | "meta iif" => iface(strings(&vals), false),
-        "meta oifname" | "meta oif" => iface(strings(&vals), true),
-        "ip saddr" | "ip6 saddr" | "ip daddr" | "ip6 daddr" => {
-            let Some(nets) = nets(&vals) else {
-                return complex();
-            };
-            let family = if name.starts_with("ip6") {
-                NetFamily::Ip6
-            } else {
-                NetFamily::Ip
-            };
-            let cond = if name.ends_with("saddr") {
-                Cond::Saddr { neg, nets }
-            } else {
-                Cond::Daddr { neg, nets }
-            };
-            vec![Cond::Family(family), cond]
-        }
-        "ct state" => match strings(&vals) {
-            Some(states) => vec![Cond::CtState { neg, states }],
-            None => complex(),
-        },
-        n if n.starts_with("fib ") && n.contains("daddr") => {
-            let result = left
-                .get("fib")
-                .map(|f| str_of(f, "result"))
-                .unwrap_or_default();
-            match (result.as_str(), strings(&vals).as_deref()) {
-                ("type", Some([t])) if t == "local" => vec![Cond::DstLocal { neg }],
+                None => complex(),
+            },
+            "meta nfproto" => match strings(vals).as_deref() {
+                Some([f]) if !neg && f == "ipv4" => vec![Cond::Family(NetFamily::Ip)],
+                Some([f]) if !neg && f == "ipv6" => vec![Cond::Family(NetFamily::Ip6)],
+                Some([f]) if neg && f == "ipv4" => vec![Cond::Family(NetFamily::Ip6)],
+                Some([f]) if neg && f == "ipv6" => vec![Cond::Family(NetFamily::Ip)],
                 _ => complex(),
+            },
+            "meta iifname" | "meta iif" => iface(strings(vals), false),
+            "meta oifname" | "meta oif" => iface(strings(vals), true),
+            "ip saddr" | "ip6 saddr" | "ip daddr" | "ip6 daddr" => {
+                let Some(nets) = nets(vals) else {
+                    return complex();
+                };
+                let family = if name.starts_with("ip6") {
+                    NetFamily::Ip6
+                } else {
+                    NetFamily::Ip
+                };
+                let cond = if name.ends_with("saddr") {
+                    Cond::Saddr { neg, nets }
+                } else {
+                    Cond::Daddr { neg, nets }
+                };
+                vec![Cond::Family(family), cond]
             }
+            "ct state" => match strings(vals) {
+                Some(states) => vec![Cond::CtState { neg, states }],
+                None => complex(),
+            },
+            // `fib daddr type local`; with more flags (`fib daddr . iif type`) the answer depends
+            // on more than the destination.
+            "fib daddr type" => match strings(vals).as_deref() {
+                Some([t]) if t == "local" => vec![Cond::DstLocal { neg }],
+                _ => complex(),
+            },
+            _ => complex(),
         }
-        _ => complex(),
+    }
+}
+
+/// A `match` expression of the JSON as a [`Match`].
+fn json_match(left: &Value, op: &str, right: &Value, ctx: &SetCtx) -> Match {
+    let name = left_name(left);
+    let mut vals = Vec::new();
+    let vals = values(right, ctx, &mut vals).map(|()| vals);
+    Match {
+        shown: render(right, quoted(&name)),
+        name,
+        op: op.to_string(),
+        vals,
+    }
+}
+
+/// A verdict as nft writes it: `accept`, `jump svc`.
+pub(super) fn verdict_text(a: &Action) -> String {
+    match a {
+        Action::Accept => "accept".into(),
+        Action::Drop => "drop".into(),
+        Action::Reject => "reject".into(),
+        Action::Return => "return".into(),
+        Action::Continue => "continue".into(),
+        Action::Jump(t) => format!("jump {t}"),
+        Action::Goto(t) => format!("goto {t}"),
+        Action::Dnat { .. } | Action::Vmap(_) | Action::Complex(_) => "?".into(),
+    }
+}
+
+/// `reject` as nft writes it: bare for the default (port unreachable), else with its kind
+/// (`reject with tcp reset`, `reject with icmpx admin-prohibited`).
+pub(super) fn reject_text(kind: &str, code: Option<&str>) -> String {
+    match (kind, code) {
+        ("tcp reset", _) => "reject with tcp reset".into(),
+        (_, None | Some("port-unreachable")) => "reject".into(),
+        (k, Some(c)) => format!("reject with {k} {c}"),
+    }
+}
+
+/// `dnat to ADDR:PORT` as nft writes it (an IPv6 address in brackets when a port follows).
+pub(super) fn dnat_text(addr: Option<&str>, port: Option<u16>) -> String {
+    match (addr, port) {
+        (Some(a), Some(p)) if a.contains(':') => format!("dnat to [{a}]:{p}"),
+        (Some(a), Some(p)) => format!("dnat to {a}:{p}"),
+        (Some(a), None) => format!("dnat to {a}"),
+        (None, Some(p)) => format!("dnat to :{p}"),
+        (None, None) => "dnat".into(),
     }
 }
 
@@ -438,6 +599,8 @@ fn proto_of(name: &str) -> Vec<Cond> {
         Some("udp") => 17,
         Some("sctp") => 132,
         Some("dccp") => 33,
+        Some("icmp") => 1,
+        Some("icmpv6") => 58,
         // th: any transport header; the port alone decides.
         _ => return Vec::new(),
     };
@@ -451,7 +614,6 @@ fn verdict_of(key: &str, v: &Value) -> Option<Action> {
     Some(match key {
         "accept" => Action::Accept,
         "drop" => Action::Drop,
-        "reject" => Action::Reject,
         "return" => Action::Return,
         "continue" => Action::Continue,
         "jump" => Action::Jump(str_of(v, "target")),
@@ -473,18 +635,22 @@ fn rule(exprs: &[Value], ctx: &SetCtx) -> Rule {
                 let left = v.get("left").unwrap_or(&Value::Null);
                 let right = v.get("right").unwrap_or(&Value::Null);
                 let op = v.get("op").and_then(Value::as_str).unwrap_or("==");
-                let shown_op = match op {
-                    "==" | "in" => String::new(),
-                    o => format!("{o} "),
-                };
-                words.push(format!("{} {shown_op}{}", nft_name(left), render(right)));
-                conds.extend(match_conds(left, op, right, ctx));
+                let m = json_match(left, op, right, ctx);
+                words.push(m.text());
+                conds.extend(m.conds());
             }
             "counter" | "log" | "comment" | "mangle" | "notrack" | "meta" | "ct helper"
             | "masquerade" | "snat" => {
                 if key == "counter" || key == "log" {
                     words.push(key.to_string());
                 }
+            }
+            "reject" => {
+                words.push(reject_text(
+                    str_at(v, "type"),
+                    v.get("expr").and_then(Value::as_str),
+                ));
+                action = Action::Reject;
             }
             "dnat" => {
                 let addr = v
@@ -495,11 +661,8 @@ fn rule(exprs: &[Value], ctx: &SetCtx) -> Rule {
                     .get("port")
                     .and_then(Value::as_u64)
                     .and_then(|p| u16::try_from(p).ok());
-                words.push(format!(
-                    "dnat to {}{}",
-                    v.get("addr").map(render).unwrap_or_default(),
-                    port.map(|p| format!(":{p}")).unwrap_or_default()
-                ));
+                let shown = v.get("addr").map(|a| render(a, false));
+                words.push(dnat_text(shown.as_deref(), port));
                 action = if v.get("addr").is_some() && addr.is_none() {
                     Action::Complex("dnat to an address map".into())
                 } else {
@@ -508,14 +671,11 @@ fn rule(exprs: &[Value], ctx: &SetCtx) -> Rule {
             }
             "vmap" => {
                 let key_v = v.get("key").unwrap_or(&Value::Null);
-                words.push(format!(
-                    "{} vmap {}",
-                    nft_name(key_v),
-                    render(v.get("data").unwrap_or(&Value::Null))
-                ));
-                let mut entries = Vec::new();
                 let data = v.get("data").unwrap_or(&Value::Null);
+                let name = left_name(key_v);
                 let elems = data.get("set").and_then(Value::as_array).unwrap_or(&[]);
+                let mut entries = Vec::new();
+                let mut shown = Vec::new();
                 let mut ok = !elems.is_empty();
                 for el in elems {
                     let Some(pair) = el.as_array().filter(|a| a.len() == 2) else {
@@ -527,13 +687,24 @@ fn rule(exprs: &[Value], ctx: &SetCtx) -> Rule {
                         ok = false;
                         break;
                     };
-                    let conds = match_conds(key_v, "==", &pair[0], ctx);
+                    shown.push(format!(
+                        "{} : {}",
+                        render(&pair[0], quoted(&name)),
+                        verdict_text(&verdict)
+                    ));
+                    let conds = json_match(key_v, "==", &pair[0], ctx).conds();
                     if conds.iter().any(|c| matches!(c, Cond::Complex(_))) {
                         ok = false;
                         break;
                     }
                     entries.push((conds, verdict));
                 }
+                let data_text = if ok {
+                    format!("{{ {} }}", shown.join(", "))
+                } else {
+                    render(data, false)
+                };
+                words.push(format!("{} vmap {data_text}", nft_name(&name)));
                 action = if ok {
                     Action::Vmap(entries)
                 } else {
@@ -542,15 +713,11 @@ fn rule(exprs: &[Value], ctx: &SetCtx) -> Rule {
             }
             k => {
                 if let Some(a) = verdict_of(k, v) {
-                    words.push(match &a {
-                        Action::Jump(t) => format!("jump {t}"),
-                        Action::Goto(t) => format!("goto {t}"),
-                        _ => k.to_string(),
-                    });
+                    words.push(verdict_text(&a));
                     action = a;
                 } else {
                     // limit, quota, xt (iptables-nft compat), queue, redirect, …
-                    words.push(format!("{k} {}", render(v)));
+                    words.push(format!("{k} {}", render(v, false)));
                     conds.push(Cond::Complex(format!("{k} (not modelled)")));
                 }
             }
@@ -564,22 +731,11 @@ fn rule(exprs: &[Value], ctx: &SetCtx) -> Rule {
 }
 
 /// The left side as nft writes it: `tcp dport`, `iifname`, `ct state`.
-fn nft_name(left: &Value) -> String {
-    let n = left_name(left);
-    n.strip_prefix("meta ")
-        .filter(|k| {
-            matches!(
-                *k,
-                "iifname" | "oifname" | "iif" | "oif" | "l4proto" | "nfproto"
-            )
-        })
-        .map_or(n.clone(), |k| {
-            if k == "l4proto" || k == "nfproto" {
-                format!("meta {k}")
-            } else {
-                k.to_string()
-            }
-        })
+pub(super) fn nft_name(name: &str) -> &str {
+    match name.strip_prefix("meta ") {
+        Some(k @ ("iifname" | "oifname" | "iif" | "oif")) => k,
+        _ => name,
+    }
 }
 
 /// A JSON value of nft's output, borrowing its strings from the text (nft escapes almost

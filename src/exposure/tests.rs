@@ -70,7 +70,7 @@ fn an_input_rule_that_drops_the_port_on_the_interface_is_quoted() {
     );
     assert_eq!(
         got.rule.as_deref(),
-        Some("`iifname eth0 tcp dport 6379 drop` (nftables inet table filter chain input)")
+        Some("`iifname \"eth0\" tcp dport 6379 drop` (nftables inet table filter chain input)")
     );
     // Another port passes by the chain's policy.
     let other = v(&rules, 22);
@@ -235,6 +235,7 @@ fn reach_of_a_wildcard_listener_covers_every_address_of_its_family() {
             &[&format!(r#"{IIF_ETH0},{DPORT_6379},{{"drop":null}}"#)],
         ),
         unread: Vec::new(),
+        nftables_read_with: Some("nft -j"),
     };
     let sock = crate::sockets::fixtures::tcp(
         "0.0.0.0",

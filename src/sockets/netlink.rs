@@ -122,85 +122,214 @@ pub(crate) fn request(
     sock_type: i32,
     protocol: i32,
     req: &[u8],
-    mut each: impl FnMut(&[u8]) -> io::Result<bool>,
+    each: impl FnMut(&[u8]) -> io::Result<bool>,
 ) -> io::Result<()> {
-    // SAFETY: a plain socket(2) call; the result is checked before it is wrapped.
-    let raw = unsafe { libc::socket(libc::AF_NETLINK, sock_type | libc::SOCK_CLOEXEC, protocol) };
-    if raw < 0 {
-        return Err(io::Error::last_os_error());
+    let mut socket = Socket::open(sock_type, protocol)?;
+    socket.send(req)?;
+    socket.receive(each)
+}
+
+/// The largest datagram read. The kernel sizes a dump's datagrams to the reader's buffer, at most
+/// 32 KiB; one larger than this buffer is an error, never a partial read.
+const RECV_BUF: usize = 64 * 1024;
+
+/// A netlink socket to the kernel, for several requests in turn (nf_tables asks once per set),
+/// with one receive buffer reused by every reply.
+pub(crate) struct Socket {
+    fd: OwnedFd,
+    buf: Vec<u8>,
+}
+
+impl Socket {
+    pub(crate) fn open(sock_type: i32, protocol: i32) -> io::Result<Socket> {
+        // SAFETY: a plain socket(2) call; the result is checked before it is wrapped.
+        let raw =
+            unsafe { libc::socket(libc::AF_NETLINK, sock_type | libc::SOCK_CLOEXEC, protocol) };
+        if raw < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Socket {
+            // SAFETY: `raw` is a fresh descriptor we own.
+            fd: unsafe { OwnedFd::from_raw_fd(raw) },
+            buf: vec![0u8; RECV_BUF],
+        })
     }
-    // SAFETY: `raw` is a fresh descriptor we own.
-    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-    // SAFETY: sockaddr_nl is plain data; zeroed it addresses the kernel (pid 0).
-    let mut kernel: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
-    kernel.nl_family = libc::AF_NETLINK as libc::sa_family_t;
-    // SAFETY: the buffer and address outlive the call; lengths are theirs.
-    let sent = unsafe {
-        libc::sendto(
-            fd.as_raw_fd(),
-            req.as_ptr().cast(),
-            req.len(),
-            0,
-            (&kernel as *const libc::sockaddr_nl).cast(),
-            std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
-        )
-    };
-    if sent < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        // SAFETY: recv writes at most buf.len() bytes into buf.
-        let n = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-        if n < 0 {
-            let err = io::Error::last_os_error();
-            if err.kind() == io::ErrorKind::Interrupted {
-                continue;
+
+    /// Send one request (one or more netlink messages) to the kernel.
+    pub(crate) fn send(&self, req: &[u8]) -> io::Result<()> {
+        // SAFETY: sockaddr_nl is plain data; zeroed it addresses the kernel (pid 0).
+        let mut kernel: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+        kernel.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+        loop {
+            // SAFETY: the buffer and address outlive the call; lengths are theirs.
+            let sent = unsafe {
+                libc::sendto(
+                    self.fd.as_raw_fd(),
+                    req.as_ptr().cast(),
+                    req.len(),
+                    0,
+                    (&kernel as *const libc::sockaddr_nl).cast(),
+                    std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
+                )
+            };
+            if sent >= 0 {
+                return Ok(());
             }
-            return Err(err);
+            let err = io::Error::last_os_error();
+            if err.kind() != io::ErrorKind::Interrupted {
+                return Err(err);
+            }
         }
-        if n == 0 {
-            return Err(io::Error::other(
-                "netlink closed before the end of the dump",
-            ));
-        }
-        if each(&buf[..n as usize])? {
-            return Ok(());
+    }
+
+    /// Hand each datagram of the reply to `each` until it says the reply has ended (`Ok(true)`).
+    pub(crate) fn receive(
+        &mut self,
+        mut each: impl FnMut(&[u8]) -> io::Result<bool>,
+    ) -> io::Result<()> {
+        loop {
+            // SAFETY: recv writes at most buf.len() bytes into buf; MSG_TRUNC makes it return the
+            // datagram's real length, so one larger than the buffer is seen, not cut short.
+            let n = unsafe {
+                libc::recv(
+                    self.fd.as_raw_fd(),
+                    self.buf.as_mut_ptr().cast(),
+                    self.buf.len(),
+                    libc::MSG_TRUNC,
+                )
+            };
+            if n < 0 {
+                let err = io::Error::last_os_error();
+                if err.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(err);
+            }
+            let n = n as usize;
+            if n == 0 {
+                return Err(io::Error::other(
+                    "netlink closed before the end of the dump",
+                ));
+            }
+            if n > self.buf.len() {
+                return Err(io::Error::other(format!(
+                    "a netlink datagram of {n} bytes is larger than the {RECV_BUF}-byte buffer"
+                )));
+            }
+            if each(&self.buf[..n])? {
+                return Ok(());
+            }
         }
     }
 }
 
-/// Parse one datagram of netlink messages into `out`. Returns true at the end of the dump.
-pub fn parse_messages(
-    mut data: &[u8],
-    protocol: Protocol,
-    out: &mut Vec<KernelSocket>,
-) -> io::Result<bool> {
-    while data.len() >= NLMSG_HDR_LEN {
+/// One netlink message of a datagram.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Message<'a> {
+    pub kind: u16,
+    pub payload: &'a [u8],
+}
+
+/// What a datagram's messages say, one by one: a message, the end of the dump, or the kernel's
+/// error. A header whose length does not fit the datagram is an error.
+#[derive(Debug)]
+pub(crate) enum Part<'a> {
+    Message(Message<'a>),
+    Done,
+}
+
+/// The messages of one datagram in order. `NLMSG_DONE` ends the walk with [`Part::Done`]; an
+/// `NLMSG_ERROR` carrying an error code is that error; an acknowledgement (code 0) is skipped.
+pub(crate) fn messages(datagram: &[u8]) -> impl Iterator<Item = io::Result<Part<'_>>> {
+    let mut data = datagram;
+    let mut ended = false;
+    std::iter::from_fn(move || loop {
+        if ended || data.len() < NLMSG_HDR_LEN {
+            return None;
+        }
         let len = u32_at(data, 0) as usize;
         let kind = u16::from_ne_bytes([data[4], data[5]]);
         if len < NLMSG_HDR_LEN || len > data.len() {
-            return Err(io::Error::other("malformed netlink message"));
+            ended = true;
+            return Some(Err(io::Error::other("malformed netlink message")));
         }
         let payload = &data[NLMSG_HDR_LEN..len];
+        data = data.get(align4(len)..).unwrap_or(&[]);
         match kind {
-            NLMSG_DONE => return Ok(true),
+            NLMSG_DONE => {
+                ended = true;
+                return Some(Ok(Part::Done));
+            }
             NLMSG_ERROR => {
                 let code = payload
                     .get(0..4)
                     .map_or(0, |b| i32::from_ne_bytes(b.try_into().unwrap_or([0; 4])));
                 if code != 0 {
-                    return Err(io::Error::from_raw_os_error(-code));
+                    ended = true;
+                    return Some(Err(io::Error::from_raw_os_error(-code)));
                 }
             }
-            SOCK_DIAG_BY_FAMILY | TCPDIAG_GETSOCK => {
-                if let Some(socket) = parse_diag_msg(payload, protocol) {
+            _ => return Some(Ok(Part::Message(Message { kind, payload }))),
+        }
+    })
+}
+
+/// A malformed attribute: its length field runs past its buffer or is shorter than its header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BadAttr;
+
+/// The attributes (type, value) of a buffer of netlink attributes, in order; the type has the
+/// nested and byte-order flags masked off. A malformed one ends the walk with [`BadAttr`].
+pub(crate) fn attrs(data: &[u8]) -> Attrs<'_> {
+    Attrs { data }
+}
+
+pub(crate) struct Attrs<'a> {
+    data: &'a [u8],
+}
+
+impl<'a> Iterator for Attrs<'a> {
+    type Item = Result<(u16, &'a [u8]), BadAttr>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let data = self.data;
+        if data.is_empty() {
+            return None;
+        }
+        if data.len() < 4 {
+            self.data = &[];
+            return Some(Err(BadAttr));
+        }
+        let len = usize::from(u16::from_ne_bytes([data[0], data[1]]));
+        let kind = u16::from_ne_bytes([data[2], data[3]]) & NLA_TYPE_MASK;
+        if len < 4 || len > data.len() {
+            self.data = &[];
+            return Some(Err(BadAttr));
+        }
+        self.data = data.get(align4(len)..).unwrap_or(&[]);
+        Some(Ok((kind, &data[4..len])))
+    }
+}
+
+/// `NLA_F_NESTED` and `NLA_F_NET_BYTEORDER` are flags, not part of the type.
+const NLA_TYPE_MASK: u16 = 0x3fff;
+
+/// Parse one datagram of netlink messages into `out`. Returns true at the end of the dump.
+pub fn parse_messages(
+    data: &[u8],
+    protocol: Protocol,
+    out: &mut Vec<KernelSocket>,
+) -> io::Result<bool> {
+    for part in messages(data) {
+        match part? {
+            Part::Done => return Ok(true),
+            Part::Message(m) if m.kind == SOCK_DIAG_BY_FAMILY || m.kind == TCPDIAG_GETSOCK => {
+                if let Some(socket) = parse_diag_msg(m.payload, protocol) {
                     out.push(socket);
                 }
             }
-            _ => {}
+            Part::Message(_) => {}
         }
-        data = data.get(align4(len)..).unwrap_or(&[]);
     }
     Ok(false)
 }
@@ -228,17 +357,10 @@ fn parse_diag_msg(msg: &[u8], protocol: Protocol) -> Option<KernelSocket> {
         }
     };
     let mut v6only = None;
-    let mut attrs = &msg[MSG_LEN..];
-    while attrs.len() >= 4 {
-        let len = usize::from(u16::from_ne_bytes([attrs[0], attrs[1]]));
-        let kind = u16::from_ne_bytes([attrs[2], attrs[3]]);
-        if len < 4 || len > attrs.len() {
-            break;
+    for (kind, value) in attrs(&msg[MSG_LEN..]).map_while(Result::ok) {
+        if kind == INET_DIAG_SKV6ONLY && !value.is_empty() {
+            v6only = Some(value[0] != 0);
         }
-        if kind == INET_DIAG_SKV6ONLY && len > 4 {
-            v6only = Some(attrs[4] != 0);
-        }
-        attrs = attrs.get(align4(len)..).unwrap_or(&[]);
     }
     Some(KernelSocket {
         protocol,

@@ -5,13 +5,12 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::{classify, IfAddr};
+use crate::sockets::netlink::{self, Part};
 
 const RTM_GETLINK: u16 = 18;
 const RTM_NEWLINK: u16 = 16;
 const RTM_GETADDR: u16 = 22;
 const RTM_NEWADDR: u16 = 20;
-const NLMSG_ERROR: u16 = 2;
-const NLMSG_DONE: u16 = 3;
 const NLM_F_REQUEST: u16 = 1;
 const NLM_F_DUMP: u16 = 0x300;
 const IFLA_IFNAME: u16 = 3;
@@ -85,18 +84,9 @@ fn parse_addr(msg: &[u8]) -> Option<(u32, IpAddr, u8)> {
     Some((index, local.or(address)?, prefix))
 }
 
-fn attrs(mut data: &[u8]) -> Vec<(u16, &[u8])> {
-    let mut out = Vec::new();
-    while data.len() >= 4 {
-        let len = usize::from(u16::from_ne_bytes([data[0], data[1]]));
-        let kind = u16::from_ne_bytes([data[2], data[3]]);
-        if len < 4 || len > data.len() {
-            break;
-        }
-        out.push((kind, &data[4..len]));
-        data = data.get((len + 3) & !3..).unwrap_or(&[]);
-    }
-    out
+/// The well-formed attributes of a message; a malformed one ends them (what came before stands).
+fn attrs(data: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
+    netlink::attrs(data).map_while(Result::ok)
 }
 
 fn dump(request: u16, mut each: impl FnMut(u16, &[u8])) -> io::Result<()> {
@@ -106,29 +96,12 @@ fn dump(request: u16, mut each: impl FnMut(u16, &[u8])) -> io::Result<()> {
     req[4..6].copy_from_slice(&request.to_ne_bytes());
     req[6..8].copy_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
     req[8..12].copy_from_slice(&1u32.to_ne_bytes());
-    crate::sockets::netlink::request(libc::SOCK_RAW, libc::NETLINK_ROUTE, &req, |datagram| {
-        let mut data = datagram;
-        while data.len() >= HDR {
-            let len = u32::from_ne_bytes([data[0], data[1], data[2], data[3]]) as usize;
-            let kind = u16::from_ne_bytes([data[4], data[5]]);
-            if len < HDR || len > data.len() {
-                return Err(io::Error::other("malformed netlink message"));
+    netlink::request(libc::SOCK_RAW, libc::NETLINK_ROUTE, &req, |datagram| {
+        for part in netlink::messages(datagram) {
+            match part? {
+                Part::Done => return Ok(true),
+                Part::Message(m) => each(m.kind, m.payload),
             }
-            let payload = &data[HDR..len];
-            match kind {
-                NLMSG_DONE => return Ok(true),
-                NLMSG_ERROR => {
-                    let code = payload
-                        .get(0..4)
-                        .and_then(|b| b.try_into().ok())
-                        .map_or(0, i32::from_ne_bytes);
-                    if code != 0 {
-                        return Err(io::Error::from_raw_os_error(-code));
-                    }
-                }
-                other => each(other, payload),
-            }
-            data = data.get((len + 3) & !3..).unwrap_or(&[]);
         }
         Ok(false)
     })
