@@ -274,6 +274,15 @@ fn parse_ports(raw: &str) -> Result<(u16, u16), String> {
 /// for no CSV parsing and no duplicate check; `parse` checks the same text in the test suite.
 static FIELDS: &[[&str; 7]] = include!(concat!(env!("OUT_DIR"), "/known-fields.rs"));
 
+/// `registry::word_starts` of each embedded row's product and note, noted by build.rs for the
+/// search (a test holds them to the table).
+static WORD_STARTS: &[(u64, u64)] = include!(concat!(env!("OUT_DIR"), "/known-starts.rs"));
+
+/// `registry::word_starts` of each row of [`table`]'s product and note, in table order.
+pub(crate) fn word_starts_table() -> &'static [(u64, u64)] {
+    WORD_STARTS
+}
+
 /// The embedded table, read once.
 pub fn table() -> &'static [KnownUse] {
     static TABLE: OnceLock<Vec<KnownUse>> = OnceLock::new();
@@ -366,6 +375,20 @@ mod tests {
                 assert_eq!(uses_of(port, protocol), scanned, "{port} {protocol:?}");
             }
         }
+    }
+
+    #[test]
+    fn the_noted_word_starts_are_the_tables() {
+        let noted: Vec<(u64, u64)> = table()
+            .iter()
+            .map(|k| {
+                (
+                    crate::registry::word_starts(&k.product),
+                    crate::registry::word_starts(&k.note),
+                )
+            })
+            .collect();
+        assert_eq!(noted, word_starts_table());
     }
 
     #[test]

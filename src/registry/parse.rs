@@ -224,48 +224,172 @@ fn csv_error(err: &csv::Error) -> ParseError {
     }
 }
 
-/// u32 words per encoded row: 10 spans x 2, the port range, the protocol and a has-port flag.
-const WORDS_PER_ROW: usize = TEXT_COLUMNS * 2 + 2;
+/// u32 words per encoded row: 10 spans x 2, the port range, the protocol and flags, then the
+/// word starts of the service name and of the description (two u64 each).
+const WORDS_PER_ROW: usize = TEXT_COLUMNS * 2 + 6;
+const PORTS_WORD: usize = TEXT_COLUMNS * 2;
+const FLAGS_WORD: usize = PORTS_WORD + 1;
+const STARTS_WORD: usize = FLAGS_WORD + 1;
+const HAS_PORT: u32 = 1 << 8;
+const PORTED_TWIN: u32 = 1 << 9;
+/// Bytes of the occupied-port bitmap: one bit per port.
+pub const OCCUPIED_BYTES: usize = 65536 / 8;
 
-/// Rows as little-endian u32 words, for the build script to embed.
-#[cfg_attr(not(test), allow(dead_code))] // called by build.rs, which includes this file
-pub fn encode_rows(rows: &[RawRow]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(rows.len() * WORDS_PER_ROW * 4);
-    for row in rows {
-        for span in row.text {
-            out.extend(span.start.to_le_bytes());
-            out.extend(span.len.to_le_bytes());
-        }
-        let (start, end) = row.ports.unwrap_or((0, 0));
-        out.extend((u32::from(start) | u32::from(end) << 16).to_le_bytes());
-        out.extend((u32::from(row.protocol) | u32::from(row.ports.is_some()) << 8).to_le_bytes());
-    }
-    out
+/// The registry's tables in the form a run reads them in place, without decoding or copying:
+/// little-endian u32 words (and a bitmap). The build script encodes the embedded registry once
+/// and the binary embeds the bytes; an import encodes its file the same way at run time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encoded {
+    /// [`WORDS_PER_ROW`] words per row, in IANA order.
+    pub rows: Vec<u8>,
+    /// (port, row) word pairs for single-port rows, sorted by port then row.
+    pub singles: Vec<u8>,
+    /// Rows covering a range of ports (a few hundred): one word each.
+    pub ranges: Vec<u8>,
+    /// Bit `p % 8` of byte `p / 8` set when some row names or reserves port `p`.
+    pub occupied: Vec<u8>,
 }
 
-/// The inverse of [`encode_rows`].
-pub fn decode_rows(bytes: &[u8]) -> Vec<RawRow> {
-    let word =
-        |chunk: &[u8], i: usize| u32::from_le_bytes(chunk[i * 4..i * 4 + 4].try_into().unwrap());
-    bytes
-        .chunks_exact(WORDS_PER_ROW * 4)
-        .map(|chunk| {
-            let mut text = [Span::default(); TEXT_COLUMNS];
-            for (i, span) in text.iter_mut().enumerate() {
-                *span = Span {
-                    start: word(chunk, 2 * i),
-                    len: word(chunk, 2 * i + 1),
-                };
+/// Encode a parsed table with the indexes every run needs, so a run builds none of them.
+pub fn encode(table: &Table) -> Encoded {
+    let text = |s: Span| &table.arena[s.start as usize..(s.start + s.len) as usize];
+    // A name-only row is shown folded into a row of the same name with a port, when there is one.
+    let ported: std::collections::HashSet<String> = table
+        .rows
+        .iter()
+        .filter(|r| r.ports.is_some() && r.text[0].len > 0)
+        .map(|r| text(r.text[0]).to_ascii_lowercase())
+        .collect();
+    let mut rows = Vec::with_capacity(table.rows.len() * WORDS_PER_ROW * 4);
+    let mut singles: Vec<(u32, u32)> = Vec::with_capacity(table.rows.len());
+    let mut ranges = Vec::new();
+    let mut occupied = vec![0u8; OCCUPIED_BYTES];
+    for (i, row) in table.rows.iter().enumerate() {
+        let service = text(row.text[0]);
+        let description = text(row.text[1]);
+        for span in row.text {
+            rows.extend(span.start.to_le_bytes());
+            rows.extend(span.len.to_le_bytes());
+        }
+        let (start, end) = row.ports.unwrap_or((0, 0));
+        rows.extend((u32::from(start) | u32::from(end) << 16).to_le_bytes());
+        let mut flags = u32::from(row.protocol);
+        if row.ports.is_some() {
+            flags |= HAS_PORT;
+        } else if !service.is_empty() && ported.contains(&service.to_ascii_lowercase()) {
+            flags |= PORTED_TWIN;
+        }
+        rows.extend(flags.to_le_bytes());
+        rows.extend(word_starts(service).to_le_bytes());
+        rows.extend(word_starts(description).to_le_bytes());
+        let Some((start, end)) = row.ports else {
+            continue;
+        };
+        if start == end {
+            singles.push((u32::from(start), i as u32));
+        } else {
+            ranges.extend((i as u32).to_le_bytes());
+        }
+        let unassigned =
+            service.is_empty() && description.trim().eq_ignore_ascii_case("unassigned");
+        if !unassigned {
+            for port in start..=end {
+                occupied[usize::from(port) / 8] |= 1 << (port % 8);
             }
-            let ports = word(chunk, TEXT_COLUMNS * 2);
-            let flags = word(chunk, TEXT_COLUMNS * 2 + 1);
-            RawRow {
-                text,
-                ports: (flags >> 8 & 1 == 1).then_some((ports as u16, (ports >> 16) as u16)),
-                protocol: flags as u8,
-            }
-        })
-        .collect()
+        }
+    }
+    singles.sort_unstable();
+    Encoded {
+        rows,
+        singles: singles
+            .into_iter()
+            .flat_map(|(port, row)| [port, row])
+            .flat_map(u32::to_le_bytes)
+            .collect(),
+        ranges,
+        occupied,
+    }
+}
+
+/// Word `i` of an encoded table.
+pub fn word(bytes: &[u8], i: usize) -> u32 {
+    let at = i * 4;
+    u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+}
+
+/// Rows in an encoded table.
+pub fn row_count(rows: &[u8]) -> usize {
+    rows.len() / (WORDS_PER_ROW * 4)
+}
+
+/// One encoded row, read in place.
+#[derive(Debug, Clone, Copy)]
+pub struct RowView<'a>(&'a [u8]);
+
+/// Row `i` of an encoded table.
+pub fn row(rows: &[u8], i: usize) -> RowView<'_> {
+    let size = WORDS_PER_ROW * 4;
+    RowView(&rows[i * size..(i + 1) * size])
+}
+
+impl RowView<'_> {
+    /// The span of text column `i` (see [`TEXT_COLUMNS`]).
+    pub fn span(self, i: usize) -> Span {
+        Span {
+            start: word(self.0, 2 * i),
+            len: word(self.0, 2 * i + 1),
+        }
+    }
+
+    pub fn ports(self) -> Option<(u16, u16)> {
+        let ports = word(self.0, PORTS_WORD);
+        (self.flags() & HAS_PORT != 0).then_some((ports as u16, (ports >> 16) as u16))
+    }
+
+    /// 0 for none, else 1 + index into [`PROTOCOLS`].
+    pub fn protocol(self) -> u8 {
+        self.flags() as u8
+    }
+
+    /// A name-only row whose service name some row with a port also has (ignoring ASCII case).
+    pub fn has_ported_twin(self) -> bool {
+        self.flags() & PORTED_TWIN != 0
+    }
+
+    /// [`word_starts`] of the service name and of the description.
+    pub fn starts(self) -> (u64, u64) {
+        let wide = |i: usize| u64::from(word(self.0, i)) | u64::from(word(self.0, i + 1)) << 32;
+        (wide(STARTS_WORD), wide(STARTS_WORD + 2))
+    }
+
+    fn flags(self) -> u32 {
+        word(self.0, FLAGS_WORD)
+    }
+}
+
+/// One bit per first byte of a word, compared ignoring ASCII case: a-z, 0-9, and one bit shared
+/// by every byte of a non-ASCII character. The search reads a text only when a query word's bit
+/// is among the text's [`word_starts`]: exact, prefix and typo matches all begin alike.
+pub fn start_bit(b: u8) -> u64 {
+    match b.to_ascii_lowercase() {
+        l @ b'a'..=b'z' => 1 << (l - b'a'),
+        d @ b'0'..=b'9' => 1 << (26 + d - b'0'),
+        0x80.. => 1 << 63,
+        _ => 1 << 62,
+    }
+}
+
+/// Tokens of a text as the search sees them: maximal runs of ASCII letters and digits (bytes
+/// >= 0x80 count as letters).
+pub fn tokens(text: &str) -> impl Iterator<Item = &[u8]> {
+    text.as_bytes()
+        .split(|b| !(b.is_ascii_alphanumeric() || *b >= 0x80))
+        .filter(|t| !t.is_empty())
+}
+
+/// The [`start_bit`]s of every token of `text`.
+pub fn word_starts(text: &str) -> u64 {
+    tokens(text).fold(0, |bits, t| bits | start_bit(t[0]))
 }
 
 #[cfg(test)]
@@ -331,7 +455,24 @@ mod tests {
     #[test]
     fn rows_survive_encoding() {
         let table = parse_table(crate::registry::EMBEDDED_CSV.as_bytes()).unwrap();
-        assert_eq!(decode_rows(&encode_rows(&table.rows)), table.rows);
+        let encoded = encode(&table);
+        assert_eq!(row_count(&encoded.rows), table.rows.len());
+        for (i, raw) in table.rows.iter().enumerate() {
+            let view = row(&encoded.rows, i);
+            let spans: Vec<Span> = (0..TEXT_COLUMNS).map(|c| view.span(c)).collect();
+            assert_eq!(spans, raw.text, "row {i}");
+            assert_eq!((view.ports(), view.protocol()), (raw.ports, raw.protocol));
+        }
+    }
+
+    #[test]
+    fn word_starts_note_the_first_byte_of_each_word() {
+        let bits = word_starts("Remote Desktop (RDP), port 3389; Überweisung");
+        for b in [b'r', b'd', b'p', b'3', 0xC3] {
+            assert_ne!(bits & start_bit(b), 0, "{}", b as char);
+        }
+        assert_eq!(bits & start_bit(b'e'), 0);
+        assert_eq!(word_starts(""), 0);
     }
 
     #[test]

@@ -113,6 +113,15 @@ fn row_of<'f>(field: impl Fn(usize) -> &'f str) -> Result<Alias, String> {
 /// for no CSV parsing and no duplicate check; `parse` checks the same text in the test suite.
 static FIELDS: &[[&str; 5]] = include!(concat!(env!("OUT_DIR"), "/alias-fields.rs"));
 
+/// `registry::word_starts` of each embedded alias, noted by build.rs for the search (a test holds
+/// them to the table).
+static WORD_STARTS: &[u64] = include!(concat!(env!("OUT_DIR"), "/alias-starts.rs"));
+
+/// `registry::word_starts` of each alias of [`table`], in table order.
+pub(crate) fn word_starts_table() -> &'static [u64] {
+    WORD_STARTS
+}
+
 /// The embedded table, read once.
 pub fn table() -> &'static [Alias] {
     static TABLE: OnceLock<Vec<Alias>> = OnceLock::new();
@@ -138,6 +147,15 @@ mod tests {
         assert!(rows.len() >= 100);
         // What a start reads (split by build.rs) is what the full parser accepts.
         assert_eq!(rows, table());
+    }
+
+    #[test]
+    fn the_noted_word_starts_are_the_tables() {
+        let noted: Vec<u64> = table()
+            .iter()
+            .map(|a| crate::registry::word_starts(&a.alias))
+            .collect();
+        assert_eq!(noted, word_starts_table());
     }
 
     #[test]
