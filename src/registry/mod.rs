@@ -18,8 +18,8 @@ pub mod store;
 
 #[cfg(test)]
 pub(crate) use parse::word_starts;
+pub(crate) use parse::{letters, start_bit, tokens};
 pub use parse::{parse_port_field, ParseError, HEADER};
-pub(crate) use parse::{start_bit, tokens};
 use parse::{Encoded, Span, PROTOCOLS};
 
 /// IANA's CSV, as assembled by `scripts/build-registry.py` (see `assets/SOURCES.md`).
@@ -380,11 +380,17 @@ pub(crate) struct SearchRow<'r> {
     pub service: &'r str,
     pub description: &'r str,
     pub ports: Option<PortRange>,
-    pub protocol: Option<Protocol>,
     /// `word_starts` of the service name and of the description (see `parse.rs`).
     pub starts: (u64, u64),
     /// A name-only row whose name some row with a port also has.
     pub has_ported_twin: bool,
+    /// `letters` of the service name.
+    pub name_letters: u64,
+    /// One more protocol of the service an earlier row on these ports names (tcp, then udp).
+    pub is_folded: bool,
+    /// For a row that is not folded: the protocols of its service on these ports, bit i for
+    /// `Protocol::ALL[i]`.
+    pub protocols: u8,
 }
 
 impl fmt::Debug for Registry {
@@ -440,6 +446,7 @@ impl Registry {
         self.len() == 0
     }
 
+    #[inline]
     fn text(&self, span: Span) -> &str {
         &self.arena[span.start as usize..(span.start + span.len) as usize]
     }
@@ -476,18 +483,21 @@ impl Registry {
         (0..self.len()).map(|i| self.entry(i))
     }
 
-    /// What a search reads of row `index`: the service name, the description, the ports, the
-    /// protocol and what the build script noted for it. Cheaper than [`Registry::entry`] (no other
+    /// What a search reads of row `index`: the service name, the description, the ports and
+    /// what the build script noted for it. Cheaper than [`Registry::entry`] (no other
     /// field is sliced), which matters to a search that reads every row.
+    #[inline]
     pub(crate) fn search_row(&self, index: usize) -> SearchRow<'_> {
         let row = parse::row(&self.rows, index);
         SearchRow {
             service: self.text(row.span(0)),
             description: self.text(row.span(1)),
             ports: row.ports().map(|(start, end)| PortRange { start, end }),
-            protocol: protocol_of(row.protocol()),
             starts: row.starts(),
             has_ported_twin: row.has_ported_twin(),
+            name_letters: row.name_letters(),
+            is_folded: row.is_folded(),
+            protocols: row.document_protocols(),
         }
     }
 
@@ -653,6 +663,12 @@ mod tests {
         assert_eq!(embedded.singles, parsed.singles);
         assert_eq!(embedded.ranges, parsed.ranges);
         assert_eq!(embedded.occupied, parsed.occupied);
+    }
+
+    #[test]
+    fn protocol_codes_follow_the_protocols_order() {
+        // The encoded tables' protocol bits (parse.rs) and the search's agree on this order.
+        assert_eq!(Protocol::ALL.map(Protocol::as_str), PROTOCOLS);
     }
 
     #[test]

@@ -225,13 +225,18 @@ fn csv_error(err: &csv::Error) -> ParseError {
 }
 
 /// u32 words per encoded row: 10 spans x 2, the port range, the protocol and flags, then the
-/// word starts of the service name and of the description (two u64 each).
-const WORDS_PER_ROW: usize = TEXT_COLUMNS * 2 + 6;
+/// word starts of the service name and of the description and the letters of the service name
+/// (two words per u64).
+const WORDS_PER_ROW: usize = TEXT_COLUMNS * 2 + 8;
 const PORTS_WORD: usize = TEXT_COLUMNS * 2;
 const FLAGS_WORD: usize = PORTS_WORD + 1;
 const STARTS_WORD: usize = FLAGS_WORD + 1;
 const HAS_PORT: u32 = 1 << 8;
 const PORTED_TWIN: u32 = 1 << 9;
+/// The row is one more protocol of the service named by an earlier row on the same ports.
+const FOLDED: u32 = 1 << 10;
+/// Where the protocols of the service a row starts are (bit i for `PROTOCOLS[i]`).
+const DOCUMENT_PROTOCOLS_SHIFT: u32 = 16;
 /// Bytes of the occupied-port bitmap: one bit per port.
 pub const OCCUPIED_BYTES: usize = 65536 / 8;
 
@@ -260,6 +265,30 @@ pub fn encode(table: &Table) -> Encoded {
         .filter(|r| r.ports.is_some() && r.text[0].len > 0)
         .map(|r| text(r.text[0]).to_ascii_lowercase())
         .collect();
+    let mut flags: Vec<u32> = table.rows.iter().map(|r| u32::from(r.protocol)).collect();
+    // IANA lists the rows of one service and port next to each other (tcp, udp, ...): the search
+    // shows them as one result. Rows that name nothing in between do not part them.
+    let mut document: Option<usize> = None;
+    for (i, row) in table.rows.iter().enumerate() {
+        let service = text(row.text[0]);
+        if service.is_empty() {
+            continue;
+        }
+        let bit = (1u32 << row.protocol >> 1) << DOCUMENT_PROTOCOLS_SHIFT;
+        match document {
+            Some(d)
+                if table.rows[d].ports == row.ports
+                    && text(table.rows[d].text[0]).eq_ignore_ascii_case(service) =>
+            {
+                flags[i] |= FOLDED;
+                flags[d] |= bit;
+            }
+            _ => {
+                flags[i] |= bit;
+                document = Some(i);
+            }
+        }
+    }
     let mut rows = Vec::with_capacity(table.rows.len() * WORDS_PER_ROW * 4);
     let mut singles: Vec<(u32, u32)> = Vec::with_capacity(table.rows.len());
     let mut ranges = Vec::new();
@@ -273,7 +302,7 @@ pub fn encode(table: &Table) -> Encoded {
         }
         let (start, end) = row.ports.unwrap_or((0, 0));
         rows.extend((u32::from(start) | u32::from(end) << 16).to_le_bytes());
-        let mut flags = u32::from(row.protocol);
+        let mut flags = flags[i];
         if row.ports.is_some() {
             flags |= HAS_PORT;
         } else if !service.is_empty() && ported.contains(&service.to_ascii_lowercase()) {
@@ -282,6 +311,7 @@ pub fn encode(table: &Table) -> Encoded {
         rows.extend(flags.to_le_bytes());
         rows.extend(word_starts(service).to_le_bytes());
         rows.extend(word_starts(description).to_le_bytes());
+        rows.extend(letters(service).to_le_bytes());
         let Some((start, end)) = row.ports else {
             continue;
         };
@@ -312,6 +342,7 @@ pub fn encode(table: &Table) -> Encoded {
 }
 
 /// Word `i` of an encoded table.
+#[inline]
 pub fn word(bytes: &[u8], i: usize) -> u32 {
     let at = i * 4;
     u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
@@ -322,18 +353,23 @@ pub fn row_count(rows: &[u8]) -> usize {
     rows.len() / (WORDS_PER_ROW * 4)
 }
 
-/// One encoded row, read in place.
+const ROW_BYTES: usize = WORDS_PER_ROW * 4;
+
+/// One encoded row, read in place. Every search reads every row: the fixed size lets the
+/// compiler drop the bounds checks of each field.
 #[derive(Debug, Clone, Copy)]
-pub struct RowView<'a>(&'a [u8]);
+pub struct RowView<'a>(&'a [u8; ROW_BYTES]);
 
 /// Row `i` of an encoded table.
+#[inline]
 pub fn row(rows: &[u8], i: usize) -> RowView<'_> {
-    let size = WORDS_PER_ROW * 4;
-    RowView(&rows[i * size..(i + 1) * size])
+    let bytes = &rows[i * ROW_BYTES..(i + 1) * ROW_BYTES];
+    RowView(bytes.try_into().expect("a slice of one row's length"))
 }
 
 impl RowView<'_> {
     /// The span of text column `i` (see [`TEXT_COLUMNS`]).
+    #[inline]
     pub fn span(self, i: usize) -> Span {
         Span {
             start: word(self.0, 2 * i),
@@ -341,27 +377,55 @@ impl RowView<'_> {
         }
     }
 
+    #[inline]
     pub fn ports(self) -> Option<(u16, u16)> {
         let ports = word(self.0, PORTS_WORD);
         (self.flags() & HAS_PORT != 0).then_some((ports as u16, (ports >> 16) as u16))
     }
 
     /// 0 for none, else 1 + index into [`PROTOCOLS`].
+    #[inline]
     pub fn protocol(self) -> u8 {
         self.flags() as u8
     }
 
     /// A name-only row whose service name some row with a port also has (ignoring ASCII case).
+    #[inline]
     pub fn has_ported_twin(self) -> bool {
         self.flags() & PORTED_TWIN != 0
     }
 
     /// [`word_starts`] of the service name and of the description.
+    #[inline]
     pub fn starts(self) -> (u64, u64) {
-        let wide = |i: usize| u64::from(word(self.0, i)) | u64::from(word(self.0, i + 1)) << 32;
-        (wide(STARTS_WORD), wide(STARTS_WORD + 2))
+        (self.wide(STARTS_WORD), self.wide(STARTS_WORD + 2))
     }
 
+    /// [`letters`] of the service name.
+    #[inline]
+    pub fn name_letters(self) -> u64 {
+        self.wide(STARTS_WORD + 4)
+    }
+
+    /// One more protocol of the service an earlier row on the same ports names.
+    #[inline]
+    pub fn is_folded(self) -> bool {
+        self.flags() & FOLDED != 0
+    }
+
+    /// For a row that names a service and is not folded: the protocols of its rows on these
+    /// ports, bit i for `PROTOCOLS[i]`.
+    #[inline]
+    pub fn document_protocols(self) -> u8 {
+        (self.flags() >> DOCUMENT_PROTOCOLS_SHIFT) as u8
+    }
+
+    #[inline]
+    fn wide(self, i: usize) -> u64 {
+        u64::from(word(self.0, i)) | u64::from(word(self.0, i + 1)) << 32
+    }
+
+    #[inline]
     fn flags(self) -> u32 {
         word(self.0, FLAGS_WORD)
     }
@@ -385,6 +449,12 @@ pub fn tokens(text: &str) -> impl Iterator<Item = &[u8]> {
     text.as_bytes()
         .split(|b| !(b.is_ascii_alphanumeric() || *b >= 0x80))
         .filter(|t| !t.is_empty())
+}
+
+/// The [`start_bit`] of every byte of `text`: a text holds a word only if it holds all its
+/// letters, so a search looks for a fragment inside a name only where the letters are there.
+pub fn letters(text: &str) -> u64 {
+    text.bytes().fold(0, |bits, b| bits | start_bit(b))
 }
 
 /// The [`start_bit`]s of every token of `text`.

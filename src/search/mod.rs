@@ -24,7 +24,7 @@ pub mod aliases;
 use serde::Serialize;
 
 use crate::known::{self, Confidence, KnownUse};
-use crate::registry::{start_bit, tokens, Entry, PortRange, Protocol, Registry};
+use crate::registry::{letters, start_bit, tokens, Entry, PortRange, Protocol, Registry};
 use aliases::Alias;
 
 /// What a query asks for.
@@ -201,6 +201,8 @@ struct Doc<'r> {
     prior: i64,
     /// `registry::word_starts` of the name and of the description.
     starts: (u64, u64),
+    /// `registry::letters` of the name: a fragment of the name needs all its letters there.
+    name_letters: u64,
     /// An IANA name-only row whose name a row with a port has too: folded into that twin, it
     /// is not a result of its own.
     has_ported_twin: bool,
@@ -345,6 +347,7 @@ impl<'r> Engine<'r> {
             protocols: a.protocols().into_iter().map(proto_bit).sum(),
             prior: ALIAS_PRIOR,
             starts: (starts, 0),
+            name_letters: u64::MAX,
             has_ported_twin: false,
         });
         let known = self.known.iter().zip(self.known_starts).enumerate();
@@ -370,35 +373,18 @@ impl<'r> Engine<'r> {
                 protocols,
                 prior: KNOWN_PRIOR[rank],
                 starts,
+                name_letters: u64::MAX,
                 has_ported_twin: false,
             }
         });
-        let (registry, rows) = (self.registry, self.registry.len());
-        let mut next = 0;
-        let iana = std::iter::from_fn(move || loop {
-            if next >= rows {
-                return None;
-            }
-            let index = next;
+        let registry = self.registry;
+        let iana = (0..registry.len()).filter_map(move |index| {
             let row = registry.search_row(index);
-            next += 1;
-            if row.service.is_empty() {
-                continue; // reserved and unassigned rows name nothing to search for
-            }
-            // IANA lists the rows of one service and port next to each other (tcp, udp, ...):
-            // they are one document.
-            let mut protocols = row.protocol.map_or(0, proto_bit);
-            while next < rows {
-                let twin = registry.search_row(next);
-                if twin.service.is_empty() {
-                    next += 1;
-                } else if twin.ports == row.ports && twin.service.eq_ignore_ascii_case(row.service)
-                {
-                    protocols |= twin.protocol.map_or(0, proto_bit);
-                    next += 1;
-                } else {
-                    break;
-                }
+            // Reserved and unassigned rows name nothing to search for. IANA lists the rows of one
+            // service and port next to each other (tcp, udp, ...): the build script folded them
+            // into the first, which carries their protocols.
+            if row.service.is_empty() || row.is_folded {
+                return None;
             }
             let prior = match row.ports {
                 Some(p) if p.is_single() => {
@@ -411,17 +397,18 @@ impl<'r> Engine<'r> {
                 Some(_) => 0,
                 None => NAME_ONLY_PRIOR,
             };
-            return Some(Doc {
+            Some(Doc {
                 kind: Kind::Iana,
                 name: row.service,
                 description: row.description,
                 index: index as u32,
                 ports: row.ports,
-                protocols,
+                protocols: row.protocols,
                 prior,
                 starts: row.starts,
+                name_letters: row.name_letters,
                 has_ported_twin: row.has_ported_twin,
-            });
+            })
         });
         aliases.chain(known).chain(iana)
     }
@@ -512,6 +499,7 @@ impl<'r> Engine<'r> {
             .iter()
             .map(|w| w.as_bytes().first().map_or(u64::MAX, |&b| start_bit(b)))
             .collect();
+        let word_letters: Vec<u64> = words.iter().map(|w| letters(w)).collect();
         let mut scratch = Scratch::default();
         // The quality floor is per word (see `score_doc`): every required word must match a
         // whole word, the start of a word, a one-edit typo, or a fragment inside a name.
@@ -527,10 +515,13 @@ impl<'r> Engine<'r> {
                 .iter()
                 .zip(&optional)
                 .zip(&bits)
-                .any(|((w, &opt), &bit)| {
+                .zip(&word_letters)
+                .any(|(((w, &opt), &bit), &wanted)| {
                     !opt && name_starts & bit == 0
                         && description_starts & bit == 0
-                        && !(w.len() >= 3 && contains_ignore_case(d.name.as_bytes(), w.as_bytes()))
+                        && !(w.len() >= 3
+                            && d.name_letters & wanted == wanted
+                            && contains_ignore_case(d.name.as_bytes(), w.as_bytes()))
                 });
             if hopeless {
                 continue;
