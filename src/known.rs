@@ -3,8 +3,9 @@
 //!
 //! A row says what a port is *commonly used by*, never what a socket *is*: only the owning
 //! process can say that. The table is embedded, split into fields at compile time (build.rs) and
-//! read once; the test suite parses and checks the CSV in full and compares, so a broken row fails
-//! `cargo test` rather than a user's run.
+//! read once, its text borrowed from the binary ([`Text`]: no allocation per field, since every
+//! `lookup` reads it); the test suite parses and checks the CSV in full and compares, so a broken
+//! row fails `cargo test` rather than a user's run.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
