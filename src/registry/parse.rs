@@ -2,9 +2,12 @@
 //! rejection names the line and says what is wrong, because a user importing a file needs to know
 //! whether it was the wrong file, a truncated download or a hand edit.
 //!
-//! This file depends on nothing but `csv` and std: the build script includes it too, to parse the
-//! embedded copy at compile time (so no command pays for parsing it), and imports use it at run
-//! time. One parser, two callers.
+//! It also encodes a parsed table into the flat bytes a run reads in place (`Encoded`: rows, port
+//! indexes, and what the search notes per row), and reads them back (`row`).
+//!
+//! This file depends on nothing but `csv` and std: the build script includes it too, to parse and
+//! encode the embedded copy at compile time (so no command pays for either), and imports use it
+//! at run time. One parser and one encoder, two callers.
 
 use std::fmt;
 
@@ -187,6 +190,15 @@ pub fn parse_table(bytes: &[u8]) -> Result<Table, ParseError> {
         let mut text = [Span::default(); TEXT_COLUMNS];
         for (slot, column) in text.iter_mut().zip(TEXT_COLUMN_INDEXES) {
             *slot = push(&mut table.arena, field(column)?);
+            if slot.len > u32::from(u16::MAX) {
+                return Err(row_error(
+                    line,
+                    format!(
+                        "column \"{}\" is over 65535 bytes long: is this IANA's registry?",
+                        HEADER[column]
+                    ),
+                ));
+            }
         }
         table.rows.push(RawRow {
             text,
@@ -224,11 +236,12 @@ fn csv_error(err: &csv::Error) -> ParseError {
     }
 }
 
-/// u32 words per encoded row: 10 spans x 2, the port range, the protocol and flags, then the
-/// word starts of the service name and of the description and the letters of the service name
-/// (two words per u64).
-const WORDS_PER_ROW: usize = TEXT_COLUMNS * 2 + 8;
-const PORTS_WORD: usize = TEXT_COLUMNS * 2;
+/// u32 words per encoded row: where its text starts in the arena, its 10 field lengths as u16
+/// (a row's fields lie one after another there), the port range, the protocol and flags, then
+/// the word starts of the service name and of the description and the letters of the service
+/// name (two words per u64). Compact because the binary embeds one per registry row.
+const WORDS_PER_ROW: usize = 1 + TEXT_COLUMNS / 2 + 8;
+const PORTS_WORD: usize = 1 + TEXT_COLUMNS / 2;
 const FLAGS_WORD: usize = PORTS_WORD + 1;
 const STARTS_WORD: usize = FLAGS_WORD + 1;
 const HAS_PORT: u32 = 1 << 8;
@@ -296,9 +309,11 @@ pub fn encode(table: &Table) -> Encoded {
     for (i, row) in table.rows.iter().enumerate() {
         let service = text(row.text[0]);
         let description = text(row.text[1]);
-        for span in row.text {
-            rows.extend(span.start.to_le_bytes());
-            rows.extend(span.len.to_le_bytes());
+        rows.extend(row.text[0].start.to_le_bytes());
+        for (i, span) in row.text.iter().enumerate() {
+            // `push` lays a row's fields one after another; `parse_table` bounds their lengths.
+            assert!(i == 0 || span.start == row.text[i - 1].start + row.text[i - 1].len);
+            rows.extend((span.len as u16).to_le_bytes());
         }
         let (start, end) = row.ports.unwrap_or((0, 0));
         rows.extend((u32::from(start) | u32::from(end) << 16).to_le_bytes());
@@ -371,9 +386,10 @@ impl RowView<'_> {
     /// The span of text column `i` (see [`TEXT_COLUMNS`]).
     #[inline]
     pub fn span(self, i: usize) -> Span {
+        let len = |i: usize| u32::from(u16::from_le_bytes([self.0[4 + 2 * i], self.0[5 + 2 * i]]));
         Span {
-            start: word(self.0, 2 * i),
-            len: word(self.0, 2 * i + 1),
+            start: word(self.0, 0) + (0..i).map(len).sum::<u32>(),
+            len: len(i),
         }
     }
 
@@ -520,6 +536,12 @@ mod tests {
         assert_eq!(err.to_string(), "line 2: 3 fields, expected 12");
         let err = parse_str(&format!("{HEAD}a,9-3,tcp,x,,,,,,,,\n")).unwrap_err();
         assert_eq!(err.to_string(), "line 2: port range 9-3 runs backwards");
+        let long = "d".repeat(70_000);
+        let err = parse_str(&format!("{HEAD}a,9,tcp,{long},,,,,,,,\n")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 2: column \"Description\" is over 65535 bytes long: is this IANA's registry?"
+        );
     }
 
     #[test]
