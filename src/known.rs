@@ -3,11 +3,14 @@
 //!
 //! A row says what a port is *commonly used by*, never what a socket *is*: only the owning
 //! process can say that. The table is embedded, split into fields at compile time (build.rs) and
-//! read once; the test suite parses and checks the CSV in full and compares, so a broken row fails
-//! `cargo test` rather than a user's run.
+//! read once, its text borrowed from the binary ([`Text`]: no allocation per field, since every
+//! `lookup` reads it); the test suite parses and checks the CSV in full and compares, so a broken
+//! row fails `cargo test` rather than a user's run.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
+use std::ops::Deref;
 use std::sync::OnceLock;
 
 use serde::Serialize;
@@ -103,6 +106,75 @@ pub const CATEGORIES: &[&str] = &[
     "web",
 ];
 
+/// A text field of an embedded table: borrowed from the binary (a start allocates nothing for the
+/// thousands of fields), or owned when parsed from other text (the test suite's tables). Reads as
+/// a `str`.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Text(Cow<'static, str>);
+
+impl Text {
+    pub(crate) const fn borrowed(s: &'static str) -> Text {
+        Text(Cow::Borrowed(s))
+    }
+
+    pub(crate) fn owned(s: &str) -> Text {
+        Text(Cow::Owned(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Text {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<str> for Text {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Text {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl From<Text> for String {
+    fn from(text: Text) -> String {
+        text.0.into_owned()
+    }
+}
+
+impl Serialize for Text {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// One known use of a port, or of a run of ports (`6881-6889`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KnownUse {
@@ -111,11 +183,12 @@ pub struct KnownUse {
     pub last_port: u16,
     /// `None` when the use applies to both TCP and UDP.
     pub protocol: Option<Protocol>,
-    pub product: String,
+    pub product: Text,
+    /// One of [`CATEGORIES`]; a `String` still (short, and callers own it).
     pub category: String,
     pub confidence: Confidence,
-    pub note: String,
-    pub reference: String,
+    pub note: Text,
+    pub reference: Text,
 }
 
 impl KnownUse {
@@ -197,7 +270,8 @@ pub fn parse(text: &str) -> Result<Vec<KnownUse>, KnownParseError> {
     for record in reader.records() {
         let record = record.map_err(|e| err(0, e.to_string()))?;
         let line = record.position().map_or(0, |p| p.line());
-        let row = row_of(|i| record.get(i).unwrap_or("").trim()).map_err(|m| err(line, m))?;
+        let row = row_of(|i| record.get(i).unwrap_or("").trim(), Text::owned)
+            .map_err(|m| err(line, m))?;
         if !seen.insert((
             row.port,
             row.last_port,
@@ -214,8 +288,12 @@ pub fn parse(text: &str) -> Result<Vec<KnownUse>, KnownParseError> {
     Ok(out)
 }
 
-/// One row from its trimmed fields (in [`HEADER`] order): every check but the duplicates.
-fn row_of<'f>(field: impl Fn(usize) -> &'f str) -> Result<KnownUse, String> {
+/// One row from its trimmed fields (in [`HEADER`] order), keeping text with `text` (borrowed for
+/// the embedded table): every check but the duplicates.
+fn row_of<'f>(
+    field: impl Fn(usize) -> &'f str,
+    text: impl Fn(&'f str) -> Text,
+) -> Result<KnownUse, String> {
     let (port, last_port) = parse_ports(field(0))?;
     let protocol = match field(1) {
         "" => None,
@@ -242,11 +320,11 @@ fn row_of<'f>(field: impl Fn(usize) -> &'f str) -> Result<KnownUse, String> {
         port,
         last_port,
         protocol,
-        product: field(2).to_string(),
-        category: category.to_string(),
+        product: text(field(2)),
+        category: category.to_owned(),
         confidence,
-        note: field(5).to_string(),
-        reference: field(6).to_string(),
+        note: text(field(5)),
+        reference: text(field(6)),
     })
 }
 
@@ -274,6 +352,15 @@ fn parse_ports(raw: &str) -> Result<(u16, u16), String> {
 /// for no CSV parsing and no duplicate check; `parse` checks the same text in the test suite.
 static FIELDS: &[[&str; 7]] = include!(concat!(env!("OUT_DIR"), "/known-fields.rs"));
 
+/// `registry::word_starts` of each embedded row's product and note, noted by build.rs for the
+/// search (a test holds them to the table).
+static WORD_STARTS: &[(u64, u64)] = include!(concat!(env!("OUT_DIR"), "/known-starts.rs"));
+
+/// `registry::word_starts` of each row of [`table`]'s product and note, in table order.
+pub(crate) fn word_starts_table() -> &'static [(u64, u64)] {
+    WORD_STARTS
+}
+
 /// The embedded table, read once.
 pub fn table() -> &'static [KnownUse] {
     static TABLE: OnceLock<Vec<KnownUse>> = OnceLock::new();
@@ -285,7 +372,10 @@ pub fn table() -> &'static [KnownUse] {
 pub fn read_embedded() -> Vec<KnownUse> {
     FIELDS
         .iter()
-        .map(|f| row_of(|i| f[i]).expect("the embedded table is checked by the test suite"))
+        .map(|f| {
+            row_of(|i| f[i], Text::borrowed)
+                .expect("the embedded table is checked by the test suite")
+        })
         .collect()
 }
 
@@ -366,6 +456,20 @@ mod tests {
                 assert_eq!(uses_of(port, protocol), scanned, "{port} {protocol:?}");
             }
         }
+    }
+
+    #[test]
+    fn the_noted_word_starts_are_the_tables() {
+        let noted: Vec<(u64, u64)> = table()
+            .iter()
+            .map(|k| {
+                (
+                    crate::registry::word_starts(&k.product),
+                    crate::registry::word_starts(&k.note),
+                )
+            })
+            .collect();
+        assert_eq!(noted, word_starts_table());
     }
 
     #[test]

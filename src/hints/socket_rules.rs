@@ -609,7 +609,7 @@ fn open_database(s: &Socket) -> Option<(&'static OpenByDefault, bool)> {
 fn admin_use(f: &SocketFacts) -> Option<String> {
     let known = f.port.known;
     if let Some(dev) = known.iter().find(|k| k.category == "dev-server") {
-        return Some(dev.product.clone());
+        return Some(dev.product.to_string());
     }
     let admin = |k: &&&crate::known::KnownUse| {
         k.product.split(|c: char| !c.is_alphanumeric()).any(|w| {
@@ -619,7 +619,7 @@ fn admin_use(f: &SocketFacts) -> Option<String> {
         })
     };
     if !known.is_empty() && known.iter().all(|k| admin(&k)) {
-        return known.first().map(|k| k.product.clone());
+        return known.first().map(|k| k.product.to_string());
     }
     None
 }

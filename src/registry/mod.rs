@@ -4,7 +4,9 @@
 //! official CSV a user downloads can replace it (`store`).
 //!
 //! Loading is on every command's critical path, so the table is parsed into one text arena with
-//! fixed-size rows of spans (no allocation per field) and two small port indexes.
+//! fixed-size rows of spans and the port indexes, all as flat bytes (`parse::Encoded`). The
+//! embedded registry is parsed and indexed by the build script and read in place: a start copies,
+//! decodes and sorts nothing.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -14,14 +16,21 @@ use serde::{Deserialize, Serialize};
 mod parse;
 pub mod store;
 
+#[cfg(test)]
+pub(crate) use parse::word_starts;
+pub(crate) use parse::{letters, start_bit, tokens};
 pub use parse::{parse_port_field, ParseError, HEADER};
-use parse::{RawRow, Table, PROTOCOLS};
+use parse::{Encoded, Span, PROTOCOLS};
 
 /// IANA's CSV, as assembled by `scripts/build-registry.py` (see `assets/SOURCES.md`).
 pub static EMBEDDED_CSV: &str = include_str!("../../assets/service-names-port-numbers.csv");
-/// The same, parsed by the build script: the text arena and the encoded rows.
+/// The same, parsed and indexed by the build script: the text arena and the encoded tables.
 static EMBEDDED_ARENA: &str = include_str!(concat!(env!("OUT_DIR"), "/registry-arena.txt"));
 static EMBEDDED_ROWS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/registry-rows.bin"));
+static EMBEDDED_SINGLES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/registry-singles.bin"));
+static EMBEDDED_RANGES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/registry-ranges.bin"));
+static EMBEDDED_OCCUPIED: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/registry-occupied.bin"));
 
 /// A transport protocol as the registry names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -354,13 +363,34 @@ pub struct Registry {
     source: Source,
     /// Every text field, one after another; rows hold spans into it.
     arena: Cow<'static, str>,
-    rows: Vec<RawRow>,
-    /// (port, row) for single-port rows, sorted by port then row: lookups binary-search it.
-    singles: Vec<(u16, u32)>,
-    /// Rows covering a range of ports; few (hundreds), so a scan is cheapest.
-    ranges: Vec<u32>,
+    /// The rows, encoded (`parse::row` reads one in place).
+    rows: Cow<'static, [u8]>,
+    /// (port, row) word pairs for single-port rows, sorted by port then row: lookups
+    /// binary-search it.
+    singles: Cow<'static, [u8]>,
+    /// Rows covering a range of ports, one word each; few (hundreds), so a scan is cheapest.
+    ranges: Cow<'static, [u8]>,
     /// One bit per port: set when some row names or reserves it. Unassigned runs are the gaps.
-    occupied: Box<[u64; 1024]>,
+    occupied: Cow<'static, [u8]>,
+}
+
+/// What a search reads of one row (see [`Registry::search_row`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SearchRow<'r> {
+    pub service: &'r str,
+    pub description: &'r str,
+    pub ports: Option<PortRange>,
+    /// `word_starts` of the service name and of the description (see `parse.rs`).
+    pub starts: (u64, u64),
+    /// A name-only row whose name some row with a port also has.
+    pub has_ported_twin: bool,
+    /// `letters` of the service name.
+    pub name_letters: u64,
+    /// One more protocol of the service an earlier row on these ports names (tcp, then udp).
+    pub is_folded: bool,
+    /// For a row that is not folded: the protocols of its service on these ports, bit i for
+    /// `Protocol::ALL[i]`.
+    pub protocols: u8,
 }
 
 impl fmt::Debug for Registry {
@@ -373,19 +403,35 @@ impl fmt::Debug for Registry {
 }
 
 impl Registry {
-    /// The copy built into the binary, parsed at compile time.
+    /// The copy built into the binary, parsed and indexed at compile time and read in place.
     pub fn embedded() -> Registry {
-        Registry::from_table(
-            Source::Embedded,
-            Cow::Borrowed(EMBEDDED_ARENA),
-            parse::decode_rows(EMBEDDED_ROWS),
-        )
+        Registry {
+            source: Source::Embedded,
+            arena: Cow::Borrowed(EMBEDDED_ARENA),
+            rows: Cow::Borrowed(EMBEDDED_ROWS),
+            singles: Cow::Borrowed(EMBEDDED_SINGLES),
+            ranges: Cow::Borrowed(EMBEDDED_RANGES),
+            occupied: Cow::Borrowed(EMBEDDED_OCCUPIED),
+        }
     }
 
     /// Parse an IANA CSV, validating its header and every row.
     pub fn from_csv(bytes: &[u8], source: Source) -> Result<Registry, ParseError> {
-        let Table { arena, rows } = parse::parse_table(bytes)?;
-        Ok(Registry::from_table(source, Cow::Owned(arena), rows))
+        let table = parse::parse_table(bytes)?;
+        let Encoded {
+            rows,
+            singles,
+            ranges,
+            occupied,
+        } = parse::encode(&table);
+        Ok(Registry {
+            source,
+            arena: Cow::Owned(table.arena),
+            rows: Cow::Owned(rows),
+            singles: Cow::Owned(singles),
+            ranges: Cow::Owned(ranges),
+            occupied: Cow::Owned(occupied),
+        })
     }
 
     pub fn source(&self) -> &Source {
@@ -393,11 +439,16 @@ impl Registry {
     }
 
     pub fn len(&self) -> usize {
-        self.rows.len()
+        parse::row_count(&self.rows)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.len() == 0
+    }
+
+    #[inline]
+    fn text(&self, span: Span) -> &str {
+        &self.arena[span.start as usize..(span.start + span.len) as usize]
     }
 
     /// The newest registration or modification date in the data ("YYYY-MM-DD" or "YYYY-MM").
@@ -409,16 +460,13 @@ impl Registry {
     }
 
     pub fn entry(&self, index: usize) -> Entry<'_> {
-        let row = &self.rows[index];
-        let t = |i: usize| {
-            let s = row.text[i];
-            &self.arena[s.start as usize..(s.start + s.len) as usize]
-        };
+        let row = parse::row(&self.rows, index);
+        let t = |i: usize| self.text(row.span(i));
         Entry {
             index,
             service: t(0),
-            ports: row.ports.map(|(start, end)| PortRange { start, end }),
-            protocol: protocol_of(row.protocol),
+            ports: row.ports().map(|(start, end)| PortRange { start, end }),
+            protocol: protocol_of(row.protocol()),
             description: t(1),
             assignee: t(2),
             contact: t(3),
@@ -432,41 +480,54 @@ impl Registry {
     }
 
     pub fn entries(&self) -> impl Iterator<Item = Entry<'_>> + '_ {
-        (0..self.rows.len()).map(|i| self.entry(i))
+        (0..self.len()).map(|i| self.entry(i))
     }
 
-    /// What a search reads of every row, in IANA order: the service name, the description, the
-    /// ports and the protocol. Cheaper than [`Registry::entries`] (no other field is sliced),
-    /// which matters to a one-shot `portscope search`.
-    pub(crate) fn names(
-        &self,
-    ) -> impl Iterator<Item = (&str, &str, Option<PortRange>, Option<Protocol>)> + '_ {
-        self.rows.iter().map(|row| {
-            let t = |s: parse::Span| &self.arena[s.start as usize..(s.start + s.len) as usize];
-            (
-                t(row.text[0]),
-                t(row.text[1]),
-                row.ports.map(|(start, end)| PortRange { start, end }),
-                protocol_of(row.protocol),
-            )
-        })
+    /// What a search reads of row `index`: the service name, the description, the ports and
+    /// what the build script noted for it. Cheaper than [`Registry::entry`] (no other
+    /// field is sliced), which matters to a search that reads every row.
+    #[inline]
+    pub(crate) fn search_row(&self, index: usize) -> SearchRow<'_> {
+        let row = parse::row(&self.rows, index);
+        SearchRow {
+            service: self.text(row.span(0)),
+            description: self.text(row.span(1)),
+            ports: row.ports().map(|(start, end)| PortRange { start, end }),
+            starts: row.starts(),
+            has_ported_twin: row.has_ported_twin(),
+            name_letters: row.name_letters(),
+            is_folded: row.is_folded(),
+            protocols: row.document_protocols(),
+        }
     }
 
     /// Every row covering `port` (single-port rows and ranges), optionally for one protocol, in
     /// IANA order (the file's order).
     pub fn by_port(&self, port: u16, protocol: Option<Protocol>) -> Vec<Entry<'_>> {
-        let from = self.singles.partition_point(|&(p, _)| p < port);
-        let mut rows: Vec<u32> = self.singles[from..]
-            .iter()
-            .take_while(|&&(p, _)| p == port)
-            .map(|&(_, row)| row)
-            .chain(self.ranges.iter().copied().filter(|&r| {
-                self.rows[r as usize]
-                    .ports
+        let singles = &self.singles;
+        let pairs = singles.len() / 8;
+        // The first pair whose port is not below `port`.
+        let (mut lo, mut hi) = (0, pairs);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if parse::word(singles, 2 * mid) < u32::from(port) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let ranges = (0..self.ranges.len() / 4).map(|i| parse::word(&self.ranges, i));
+        let mut rows: Vec<u32> = (lo..pairs)
+            .take_while(|&i| parse::word(singles, 2 * i) == u32::from(port))
+            .map(|i| parse::word(singles, 2 * i + 1))
+            .chain(ranges.filter(|&r| {
+                parse::row(&self.rows, r as usize)
+                    .ports()
                     .is_some_and(|(start, end)| start <= port && port <= end)
             }))
             .filter(|&r| {
-                protocol.is_none() || protocol_of(self.rows[r as usize].protocol) == protocol
+                protocol.is_none()
+                    || protocol_of(parse::row(&self.rows, r as usize).protocol()) == protocol
             })
             .collect();
         rows.sort_unstable();
@@ -490,7 +551,7 @@ impl Registry {
 
     /// Whether some row names or reserves `port` (for any protocol).
     pub fn is_occupied(&self, port: u16) -> bool {
-        self.occupied[usize::from(port) / 64] & (1 << (port % 64)) != 0
+        self.occupied[usize::from(port) / 8] & (1 << (port % 8)) != 0
     }
 
     /// The maximal run of unassigned ports around `port`, bounded by its RFC 6335 class (a run
@@ -511,41 +572,6 @@ impl Registry {
             end += 1;
         }
         Some(PortRange { start, end })
-    }
-
-    fn from_table(source: Source, arena: Cow<'static, str>, rows: Vec<RawRow>) -> Registry {
-        let mut singles = Vec::with_capacity(rows.len());
-        let mut ranges = Vec::new();
-        let mut occupied = Box::new([0u64; 1024]);
-        for (i, row) in rows.iter().enumerate() {
-            let Some((start, end)) = row.ports else {
-                continue;
-            };
-            let range = PortRange { start, end };
-            if range.is_single() {
-                singles.push((range.start, i as u32));
-            } else {
-                ranges.push(i as u32);
-            }
-            let service_empty = row.text[0].len == 0;
-            let desc =
-                &arena[row.text[1].start as usize..(row.text[1].start + row.text[1].len) as usize];
-            let unassigned = service_empty && desc.trim().eq_ignore_ascii_case("unassigned");
-            if !unassigned {
-                for port in range.start..=range.end {
-                    occupied[usize::from(port) / 64] |= 1 << (port % 64);
-                }
-            }
-        }
-        singles.sort_unstable();
-        Registry {
-            source,
-            arena,
-            rows,
-            singles,
-            ranges,
-            occupied,
-        }
     }
 }
 
@@ -626,6 +652,23 @@ mod tests {
             PortSpec::parse("/tcp"),
             Err(PortSpecError::NothingBeforeSlash(_))
         ));
+    }
+
+    #[test]
+    fn the_embedded_tables_are_what_an_import_of_the_csv_builds() {
+        let embedded = Registry::embedded();
+        let parsed = Registry::from_csv(EMBEDDED_CSV.as_bytes(), Source::Embedded).unwrap();
+        assert_eq!(embedded.arena, parsed.arena);
+        assert_eq!(embedded.rows, parsed.rows);
+        assert_eq!(embedded.singles, parsed.singles);
+        assert_eq!(embedded.ranges, parsed.ranges);
+        assert_eq!(embedded.occupied, parsed.occupied);
+    }
+
+    #[test]
+    fn protocol_codes_follow_the_protocols_order() {
+        // The encoded tables' protocol bits (parse.rs) and the search's agree on this order.
+        assert_eq!(Protocol::ALL.map(Protocol::as_str), PROTOCOLS);
     }
 
     #[test]

@@ -515,7 +515,7 @@ fn known_section(uses: &[&KnownUse]) -> Section {
         if !k.reference.is_empty() {
             items.push(Item::Field {
                 label: "reference",
-                value: k.reference.clone(),
+                value: k.reference.to_string(),
                 tone: Tone::Dim,
             });
         }

@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 
+use crate::known::Text;
 use crate::registry::{PortRange, Protocol};
 
 /// The table as shipped.
@@ -19,14 +20,14 @@ pub const HEADER: [&str; 5] = ["alias", "port", "protocol", "target", "basis"];
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Alias {
     /// What people type, lowercase.
-    pub alias: String,
+    pub alias: Text,
     pub ports: PortRange,
     /// `None` when both TCP and UDP are meant.
     pub protocol: Option<Protocol>,
     /// The name the port goes by: IANA's service name when IANA registered it, else the product.
-    pub target: String,
+    pub target: Text,
     /// Why the alias means that port, in a line.
-    pub basis: String,
+    pub basis: Text,
 }
 
 impl Alias {
@@ -61,7 +62,8 @@ pub fn parse(text: &str) -> Result<Vec<Alias>, AliasParseError> {
     for record in reader.records() {
         let record = record.map_err(|e| err(0, e.to_string()))?;
         let line = record.position().map_or(0, |p| p.line());
-        let row = row_of(|i| record.get(i).unwrap_or("").trim()).map_err(|m| err(line, m))?;
+        let row = row_of(|i| record.get(i).unwrap_or("").trim(), Text::owned)
+            .map_err(|m| err(line, m))?;
         if out
             .iter()
             .any(|a| (&a.alias, a.ports, a.protocol) == (&row.alias, row.ports, row.protocol))
@@ -76,8 +78,12 @@ pub fn parse(text: &str) -> Result<Vec<Alias>, AliasParseError> {
     Ok(out)
 }
 
-/// One row from its trimmed fields (in [`HEADER`] order): every check but the duplicates.
-fn row_of<'f>(field: impl Fn(usize) -> &'f str) -> Result<Alias, String> {
+/// One row from its trimmed fields (in [`HEADER`] order), keeping text with `text` (borrowed for
+/// the embedded table): every check but the duplicates.
+fn row_of<'f>(
+    field: impl Fn(usize) -> &'f str,
+    text: impl Fn(&'f str) -> Text,
+) -> Result<Alias, String> {
     let alias = field(0);
     if alias.is_empty() || alias != alias.to_lowercase() {
         return Err(format!(
@@ -101,17 +107,26 @@ fn row_of<'f>(field: impl Fn(usize) -> &'f str) -> Result<Alias, String> {
         }
     }
     Ok(Alias {
-        alias: alias.to_string(),
+        alias: text(alias),
         ports,
         protocol,
-        target: field(3).to_string(),
-        basis: field(4).to_string(),
+        target: text(field(3)),
+        basis: text(field(4)),
     })
 }
 
 /// The embedded table split into trimmed fields at compile time (build.rs), so a start pays
 /// for no CSV parsing and no duplicate check; `parse` checks the same text in the test suite.
 static FIELDS: &[[&str; 5]] = include!(concat!(env!("OUT_DIR"), "/alias-fields.rs"));
+
+/// `registry::word_starts` of each embedded alias, noted by build.rs for the search (a test holds
+/// them to the table).
+static WORD_STARTS: &[u64] = include!(concat!(env!("OUT_DIR"), "/alias-starts.rs"));
+
+/// `registry::word_starts` of each alias of [`table`], in table order.
+pub(crate) fn word_starts_table() -> &'static [u64] {
+    WORD_STARTS
+}
 
 /// The embedded table, read once.
 pub fn table() -> &'static [Alias] {
@@ -120,7 +135,8 @@ pub fn table() -> &'static [Alias] {
         FIELDS
             .iter()
             .map(|f| {
-                row_of(|i| f[i]).expect("the embedded alias table is checked by the test suite")
+                row_of(|i| f[i], Text::borrowed)
+                    .expect("the embedded alias table is checked by the test suite")
             })
             .collect()
     })
@@ -138,6 +154,15 @@ mod tests {
         assert!(rows.len() >= 100);
         // What a start reads (split by build.rs) is what the full parser accepts.
         assert_eq!(rows, table());
+    }
+
+    #[test]
+    fn the_noted_word_starts_are_the_tables() {
+        let noted: Vec<u64> = table()
+            .iter()
+            .map(|a| crate::registry::word_starts(&a.alias))
+            .collect();
+        assert_eq!(noted, word_starts_table());
     }
 
     #[test]

@@ -10,24 +10,21 @@
 //! floor nothing is returned: scattered letters never count, so a word that names no service finds
 //! nothing.
 //!
-//! Speed: a one-shot search builds no index. It tokenizes every document's text on the fly (about
-//! 400 KB for the whole registry), comparing bytes without allocating, which costs less than
-//! building an index it would use once. An engine asked a second time (the explorer, one search
-//! per keystroke) first notes, per document, which letters start a word of its name and of its
-//! description: every match but a fragment inside a name needs the query word's first letter at
-//! the start of a word, so most documents are passed over without reading their text. The index
-//! only skips documents that cannot match; scores and order are the same with it or without.
+//! Speed: the engine holds no copy of the documents. Each search walks the registry's rows in
+//! place (the embedded registry is encoded by the build script) and the static knowledge tables,
+//! folding an IANA service's rows on one port into one document as it goes, and compares bytes
+//! without allocating. Beside each text the build script notes which letters start a word of it
+//! (`registry::word_starts`): every match but a fragment inside a name needs the query word's
+//! first letter at the start of a word, so most documents are passed over without reading their
+//! text. The note only skips documents that cannot match; scores and order are the same without
+//! it. A one-shot `portscope search` and the explorer's search per keystroke do the same work.
 
 pub mod aliases;
-
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::OnceLock;
 
 use serde::Serialize;
 
 use crate::known::{self, Confidence, KnownUse};
-use crate::registry::{Entry, PortRange, Protocol, Registry};
+use crate::registry::{letters, start_bit, tokens, Entry, PortRange, Protocol, Registry};
 use aliases::Alias;
 
 /// What a query asks for.
@@ -187,7 +184,8 @@ impl Hit {
 }
 
 /// One searchable thing: an IANA service on a port (its tcp, udp... rows folded), a known use, or
-/// an alias.
+/// an alias. Made as a search walks the tables, never stored.
+#[derive(Clone, Copy)]
 struct Doc<'r> {
     kind: Kind,
     /// What it is called: IANA's service name, the product, the alias.
@@ -201,55 +199,27 @@ struct Doc<'r> {
     protocols: u8,
     /// What curated knowledge says about how likely a person means this.
     prior: i64,
+    /// `registry::word_starts` of the name and of the description.
+    starts: (u64, u64),
+    /// `registry::letters` of the name: a fragment of the name needs all its letters there.
+    name_letters: u64,
+    /// An IANA name-only row whose name a row with a port has too: folded into that twin, it
+    /// is not a result of its own.
+    has_ported_twin: bool,
 }
 
-/// Which bytes start a word of a document's name and of its description (see [`start_bit`]).
-#[derive(Debug, Clone, Copy)]
-struct Starts {
-    name: u64,
-    description: u64,
-}
-
-/// One bit per first byte of a word, compared ignoring ASCII case: a-z, 0-9, and one bit shared
-/// by every byte of a non-ASCII character. A word can only match a token whose first byte has
-/// the same bit (see `token_match`: exact, prefix and typo matches all begin alike).
-fn start_bit(b: u8) -> u64 {
-    match b.to_ascii_lowercase() {
-        l @ b'a'..=b'z' => 1 << (l - b'a'),
-        d @ b'0'..=b'9' => 1 << (26 + d - b'0'),
-        0x80.. => 1 << 63,
-        _ => 1 << 62,
-    }
-}
-
-fn starts_of(text: &str) -> u64 {
-    tokens(text).fold(0, |bits, t| bits | start_bit(t[0]))
-}
-
-/// Searches an engine answers before it builds its [`Starts`] index: a one-shot command asks once.
-const SEARCHES_BEFORE_INDEX: u32 = 1;
-
-/// The search over one registry plus the embedded knowledge. Cheap to build (no text is copied);
-/// what repeated searches need is built on the first search that needs it.
+/// The search over one registry plus the embedded knowledge. Cheap to build: it copies no text
+/// and indexes nothing but the ports the knowledge names.
 pub struct Engine<'r> {
     registry: &'r Registry,
     known: &'static [KnownUse],
+    /// `registry::word_starts` of each known use's product and note, in table order.
+    known_starts: &'static [(u64, u64)],
     aliases: &'static [Alias],
-    docs: Vec<Doc<'r>>,
-    /// Word searches answered so far, until the index is built.
-    searches: AtomicU32,
-    /// Per document, in `docs` order.
-    starts: OnceLock<Vec<Starts>>,
-    /// A hash of each IANA service name that has a row with a port, and one such row: whether a
-    /// name-only row has a ported twin, without scanning the registry for each.
-    ported: OnceLock<HashMap<u64, u32>>,
-}
-
-/// FNV-1a over the ASCII-lowercased name.
-fn name_hash(name: &str) -> u64 {
-    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(0x100_0000_01b3)
-    })
+    /// `registry::word_starts` of each alias, in table order.
+    alias_starts: &'static [u64],
+    /// One bit per port the knowledge speaks of (the FAMOUS prior).
+    famous: Box<[u64; 1024]>,
 }
 
 /// Reusable buffers for scoring: one search allocates them once, not once per document.
@@ -331,16 +301,9 @@ fn protocols_of(bits: u8) -> Vec<Protocol> {
 impl<'r> Engine<'r> {
     /// The engine over `registry` and the embedded known uses and aliases.
     pub fn new(registry: &'r Registry) -> Engine<'r> {
-        Engine::with_knowledge(registry, known::table(), aliases::table())
-    }
-
-    fn with_knowledge(
-        registry: &'r Registry,
-        known: &'static [KnownUse],
-        aliases: &'static [Alias],
-    ) -> Engine<'r> {
+        let (known, aliases) = (known::table(), aliases::table());
         // Ports the knowledge speaks of, for the FAMOUS prior.
-        let mut famous = vec![0u64; 1024];
+        let mut famous = Box::new([0u64; 1024]);
         let mut mark = |r: PortRange| {
             if r.len() <= 16 {
                 for p in r.start..=r.end {
@@ -357,22 +320,38 @@ impl<'r> Engine<'r> {
         for a in aliases {
             mark(a.ports);
         }
-        let is_famous = |p: u16| famous[usize::from(p) / 64] & (1 << (p % 64)) != 0;
-
-        let mut docs: Vec<Doc<'r>> =
-            Vec::with_capacity(registry.len() + known.len() + aliases.len());
-        for (i, a) in aliases.iter().enumerate() {
-            docs.push(Doc {
-                kind: Kind::Alias,
-                name: &a.alias,
-                description: "",
-                index: i as u32,
-                ports: Some(a.ports),
-                protocols: a.protocols().into_iter().map(proto_bit).sum(),
-                prior: ALIAS_PRIOR,
-            });
+        Engine {
+            registry,
+            known,
+            known_starts: known::word_starts_table(),
+            aliases,
+            alias_starts: aliases::word_starts_table(),
+            famous,
         }
-        for (i, k) in known.iter().enumerate() {
+    }
+
+    fn is_famous(&self, port: u16) -> bool {
+        self.famous[usize::from(port) / 64] & (1 << (port % 64)) != 0
+    }
+
+    /// Every document, made as it is read: the aliases, the known uses, then IANA's services in
+    /// registry order.
+    fn docs(&self) -> impl Iterator<Item = Doc<'r>> + '_ {
+        let aliases = self.aliases.iter().zip(self.alias_starts).enumerate();
+        let aliases = aliases.map(|(i, (a, &starts))| Doc {
+            kind: Kind::Alias,
+            name: &a.alias,
+            description: "",
+            index: i as u32,
+            ports: Some(a.ports),
+            protocols: a.protocols().into_iter().map(proto_bit).sum(),
+            prior: ALIAS_PRIOR,
+            starts: (starts, 0),
+            name_letters: u64::MAX,
+            has_ported_twin: false,
+        });
+        let known = self.known.iter().zip(self.known_starts).enumerate();
+        let known = known.map(|(i, (k, &starts))| {
             let protocols = match k.protocol {
                 Some(p) => proto_bit(p),
                 None => proto_bit(Protocol::Tcp) | proto_bit(Protocol::Udp),
@@ -382,7 +361,7 @@ impl<'r> Engine<'r> {
                 Confidence::Common => 1,
                 Confidence::Reported => 2,
             };
-            docs.push(Doc {
+            Doc {
                 kind: Kind::KnownUse,
                 name: &k.product,
                 description: &k.note,
@@ -393,98 +372,45 @@ impl<'r> Engine<'r> {
                 }),
                 protocols,
                 prior: KNOWN_PRIOR[rank],
-            });
-        }
-        let iana_from = docs.len();
-        for (index, (service, description, ports, protocol)) in registry.names().enumerate() {
-            if service.is_empty() {
-                continue; // reserved and unassigned rows name nothing to search for
+                starts,
+                name_letters: u64::MAX,
+                has_ported_twin: false,
             }
-            // IANA lists the rows of one service and port next to each other (tcp, udp, ...).
-            let bit = protocol.map_or(0, proto_bit);
-            if let Some(last) = docs[iana_from..].last_mut() {
-                if last.ports == ports && last.name.eq_ignore_ascii_case(service) {
-                    last.protocols |= bit;
-                    continue;
-                }
+        });
+        let registry = self.registry;
+        let iana = (0..registry.len()).filter_map(move |index| {
+            let row = registry.search_row(index);
+            // Reserved and unassigned rows name nothing to search for. IANA lists the rows of one
+            // service and port next to each other (tcp, udp, ...): the build script folded them
+            // into the first, which carries their protocols.
+            if row.service.is_empty() || row.is_folded {
+                return None;
             }
-            let prior = match ports {
+            let prior = match row.ports {
                 Some(p) if p.is_single() => {
-                    (if is_famous(p.start) { FAMOUS_PRIOR } else { 0 })
-                        + (if p.start < 1024 { SYSTEM_PRIOR } else { 0 })
+                    (if self.is_famous(p.start) {
+                        FAMOUS_PRIOR
+                    } else {
+                        0
+                    }) + (if p.start < 1024 { SYSTEM_PRIOR } else { 0 })
                 }
                 Some(_) => 0,
                 None => NAME_ONLY_PRIOR,
             };
-            docs.push(Doc {
+            Some(Doc {
                 kind: Kind::Iana,
-                name: service,
-                description,
+                name: row.service,
+                description: row.description,
                 index: index as u32,
-                ports,
-                protocols: bit,
+                ports: row.ports,
+                protocols: row.protocols,
                 prior,
-            });
-        }
-        Engine {
-            registry,
-            known,
-            aliases,
-            docs,
-            searches: AtomicU32::new(0),
-            starts: OnceLock::new(),
-            ported: OnceLock::new(),
-        }
-    }
-
-    /// The [`Starts`] index, once this engine has answered enough searches to be worth it.
-    fn starts(&self) -> Option<&[Starts]> {
-        if let Some(s) = self.starts.get() {
-            return Some(s);
-        }
-        if self.searches.fetch_add(1, Ordering::Relaxed) < SEARCHES_BEFORE_INDEX {
-            return None;
-        }
-        Some(self.starts.get_or_init(|| {
-            self.docs
-                .iter()
-                .map(|d| Starts {
-                    name: starts_of(d.name),
-                    description: starts_of(d.description),
-                })
-                .collect()
-        }))
-    }
-
-    /// Whether some IANA row with a port has this service name (ignoring ASCII case).
-    fn has_ported_twin(&self, name: &str) -> bool {
-        let ported = self.ported.get_or_init(|| {
-            let mut map = HashMap::new();
-            for e in self.registry.entries() {
-                if e.ports.is_some() && !e.service.is_empty() {
-                    map.entry(name_hash(e.service)).or_insert(e.index as u32);
-                }
-            }
-            map
+                starts: row.starts,
+                name_letters: row.name_letters,
+                has_ported_twin: row.has_ported_twin,
+            })
         });
-        match ported.get(&name_hash(name)) {
-            None => false,
-            Some(&row)
-                if self
-                    .registry
-                    .entry(row as usize)
-                    .service
-                    .eq_ignore_ascii_case(name) =>
-            {
-                true
-            }
-            // Two names with one hash: ask the registry itself.
-            Some(_) => self
-                .registry
-                .by_name(name)
-                .iter()
-                .any(|e| e.ports.is_some()),
-        }
+        aliases.chain(known).chain(iana)
     }
 
     pub fn registry(&self) -> &'r Registry {
@@ -495,21 +421,19 @@ impl<'r> Engine<'r> {
     pub fn search(&self, query: &Query, protocol: Option<Protocol>, limit: usize) -> Vec<Hit> {
         let want = protocol.map(proto_bit);
         let keep = |d: &Doc| want.is_none_or(|w| d.protocols & w != 0);
-        let mut scored: Vec<(i64, &Doc<'r>)> = match query {
+        let mut scored: Vec<(i64, Doc<'r>)> = match query {
             Query::Port(port) => self
-                .docs
-                .iter()
+                .docs()
                 .filter(|d| d.ports.is_some_and(|p| p.contains(*port)))
-                .map(|d| (self.port_rank(d), d))
+                .map(|d| (self.port_rank(&d), d))
                 .collect(),
             Query::Range(range) => self
-                .docs
-                .iter()
+                .docs()
                 .filter(|d| {
                     d.ports
                         .is_some_and(|p| p.start <= range.end && range.start <= p.end)
                 })
-                .map(|d| (self.port_rank(d), d))
+                .map(|d| (self.port_rank(&d), d))
                 .collect(),
             Query::Words(words) => self.score_words(words, want),
         };
@@ -530,7 +454,7 @@ impl<'r> Engine<'r> {
                 break;
             }
             // A name-only IANA row is folded into its ported twin: show it only when none exists.
-            if d.kind == Kind::Iana && d.ports.is_none() && self.has_ported_twin(d.name) {
+            if d.kind == Kind::Iana && d.ports.is_none() && d.has_ported_twin {
                 continue;
             }
             let mut protocols = protocols_of(d.protocols);
@@ -559,7 +483,7 @@ impl<'r> Engine<'r> {
     }
 
     /// Score every document that matches `words` (and has a protocol in `want`).
-    fn score_words(&self, words: &[String], want: Option<u8>) -> Vec<(i64, &Doc<'r>)> {
+    fn score_words(&self, words: &[String], want: Option<u8>) -> Vec<(i64, Doc<'r>)> {
         let optional: Vec<bool> = if words.iter().all(|w| OPTIONAL_WORDS.contains(&w.as_str())) {
             vec![false; words.len()]
         } else {
@@ -575,38 +499,33 @@ impl<'r> Engine<'r> {
             .iter()
             .map(|w| w.as_bytes().first().map_or(u64::MAX, |&b| start_bit(b)))
             .collect();
-        let starts = self.starts();
+        let word_letters: Vec<u64> = words.iter().map(|w| letters(w)).collect();
         let mut scratch = Scratch::default();
         // The quality floor is per word (see `score_doc`): every required word must match a
         // whole word, the start of a word, a one-edit typo, or a fragment inside a name.
         let mut out = Vec::new();
-        for (i, d) in self.docs.iter().enumerate() {
+        for d in self.docs() {
             if want.is_some_and(|w| d.protocols & w == 0) {
                 continue;
             }
-            let description_starts = match starts {
-                Some(starts) => {
-                    let s = starts[i];
-                    // A required word no word of the document starts like can still be a
-                    // fragment inside the name; nothing else can match it.
-                    let hopeless =
-                        words
-                            .iter()
-                            .zip(&optional)
-                            .zip(&bits)
-                            .any(|((w, &opt), &bit)| {
-                                !opt && s.name & bit == 0
-                                    && s.description & bit == 0
-                                    && !(w.len() >= 3
-                                        && contains_ignore_case(d.name.as_bytes(), w.as_bytes()))
-                            });
-                    if hopeless {
-                        continue;
-                    }
-                    s.description
-                }
-                None => u64::MAX,
-            };
+            let (name_starts, description_starts) = d.starts;
+            // A required word no word of the document starts like can still be a fragment
+            // inside the name; nothing else can match it.
+            let hopeless = words
+                .iter()
+                .zip(&optional)
+                .zip(&bits)
+                .zip(&word_letters)
+                .any(|(((w, &opt), &bit), &wanted)| {
+                    !opt && name_starts & bit == 0
+                        && description_starts & bit == 0
+                        && !(w.len() >= 3
+                            && d.name_letters & wanted == wanted
+                            && contains_ignore_case(d.name.as_bytes(), w.as_bytes()))
+                });
+            if hopeless {
+                continue;
+            }
             if let Some(score) = score_doc(
                 words,
                 &optional,
@@ -655,13 +574,6 @@ fn token_match(word: &[u8], token: &[u8], in_name: bool) -> i64 {
         return INFIX;
     }
     0
-}
-
-/// Tokens of a text: maximal runs of ASCII letters and digits (bytes >= 0x80 count as letters).
-fn tokens(text: &str) -> impl Iterator<Item = &[u8]> {
-    text.as_bytes()
-        .split(|b| !(b.is_ascii_alphanumeric() || *b >= 0x80))
-        .filter(|t| !t.is_empty())
 }
 
 /// Score one document, or `None` when a required word matches nowhere in it. `bits` holds each
