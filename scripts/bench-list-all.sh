@@ -72,7 +72,7 @@ done
 expected=$((2 * CONNECTIONS + ${#holders[@]}))
 listed=0
 for pid in "${holders[@]}"; do
-    n=$("$bin" list --all --json --pid "$pid" | grep -c '"local_port"')
+    n=$("$bin" list --all --json --pid "$pid" | grep -o '"local_port"' | wc -l)
     listed=$((listed + n))
 done
 total=$(ss -tan | tail -n +2 | wc -l)

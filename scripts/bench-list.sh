@@ -45,7 +45,7 @@ until grep -qx ready "$tmp/held"; do
 done
 
 # Correctness first: every socket the helper holds is listed, with the helper's pid.
-listed=$("$bin" list --json --pid "$holder" | grep -c '"local_port"')
+listed=$("$bin" list --json --pid "$holder" | grep -o '"local_port"' | wc -l)
 expected=$((TCP + UDP))
 echo "portscope lists $listed sockets for pid $holder (expected $expected)"
 [ "$listed" -eq "$expected" ] || { echo "MISMATCH" >&2; exit 1; }

@@ -227,18 +227,34 @@ pub fn utc(epoch: u64) -> String {
 /// It also lays the JSON out as serde_json's pretty printer does (two spaces a level), but
 /// writes each line break and its indentation in one call: a `list --json` of 10,000 sockets
 /// starts over a million lines, and one write per level of each was a fifth of its time.
+///
+/// Compact (serde_json's compact layout, one line) when asked: what a pipe or a log shipper
+/// reads.
 #[derive(Default)]
 pub struct SafeJsonFormatter {
     depth: usize,
     has_value: bool,
+    compact: bool,
 }
 
 /// A comma, a line break, and the most indentation written in one piece.
 const BREAK: &[u8] = b",\n                                                                ";
 
 impl SafeJsonFormatter {
-    /// `,\n` (or `\n` for the first item) and the current indentation.
+    /// The compact layout: no line breaks, no spaces.
+    pub fn compact() -> SafeJsonFormatter {
+        SafeJsonFormatter {
+            compact: true,
+            ..SafeJsonFormatter::default()
+        }
+    }
+
+    /// `,\n` (or `\n` for the first item) and the current indentation; `,` alone (or nothing)
+    /// when compact.
     fn new_line<W: ?Sized + io::Write>(&self, w: &mut W, first: bool) -> io::Result<()> {
+        if self.compact {
+            return if first { Ok(()) } else { w.write_all(b",") };
+        }
         let start = usize::from(first);
         let mut spaces = 2 * self.depth;
         let most = BREAK.len() - 2;
@@ -258,7 +274,7 @@ impl SafeJsonFormatter {
 
     fn close<W: ?Sized + io::Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
         self.depth = self.depth.saturating_sub(1);
-        if self.has_value {
+        if self.has_value && !self.compact {
             self.new_line(w, true)?;
         }
         w.write_all(bracket)
@@ -328,7 +344,7 @@ impl serde_json::ser::Formatter for SafeJsonFormatter {
         self.new_line(w, first)
     }
     fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        w.write_all(b": ")
+        w.write_all(if self.compact { b":" } else { b": " })
     }
     fn end_object_value<W: ?Sized + io::Write>(&mut self, _: &mut W) -> io::Result<()> {
         self.has_value = true;
@@ -336,12 +352,30 @@ impl serde_json::ser::Formatter for SafeJsonFormatter {
     }
 }
 
-/// Write `value` as pretty JSON through [`SafeJsonFormatter`], with a trailing newline.
+/// Write `value` as JSON through [`SafeJsonFormatter`], with a trailing newline: indented for a
+/// person when standard output is a terminal, compact (one line) when it goes to a pipe or a
+/// file, where a program reads it (`| jq .` indents it again). On a server with 10,000 sockets
+/// the indentation was a third of `list --json`'s bytes.
 pub fn write_json<W: io::Write, T: serde::Serialize + ?Sized>(
-    mut writer: W,
+    writer: W,
     value: &T,
 ) -> io::Result<()> {
-    let mut ser = serde_json::Serializer::with_formatter(&mut writer, SafeJsonFormatter::default());
+    use std::io::IsTerminal;
+    let layout = if io::stdout().is_terminal() {
+        SafeJsonFormatter::default()
+    } else {
+        SafeJsonFormatter::compact()
+    };
+    write_json_as(writer, value, layout)
+}
+
+/// [`write_json`] in the given layout.
+pub fn write_json_as<W: io::Write, T: serde::Serialize + ?Sized>(
+    mut writer: W,
+    value: &T,
+    layout: SafeJsonFormatter,
+) -> io::Result<()> {
+    let mut ser = serde_json::Serializer::with_formatter(&mut writer, layout);
     value.serialize(&mut ser).map_err(io::Error::from)?; // keeps an io error's kind (BrokenPipe)
     writer.write_all(b"\n")
 }
@@ -351,7 +385,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn json_is_laid_out_as_serde_json_pretty_prints_it() {
+    fn json_is_laid_out_as_serde_json_lays_it_out() {
         // Empty and nested containers, and nesting deeper than one piece of indentation holds.
         let mut deep = serde_json::json!({"leaf": [1, {}, []]});
         for i in 0..40 {
@@ -364,8 +398,12 @@ mod tests {
             deep,
         ] {
             let mut ours = Vec::new();
-            write_json(&mut ours, &value).unwrap();
+            write_json_as(&mut ours, &value, SafeJsonFormatter::default()).unwrap();
             let theirs = serde_json::to_string_pretty(&value).unwrap() + "\n";
+            assert_eq!(String::from_utf8(ours).unwrap(), theirs);
+            let mut ours = Vec::new();
+            write_json_as(&mut ours, &value, SafeJsonFormatter::compact()).unwrap();
+            let theirs = serde_json::to_string(&value).unwrap() + "\n";
             assert_eq!(String::from_utf8(ours).unwrap(), theirs);
         }
     }

@@ -34,19 +34,6 @@ struct Event<'a> {
     changes: &'a [ChangeKind],
 }
 
-/// serde_json's compact layout, with the project's escaping of hidden characters in strings.
-struct CompactSafe(crate::text::SafeJsonFormatter);
-
-impl serde_json::ser::Formatter for CompactSafe {
-    fn write_string_fragment<W: ?Sized + io::Write>(
-        &mut self,
-        writer: &mut W,
-        fragment: &str,
-    ) -> io::Result<()> {
-        self.0.write_string_fragment(writer, fragment)
-    }
-}
-
 fn rfc3339(epoch: u64) -> String {
     // text::utc writes `2026-11-21 23:45:07 UTC`.
     crate::text::utc(epoch)
@@ -76,7 +63,7 @@ fn emit(
     };
     let mut ser = serde_json::Serializer::with_formatter(
         &mut *out,
-        CompactSafe(crate::text::SafeJsonFormatter::default()),
+        crate::text::SafeJsonFormatter::compact(),
     );
     ev.serialize(&mut ser).map_err(io::Error::from)?;
     out.write_all(b"\n")?;
