@@ -179,15 +179,16 @@ fn print_marked(
     // What is listed, with its flags, first; each row is then made as it is printed. A row is
     // hundreds of bytes, and a load balancer's 40,000 of them at once were most of a listing's
     // memory (a table still needs them all, for its column widths).
+    candidates.retain(|s| {
+        !by_label || {
+            let label = s.netns.as_ref().map(|ns| facts.namespace_label(ns));
+            namespaces.admits(s.netns.as_ref(), label.as_deref())
+        }
+    });
+    let flags = assessor.flags_each(&candidates);
     let listed: Vec<(&Socket, Vec<Flag>)> = candidates
         .into_iter()
-        .filter(|s| {
-            !by_label || {
-                let label = s.netns.as_ref().map(|ns| facts.namespace_label(ns));
-                namespaces.admits(s.netns.as_ref(), label.as_deref())
-            }
-        })
-        .map(|s| (s, assessor.flags(s)))
+        .zip(flags)
         .filter(|(s, flags)| {
             filter.matches(s, registry.service_name(s.local_port, s.protocol), flags)
         })

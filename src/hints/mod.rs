@@ -606,23 +606,13 @@ impl<'r, 's> Assessor<'r, 's> {
     /// over two threads: the machines this runs on have two cores at least, and for 10,000
     /// sockets this pass would otherwise dominate a refresh.
     pub fn flags_all(&self) -> Vec<Vec<Flag>> {
-        let run = |sockets: &[Socket]| -> Vec<Vec<Flag>> {
-            sockets.iter().map(|s| self.flags(s)).collect()
-        };
-        let sockets = &self.snapshot.sockets;
-        if sockets.len() < PARALLEL_FROM {
-            return run(sockets);
-        }
-        let (first, second) = sockets.split_at(sockets.len() / 2);
-        std::thread::scope(|scope| {
-            let rest = scope.spawn(|| run(second));
-            let mut all = run(first);
-            all.extend(
-                rest.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            );
-            all
-        })
+        over_two_threads(&self.snapshot.sockets, |s| self.flags(s))
+    }
+
+    /// The flags of each of `sockets` (the snapshot's), in their order, split over two threads
+    /// as [`Assessor::flags_all`] is: what `list` shows of its rows.
+    pub fn flags_each(&self, sockets: &[&Socket]) -> Vec<Vec<Flag>> {
+        over_two_threads(sockets, |s| self.flags(s))
     }
 
     /// The flags of every socket, as [`Assessor::flags_all`] gives them, reusing those of the
@@ -751,6 +741,25 @@ pub fn worst(flags: &[Flag]) -> Option<Severity> {
 
 /// Below this many sockets, a second thread costs more than it saves.
 const PARALLEL_FROM: usize = 2_000;
+
+/// `each` of `items` in order; from [`PARALLEL_FROM`] items on, the second half on a thread of
+/// its own.
+fn over_two_threads<T: Sync, R: Send>(items: &[T], each: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let run = |part: &[T]| -> Vec<R> { part.iter().map(&each).collect() };
+    if items.len() < PARALLEL_FROM {
+        return run(items);
+    }
+    let (first, second) = items.split_at(items.len() / 2);
+    std::thread::scope(|scope| {
+        let rest = scope.spawn(|| run(second));
+        let mut all = run(first);
+        all.extend(
+            rest.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        );
+        all
+    })
+}
 
 fn socket_facts<'a, 'r>(
     registry: &'r Registry,
