@@ -2160,12 +2160,12 @@ mod tests {
             e(10000, false),
             e(0, true),
         ];
-        let got: Vec<Val> = intervals(&port, &elems)
-            .into_iter()
-            .map(|(v, _)| v)
-            .collect();
+        // The values of the intervals a set's elements make, without their verdicts.
+        let values = |key: &Key, elems: &[Elem]| -> Vec<Val> {
+            intervals(key, elems).into_iter().map(|(v, _)| v).collect()
+        };
         assert_eq!(
-            got,
+            values(&port, &elems),
             vec![
                 Val::Num(10000),
                 Val::Range(Box::new(Val::Num(20000)), Box::new(Val::Num(20100)))
@@ -2196,12 +2196,8 @@ mod tests {
             a([172, 16, 0, 10], true),
             a([192, 168, 1, 5], false),
         ];
-        let got: Vec<Val> = intervals(&addr, &elems)
-            .into_iter()
-            .map(|(v, _)| v)
-            .collect();
         assert_eq!(
-            got,
+            values(&addr, &elems),
             vec![
                 Val::Prefix("10.1.0.0".into(), 16),
                 Val::Range(

@@ -71,8 +71,7 @@ pub(super) fn exe_not_packaged<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
         Some((o, o.exe.as_deref()?))
     })?;
     Some(Finding::new(Severity::Warning, move || {
-        let mut next_steps = next_steps::fingerprint_exe(o.pid);
-        next_steps.extend(next_steps::inspect_process(o));
+        let next_steps = next_steps::examine_executable(o);
         Text {
             title: format!(
                 "\"{}\" (pid {}) runs {exe}, which no package installed",

@@ -336,6 +336,14 @@ pub fn capabilities(pid: u32) -> Vec<NextStep> {
     }
 }
 
+/// What to run about a suspicious executable: fingerprint the running file, then look at the
+/// process.
+pub fn examine_executable(o: &Owner) -> Vec<NextStep> {
+    let mut steps = fingerprint_exe(o.pid);
+    steps.extend(inspect_process(o));
+    steps
+}
+
 /// How to keep a copy of and fingerprint an executable that may be gone from disk.
 pub fn fingerprint_exe(pid: u32) -> Vec<NextStep> {
     if cfg!(target_os = "linux") {

@@ -833,8 +833,7 @@ pub(super) fn exe_deleted<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
     let o = f.socket.owners.iter().find(|o| o.exe_deleted)?;
     let exe = o.exe.clone().unwrap_or_default();
     Some(Finding::new(Severity::Warning, move || {
-        let mut next_steps = next_steps::fingerprint_exe(o.pid);
-        next_steps.extend(next_steps::inspect_process(o));
+        let next_steps = next_steps::examine_executable(o);
         Text {
             title: format!("Executable of {} was deleted", who(o)),
             why: format!(
@@ -862,8 +861,7 @@ fn owner_exe_under<'a>(f: &'a SocketFacts, dirs: &[&str]) -> Option<(&'a Owner, 
 pub(super) fn exe_in_temp_dir<'x>(f: &'x SocketFacts) -> Option<Finding<'x>> {
     let (o, exe) = owner_exe_under(f, TEMP_DIRS)?;
     Some(Finding::new(Severity::Alert, move || {
-        let mut next_steps = next_steps::fingerprint_exe(o.pid);
-        next_steps.extend(next_steps::inspect_process(o));
+        let next_steps = next_steps::examine_executable(o);
         Text {
             title: format!("{} runs from a temporary directory", who(o)),
             why: format!(
@@ -1125,8 +1123,7 @@ pub(super) fn name_claims_kernel_thread<'x>(f: &'x SocketFacts) -> Option<Findin
         None => "its executable could not be read".to_string(),
     };
     Some(Finding::new(Severity::Alert, move || {
-        let mut next_steps = next_steps::fingerprint_exe(o.pid);
-        next_steps.extend(next_steps::inspect_process(o));
+        let next_steps = next_steps::examine_executable(o);
         Text {
             title: format!(
                 "pid {} holds a socket under the kernel-thread name \"{claimed}\"",
