@@ -18,16 +18,11 @@ use std::process::Command;
 use portscope::facts::{
     Depth, Fact, FactsCache, Integrity, Manager, Place, Provenance, Roots, Runtime,
 };
-use portscope::sockets::{CollectOptions, Collector, Owner, SystemCollector};
+use portscope::sockets::Owner;
 
 /// The listener's owner record, as the collector reads it.
 fn owner_of(listener: &Listener) -> Owner {
-    let snapshot = SystemCollector::new(CollectOptions {
-        host_namespace_only: true,
-        ..CollectOptions::default()
-    })
-    .collect()
-    .unwrap();
+    let snapshot = support::python::host_snapshot();
     snapshot
         .sockets
         .iter()

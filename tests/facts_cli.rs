@@ -473,7 +473,6 @@ fn a_wrong_digest_is_a_modified_binary_in_the_detail_and_the_hints() {
     use portscope::facts::{Depth, FactsCache, Roots};
     use portscope::hints::{Assessor, Severity};
     use portscope::report::{self, Item, Tone};
-    use portscope::sockets::{CollectOptions, Collector, SystemCollector};
     if !debian_python() {
         return;
     }
@@ -486,12 +485,7 @@ fn a_wrong_digest_is_a_modified_binary_in_the_detail_and_the_hints() {
         PYTHON,
         &format!("0123456789abcdef0123456789abcdef  {recorded}\n"),
     );
-    let snapshot = SystemCollector::new(CollectOptions {
-        host_namespace_only: true,
-        ..CollectOptions::default()
-    })
-    .collect()
-    .unwrap();
+    let snapshot = support::python::host_snapshot();
     let socket = snapshot
         .sockets
         .iter()
@@ -542,18 +536,12 @@ fn a_wrong_digest_is_a_modified_binary_in_the_detail_and_the_hints() {
 fn the_explorers_detail_pane_shows_facts_and_asks_for_the_deeper_ones() {
     use portscope::facts::{Depth, FactsCache, FactsTable, Roots};
     use portscope::report::Item;
-    use portscope::sockets::{CollectOptions, Collector, SystemCollector};
     use portscope::tui::{Action, App, Refresh};
     if !debian_python() {
         return;
     }
     let l = Listener::start(Path::new(PYTHON), LISTEN);
-    let mut snapshot = SystemCollector::new(CollectOptions {
-        host_namespace_only: true,
-        ..CollectOptions::default()
-    })
-    .collect()
-    .unwrap();
+    let mut snapshot = support::python::host_snapshot();
     // Only our listener, so the selection is ours whatever else listens here.
     snapshot
         .sockets

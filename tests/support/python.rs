@@ -66,3 +66,15 @@ pub fn debian_python() -> bool {
     }
     ok
 }
+
+/// This host's own network namespace as the collector sees it now (other namespaces left out,
+/// so a test's listener is found without sweeping a busy host's containers).
+pub fn host_snapshot() -> portscope::sockets::Snapshot {
+    use portscope::sockets::{CollectOptions, Collector, SystemCollector};
+    SystemCollector::new(CollectOptions {
+        host_namespace_only: true,
+        ..CollectOptions::default()
+    })
+    .collect()
+    .expect("collect this host's sockets")
+}
