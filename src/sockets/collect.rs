@@ -625,6 +625,7 @@ mod linux {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sockets::Protocol;
 
     fn error_of(json: &str) -> String {
         match FixtureCollector::from_json(json.as_bytes(), "snap.json") {
@@ -662,16 +663,25 @@ mod tests {
         );
         let mut warnings = Vec::new();
         let dumped = linux::list_sockets(options, 0, &mut warnings).unwrap();
-        assert!(dumped.iter().any(|k| k.local_port == closed_port));
+        // Sockets are told apart by inode: on a busy host another process may hold the same
+        // port number over UDP, or bind the closed one's port again over TCP.
+        let inode_on = |port| {
+            dumped
+                .iter()
+                .find(|k| k.protocol == Protocol::Tcp && k.local_port == port)
+                .map(|k| k.inode)
+                .expect("our listener in the dump")
+        };
+        let (kept_inode, closed_inode) = (inode_on(kept_port), inode_on(closed_port));
         drop(closed);
         let snapshot = linux::Live::default()
             .attach_owners(dumped, options, 0, warnings)
             .unwrap();
-        let on = |port| snapshot.sockets.iter().find(|s| s.local_port == port);
-        let ours = on(kept_port).expect("the open listener");
+        let with = |inode| snapshot.sockets.iter().find(|s| s.inode == inode);
+        let ours = with(kept_inode).expect("the open listener");
         assert_eq!(ours.owners[0].pid, std::process::id());
         assert_eq!(
-            on(closed_port),
+            with(closed_inode),
             None,
             "a socket that closed before the owner scan is gone, not the kernel's"
         );
