@@ -34,8 +34,8 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> CmdResult {
             Some(Marker::new(expected))
         }
     };
-    let (old, old_facts) = loaded(super::view::load(old)?);
-    let (new, new_facts) = loaded(super::view::load(new)?);
+    let (old, new) = load_both(old, new);
+    let ((old, old_facts), (new, new_facts)) = (loaded(old?), loaded(new?));
     let registry = ctx.registry()?;
     let mut changes = changes_with(&registry, &old, &new, &old_facts, &new_facts);
     let left_out = marker
@@ -82,6 +82,29 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> CmdResult {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    })
+}
+
+/// Both snapshots, read and parsed side by side: for two of 100,000 listeners each, parsing is
+/// most of what `diff` does. (Errors are reported old first, as when they were read in turn.)
+fn load_both(
+    old: &std::path::Path,
+    new: &std::path::Path,
+) -> (
+    Result<crate::sockets::FixtureCollector, Failure>,
+    Result<crate::sockets::FixtureCollector, Failure>,
+) {
+    if old.as_os_str() == "-" && new.as_os_str() == "-" {
+        // Both from standard input: the first takes it all, as it always did.
+        return (super::view::load(old), super::view::load(new));
+    }
+    std::thread::scope(|scope| {
+        let old = scope.spawn(|| super::view::load(old));
+        let new = super::view::load(new);
+        let old = old
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (old, new)
     })
 }
 
@@ -204,9 +227,22 @@ struct Drift<'r, 's> {
 
 impl<'r, 's> Drift<'r, 's> {
     fn new(registry: &'r Registry, old: &'s Snapshot, new: &'s Snapshot) -> Self {
+        // Each assessor indexes its snapshot: for big ones, side by side.
+        let (before, after) = if old.sockets.len() + new.sockets.len() < 2_000 {
+            (Assessor::new(registry, old), Assessor::new(registry, new))
+        } else {
+            std::thread::scope(|scope| {
+                let before = scope.spawn(|| Assessor::new(registry, old));
+                let after = Assessor::new(registry, new);
+                let before = before
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (before, after)
+            })
+        };
         Drift {
-            before: Assessor::new(registry, old),
-            after: Assessor::new(registry, new),
+            before,
+            after,
             host_differs: !hints::same_host_inputs(&old.host, &new.host),
             facts: None,
         }
@@ -234,21 +270,35 @@ impl NewHints for Drift<'_, '_> {
     }
 
     fn new_hints(&mut self, before: &Socket, after: &Socket) -> Vec<String> {
-        hint_ids(&self.after, after)
-            .difference(&hint_ids(&self.before, before))
-            .map(|id| id.to_string())
+        new_ids(self.before.flags(before), self.after.flags(after))
+    }
+
+    /// Each snapshot's listeners flagged in one go, which splits a big batch over two threads.
+    fn new_hints_each(&mut self, pairs: &[(&Socket, &Socket)]) -> Vec<Vec<String>> {
+        let (before, after): (Vec<&Socket>, Vec<&Socket>) = pairs.iter().copied().unzip();
+        let before = self.before.flags_each(&before);
+        let after = self.after.flags_each(&after);
+        before
+            .into_iter()
+            .zip(after)
+            .map(|(b, a)| new_ids(b, a))
             .collect()
     }
 }
 
-/// The ids of the hints that fire for `socket`. Rules about time ("started recently") say
-/// nothing about drift between two snapshots.
-fn hint_ids(assessor: &Assessor, socket: &Socket) -> BTreeSet<&'static str> {
-    assessor
-        .flags(socket)
-        .into_iter()
-        .map(|f| f.id)
-        .filter(|id| !hints::CLOCK_RULES.contains(id))
+/// The ids of the hints among `after` that are not among `before`, sorted. Rules about time
+/// ("started recently") say nothing about drift between two snapshots.
+fn new_ids(before: Vec<hints::Flag>, after: Vec<hints::Flag>) -> Vec<String> {
+    let ids = |flags: Vec<hints::Flag>| -> BTreeSet<&'static str> {
+        flags
+            .into_iter()
+            .map(|f| f.id)
+            .filter(|id| !hints::CLOCK_RULES.contains(id))
+            .collect()
+    };
+    ids(after)
+        .difference(&ids(before))
+        .map(|id| id.to_string())
         .collect()
 }
 

@@ -103,6 +103,11 @@ pub trait NewHints {
     fn holder_changes(&self, _before: &Socket, _after: &Socket) -> Vec<ChangeKind> {
         Vec::new()
     }
+    /// [`NewHints::new_hints`] of each pair, in order: `diff` asks about all of them at once,
+    /// so that an implementation can split the work (over threads, say).
+    fn new_hints_each(&mut self, pairs: &[(&Socket, &Socket)]) -> Vec<Vec<String>> {
+        pairs.iter().map(|(b, a)| self.new_hints(b, a)).collect()
+    }
 }
 
 /// Compare owners and binds only (what `watch` reports; each event carries its hints anyway).
@@ -120,21 +125,50 @@ impl NewHints for NoHints {
 /// The listeners of a snapshot by index into `sockets`, sorted by protocol, port and address;
 /// the sort is stable, so sockets with one key keep their snapshot order.
 fn sorted_listeners(s: &Snapshot) -> Vec<usize> {
-    // The keys are copied out first: sorting 100,000 indices by keys read through them spent
-    // its time waiting on memory. The index breaks ties, which keeps snapshot order.
-    let mut keyed: Vec<((Protocol, u16, IpAddr), usize)> = s
+    // The keys are copied out first, as plain integers: sorting 100,000 indices by keys read
+    // through them spent its time waiting on memory, and comparing `IpAddr`s branching on
+    // their kind. The index breaks ties, which keeps snapshot order.
+    let mut keyed: Vec<(u32, u128, u32)> = s
         .sockets
         .iter()
         .enumerate()
         .filter(|(_, s)| s.state.is_listener())
-        .map(|(i, s)| (slot_and_addr(s), i))
+        .map(|(i, s)| {
+            let (slot, addr) = sort_key(s);
+            (slot, addr, i as u32)
+        })
         .collect();
     keyed.sort_unstable();
-    keyed.into_iter().map(|(_, i)| i).collect()
+    keyed.into_iter().map(|(_, _, i)| i as usize).collect()
 }
 
-fn slot_and_addr(s: &Socket) -> (Protocol, u16, IpAddr) {
-    (s.protocol, s.local_port, s.local_addr)
+/// `(protocol, port, address)` as integers that sort as the tuple does: the protocol, the port
+/// and the address's kind (IPv4 before IPv6, as `IpAddr` orders them) in the first, the address
+/// in the second.
+fn sort_key(s: &Socket) -> (u32, u128) {
+    let (v6, addr) = match s.local_addr {
+        IpAddr::V4(a) => (0, u128::from(u32::from(a))),
+        IpAddr::V6(a) => (1, u128::from(a)),
+    };
+    let slot = (s.protocol as u32) << 17 | u32::from(s.local_port) << 1 | v6;
+    (slot, addr)
+}
+
+/// The sorted listeners of both snapshots; of big ones, on two threads.
+fn sorted_both(old: &Snapshot, new: &Snapshot) -> (Vec<usize>, Vec<usize>) {
+    // Below this many sockets a thread costs more than it saves.
+    const ON_TWO_THREADS: usize = 2_000;
+    if old.sockets.len() + new.sockets.len() < ON_TWO_THREADS {
+        return (sorted_listeners(old), sorted_listeners(new));
+    }
+    std::thread::scope(|scope| {
+        let before = scope.spawn(|| sorted_listeners(old));
+        let after = sorted_listeners(new);
+        let before = before
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (before, after)
+    })
 }
 
 fn slot(s: &Socket) -> (Protocol, u16) {
@@ -188,7 +222,7 @@ pub(crate) fn diff_asking_every_pair(
 }
 
 fn compare(old: &Snapshot, new: &Snapshot, hints: &mut dyn NewHints, every_pair: bool) -> Changes {
-    let (before, after) = (sorted_listeners(old), sorted_listeners(new));
+    let (before, after) = sorted_both(old, new);
     let (mut before_taken, mut after_taken) = (vec![false; before.len()], vec![false; after.len()]);
     let ask_all = every_pair || hints.host_differs();
     // (old index, new index, whether to ask for new hints). Pairs on the same address come
@@ -252,7 +286,9 @@ fn compare(old: &Snapshot, new: &Snapshot, hints: &mut dyn NewHints, every_pair:
         apos = aend;
     }
 
-    let mut changes = Changes::default();
+    // What differs in each pair but its hints, and which pairs to ask about.
+    let mut found: Vec<(usize, usize, Vec<ChangeKind>)> = Vec::new();
+    let mut asked: Vec<usize> = Vec::new();
     for (bi, ai, ask) in exact.into_iter().chain(moved) {
         let (b, a) = (&old.sockets[bi], &new.sockets[ai]);
         let mut what = Vec::new();
@@ -295,19 +331,31 @@ fn compare(old: &Snapshot, new: &Snapshot, hints: &mut dyn NewHints, every_pair:
         let ask = ask || !held.is_empty();
         what.extend(held);
         if ask {
-            let ids = hints.new_hints(b, a);
-            if !ids.is_empty() {
-                what.push(ChangeKind::NewHints { ids });
-            }
+            asked.push(found.len());
         }
-        if !what.is_empty() {
-            changes.changed.push(Change {
-                before: b.clone(),
-                after: a.clone(),
-                what,
-            });
+        if ask || !what.is_empty() {
+            found.push((bi, ai, what));
         }
     }
+    // The hints, of every pair asked about at once.
+    let pairs: Vec<(&Socket, &Socket)> = asked
+        .iter()
+        .map(|&f| (&old.sockets[found[f].0], &new.sockets[found[f].1]))
+        .collect();
+    for (&f, ids) in asked.iter().zip(hints.new_hints_each(&pairs)) {
+        if !ids.is_empty() {
+            found[f].2.push(ChangeKind::NewHints { ids });
+        }
+    }
+    let changed = found
+        .into_iter()
+        .filter(|(_, _, what)| !what.is_empty())
+        .map(|(bi, ai, what)| Change {
+            before: old.sockets[bi].clone(),
+            after: new.sockets[ai].clone(),
+            what,
+        })
+        .collect();
     let unpaired = |order: &[usize], taken: &[bool], snapshot: &Snapshot| -> Vec<Socket> {
         order
             .iter()
@@ -316,9 +364,11 @@ fn compare(old: &Snapshot, new: &Snapshot, hints: &mut dyn NewHints, every_pair:
             .map(|(&i, _)| snapshot.sockets[i].clone())
             .collect()
     };
-    changes.opened = unpaired(&after, &after_taken, new);
-    changes.closed = unpaired(&before, &before_taken, old);
-    changes
+    Changes {
+        opened: unpaired(&after, &after_taken, new),
+        closed: unpaired(&before, &before_taken, old),
+        changed,
+    }
 }
 
 /// The programs holding a socket, as "name (exe)", sorted and unique.
@@ -631,8 +681,10 @@ mod tests {
 
     fn arbitrary_listener() -> impl proptest::strategy::Strategy<Value = Socket> {
         use proptest::prelude::*;
-        (any::<bool>(), 0u8..3, 20u16..24, 0u32..3).prop_map(|(udp, addr, port, who)| {
-            let addr = ["127.0.0.1", "0.0.0.0", "10.0.0.1"][usize::from(addr)];
+        (any::<bool>(), 0u8..6, 20u16..24, 0u32..3).prop_map(|(udp, addr, port, who)| {
+            // IPv6 too: the index orders addresses of both kinds as `IpAddr` does.
+            let addr =
+                ["127.0.0.1", "0.0.0.0", "10.0.0.1", "::", "::1", "fe80::1"][usize::from(addr)];
             let names = ["sshd", "nginx", "nc"];
             let proto = if udp { Protocol::Udp } else { Protocol::Tcp };
             listener(

@@ -30,6 +30,7 @@ pub mod portable;
 pub mod procfs;
 #[cfg(target_os = "linux")]
 mod procnet;
+mod sharing;
 
 pub use collect::{CollectError, CollectOptions, Collector, FixtureCollector, SystemCollector};
 #[cfg(target_os = "linux")]
@@ -222,7 +223,7 @@ pub struct Socket {
     #[serde(default)]
     pub uid: Option<u32>,
     /// The user owning `uid`: one copy per user, shared by that user's sockets.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "sharing::user")]
     pub user: Option<Arc<str>>,
     /// The network namespace it lives in, when that is not the collector's own (the host view).
     #[serde(default)]
@@ -339,9 +340,16 @@ pub struct Owner {
 /// shared between every socket with the same holders, so the 20,000 connections of one server
 /// point at one copy of its details instead of 20,000. Serialised as a plain list. Build one
 /// with `vec![owner].into()`; changing it through `&mut` copies it first when shared.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct Owners(Arc<[Owner]>);
+
+/// A plain list; parsing a snapshot file shares equal lists (see [`sharing`]).
+impl<'de> Deserialize<'de> for Owners {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Owners, D::Error> {
+        sharing::owners(d)
+    }
+}
 
 impl std::ops::Deref for Owners {
     type Target = [Owner];
