@@ -1049,7 +1049,11 @@ impl<'r> App<'r> {
                 Some(old) if old.vanished_at.is_none() => {
                     let stops_being_new =
                         old.first_seen > 1 && generation == old.first_seen + AGE_REFRESHES;
-                    changed |= stops_being_new || old_socket(&old) != socket || old.flags != flags;
+                    // Once something changed, the rest need not be compared.
+                    changed = changed
+                        || stops_being_new
+                        || old_socket(&old) != socket
+                        || old.flags != flags;
                     old.first_seen
                 }
                 _ => {
