@@ -246,7 +246,7 @@ impl NewHints for Drift<'_, '_> {
 fn hint_ids(assessor: &Assessor, socket: &Socket) -> BTreeSet<&'static str> {
     assessor
         .flags(socket)
-        .into_iter()
+        .iter()
         .map(|f| f.id)
         .filter(|id| !hints::CLOCK_RULES.contains(id))
         .collect()
