@@ -111,7 +111,7 @@ fn a_connected_udp_socket_is_a_connection_not_a_listener() {
         socket.remote_port,
         Some(server.local_addr().unwrap().port())
     );
-    assert_eq!(socket.owners[0].pid, std::process::id());
+    assert!(socket.owners.iter().any(|o| o.pid == std::process::id()));
 }
 
 #[test]
@@ -171,10 +171,19 @@ fn a_listener_shared_with_a_child_lists_both_pids() {
     let _ = sleeper.kill();
     let _ = sleeper.wait();
     let socket = find(&snapshot, Protocol::Tcp, addr).expect("shared listener");
-    let mut expected = vec![std::process::id(), sleeper.id()];
-    expected.sort_unstable();
+    // Both holders; and, as above, perhaps a child another test is spawning, between its fork
+    // and exec, but no one else.
+    let me = std::process::id();
     let pids: Vec<u32> = socket.owners.iter().map(|o| o.pid).collect();
-    assert_eq!(pids, expected);
+    assert!(pids.contains(&me) && pids.contains(&sleeper.id()), "{pids:?}");
+    assert!(
+        socket
+            .owners
+            .iter()
+            .all(|o| o.pid == me || o.parent_pid == Some(me)),
+        "{:?}",
+        socket.owners
+    );
 }
 
 #[test]
@@ -221,7 +230,7 @@ fn refreshes_follow_new_and_closed_sockets_without_leaking_fds() {
     let second = UdpSocket::bind("127.0.0.1:0").unwrap();
     let snapshot = collector.collect().unwrap();
     let socket = find(&snapshot, Protocol::Udp, second.local_addr().unwrap()).expect("new socket");
-    assert_eq!(socket.owners[0].pid, std::process::id());
+    assert!(socket.owners.iter().any(|o| o.pid == std::process::id()));
 
     drop(first);
     // A child another test is spawning may hold a copy of it until its exec: allow a moment.
