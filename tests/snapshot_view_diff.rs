@@ -52,9 +52,14 @@ fn snapshot_to_a_file_is_versioned_complete_and_atomic() {
         .as_array()
         .unwrap()
         .iter()
-        .position(|s| s["local_port"] == port)
+        .position(|s| s["local_port"] == port && s["protocol"] == "tcp")
         .expect("our listener");
-    assert_eq!(v["sockets"][ours]["owners"][0]["pid"], std::process::id());
+    // Ours among its owners (a child another test spawns holds our fds between fork and exec).
+    assert!(v["sockets"][ours]["owners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|o| o["pid"] == std::process::id()));
     // Hints travel with the file, by socket index.
     assert!(v["hints"]
         .as_array()
@@ -68,6 +73,35 @@ fn snapshot_to_a_file_is_versioned_complete_and_atomic() {
         .collect();
     assert_eq!(names, [std::ffi::OsString::from("base.json")]);
     drop(listener);
+}
+
+#[test]
+fn a_snapshot_file_is_compact_even_when_run_from_a_terminal() {
+    use portable_pty::{native_pty_system, CommandBuilder, PtySize};
+    use std::io::Read;
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("snap.json");
+    let pair = native_pty_system()
+        .openpty(PtySize {
+            rows: 24,
+            cols: 80,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    let mut cmd = CommandBuilder::new(cargo_bin("portscope"));
+    cmd.args(["snapshot", "-o", file.to_str().unwrap()]);
+    let mut process = pair.slave.spawn_command(cmd).unwrap();
+    drop(pair.slave);
+    let mut reader = pair.master.try_clone_reader().unwrap();
+    let _ = reader.read_to_end(&mut Vec::new()); // ends with EIO once the program has exited
+    assert!(process.wait().unwrap().success());
+    // A file is for programs: one line, as when standard output is a pipe, not the terminal's
+    // indented layout.
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(text.lines().count(), 1, "{}", &text[..text.len().min(300)]);
+    serde_json::from_str::<Value>(&text).expect("valid JSON");
 }
 
 #[test]
