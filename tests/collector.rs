@@ -32,6 +32,21 @@ fn find(snapshot: &Snapshot, protocol: Protocol, addr: SocketAddr) -> Option<&So
     })
 }
 
+/// Every owner of `socket` is this test process or a child of it. Other tests spawn children
+/// meanwhile, and between fork and exec a child briefly holds copies of our fds, so it may show
+/// up as another owner; nobody else may.
+fn assert_held_by_us_alone(socket: &Socket) {
+    let me = std::process::id();
+    assert!(
+        socket
+            .owners
+            .iter()
+            .all(|o| o.pid == me || o.parent_pid == Some(me)),
+        "{:?}",
+        socket.owners
+    );
+}
+
 fn our_name() -> String {
     std::fs::read_to_string("/proc/self/comm")
         .unwrap()
@@ -75,19 +90,10 @@ fn our_own_listeners_are_found_with_our_pid_name_and_family() {
     for (protocol, addr, family, state) in cases {
         let socket = find(&snapshot, protocol, addr).unwrap_or_else(|| panic!("{addr} missing"));
         assert_eq!((socket.family, socket.state), (family, state), "{addr}");
-        // Other tests spawn children meanwhile; between fork and exec a child briefly holds
-        // copies of our fds, so it may show up as a second owner. Nobody else may.
         let me = std::process::id();
         let ours = socket.owners.iter().find(|o| o.pid == me).expect("our pid");
         assert_eq!(ours.name, our_name());
-        assert!(
-            socket
-                .owners
-                .iter()
-                .all(|o| o.pid == me || o.parent_pid == Some(me)),
-            "{addr}: {:?}",
-            socket.owners
-        );
+        assert_held_by_us_alone(socket);
         assert_eq!(socket.owner_unknown, None);
     }
 }
@@ -171,19 +177,12 @@ fn a_listener_shared_with_a_child_lists_both_pids() {
     let _ = sleeper.kill();
     let _ = sleeper.wait();
     let socket = find(&snapshot, Protocol::Tcp, addr).expect("shared listener");
-    // Both holders; and, as above, perhaps a child another test is spawning, between its fork
-    // and exec, but no one else.
-    let me = std::process::id();
     let pids: Vec<u32> = socket.owners.iter().map(|o| o.pid).collect();
-    assert!(pids.contains(&me) && pids.contains(&sleeper.id()), "{pids:?}");
     assert!(
-        socket
-            .owners
-            .iter()
-            .all(|o| o.pid == me || o.parent_pid == Some(me)),
-        "{:?}",
-        socket.owners
+        pids.contains(&std::process::id()) && pids.contains(&sleeper.id()),
+        "{pids:?}"
     );
+    assert_held_by_us_alone(socket); // the sleeper is our child
 }
 
 #[test]

@@ -37,8 +37,14 @@ fn listen(ns: &Netns, port: u16) -> Held {
         .spawn()
         .expect("start hold_sockets");
     let out = BufReader::new(child.stdout.take().expect("stdout"));
-    let ready = out.lines().map_while(Result::ok).any(|line| line == "ready");
-    assert!(ready, "hold_sockets could not bind port {port} in the namespace");
+    let ready = out
+        .lines()
+        .map_while(Result::ok)
+        .any(|line| line == "ready");
+    assert!(
+        ready,
+        "hold_sockets could not bind port {port} in the namespace"
+    );
     Held(child)
 }
 

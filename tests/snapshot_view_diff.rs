@@ -77,26 +77,11 @@ fn snapshot_to_a_file_is_versioned_complete_and_atomic() {
 
 #[test]
 fn a_snapshot_file_is_compact_even_when_run_from_a_terminal() {
-    use portable_pty::{native_pty_system, CommandBuilder, PtySize};
-    use std::io::Read;
-
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("snap.json");
-    let pair = native_pty_system()
-        .openpty(PtySize {
-            rows: 24,
-            cols: 80,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .unwrap();
-    let mut cmd = CommandBuilder::new(cargo_bin("portscope"));
-    cmd.args(["snapshot", "-o", file.to_str().unwrap()]);
-    let mut process = pair.slave.spawn_command(cmd).unwrap();
-    drop(pair.slave);
-    let mut reader = pair.master.try_clone_reader().unwrap();
-    let _ = reader.read_to_end(&mut Vec::new()); // ends with EIO once the program has exited
-    assert!(process.wait().unwrap().success());
+    let mut s = support::pty::start(&["snapshot", "-o", file.to_str().unwrap()], &[], 80, 24);
+    let status = s.wait_exit(std::time::Duration::from_secs(60));
+    assert!(status.is_some_and(|st| st.success()), "{}", s.screen());
     // A file is for programs: one line, as when standard output is a pipe, not the terminal's
     // indented layout.
     let text = std::fs::read_to_string(&file).unwrap();
