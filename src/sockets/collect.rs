@@ -159,7 +159,7 @@ mod linux {
 
     use super::{CollectError, CollectOptions};
     use crate::sockets::kernel::{state_mask, KernelSocket};
-    use crate::sockets::owners::{self, Holder, UserNames};
+    use crate::sockets::owners::{self, Holder, Holders, UserNames};
     use crate::sockets::procfs::{Clock, PidView, ProcFs};
     use crate::sockets::{
         netlink, netns, procnet, HostInfo, Owner, Owners, Protocol, Snapshot, Socket, UnknownOwner,
@@ -182,7 +182,7 @@ mod linux {
         proc: ProcFs,
         /// Socket inode → holding (pid, fd) pairs, from the last fd scan. An entry is trusted
         /// only while each pid still holds the socket at that fd (checked every refresh).
-        holders: HashMap<u64, Vec<Holder>>,
+        holders: HashMap<u64, Holders>,
         /// Inodes the last scan looked for and found no process holding.
         ownerless: HashSet<u64>,
         /// Inodes the last snapshot listed without an owner: they were there across a whole
@@ -496,7 +496,7 @@ mod linux {
         fn reason(
             &self,
             socket: &KernelSocket,
-            holders: &HashMap<u64, Vec<Holder>>,
+            holders: &HashMap<u64, Holders>,
         ) -> UnknownOwner {
             if socket.inode == 0 {
                 UnknownOwner::Kernel // TIME-WAIT and other orphans no file refers to
