@@ -493,11 +493,7 @@ mod linux {
     }
 
     impl Why {
-        fn reason(
-            &self,
-            socket: &KernelSocket,
-            holders: &HashMap<u64, Holders>,
-        ) -> UnknownOwner {
+        fn reason(&self, socket: &KernelSocket, holders: &HashMap<u64, Holders>) -> UnknownOwner {
             if socket.inode == 0 {
                 UnknownOwner::Kernel // TIME-WAIT and other orphans no file refers to
             } else if holders.contains_key(&socket.inode) {
