@@ -289,6 +289,19 @@ fn printable_ascii(bytes: &[u8]) -> bool {
         .fold(true, |ok, &b| ok & (b.wrapping_sub(0x20) < 0x5f))
 }
 
+impl SafeJsonFormatter {
+    /// The layout for standard output: indented on a terminal, compact otherwise (see
+    /// [`write_json`]).
+    pub fn for_stdout() -> SafeJsonFormatter {
+        use std::io::IsTerminal;
+        if io::stdout().is_terminal() {
+            SafeJsonFormatter::default()
+        } else {
+            SafeJsonFormatter::compact()
+        }
+    }
+}
+
 impl serde_json::ser::Formatter for SafeJsonFormatter {
     fn write_string_fragment<W: ?Sized + io::Write>(
         &mut self,
@@ -360,13 +373,7 @@ pub fn write_json<W: io::Write, T: serde::Serialize + ?Sized>(
     writer: W,
     value: &T,
 ) -> io::Result<()> {
-    use std::io::IsTerminal;
-    let layout = if io::stdout().is_terminal() {
-        SafeJsonFormatter::default()
-    } else {
-        SafeJsonFormatter::compact()
-    };
-    write_json_as(writer, value, layout)
+    write_json_as(writer, value, SafeJsonFormatter::for_stdout())
 }
 
 /// [`write_json`] in the given layout.

@@ -7,17 +7,45 @@
 
 mod support;
 
-use std::net::TcpListener;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::Output;
+use std::process::{Child, Output, Stdio};
 use std::time::Duration;
 
 use support::vnet::Netns;
 
 const BIN: &str = env!("CARGO_BIN_EXE_portscope");
 
-fn listen(ns: &Netns, port: u16) -> TcpListener {
-    ns.run(move || TcpListener::bind(("0.0.0.0", port)).expect("bind in the test namespace"))
+/// A listener on `port` in `ns`, held by a process of its own until dropped. Not by the test
+/// process: it spawns portscope for tests running beside this one, and a child between fork
+/// and exec holds copies of its parent's sockets, which a snapshot may catch as a second owner.
+struct Held(Child);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        drop(self.0.stdin.take()); // the holder closes its sockets and exits
+        let _ = self.0.wait();
+    }
+}
+
+fn listen(ns: &Netns, port: u16) -> Held {
+    let mut child = ns
+        .command(support::hold_sockets_path().to_str().expect("a UTF-8 path"))
+        .args(["--name", "marks-srv", "--tcp", &format!("0.0.0.0:{port}")])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start hold_sockets");
+    let out = BufReader::new(child.stdout.take().expect("stdout"));
+    let ready = out
+        .lines()
+        .map_while(Result::ok)
+        .any(|line| line == "ready");
+    assert!(
+        ready,
+        "hold_sockets could not bind port {port} in the namespace"
+    );
+    Held(child)
 }
 
 /// The binary inside `ns`, with a home and config dir of its own (no file of the user's is

@@ -200,6 +200,52 @@ fn a_listener_in_an_ip_netns_sandbox_is_collected_with_its_pid_and_namespace_nam
 }
 
 #[test]
+fn every_socket_of_other_namespaces_is_dumped_whether_they_hold_connections_or_not() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    // One namespace with connections (both ends held inside), one with a listener only, whose
+    // connection table is then not asked for.
+    let busy = Sandbox::new("conns");
+    let quiet = Sandbox::new("quiet");
+    let _pairs = hold_inside(&busy, &["--pairs", "3"]);
+    let listener = hold_inside(&quiet, &["--tcp", "127.0.0.1:0"]);
+    let (busy_ns, quiet_ns) = (busy.inode(), quiet.inode());
+    let found = discover(Path::new("/proc"), Path::new("/run/netns"));
+    let ours: Vec<_> = found
+        .others
+        .iter()
+        .filter(|ns| [busy_ns, quiet_ns].contains(&ns.tag.inode))
+        .cloned()
+        .collect();
+    assert_eq!(ours.len(), 2);
+    let dumped = dump_all(&ours, true);
+    let states_in = |inode: u64| -> Vec<(Protocol, u8)> {
+        let mut states: Vec<(Protocol, u8)> = dumped
+            .sockets
+            .iter()
+            .filter(|(_, tag)| tag.inode == inode)
+            .map(|(s, _)| (s.protocol, s.state))
+            .collect();
+        states.sort_by_key(|&(p, s)| (p.as_str(), s));
+        states
+    };
+    const ESTABLISHED: u8 = 1;
+    const LISTEN: u8 = 10;
+    let mut expected = vec![(Protocol::Tcp, ESTABLISHED); 6];
+    expected.push((Protocol::Tcp, LISTEN));
+    assert_eq!(states_in(busy_ns), expected, "{dumped:?}");
+    assert_eq!(states_in(quiet_ns), [(Protocol::Tcp, LISTEN)], "{dumped:?}");
+    let (quiet_socket, _) = dumped
+        .sockets
+        .iter()
+        .find(|(_, tag)| tag.inode == quiet_ns)
+        .unwrap();
+    assert_eq!(quiet_socket.local_port, listener.tcp[0].port());
+}
+
+#[test]
 fn a_namespace_that_disappears_mid_scan_is_recorded_not_fatal() {
     if !is_root() {
         eprintln!("skipped: needs root");

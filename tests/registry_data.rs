@@ -107,3 +107,40 @@ fn unassigned_runs_are_computed_from_the_data() {
     assert_eq!(reg.unassigned_run(50_000), None);
     assert_eq!(PortClass::of(50_000), PortClass::Dynamic);
 }
+
+#[test]
+fn every_port_s_run_and_table_name_follow_from_its_rows() {
+    // The listing asks these of every socket through shortcuts (whole empty bytes of the
+    // occupancy map, names read without building entries): they must agree with the rows.
+    let reg = registry();
+    for port in 0..=u16::MAX {
+        let class = PortClass::of(port);
+        let expected = (class != PortClass::Dynamic && !reg.is_occupied(port)).then(|| {
+            let bounds = class.range();
+            let mut run = PortRange {
+                start: port,
+                end: port,
+            };
+            while run.start > bounds.start && !reg.is_occupied(run.start - 1) {
+                run.start -= 1;
+            }
+            while run.end < bounds.end && !reg.is_occupied(run.end + 1) {
+                run.end += 1;
+            }
+            run
+        });
+        assert_eq!(reg.unassigned_run(port), expected, "port {port}");
+        for protocol in [Protocol::Tcp, Protocol::Udp] {
+            let first_named = reg
+                .by_port(port, Some(protocol))
+                .into_iter()
+                .map(|e| e.service)
+                .find(|s| !s.is_empty());
+            assert_eq!(
+                reg.service_name(port, protocol),
+                first_named,
+                "{port}/{protocol:?}"
+            );
+        }
+    }
+}

@@ -52,9 +52,14 @@ fn snapshot_to_a_file_is_versioned_complete_and_atomic() {
         .as_array()
         .unwrap()
         .iter()
-        .position(|s| s["local_port"] == port)
+        .position(|s| s["local_port"] == port && s["protocol"] == "tcp")
         .expect("our listener");
-    assert_eq!(v["sockets"][ours]["owners"][0]["pid"], std::process::id());
+    // Ours among its owners (a child another test spawns holds our fds between fork and exec).
+    assert!(v["sockets"][ours]["owners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|o| o["pid"] == std::process::id()));
     // Hints travel with the file, by socket index.
     assert!(v["hints"]
         .as_array()
@@ -68,6 +73,20 @@ fn snapshot_to_a_file_is_versioned_complete_and_atomic() {
         .collect();
     assert_eq!(names, [std::ffi::OsString::from("base.json")]);
     drop(listener);
+}
+
+#[test]
+fn a_snapshot_file_is_compact_even_when_run_from_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("snap.json");
+    let mut s = support::pty::start(&["snapshot", "-o", file.to_str().unwrap()], &[], 80, 24);
+    let status = s.wait_exit(std::time::Duration::from_secs(60));
+    assert!(status.is_some_and(|st| st.success()), "{}", s.screen());
+    // A file is for programs: one line, as when standard output is a pipe, not the terminal's
+    // indented layout.
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(text.lines().count(), 1, "{}", &text[..text.len().min(300)]);
+    serde_json::from_str::<Value>(&text).expect("valid JSON");
 }
 
 #[test]

@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::{CmdResult, Context, Failure};
 use crate::cli::CheckArgs;
 use crate::facts::{Depth, FactsCache, Roots};
-use crate::hints::{Assessor, Flag};
+use crate::hints::{Assessor, Flags};
 use crate::policy::{Expected, Fact, ListenerFacts, Marker, Verdicts};
 use crate::sockets::{Snapshot, Socket};
 use crate::text::escape;
@@ -36,7 +36,7 @@ struct Unexpected<'a> {
     process: Option<&'a str>,
     exe: Option<&'a str>,
     owner_unknown: Option<crate::sockets::UnknownOwner>,
-    hints: Vec<Flag>,
+    hints: Flags,
     /// Rules that would match but name facts not known for this listener.
     undecided: Vec<Undecided>,
 }
@@ -123,7 +123,7 @@ fn build<'a>(
     let unexpected_idx: Vec<usize> = verdicts.unexpected().collect();
     // Hints for the unexpected ones only: the assessor indexes the snapshot once.
     let assessor = Assessor::new(registry, snapshot);
-    let flags_of = |i: usize| -> Vec<Flag> { assessor.flags(listeners[i]) };
+    let flags_of = |i: usize| -> Flags { assessor.flags(listeners[i]) };
     let unexpected = unexpected_idx
         .iter()
         .map(|&i| {

@@ -288,16 +288,16 @@ impl NewHints for Drift<'_, '_> {
 
 /// The ids of the hints among `after` that are not among `before`, sorted. Rules about time
 /// ("started recently") say nothing about drift between two snapshots.
-fn new_ids(before: Vec<hints::Flag>, after: Vec<hints::Flag>) -> Vec<String> {
-    let ids = |flags: Vec<hints::Flag>| -> BTreeSet<&'static str> {
+fn new_ids(before: hints::Flags, after: hints::Flags) -> Vec<String> {
+    let ids = |flags: &[hints::Flag]| -> BTreeSet<&'static str> {
         flags
-            .into_iter()
+            .iter()
             .map(|f| f.id)
             .filter(|id| !hints::CLOCK_RULES.contains(id))
             .collect()
     };
-    ids(after)
-        .difference(&ids(before))
+    ids(&after)
+        .difference(&ids(&before))
         .map(|id| id.to_string())
         .collect()
 }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{CmdResult, Context, Failure};
 use crate::cli::ExplainArgs;
 use crate::facts::{Depth, FactsCache, FactsTable, OwnerFacts, Roots};
-use crate::hints::{Assessment, Assessor};
+use crate::hints::{Assessment, Assessor, Flags};
 use crate::policy::{Mark, Marker};
 use crate::registry::{PortSpec, PortSpecError, Protocol, Registry};
 use crate::report;
@@ -190,7 +190,8 @@ pub fn explain(
         .zip(&marks)
         .map(|(socket, mark)| {
             let row = marker.map(|m| {
-                report::Row::new(registry, socket, Vec::new()).with_mark(mark.as_ref(), m.origin())
+                report::Row::new(registry, socket, Flags::default())
+                    .with_mark(mark.as_ref(), m.origin())
             });
             Explained {
                 socket,

@@ -12,7 +12,7 @@ use super::{CmdResult, Context, Failure};
 use crate::cli::ListArgs;
 use crate::exposure::LiveReach;
 use crate::facts::{Depth, FactsCache, FactsTable, OwnerFacts, Roots};
-use crate::hints::{Assessor, Flag, ReachSource};
+use crate::hints::{Assessor, Flags, ReachSource};
 use crate::output::write_table;
 use crate::policy::Marker;
 use crate::registry::{Protocol, Registry};
@@ -186,7 +186,7 @@ fn print_marked(
         }
     });
     let flags = assessor.flags_each(&candidates);
-    let listed: Vec<(&Socket, Vec<Flag>)> = candidates
+    let listed: Vec<(&Socket, Flags)> = candidates
         .into_iter()
         .zip(flags)
         .filter(|(s, flags)| {

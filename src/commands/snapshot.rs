@@ -13,6 +13,7 @@ use crate::facts::{Depth, FactsCache, FactsTable, Recorded, Roots};
 use crate::hints::{Assessor, Hint};
 use crate::registry::Registry;
 use crate::sockets::Snapshot;
+use crate::text::SafeJsonFormatter;
 
 /// The file layout: the snapshot's own fields, plus the hints this machine's portscope found, by
 /// socket index. Readers recompute hints with their own registry and rules; `hints` is there for
@@ -42,7 +43,13 @@ pub fn run(ctx: &Context, args: &SnapshotArgs) -> CmdResult {
         Depth::Cheap
     };
     let facts = FactsCache::new(Roots::system()).table_of(&snapshot, depth);
-    let bytes = to_json(&registry, &snapshot, &facts)?;
+    // A file named with `-o` is for programs (`view`, `diff`, `jq`), whatever standard output
+    // is connected to: compact, as JSON written to a pipe or a redirected file is.
+    let layout = match args.output {
+        Some(_) => SafeJsonFormatter::compact(),
+        None => SafeJsonFormatter::for_stdout(),
+    };
+    let bytes = to_json(&registry, &snapshot, &facts, layout)?;
     match &args.output {
         None => {
             use std::io::Write as _;
@@ -60,6 +67,7 @@ pub fn to_json(
     registry: &Registry,
     snapshot: &Snapshot,
     facts: &FactsTable,
+    layout: SafeJsonFormatter,
 ) -> Result<Vec<u8>, Failure> {
     let assessor = Assessor::new(registry, snapshot).with_facts(facts);
     let hints = snapshot
@@ -73,13 +81,14 @@ pub fn to_json(
         .filter(|h| !h.hints.is_empty())
         .collect();
     let mut bytes = Vec::new();
-    crate::text::write_json(
+    crate::text::write_json_as(
         &mut bytes,
         &SnapshotFile {
             snapshot,
             facts: facts.recorded(),
             hints,
         },
+        layout,
     )?;
     Ok(bytes)
 }

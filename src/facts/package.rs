@@ -513,54 +513,38 @@ fn dpkg_lookup(
         .iter()
         .map(|name| memmem::Finder::new(&[*name, b"\n"].concat()).into_owned())
         .collect();
-    let mut hits: Vec<Vec<(String, String)>> = vec![Vec::new(); wants.len()]; // (stem, recorded)
-    let mut unreadable = 0usize;
-    let mut last_error = None;
-    let mut text = Vec::new();
-    let mut lines_seen: Vec<(usize, usize)> = Vec::new();
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".list")) else {
-            continue;
-        };
-        text.clear();
-        text.push(b'\n');
-        match std::fs::File::open(entry.path())
-            .and_then(|f| f.take(DB_FILE_CAP).read_to_end(&mut text))
-        {
-            Ok(_) => {}
-            Err(e) => {
-                unreadable += 1;
-                last_error = Some(e);
-                continue;
+    let lists: Vec<(String, std::path::PathBuf)> = entries
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name();
+            let stem = name.to_str()?.strip_suffix(".list")?.to_string();
+            Some((stem, entry.path()))
+        })
+        .collect();
+    let recorded: Vec<&[String]> = wants.iter().map(|w| w.recorded.as_slice()).collect();
+    // Reading and searching ~12 MB of lists is most of a listing's cost after the sockets: on
+    // a host with hundreds of packages two threads share it.
+    let search = |part: &[(String, std::path::PathBuf)]| search_lists(part, &finders, &recorded);
+    let found = if lists.len() < PARALLEL_LISTS {
+        search(&lists)
+    } else {
+        let (first, second) = lists.split_at(lists.len() / 2);
+        std::thread::scope(|s| {
+            let other = s.spawn(|| search(second));
+            let mut found = search(first);
+            match other.join() {
+                Ok(more) => found.merge(more),
+                // Never expected (the search does not panic); the lists it held are unread.
+                Err(_) => found.unreadable += second.len(),
             }
-        }
-        if text.last() != Some(&b'\n') {
-            text.push(b'\n');
-        }
-        // Whole lines ending in a wanted file name: a recorded path is such a line exactly.
-        lines_seen.clear();
-        for finder in &finders {
-            for at in finder.find_iter(&text) {
-                let start = memchr::memrchr(b'\n', &text[..at]).map_or(0, |i| i + 1);
-                let end = at + finder.needle().len() - 1;
-                lines_seen.push((start, end));
-            }
-        }
-        if lines_seen.is_empty() {
-            continue;
-        }
-        for (i, want) in wants.iter().enumerate() {
-            for recorded in &want.recorded {
-                if lines_seen
-                    .iter()
-                    .any(|&(s, e)| &text[s..e] == recorded.as_bytes())
-                {
-                    hits[i].push((stem.to_string(), recorded.clone()));
-                }
-            }
-        }
-    }
+            found
+        })
+    };
+    let ListHits {
+        hits,
+        unreadable,
+        last_error,
+    } = found;
     let mut out = HashMap::new();
     for (want, mut found) in wants.into_iter().zip(hits) {
         found.sort();
@@ -603,6 +587,82 @@ fn dpkg_lookup(
         out.insert(want.path, fact);
     }
     out
+}
+
+/// Below this many file lists one thread searches them all.
+const PARALLEL_LISTS: usize = 64;
+
+/// What a search of some of dpkg's file lists found: per wanted path, the (package stem,
+/// recorded path) pairs naming it, and the lists that could not be read.
+struct ListHits {
+    hits: Vec<Vec<(String, String)>>,
+    unreadable: usize,
+    last_error: Option<std::io::Error>,
+}
+
+impl ListHits {
+    fn merge(&mut self, other: ListHits) {
+        for (mine, theirs) in self.hits.iter_mut().zip(other.hits) {
+            mine.extend(theirs);
+        }
+        self.unreadable += other.unreadable;
+        if other.last_error.is_some() {
+            self.last_error = other.last_error;
+        }
+    }
+}
+
+/// Search `lists` (package stem, path) for lines that are exactly one of each want's recorded
+/// paths. `finders` find `/NAME\n` for every recorded path's file name.
+fn search_lists(
+    lists: &[(String, std::path::PathBuf)],
+    finders: &[memmem::Finder<'_>],
+    recorded: &[&[String]],
+) -> ListHits {
+    let mut found = ListHits {
+        hits: vec![Vec::new(); recorded.len()],
+        unreadable: 0,
+        last_error: None,
+    };
+    let mut text = Vec::new();
+    let mut lines_seen: Vec<(usize, usize)> = Vec::new();
+    for (stem, path) in lists {
+        text.clear();
+        text.push(b'\n');
+        if let Err(e) =
+            std::fs::File::open(path).and_then(|f| f.take(DB_FILE_CAP).read_to_end(&mut text))
+        {
+            found.unreadable += 1;
+            found.last_error = Some(e);
+            continue;
+        }
+        if text.last() != Some(&b'\n') {
+            text.push(b'\n');
+        }
+        // Whole lines ending in a wanted file name: a recorded path is such a line exactly.
+        lines_seen.clear();
+        for finder in finders {
+            for at in finder.find_iter(&text) {
+                let start = memchr::memrchr(b'\n', &text[..at]).map_or(0, |i| i + 1);
+                let end = at + finder.needle().len() - 1;
+                lines_seen.push((start, end));
+            }
+        }
+        if lines_seen.is_empty() {
+            continue;
+        }
+        for (hits, paths) in found.hits.iter_mut().zip(recorded) {
+            for path in paths.iter() {
+                if lines_seen
+                    .iter()
+                    .any(|&(s, e)| &text[s..e] == path.as_bytes())
+                {
+                    hits.push((stem.clone(), path.clone()));
+                }
+            }
+        }
+    }
+    found
 }
 
 /// dpkg's recorded md5 of `recorded_path` in package `name`.

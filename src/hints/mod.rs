@@ -12,6 +12,7 @@
 //! printable, shell-safe line that printers show as it is, never escaped again.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -598,21 +599,21 @@ impl<'r, 's> Assessor<'r, 's> {
 
     /// The hints that fire for `socket` (one of the snapshot's), most severe first, without
     /// their text.
-    pub fn flags(&self, socket: &Socket) -> Vec<Flag> {
+    pub fn flags(&self, socket: &Socket) -> Flags {
         self.with_findings(socket, |_, findings| flags_of(findings))
     }
 
     /// The flags of every socket of the snapshot, in snapshot order. Big snapshots are split
     /// over two threads: the machines this runs on have two cores at least, and for 10,000
     /// sockets this pass would otherwise dominate a refresh.
-    pub fn flags_all(&self) -> Vec<Vec<Flag>> {
-        over_two_threads(&self.snapshot.sockets, |s| self.flags(s))
+    pub fn flags_all(&self) -> Vec<Flags> {
+        one_copy_each(over_two_threads(&self.snapshot.sockets, |s| self.flags(s)))
     }
 
     /// The flags of each of `sockets` (the snapshot's), in their order, split over two threads
     /// as [`Assessor::flags_all`] is: what `list` shows of its rows.
-    pub fn flags_each(&self, sockets: &[&Socket]) -> Vec<Vec<Flag>> {
-        over_two_threads(sockets, |s| self.flags(s))
+    pub fn flags_each(&self, sockets: &[&Socket]) -> Vec<Flags> {
+        one_copy_each(over_two_threads(sockets, |s| self.flags(s)))
     }
 
     /// The flags of every socket, as [`Assessor::flags_all`] gives them, reusing those of the
@@ -624,8 +625,8 @@ impl<'r, 's> Assessor<'r, 's> {
         &self,
         previous: &Snapshot,
         previous_index: &PortIndex,
-        previous_flags: &[Vec<Flag>],
-    ) -> Vec<Vec<Flag>> {
+        previous_flags: &[Flags],
+    ) -> Vec<Flags> {
         if previous_flags.len() != previous.sockets.len()
             || previous_index.sockets != previous.sockets.len()
             || !same_host_inputs(&previous.host, &self.snapshot.host)
@@ -650,7 +651,8 @@ impl<'r, 's> Assessor<'r, 's> {
                 .map(|i| self.snapshot.sockets.get(i));
             before.eq(now)
         };
-        self.snapshot
+        let flags = self
+            .snapshot
             .sockets
             .iter()
             .map(|s| {
@@ -667,7 +669,8 @@ impl<'r, 's> Assessor<'r, 's> {
                     None => self.flags(s),
                 }
             })
-            .collect()
+            .collect::<Vec<_>>();
+        one_copy_each(flags)
     }
 
     /// Everything known about `socket` (one of the snapshot's): registry entries, known uses and
@@ -715,14 +718,19 @@ impl<'r, 's> Assessor<'r, 's> {
 }
 
 /// A hint without its text: what a listing shows of it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub struct Flag {
     pub id: &'static str,
     pub severity: Severity,
 }
 
+/// The flags of one socket, most severe first. Shared, not copied: the explorer keeps a
+/// refresh's flags for the next one to reuse while its rows show them, and at 40,000
+/// connections copies of the lists were megabytes.
+pub type Flags = Arc<[Flag]>;
+
 /// Findings as flags, most severe first (rule order breaks ties).
-fn flags_of(findings: Vec<(&'static Rule, Finding)>) -> Vec<Flag> {
+fn flags_of(findings: Vec<(&'static Rule, Finding)>) -> Flags {
     let mut flags: Vec<Flag> = findings
         .into_iter()
         .map(|(rule, f)| Flag {
@@ -731,7 +739,30 @@ fn flags_of(findings: Vec<(&'static Rule, Finding)>) -> Vec<Flag> {
         })
         .collect();
     flags.sort_by_key(|f| std::cmp::Reverse(f.severity));
-    flags
+    if flags.is_empty() {
+        // Most connections have no flag: one shared empty list, not one allocation each.
+        static NONE: std::sync::OnceLock<Flags> = std::sync::OnceLock::new();
+        return NONE.get_or_init(|| Arc::from([])).clone();
+    }
+    flags.into()
+}
+
+/// `lists` with equal lists made one allocation: a server's 20,000 connections carry a few
+/// distinct lists between them, and the explorer keeps them from one refresh to the next.
+fn one_copy_each(mut lists: Vec<Flags>) -> Vec<Flags> {
+    /// A snapshot with more distinct lists than this keeps the rest as they are.
+    const MOST_DISTINCT: usize = 4096;
+    let mut distinct: rustc_hash::FxHashSet<Flags> = rustc_hash::FxHashSet::default();
+    for list in &mut lists {
+        match distinct.get(list) {
+            Some(same) => *list = same.clone(),
+            None if distinct.len() < MOST_DISTINCT => {
+                distinct.insert(list.clone());
+            }
+            None => {}
+        }
+    }
+    lists
 }
 
 /// The most severe of `flags`.
@@ -806,6 +837,21 @@ fn findings<'x>(facts: &'x SocketFacts) -> Vec<(&'static Rule, Finding<'x>)> {
 mod tests {
     use super::*;
     use crate::sockets::fixtures::*;
+
+    #[test]
+    fn equal_flag_lists_become_one_allocation() {
+        let flag = |id| Flag {
+            id,
+            severity: Severity::Notice,
+        };
+        let a: Flags = vec![flag("started-recently")].into();
+        let same: Flags = vec![flag("started-recently")].into();
+        let other: Flags = vec![flag("started-recently"), flag("shared-port")].into();
+        let lists = one_copy_each(vec![a.clone(), other.clone(), same]);
+        assert_eq!(lists, vec![a.clone(), other.clone(), a.clone()]);
+        assert!(Arc::ptr_eq(&lists[0], &lists[2]));
+        assert!(!Arc::ptr_eq(&lists[0], &lists[1]));
+    }
 
     #[test]
     fn rule_ids_are_unique_kebab_case_and_documented() {
@@ -941,7 +987,7 @@ mod tests {
                     severity: h.severity,
                 })
                 .collect();
-            assert_eq!(flags, &full);
+            assert_eq!(**flags, *full);
         }
         assert!(all[0].iter().any(|f| f.id == "shared-port"));
     }

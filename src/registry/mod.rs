@@ -504,6 +504,26 @@ impl Registry {
     /// Every row covering `port` (single-port rows and ranges), optionally for one protocol, in
     /// IANA order (the file's order).
     pub fn by_port(&self, port: u16, protocol: Option<Protocol>) -> Vec<Entry<'_>> {
+        let mut rows: Vec<u32> = self.rows_on(port, protocol).collect();
+        rows.sort_unstable();
+        rows.into_iter().map(|r| self.entry(r as usize)).collect()
+    }
+
+    /// The first service name IANA gives `port` for `protocol`, if any: what a table shows.
+    /// Every listed socket asks, so no entry is built: only the name of each covering row is
+    /// read, and the first in IANA order wins.
+    pub fn service_name(&self, port: u16, protocol: Protocol) -> Option<&str> {
+        self.rows_on(port, Some(protocol))
+            .filter_map(|r| {
+                let name = self.text(parse::row(&self.rows, r as usize).span(0));
+                (!name.is_empty()).then_some((r, name))
+            })
+            .min_by_key(|&(r, _)| r)
+            .map(|(_, name)| name)
+    }
+
+    /// The indexes of the rows covering `port`, optionally for one protocol, unordered.
+    fn rows_on(&self, port: u16, protocol: Option<Protocol>) -> impl Iterator<Item = u32> + '_ {
         let singles = &self.singles;
         let pairs = singles.len() / 8;
         // The first pair whose port is not below `port`.
@@ -517,29 +537,18 @@ impl Registry {
             }
         }
         let ranges = (0..self.ranges.len() / 4).map(|i| parse::word(&self.ranges, i));
-        let mut rows: Vec<u32> = (lo..pairs)
-            .take_while(|&i| parse::word(singles, 2 * i) == u32::from(port))
+        (lo..pairs)
+            .take_while(move |&i| parse::word(singles, 2 * i) == u32::from(port))
             .map(|i| parse::word(singles, 2 * i + 1))
-            .chain(ranges.filter(|&r| {
+            .chain(ranges.filter(move |&r| {
                 parse::row(&self.rows, r as usize)
                     .ports()
                     .is_some_and(|(start, end)| start <= port && port <= end)
             }))
-            .filter(|&r| {
+            .filter(move |&r| {
                 protocol.is_none()
                     || protocol_of(parse::row(&self.rows, r as usize).protocol()) == protocol
             })
-            .collect();
-        rows.sort_unstable();
-        rows.into_iter().map(|r| self.entry(r as usize)).collect()
-    }
-
-    /// The first service name IANA gives `port` for `protocol`, if any: what a table shows.
-    pub fn service_name(&self, port: u16, protocol: Protocol) -> Option<&str> {
-        self.by_port(port, Some(protocol))
-            .into_iter()
-            .map(|e| e.service)
-            .find(|s| !s.is_empty())
     }
 
     /// Every row with exactly this service name (case-insensitive), in IANA order.
@@ -563,15 +572,28 @@ impl Registry {
             return None;
         }
         let bounds = class.range();
-        let mut start = port;
-        while start > bounds.start && !self.is_occupied(start - 1) {
+        // Runs are hundreds of ports long and every listed socket asks: step over whole empty
+        // bytes of the bitmap, then find the edge within the byte that ends the run.
+        let (first, last) = (usize::from(bounds.start), usize::from(bounds.end));
+        let free = |p: usize| !self.is_occupied(p as u16);
+        let mut start = usize::from(port);
+        while start > first && free(start - 1) {
             start -= 1;
+            while start % 8 == 0 && start >= first + 8 && self.occupied[start / 8 - 1] == 0 {
+                start -= 8;
+            }
         }
-        let mut end = port;
-        while end < bounds.end && !self.is_occupied(end + 1) {
+        let mut end = usize::from(port);
+        while end < last && free(end + 1) {
             end += 1;
+            while end % 8 == 7 && end + 8 <= last && self.occupied[end / 8 + 1] == 0 {
+                end += 8;
+            }
         }
-        Some(PortRange { start, end })
+        Some(PortRange {
+            start: start as u16,
+            end: end as u16,
+        })
     }
 }
 

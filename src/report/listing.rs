@@ -15,7 +15,7 @@ use serde::Serialize;
 use super::facts::{RowFacts, SharedRowFacts};
 use super::words;
 use crate::facts::FactsTable;
-use crate::hints::{Flag, Severity};
+use crate::hints::{Flag, Flags, Severity};
 use crate::policy::Mark;
 use crate::registry::{Protocol, Registry};
 use crate::sockets::{Family, Socket, SocketState, UnknownOwner};
@@ -243,7 +243,7 @@ pub struct Row<'a> {
     /// The most severe hint, if any.
     pub badge: Option<Severity>,
     /// Every hint's id and severity, most severe first. The full text is `portscope explain`.
-    pub hints: Vec<Flag>,
+    pub hints: Flags,
     /// The network namespace, when not the host's: its `ip netns` name, the container or unit
     /// running in it, or `net:[INODE]`.
     pub netns: Option<String>,
@@ -273,7 +273,7 @@ pub struct ExpectedBy<'a> {
 }
 
 impl<'a> Row<'a> {
-    pub fn new(registry: &'a Registry, socket: &'a Socket, hints: Vec<Flag>) -> Row<'a> {
+    pub fn new(registry: &'a Registry, socket: &'a Socket, hints: Flags) -> Row<'a> {
         Row {
             protocol: socket.protocol,
             family: socket.family,
@@ -701,7 +701,7 @@ mod tests {
             owner(1, "ss\u{1b}]0;x\u{7}hd", 0, "/usr/sbin/sshd"),
         );
         let reg = Registry::embedded();
-        let row = Row::new(&reg, &s, vec![]);
+        let row = Row::new(&reg, &s, Flags::default());
         let mut w = csv::Writer::from_writer(vec![]);
         w.serialize(CsvRow::from_row(&row)).unwrap();
         let text = String::from_utf8(w.into_inner().unwrap()).unwrap();

@@ -23,11 +23,14 @@ pub struct Holder {
     pub fd: u32,
 }
 
+/// The holders of one socket: one, or a handful for a pre-fork server, kept inline.
+pub type Holders = smallvec::SmallVec<[Holder; 2]>;
+
 /// What one scan of `/proc/*/fd` found.
 #[derive(Debug, Default)]
 pub struct FdScan {
     /// Socket inode → every (pid, fd) holding it, in ascending pid order, one fd per pid.
-    pub holders: HashMap<u64, Vec<Holder>>,
+    pub holders: HashMap<u64, Holders>,
     /// Processes whose fd directory or links could not be read (not ours and we are not root,
     /// or a sandbox refusing even root).
     pub unreadable: usize,

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use crate::facts::FactsTable;
-use crate::hints::{Assessor, Flag, PortIndex, ReachSource, Severity};
+use crate::hints::{Assessor, Flags, PortIndex, ReachSource, Severity};
 use crate::policy::Marker;
 use crate::registry::{PortRange, Protocol, Registry};
 use crate::report::{self, Detail, Filter, SortKey};
@@ -28,7 +28,7 @@ pub const NOTICE_TICKS: u8 = 5;
 pub struct Refresh {
     /// Shared with the collector thread, which keeps it to reuse its flags next time.
     pub snapshot: Arc<Snapshot>,
-    pub flags: Vec<Vec<Flag>>,
+    pub flags: Vec<Flags>,
     index: PortIndex,
     /// The owners' cheap facts (package, unit, container), established off the UI thread.
     pub facts: FactsTable,
@@ -172,7 +172,7 @@ pub struct Row {
     /// Index into the snapshot's sockets, or into the vanished ones when `vanished_at` is set.
     at: usize,
     /// Its hints' ids and severities when it was last collected.
-    pub flags: Vec<Flag>,
+    pub flags: Flags,
     /// The refresh that first showed it.
     pub first_seen: u64,
     /// The refresh that no longer had it; dropped `AGE_REFRESHES` later.
@@ -1049,7 +1049,11 @@ impl<'r> App<'r> {
                 Some(old) if old.vanished_at.is_none() => {
                     let stops_being_new =
                         old.first_seen > 1 && generation == old.first_seen + AGE_REFRESHES;
-                    changed |= stops_being_new || old_socket(&old) != socket || old.flags != flags;
+                    // Once something changed, the rest need not be compared.
+                    changed = changed
+                        || stops_being_new
+                        || old_socket(&old) != socket
+                        || old.flags != flags;
                     old.first_seen
                 }
                 _ => {

@@ -1,6 +1,7 @@
 //! The listener pane: one line per socket, in the listing's columns ([`report::Column`]); only
 //! the rows on screen are formatted.
 
+use crate::hints::Flags;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -114,7 +115,7 @@ fn row_line(
     }
     let marker = if selected { MARKER } else { NO_MARKER };
     // The same cells as `list`, from the report row; only the hints' flags are the pane's own.
-    let report_row = ReportRow::new(app.registry, s, Vec::new()).with_facts(app.facts());
+    let report_row = ReportRow::new(app.registry, s, Flags::default()).with_facts(app.facts());
     let mut text = format!("{marker}{fresh_glyph}");
     for (c, w) in cols {
         text += &cell(&escape(&c.cell(&report_row)), *w);
