@@ -1,5 +1,5 @@
 //! The nftables ruleset read straight from the kernel over `NETLINK_NETFILTER`: the chain and rule
-//! dumps (the rules of large chains one chain at a time, see [`dump_per_chain`]), and the
+//! dumps (the rules of large chains one chain at a time, see `dump_per_chain`), and the
 //! elements of every set a rule looks up (`NFT_MSG_GETSETELEM`, one dump per set: the kernel has
 //! no dump of all sets' elements). The rules' expressions (the bytecode `nft
 //! --debug=netlink` shows) are decoded back into the statements nft lists, as [`Match`]es shared
