@@ -331,52 +331,121 @@ impl Reader<'_> {
             .map_err(|e| failed(format!("the rule dump failed: {e}")))?;
         }
 
-        // One dump per set a rule looks up, in the order first looked up.
-        let mut wanted: Vec<(u8, Rc<str>, String)> = Vec::new();
-        for r in &raw.rules {
-            for e in &raw.exprs[r.exprs.clone()] {
+        // The elements of the sets looked up by the rules a new inbound connection can meet: the
+        // rules of the prerouting, input and forward base chains (of the families modelled) and
+        // of every chain they jump or go to, verdict maps included. Those are all the chains the
+        // verdict walks. The kernel is asked once per set, and each ask walks the table's list
+        // of sets twice or three times over, so the sets of output and postrouting chains, and
+        // of chains nothing jumps to, are left unread: their lookups say so.
+        let (rules, exprs, bytes) = (&raw.rules, &raw.exprs, &raw.data);
+        let mut of_chain: HashMap<(u8, &str, &str), Vec<usize>> = HashMap::new();
+        for (i, r) in rules.iter().enumerate() {
+            of_chain
+                .entry((r.family, &*r.table, &*r.chain))
+                .or_default()
+                .push(i);
+        }
+        let mut queue: Vec<(u8, &str, String)> = raw
+            .chains
+            .iter()
+            .filter(|c| net_family(c.family).is_some() && on_the_way_in(c.hook))
+            .map(|c| (c.family, c.table.as_str(), c.name.clone()))
+            .collect();
+        let mut seen: std::collections::HashSet<(u8, String, String)> = queue
+            .iter()
+            .map(|(f, t, c)| (*f, t.to_string(), c.clone()))
+            .collect();
+        let mut req_table = Vec::new();
+        let mut req_set = Vec::new();
+        while let Some((family, table, chain)) = queue.pop() {
+            let mut targets: Vec<String> = Vec::new();
+            for &i in of_chain
+                .get(&(family, table, chain.as_str()))
+                .map_or(&[][..], Vec::as_slice)
+            {
+                let r = &rules[i];
+                for e in &exprs[r.exprs.clone()] {
+                    let (set, dreg) = match e {
+                        Expr::Verdict(Action::Jump(t) | Action::Goto(t)) => {
+                            targets.push(t.clone());
+                            continue;
+                        }
+                        Expr::Lookup { set, dreg, .. } => (set, dreg),
+                        _ => continue,
+                    };
+                    let set = String::from_utf8_lossy(set.of(bytes));
+                    let read = raw.sets.entry((family, r.table.clone())).or_default();
+                    if let Some(done) = read.get(&*set) {
+                        if let (Ok(elems), Some(0)) = (done, dreg) {
+                            targets.extend(elems.iter().filter_map(|e| jump_target(e)));
+                        }
+                        continue;
+                    }
+                    let mut elems = Vec::new();
+                    req_table.clear();
+                    req_table.extend_from_slice(table.as_bytes());
+                    req_table.push(0);
+                    req_set.clear();
+                    req_set.extend_from_slice(set.as_bytes());
+                    req_set.push(0);
+                    let got = self.ask(
+                        NFT_MSG_GETSETELEM,
+                        family,
+                        &[
+                            (NFTA_SET_ELEM_LIST_TABLE, &req_table),
+                            (NFTA_SET_ELEM_LIST_SET, &req_set),
+                        ],
+                        NFT_MSG_NEWSETELEM,
+                        |_, attrs| parse_elems(attrs, &mut elems).map_err(failed),
+                    );
+                    let value = match got {
+                        Ok(()) => Ok(elems),
+                        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+                            Err(format!("set @{set} (its elements are not listed)"))
+                        }
+                        Err(e) => return Err(failed(format!("the elements of set {set}: {e}"))),
+                    };
+                    if let (Ok(elems), Some(0)) = (&value, dreg) {
+                        targets.extend(elems.iter().filter_map(|e| jump_target(e)));
+                    }
+                    read.insert(set.into_owned(), value);
+                }
+            }
+            for t in targets {
+                if seen.insert((family, table.to_string(), t.clone())) {
+                    queue.push((family, table, t));
+                }
+            }
+        }
+        // Every other lookup: said to be unread, never taken for an empty set.
+        for r in rules {
+            for e in &exprs[r.exprs.clone()] {
                 if let Expr::Lookup { set, .. } = e {
-                    let set = String::from_utf8_lossy(set.of(&raw.data));
-                    let table = raw.sets.entry((r.family, r.table.clone())).or_default();
-                    if !table.contains_key(&*set) {
-                        table.insert(set.to_string(), Ok(Vec::new()));
-                        wanted.push((r.family, r.table.clone(), set.into_owned()));
+                    let set = String::from_utf8_lossy(set.of(bytes));
+                    let read = raw.sets.entry((r.family, r.table.clone())).or_default();
+                    if !read.contains_key(&*set) {
+                        let why =
+                            format!("set @{set} (not read: no inbound path reaches the rule)");
+                        read.insert(set.into_owned(), Err(why));
                     }
                 }
             }
         }
-        let mut req_table = Vec::new();
-        let mut req_set = Vec::new();
-        for (family, table, set) in wanted {
-            let mut elems = Vec::new();
-            req_table.clear();
-            req_table.extend_from_slice(table.as_bytes());
-            req_table.push(0);
-            req_set.clear();
-            req_set.extend_from_slice(set.as_bytes());
-            req_set.push(0);
-            let got = self.ask(
-                NFT_MSG_GETSETELEM,
-                family,
-                &[
-                    (NFTA_SET_ELEM_LIST_TABLE, &req_table),
-                    (NFTA_SET_ELEM_LIST_SET, &req_set),
-                ],
-                NFT_MSG_NEWSETELEM,
-                |_, attrs| parse_elems(attrs, &mut elems).map_err(failed),
-            );
-            let value = match got {
-                Ok(()) => Ok(elems),
-                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
-                    Err(format!("set @{set} (its elements are not listed)"))
-                }
-                Err(e) => return Err(failed(format!("the elements of set {set}: {e}"))),
-            };
-            if let Some(t) = raw.sets.get_mut(&(family, table)) {
-                t.insert(set, value);
-            }
-        }
         Ok(raw)
+    }
+}
+
+/// Whether a base chain is on the way a new inbound connection takes: prerouting (filter and
+/// nat), input or forward.
+fn on_the_way_in(hook: Option<(u32, i32)>) -> bool {
+    matches!(hook, Some((0..=2, _)))
+}
+
+/// The chain a verdict map's element jumps or goes to.
+fn jump_target(e: &Elem) -> Option<String> {
+    match &e.verdict {
+        Some(Action::Jump(t) | Action::Goto(t)) => Some(t.clone()),
+        _ => None,
     }
 }
 
