@@ -377,7 +377,7 @@ impl Reader<'_> {
                     let read = raw.sets.entry((family, r.table.clone())).or_default();
                     if let Some(done) = read.get(&*set) {
                         if let (Ok(elems), Some(0)) = (done, dreg) {
-                            targets.extend(elems.iter().filter_map(|e| jump_target(e)));
+                            targets.extend(elems.iter().filter_map(jump_target));
                         }
                         continue;
                     }
@@ -406,7 +406,7 @@ impl Reader<'_> {
                         Err(e) => return Err(failed(format!("the elements of set {set}: {e}"))),
                     };
                     if let (Ok(elems), Some(0)) = (&value, dreg) {
-                        targets.extend(elems.iter().filter_map(|e| jump_target(e)));
+                        targets.extend(elems.iter().filter_map(jump_target));
                     }
                     read.insert(set.into_owned(), value);
                 }
