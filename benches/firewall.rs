@@ -18,7 +18,9 @@
 //!   work answering the dumps is most of it), the mean of several runs. This is what
 //!   `read_firewall` uses as root; `nft -j` is its fallback. With anonymous sets the kernel is
 //!   asked once per set (`NFT_MSG_GETSETELEM`), and each ask finds its set by name in the table's
-//!   list of sets, so that part grows with the square of the number of sets.
+//!   list of sets, so that part grows with the square of the number of sets. Only the sets of
+//!   chains on the inbound path are asked for: in `sets` nothing jumps to `svc`, so half of them;
+//!   `sets-reached` adds a jump to `svc` and times the read of all 5,000.
 
 use std::io::Write;
 use std::os::fd::AsRawFd;
@@ -53,13 +55,17 @@ fn nft_ruleset(rules: usize) -> String {
     format!(r#"{{"nftables":[{}]}}"#, items.join(","))
 }
 
-/// The same rules as an `nft -f` script; `sets`: each port in an anonymous set with a range.
-fn nft_script(rules: usize, sets: bool) -> String {
+/// The same rules as an `nft -f` script; `sets`: each port in an anonymous set with a range;
+/// `jump`: one more rule, first in `input`, jumps to `svc`, putting its rules on the inbound path.
+fn nft_script(rules: usize, sets: bool, jump: bool) -> String {
     let mut s = String::from(
         "table inet filter {}\n\
          add chain inet filter input { type filter hook input priority 0; policy drop; }\n\
          add chain inet filter svc\n",
     );
+    if jump {
+        s.push_str("add rule inet filter input jump svc\n");
+    }
     for i in 0..rules {
         let chain = if i % 2 == 0 { "input" } else { "svc" };
         let port = 10_000 + (i % 50_000);
@@ -209,8 +215,15 @@ fn nft_process() {
         eprintln!("skipping the nft process timings: nft is not installed");
         return;
     }
-    for (tag, sets) in [("plain", false), ("sets", true)] {
-        let Some(ns) = RulesetNs::new(tag, &nft_script(RULES, sets)) else {
+    // `sets-reached`: the sets ruleset with `svc` jumped to, so every set is on the inbound path
+    // and read (in `sets` nothing jumps to `svc` and the netlink read leaves its sets unread);
+    // only our read is timed there.
+    for (tag, sets, jump) in [
+        ("plain", false, false),
+        ("sets", true, false),
+        ("sets-reached", true, true),
+    ] {
+        let Some(ns) = RulesetNs::new(tag, &nft_script(RULES, sets, jump)) else {
             eprintln!("skipping the nft process timings: cannot load the ruleset into a network namespace");
             return;
         };
@@ -224,9 +237,10 @@ fn nft_process() {
                 return;
             }
             // Our netlink read, in this thread (its socket is opened in the namespace).
-            let n = 5;
+            let n = if jump { 3 } else { 5 };
             let rules = nftables_netlink::read(&[]).expect("the netlink read");
-            assert_eq!(rules.rule_count(), RULES, "every rule is read");
+            let count = RULES + usize::from(jump);
+            assert_eq!(rules.rule_count(), count, "every rule is read");
             let (wall0, cpu0) = (Instant::now(), thread_cpu());
             for _ in 0..n {
                 black_box(nftables_netlink::read(&[]).expect("the netlink read"));
@@ -237,6 +251,9 @@ fn nft_process() {
                 "nft_process/{tag}/our netlink read: {wall:.1} ms wall, {ours:.1} ms CPU per read (mean of {n}; load average {})",
                 load_average()
             );
+            if jump {
+                return;
+            }
             let n = if sets { 3 } else { 5 };
             for args in [
                 &["-j", "list", "ruleset"][..],
