@@ -726,7 +726,11 @@ mod tests {
         let inode_on = |port| {
             dumped
                 .iter()
-                .find(|k| k.protocol == Protocol::Tcp && k.local_port == port)
+                .find(|k| {
+                    k.protocol == Protocol::Tcp
+                        && k.local_port == port
+                        && k.local_addr == std::net::IpAddr::from([127, 0, 0, 1])
+                })
                 .map(|k| k.inode)
                 .expect("our listener in the dump")
         };

@@ -498,9 +498,8 @@ mod tests {
         let sockets = dump(Protocol::Tcp, false, 1 << super::super::kernel::TCP_LISTEN).unwrap();
         let ours = sockets
             .iter()
-            .find(|s| s.local_port == port)
+            .find(|s| s.local_port == port && s.local_addr == IpAddr::V4(Ipv4Addr::LOCALHOST))
             .expect("our listener");
-        assert_eq!(ours.local_addr, IpAddr::V4(Ipv4Addr::LOCALHOST));
         assert_ne!(ours.inode, 0);
     }
 
@@ -537,20 +536,18 @@ mod tests {
     fn one_tcp_dump_lists_both_families_as_the_per_family_dumps_do() {
         let v4 = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let v6 = std::net::TcpListener::bind("[::1]:0").unwrap();
-        let ports = [
-            v4.local_addr().unwrap().port(),
-            v6.local_addr().unwrap().port(),
-        ];
+        let addrs = [v4.local_addr().unwrap(), v6.local_addr().unwrap()];
         let listen = 1 << super::super::kernel::TCP_LISTEN;
         let mut both = Vec::new();
         dump_tcp_into(listen, &mut both).unwrap();
         let mut apart = dump(Protocol::Tcp, false, listen).unwrap();
         apart.extend(dump(Protocol::Tcp, true, listen).unwrap());
-        // Only our own two: other programs may open and close listeners meanwhile.
+        // Only our own two, by address and port: other programs may open and close listeners
+        // meanwhile, on the same port numbers of other addresses or the other family.
         let ours = |list: &[KernelSocket]| {
             let mut found: Vec<String> = list
                 .iter()
-                .filter(|s| ports.contains(&s.local_port))
+                .filter(|s| addrs.contains(&std::net::SocketAddr::new(s.local_addr, s.local_port)))
                 .filter(|s| s.inode != 0)
                 .map(|s| format!("{s:?}"))
                 .collect();
@@ -562,6 +559,7 @@ mod tests {
         assert_eq!(found, ours(&apart));
         assert!(both
             .iter()
-            .any(|s| s.local_addr == IpAddr::V6(Ipv6Addr::LOCALHOST) && s.local_port == ports[1]));
+            .any(|s| s.local_addr == IpAddr::V6(Ipv6Addr::LOCALHOST)
+                && s.local_port == addrs[1].port()));
     }
 }
