@@ -552,13 +552,12 @@ mod linux {
         // A listener stays LISTEN until it closes; a connection may move on (ESTABLISHED to
         // CLOSE-WAIT) and still be open: for those ask for every state but TIME-WAIT, which no
         // process holds.
-        const TIME_WAIT: u8 = 6;
         let mut groups: HashMap<(Protocol, bool), (u32, Vec<u16>)> = HashMap::default();
         for k in sockets {
             let states = if k.state().is_listener() {
                 1u32 << k.state.min(31)
             } else {
-                !(1u32 << TIME_WAIT)
+                !(1u32 << crate::sockets::kernel::TCP_TIME_WAIT)
             };
             let (all_states, ports) = groups.entry((k.protocol, k.ipv6)).or_default();
             *all_states |= states;

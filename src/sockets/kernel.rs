@@ -8,6 +8,7 @@ use super::{Family, Protocol, SocketState};
 /// The kernel's TCP state numbers (include/net/tcp_states.h). UDP reuses them: an unconnected
 /// bound UDP socket is `CLOSE`, a connected one `ESTABLISHED`.
 pub const TCP_ESTABLISHED: u8 = 1;
+pub const TCP_TIME_WAIT: u8 = 6;
 pub const TCP_CLOSE: u8 = 7;
 pub const TCP_LISTEN: u8 = 10;
 

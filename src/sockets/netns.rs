@@ -23,7 +23,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use super::kernel::{state_mask, KernelSocket, TCP_LISTEN};
+use super::kernel::{state_mask, KernelSocket, TCP_LISTEN, TCP_TIME_WAIT};
 use super::{netlink, procnet, NetNs, Protocol};
 use crate::text::from_os_bytes;
 
@@ -332,14 +332,13 @@ impl InUse {
     /// Whether there are more sockets than `listeners` in `states` (TIME-WAIT counts only when
     /// asked for).
     fn beyond(&self, listeners: usize, states: u32) -> bool {
-        const TCP_TIME_WAIT: u8 = 6;
         self.hashed > listeners || states & (1 << TCP_TIME_WAIT) != 0 && self.time_wait > 0
     }
 }
 
 /// This thread's namespace's counts; `None` when they cannot be read.
 fn in_use_here() -> Option<InUse> {
-    let read = |name: &str| std::fs::read_to_string(format!("/proc/thread-self/net/{name}"));
+    let read = |name: &str| std::fs::read_to_string(this_thread_net(&format!("/proc/net/{name}")));
     let v4 = read("sockstat").ok()?;
     // No IPv6 in this namespace (or kernel): nothing counted there.
     let v6 = read("sockstat6").unwrap_or_default();
@@ -364,11 +363,15 @@ fn parse_in_use(sockstat: &str, sockstat6: &str) -> Option<InUse> {
     })
 }
 
-/// `/proc/thread-self/net/...`: this thread's namespace, not the process's (`/proc/net` follows
-/// the main thread, which stays at home).
+/// `/proc/net/FILE` as `/proc/thread-self/net/FILE`: this thread's namespace, not the
+/// process's (`/proc/net` follows the main thread, which stays at home).
+fn this_thread_net(proc_net_path: &str) -> String {
+    proc_net_path.replacen("/proc/net/", "/proc/thread-self/net/", 1)
+}
+
+/// This thread's namespace's sockets in `states`, from its `/proc/net` tables.
 fn fallback(protocol: Protocol, ipv6: bool, states: u32) -> io::Result<Option<Vec<KernelSocket>>> {
-    let path = procnet::path(protocol, ipv6).replacen("/proc/net/", "/proc/thread-self/net/", 1);
-    match std::fs::read_to_string(path) {
+    match std::fs::read_to_string(this_thread_net(&procnet::path(protocol, ipv6))) {
         Ok(text) => {
             let (sockets, _) = procnet::parse(&text, protocol, ipv6);
             Ok(Some(
