@@ -218,6 +218,58 @@ fn row_id(s: &Socket) -> RowId {
     (s.key(), s.inode)
 }
 
+/// The rows of the last refresh, to be matched with the sockets of the next. Found by inode,
+/// which the kernel gives each open socket alone: hashing and comparing a whole [`RowId`] for
+/// each of 40,000 connections was a third of what a refresh cost the UI. The few without one
+/// (inode 0, TIME-WAIT), and any inode seen twice, are found by their whole id.
+struct PreviousRows {
+    rows: Vec<Option<Row>>,
+    by_inode: rustc_hash::FxHashMap<u64, usize>,
+    by_id: rustc_hash::FxHashMap<RowId, usize>,
+}
+
+impl PreviousRows {
+    fn new<'s>(rows: Vec<Row>, socket: impl Fn(&Row) -> &'s Socket) -> PreviousRows {
+        let mut by_inode = rustc_hash::FxHashMap::default();
+        by_inode.reserve(rows.len());
+        let mut by_id = rustc_hash::FxHashMap::default();
+        for (i, row) in rows.iter().enumerate() {
+            let s = socket(row);
+            if s.inode == 0 || by_inode.insert(s.inode, i).is_some() {
+                by_id.insert(row_id(s), i);
+            }
+        }
+        PreviousRows {
+            rows: rows.into_iter().map(Some).collect(),
+            by_inode,
+            by_id,
+        }
+    }
+
+    /// The last refresh's row of `socket`, if it had one; each is taken once.
+    fn take<'s>(&mut self, socket: &Socket, of: impl Fn(&Row) -> &'s Socket) -> Option<Row> {
+        let id = row_id(socket);
+        let same = |row: &Option<Row>| row.as_ref().is_some_and(|r| row_id(of(r)) == id);
+        let at = self
+            .by_inode
+            .get(&socket.inode)
+            .copied()
+            .filter(|&i| socket.inode != 0 && same(&self.rows[i]))
+            .or_else(|| {
+                self.by_id
+                    .get(&id)
+                    .copied()
+                    .filter(|&i| same(&self.rows[i]))
+            })?;
+        self.rows[at].take()
+    }
+
+    /// The rows no socket took, in their last order.
+    fn left(self) -> impl Iterator<Item = Row> {
+        self.rows.into_iter().flatten()
+    }
+}
+
 fn socket_of<'a>(snapshot: Option<&'a Snapshot>, vanished: &'a [Socket], row: &Row) -> &'a Socket {
     match (row.vanished_at, snapshot) {
         (None, Some(snapshot)) => &snapshot.sockets[row.at],
@@ -1035,17 +1087,13 @@ impl<'r> App<'r> {
         let old_snapshot = self.snapshot.replace(snapshot);
         let old_vanished = std::mem::take(&mut self.vanished);
         let old_socket = |row: &Row| socket_of(old_snapshot.as_deref(), &old_vanished, row);
-        let mut previous: rustc_hash::FxHashMap<RowId, Row> = self
-            .rows
-            .drain(..)
-            .map(|r| (row_id(old_socket(&r)), r))
-            .collect();
+        let mut previous = PreviousRows::new(std::mem::take(&mut self.rows), old_socket);
         let sockets = &self.snapshot.as_ref().expect("just set").sockets;
         let mut rows = Vec::with_capacity(sockets.len());
         let mut flags = flags.into_iter();
         for (at, socket) in sockets.iter().enumerate() {
             let flags = flags.next().unwrap_or_default();
-            let first_seen = match previous.remove(&row_id(socket)) {
+            let first_seen = match previous.take(socket, old_socket) {
                 Some(old) if old.vanished_at.is_none() => {
                     let stops_being_new =
                         old.first_seen > 1 && generation == old.first_seen + AGE_REFRESHES;
@@ -1075,7 +1123,7 @@ impl<'r> App<'r> {
         }
         // Keep what vanished for a few refreshes, dimmed, so a short-lived listener is noticed;
         // not when the scope narrowed (connections switched off): those did not close.
-        for (_, mut old) in previous {
+        for mut old in previous.left() {
             if scope_changed {
                 changed = true;
                 continue;
@@ -1144,7 +1192,7 @@ mod tests {
     use std::sync::OnceLock;
 
     use super::*;
-    use crate::sockets::{Family, Owner, SocketState, SCHEMA_VERSION};
+    use crate::sockets::{Family, Owner, Owners, SocketState, SCHEMA_VERSION};
 
     fn registry() -> &'static Registry {
         static REG: OnceLock<Registry> = OnceLock::new();
@@ -1250,6 +1298,42 @@ mod tests {
         app.update(refresh(more));
         assert_eq!(app.selected_socket().unwrap().local_port, 53);
         assert_eq!(app.listener_cursor(), 2);
+    }
+
+    #[test]
+    fn rows_are_matched_by_the_whole_socket_not_the_inode_alone() {
+        let fresh = |app: &App, port| {
+            app.visible_rows()
+                .find(|r| app.socket(r).local_port == port)
+                .map(|r| app.freshness(r))
+        };
+        let mut app = app_with(sample());
+        for _ in 0..AGE_REFRESHES {
+            app.update(refresh(sample()));
+        }
+        // The inode of 8080's socket, closed, now names a socket on 8081 (the kernel reuses
+        // inode numbers); two sockets without an inode (TIME-WAIT) keep their age by address.
+        let mut next = sample();
+        next[0].local_port = 8081;
+        let mut waiting = [
+            socket(Protocol::Tcp, 40000, 1, "x"),
+            socket(Protocol::Tcp, 40001, 1, "x"),
+        ];
+        for s in &mut waiting {
+            s.inode = 0;
+            s.owners = Owners::default();
+        }
+        next.extend(waiting.clone());
+        app.update(refresh(next.clone()));
+        assert_eq!(fresh(&app, 8081), Some(Freshness::New));
+        assert_eq!(fresh(&app, 8080), Some(Freshness::Vanished));
+        assert_eq!(fresh(&app, 40000), Some(Freshness::New));
+        for _ in 0..AGE_REFRESHES {
+            app.update(refresh(next.clone()));
+        }
+        assert_eq!(fresh(&app, 40000), Some(Freshness::Steady));
+        assert_eq!(fresh(&app, 40001), Some(Freshness::Steady));
+        assert_eq!(fresh(&app, 8080), None);
     }
 
     #[test]
