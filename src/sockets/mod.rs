@@ -31,6 +31,7 @@ pub mod procfs;
 #[cfg(target_os = "linux")]
 mod procnet;
 mod sharing;
+mod written_form;
 
 pub use collect::{CollectError, CollectOptions, Collector, FixtureCollector, SystemCollector};
 #[cfg(target_os = "linux")]
