@@ -83,8 +83,8 @@ fn read_file_capped(file: File, limit: u64, what: &'static str) -> Result<Vec<u8
 
 /// Ask for the buffer a large file is read into to be backed by 2 MiB pages where the system
 /// gives them on request (transparent huge pages in `madvise` mode, Debian's default). Filled
-/// 4 KiB at a time, a 40 MB snapshot (100,000 listeners) costs ten thousand page faults, a third
-/// of the CPU that reading and parsing it takes.
+/// 4 KiB at a time, a 40 MB snapshot (100,000 listeners) costs ten thousand page faults, most of
+/// the system time that reading it takes.
 fn prefer_huge_pages(buf: &mut Vec<u8>) {
     #[cfg(target_os = "linux")]
     {

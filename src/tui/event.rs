@@ -162,10 +162,10 @@ impl Drop for DeathNotice {
 }
 
 /// Hand the pages freed since the last refresh back to the system. Each refresh of 40,000
-/// sockets allocates and frees tens of megabytes, in both threads; glibc keeps what is freed in
-/// the middle of its heaps resident, so the explorer's memory grew to the sum of every heap's
-/// high-water mark rather than what it holds. By now the UI has dropped the refresh before last,
-/// so this is when most is free.
+/// sockets allocates and frees tens of megabytes; glibc keeps what is freed in the middle of its
+/// heap resident, so the explorer's memory stayed at the heap's high-water mark rather than
+/// what it holds. By now the UI has dropped the refresh before last, so this is when most is
+/// free.
 fn give_back_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only releases free pages; it has no preconditions.
