@@ -23,7 +23,7 @@
 use std::ffi::OsString;
 use std::io::{self, BufRead, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
@@ -114,8 +114,9 @@ fn run() -> Result<(), String> {
             let client = std::net::TcpStream::connect(local)
                 .map_err(|e| format!("connection {i} of {} failed: {e}", plan.pairs))?;
             let (server, _) = listener.accept().map_err(|e| e.to_string())?;
-            abort_on_close(&client);
-            abort_on_close(&server);
+            for end in [&client, &server] {
+                abort_on_close(end).map_err(|e| format!("cannot set SO_LINGER: {e}"))?;
+            }
             held.push(client.into());
             held.push(server.into());
         }
@@ -362,16 +363,12 @@ fn open(
     };
     if let (Some(only), SocketAddr::V6(_)) = (v6only, addr) {
         let value: libc::c_int = only.into();
-        // SAFETY: a c_int option value of the right size.
-        check(unsafe {
-            libc::setsockopt(
-                fd.as_raw_fd(),
-                libc::IPPROTO_IPV6,
-                libc::IPV6_V6ONLY,
-                (&value as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        })?;
+        set_option(
+            fd.as_raw_fd(),
+            libc::IPPROTO_IPV6,
+            libc::IPV6_V6ONLY,
+            &value,
+        )?;
     }
     let (storage, len) = to_sockaddr(addr);
     // SAFETY: storage holds a valid sockaddr of `len` bytes.
@@ -445,20 +442,33 @@ fn to_sockaddr(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
 
 /// Close with a reset rather than the usual handshake: 20,000 pairs closed the usual way leave
 /// 40,000 sockets in TIME-WAIT for a minute, and a benchmark run right after would count them.
-fn abort_on_close(stream: &std::net::TcpStream) {
-    use std::os::fd::AsRawFd;
+fn abort_on_close(stream: &std::net::TcpStream) -> io::Result<()> {
     let linger = libc::linger {
         l_onoff: 1,
         l_linger: 0,
     };
-    // SAFETY: a setsockopt on a socket we own, with a `linger` of the size given.
-    unsafe {
+    set_option(
+        stream.as_raw_fd(),
+        libc::SOL_SOCKET,
+        libc::SO_LINGER,
+        &linger,
+    )
+}
+
+/// setsockopt(2) with `value` as the option's whole value.
+fn set_option<T>(fd: RawFd, level: libc::c_int, name: libc::c_int, value: &T) -> io::Result<()> {
+    // SAFETY: `value` is a live `T` and the length given is its size.
+    let rc = unsafe {
         libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&linger as *const libc::linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        );
+            fd,
+            level,
+            name,
+            (value as *const T).cast(),
+            std::mem::size_of::<T>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
     }
+    Ok(())
 }

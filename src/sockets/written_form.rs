@@ -172,7 +172,8 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// One JSON value parsed by serde, for the parts read whole (the host, a namespace, facts).
+    /// One JSON value parsed by serde, for the parts read whole (the host, a namespace, facts):
+    /// a parser of its own each time, so not for what every socket has.
     fn value<T: Deserialize<'a>>(&mut self) -> Option<T> {
         let mut values = serde_json::Deserializer::from_str(self.rest()).into_iter::<T>();
         let value = values.next()?.ok()?;
@@ -241,7 +242,7 @@ impl<'a> Cursor<'a> {
         self.literal(r#","user":"#)?;
         let user = self.or_null(|at| at.user(seen))?;
         self.literal(r#","netns":"#)?;
-        let netns = self.value::<Option<NetNs>>()?;
+        let netns = self.or_null(Self::value::<NetNs>)?;
         self.literal("}")?;
         Some(Socket {
             protocol,
