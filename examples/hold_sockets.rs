@@ -17,8 +17,9 @@
 //! Prints one line per socket (`tcp 127.0.0.1:PORT`, `udp [::1]:PORT`, `udp-connected
 //! 127.0.0.1:PORT`, `pairs ADDR:PORT` for the pairs' listener), then `ready`. Then reads commands
 //! on stdin: `send PATH` hands its `--tcp` listeners to the process listening at PATH (an fd
-//! handoff over SCM_RIGHTS), closes its own copies, stays alive and prints `sent N`. It exits
-//! when stdin closes.
+//! handoff over SCM_RIGHTS), closes its own copies, stays alive and prints `sent N`;
+//! `send-pairs PATH` does the same with both ends of its `--pairs` connections. It exits when
+//! stdin closes.
 
 use std::ffi::OsString;
 use std::io::{self, BufRead, Write};
@@ -61,6 +62,8 @@ fn run() -> Result<(), String> {
         set_name(name.as_bytes());
     }
     let mut held: Vec<OwnedFd> = Vec::new();
+    // Both ends of each `--pairs` connection.
+    let mut connections: Vec<OwnedFd> = Vec::new();
     let mut lines = String::new();
     let mut hold = |kind: &str, addr: SocketAddr, peer: Option<SocketAddr>| -> Result<(), String> {
         let (fd, local) = open(kind == "tcp", addr, peer, plan.v6only)
@@ -117,8 +120,8 @@ fn run() -> Result<(), String> {
             for end in [&client, &server] {
                 abort_on_close(end).map_err(|e| format!("cannot set SO_LINGER: {e}"))?;
             }
-            held.push(client.into());
-            held.push(server.into());
+            connections.push(client.into());
+            connections.push(server.into());
         }
         lines.push_str(&format!("pairs {local}\n"));
         held.push(listener.into());
@@ -152,19 +155,27 @@ fn run() -> Result<(), String> {
     let mut line = String::new();
     let mut listeners: Vec<OwnedFd> = held.drain(..handed).collect();
     while io::stdin().lock().read_line(&mut line).is_ok_and(|n| n > 0) {
-        if let Some(path) = line.trim_end().strip_prefix("send ") {
-            let report = match send(path, &listeners) {
-                Ok(n) => {
-                    listeners.clear(); // our copies close: only the receiver holds them now
-                    format!("sent {n}\n")
-                }
-                Err(e) => format!("send failed: {e}\n"),
-            };
-            say(&report)?;
-        }
+        let command = line.trim_end();
+        let (path, fds) = if let Some(path) = command.strip_prefix("send ") {
+            (path, &mut listeners)
+        } else if let Some(path) = command.strip_prefix("send-pairs ") {
+            (path, &mut connections)
+        } else {
+            line.clear();
+            continue;
+        };
+        let report = match send(path, fds) {
+            Ok(n) => {
+                fds.clear(); // our copies close: only the receiver holds them now
+                format!("sent {n}\n")
+            }
+            Err(e) => format!("send failed: {e}\n"),
+        };
+        say(&report)?;
         line.clear();
     }
     drop(listeners);
+    drop(connections);
     drop(held);
     Ok(())
 }

@@ -339,6 +339,48 @@ fn after_an_fd_handoff_the_receiver_is_the_owner_on_the_next_refresh() {
     assert_eq!(owner.name, "ps-receiver");
 }
 
+/// A connection handed to another process after it was accepted is not re-checked on every
+/// refresh (a server's 40,000 would cost 40,000 link reads each time): the full rescan finds
+/// the new holder, and `r` (`retry`) asks for that rescan at once.
+#[test]
+fn a_connection_handed_on_has_its_new_owner_after_a_retry() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("handoff.sock");
+    let mut receiver = hold(&[
+        "--name".as_ref(),
+        "ps-conn-recv".as_ref(),
+        "--receive-at".as_ref(),
+        path.as_os_str(),
+    ]);
+    let mut sender = hold(&["--name", "ps-conn-send", "--pairs", "1"]);
+    let listener = sender.pairs[0];
+    let mut collector = SystemCollector::new(CollectOptions {
+        include_connections: true,
+        host_namespace_only: true,
+    });
+    // The accepted end: on the listener's address, with a peer.
+    let owner_pids = |snapshot: &Snapshot| -> Vec<u32> {
+        let accepted = snapshot
+            .sockets
+            .iter()
+            .find(|s| {
+                s.protocol == Protocol::Tcp
+                    && s.local_addr == listener.ip()
+                    && s.local_port == listener.port()
+                    && s.remote_addr.is_some()
+            })
+            .expect("the accepted connection is listed");
+        accepted.owners.iter().map(|o| o.pid).collect()
+    };
+    assert_eq!(owner_pids(&collector.collect().unwrap()), [sender.pid()]);
+
+    sender.command(&format!("send-pairs {}", path.display()));
+    assert_eq!(sender.next_line(), "sent 2");
+    assert_eq!(receiver.next_line(), "received 2");
+    collector.retry();
+    assert_eq!(owner_pids(&collector.collect().unwrap()), [receiver.pid()]);
+}
+
 #[test]
 fn a_process_name_with_invalid_utf8_keeps_its_uid_and_user() {
     use std::ffi::OsStr;

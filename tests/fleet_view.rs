@@ -116,7 +116,7 @@ fn session(dir: &Path, script: Vec<Msg>) -> (Ending, FleetApp, String) {
     let outside = Outside {
         restored: &|| false,
         hung_up: &|| false,
-        terminate: &|_, _, _| panic!("a saved snapshot never signals"),
+        terminate: &|_| panic!("a saved snapshot never signals"),
         theme: Theme { color: false },
     };
     let ending = run_fleet_session(&mut app, &mut term, &rx, &outside, registry());

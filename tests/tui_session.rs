@@ -10,7 +10,7 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use portscope::registry::Registry;
 use portscope::sockets::{Collector, FixtureCollector, Snapshot};
-use portscope::tui::{run_session, App, Control, Ending, Msg, Outside, Refresh, Theme};
+use portscope::tui::{run_session, App, Control, Ending, Msg, Outside, Refresh, Target, Theme};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
@@ -78,9 +78,9 @@ fn session_marked(
     });
     let signalled = Arc::new(Mutex::new(Vec::new()));
     let record = Arc::clone(&signalled);
-    let terminate = move |pid: u32, _ticks: Option<u64>, _time: Option<u64>| {
-        record.lock().unwrap().push(pid);
-        format!("sent SIGTERM to pid {pid}")
+    let terminate = move |target: &Target| {
+        record.lock().unwrap().push(target.pid);
+        format!("sent SIGTERM to pid {}", target.pid)
     };
     let outside = Outside {
         restored: &|| false,
@@ -220,7 +220,7 @@ fn refreshes_from_the_real_collector_thread_reach_the_screen() {
     let outside = Outside {
         restored: &|| false,
         hung_up: &|| false,
-        terminate: &|_, _, _| String::new(),
+        terminate: &|_| String::new(),
         theme: Theme { color: false },
     };
     let ending = run_session(&mut app, &mut term, &rx, &control, &outside);
@@ -241,7 +241,7 @@ fn a_hangup_ends_the_session() {
     let outside = Outside {
         restored: &|| false,
         hung_up: &|| true,
-        terminate: &|_, _, _| String::new(),
+        terminate: &|_| String::new(),
         theme: Theme { color: false },
     };
     assert_eq!(

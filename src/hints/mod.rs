@@ -19,6 +19,7 @@ use serde::Serialize;
 use crate::facts::{FactsTable, OwnerFacts};
 use crate::known::KnownUse;
 use crate::registry::{Entry, PortRange, Protocol, Registry};
+use crate::sockets::matching::Previous;
 use crate::sockets::{HostInfo, Snapshot, Socket};
 
 mod fact_rules;
@@ -618,28 +619,24 @@ impl<'r, 's> Assessor<'r, 's> {
 
     /// The flags of every socket, as [`Assessor::flags_all`] gives them, reusing those of the
     /// `previous` snapshot (indexed by `previous_index`, flagged `previous_flags`) for a socket
-    /// that is equal in both (found by inode) when the listeners on its port are equal too, the
-    /// host facts the rules read are the same, and the clock cannot change its answer. A refresh
-    /// of 40,000 connections, nearly all unchanged, then assesses only what changed.
+    /// `matched` there unchanged ([`match_previous`](crate::sockets::matching::match_previous))
+    /// when the listeners on its port are equal too, the host facts the rules read are the same,
+    /// and the clock cannot change its answer. A refresh of 40,000 connections, nearly all
+    /// unchanged, then assesses only what changed.
     pub fn flags_all_since(
         &self,
         previous: &Snapshot,
         previous_index: &PortIndex,
         previous_flags: &[Flags],
+        matched: &[Option<Previous>],
     ) -> Vec<Flags> {
         if previous_flags.len() != previous.sockets.len()
             || previous_index.sockets != previous.sockets.len()
+            || matched.len() != self.snapshot.sockets.len()
             || !same_host_inputs(&previous.host, &self.snapshot.host)
         {
             return self.flags_all();
         }
-        let by_inode: rustc_hash::FxHashMap<u64, usize> = previous
-            .sockets
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.inode != 0)
-            .map(|(i, s)| (s.inode, i))
-            .collect();
         let (before, now) = (previous.host.taken_at, self.snapshot.host.taken_at);
         let same_neighbours = |s: &Socket| {
             let before = previous_index
@@ -651,26 +648,33 @@ impl<'r, 's> Assessor<'r, 's> {
                 .map(|i| self.snapshot.sockets.get(i));
             before.eq(now)
         };
-        let flags = self
-            .snapshot
+        // Sockets come port by port: the answer for the last port is asked again and again.
+        let mut last_port: Option<((Protocol, u16), bool)> = None;
+        let mut same_neighbours_cached = |s: &Socket| match last_port {
+            Some((port, same)) if port == (s.protocol, s.local_port) => same,
+            _ => {
+                let same = same_neighbours(s);
+                last_port = Some(((s.protocol, s.local_port), same));
+                same
+            }
+        };
+        // The reused lists are one copy each already; only the new ones are shared out.
+        let mut one = OneCopy::default();
+        self.snapshot
             .sockets
             .iter()
-            .map(|s| {
-                let kept = (s.inode != 0)
-                    .then(|| by_inode.get(&s.inode))
-                    .flatten()
-                    .filter(|&&i| {
-                        previous.sockets[i] == *s
-                            && !clock_may_change(s, before, now)
-                            && same_neighbours(s)
-                    });
-                match kept {
-                    Some(&i) => previous_flags[i].clone(),
-                    None => self.flags(s),
+            .zip(matched)
+            .map(|(s, found)| match found {
+                Some(p)
+                    if p.unchanged
+                        && !clock_may_change(s, before, now)
+                        && same_neighbours_cached(s) =>
+                {
+                    previous_flags[p.at as usize].clone()
                 }
+                _ => one.of(self.flags(s)),
             })
-            .collect::<Vec<_>>();
-        one_copy_each(flags)
+            .collect()
     }
 
     /// Everything known about `socket` (one of the snapshot's): registry entries, known uses and
@@ -749,20 +753,30 @@ fn flags_of(findings: Vec<(&'static Rule, Finding)>) -> Flags {
 
 /// `lists` with equal lists made one allocation: a server's 20,000 connections carry a few
 /// distinct lists between them, and the explorer keeps them from one refresh to the next.
-fn one_copy_each(mut lists: Vec<Flags>) -> Vec<Flags> {
+fn one_copy_each(lists: Vec<Flags>) -> Vec<Flags> {
+    let mut one = OneCopy::default();
+    lists.into_iter().map(|list| one.of(list)).collect()
+}
+
+/// The flag lists seen so far, to hand out one copy of each.
+#[derive(Default)]
+struct OneCopy(rustc_hash::FxHashSet<Flags>);
+
+impl OneCopy {
     /// A snapshot with more distinct lists than this keeps the rest as they are.
     const MOST_DISTINCT: usize = 4096;
-    let mut distinct: rustc_hash::FxHashSet<Flags> = rustc_hash::FxHashSet::default();
-    for list in &mut lists {
-        match distinct.get(list) {
-            Some(same) => *list = same.clone(),
-            None if distinct.len() < MOST_DISTINCT => {
-                distinct.insert(list.clone());
+
+    fn of(&mut self, list: Flags) -> Flags {
+        match self.0.get(&list) {
+            Some(same) => same.clone(),
+            None => {
+                if self.0.len() < Self::MOST_DISTINCT {
+                    self.0.insert(list.clone());
+                }
+                list
             }
-            None => {}
         }
     }
-    lists
 }
 
 /// The most severe of `flags`.
@@ -837,6 +851,7 @@ fn findings<'x>(facts: &'x SocketFacts) -> Vec<(&'static Rule, Finding<'x>)> {
 mod tests {
     use super::*;
     use crate::sockets::fixtures::*;
+    use crate::sockets::matching::match_previous;
 
     #[test]
     fn equal_flag_lists_become_one_allocation() {
@@ -1016,8 +1031,9 @@ mod tests {
             let index = PortIndex::new(first);
             let flags = Assessor::with_index(&reg, first, &index).flags_all();
             let assessor = Assessor::new(&reg, later);
+            let matched = match_previous(&first.sockets, &later.sockets);
             assert_eq!(
-                assessor.flags_all_since(first, &index, &flags),
+                assessor.flags_all_since(first, &index, &flags, &matched),
                 assessor.flags_all()
             );
         };

@@ -248,7 +248,7 @@ impl Mirror {
     pub fn snapshot(&self) -> Option<Snapshot> {
         let host = self.host.clone()?;
         let mut sockets: Vec<Socket> = self.sockets.values().cloned().collect();
-        sockets.sort_by_key(|s| (s.local_port, s.key(), s.inode));
+        crate::sockets::sort_for_listing(&mut sockets);
         Some(Snapshot {
             schema_version: crate::sockets::SCHEMA_VERSION,
             host,

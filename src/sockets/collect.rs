@@ -22,7 +22,8 @@ pub trait Collector: Send {
     fn collect(&mut self) -> Result<Snapshot, CollectError>;
 
     /// The user asked for a refresh (`r`): a collector that can lose its source (a remote host
-    /// over ssh) reconnects here. Nothing to do for the others.
+    /// over ssh) reconnects here, one that remembers owners reads them afresh. Nothing to do
+    /// for the others.
     fn retry(&mut self) {}
 
     /// For a collector that replays a snapshot file: the owners' facts recorded in it, raw for
@@ -81,6 +82,13 @@ impl Collector for SystemCollector {
         // `options` is public and may change between refreshes (the explorer's `a`).
         self.portable.options = self.options;
         self.portable.collect()
+    }
+
+    /// Scan every process's fds on the next collection rather than trust memory: after `r`,
+    /// every owner shown was read just now.
+    #[cfg(target_os = "linux")]
+    fn retry(&mut self) {
+        self.live.forget_holders();
     }
 
     fn include_connections(&mut self, on: bool) {
@@ -204,16 +212,14 @@ mod linux {
         SCHEMA_VERSION,
     };
 
-    /// Even when every socket is found in memory (and each remembered holder still holds it),
-    /// scan again this often: a process may have forked (a second owner) or been handed a copy
-    /// of the socket meanwhile without the first holder closing it.
+    /// Even when every socket is found in memory (and each remembered listener's holder still
+    /// holds it), scan again this often: a process may have forked (a second owner) or been
+    /// handed a copy of the socket meanwhile without the first holder closing it, or have
+    /// been handed a connection. A connection's holders are not re-checked on each refresh:
+    /// a server's 40,000 connections would cost 40,000 link reads each time, and a
+    /// connection handed on after it was accepted is rare. The explorer checks the holder
+    /// once more before it signals one (`K`), and `r` rescans at once.
     const FULL_RESCAN_EVERY: Duration = Duration::from_secs(30);
-
-    /// Remembered holders of connections are re-checked one share of this many per refresh
-    /// (listeners on every refresh): a server's 40,000 connections would otherwise cost 40,000
-    /// link reads each time. A connection handed to another process is then seen within this
-    /// many refreshes, and at the latest by the full rescan.
-    const CONNECTION_CHECK_TURNS: u64 = 8;
 
     /// What the collector remembers between refreshes.
     pub struct Live {
@@ -231,8 +237,6 @@ mod linux {
         /// Processes whose fds the last scan could not read.
         unreadable: usize,
         scanned_at: Option<Instant>,
-        /// Which share of the connections' holders this refresh re-checks.
-        turn: u64,
         /// How many sockets the last dump listed: the next one's list starts that large,
         /// rather than doubling its way there (at 40,000 sockets, twice their size at the peak).
         dumped: usize,
@@ -259,11 +263,15 @@ mod linux {
                 started: HashMap::default(),
                 unreadable: 0,
                 scanned_at: None,
-                turn: 0,
                 dumped: 0,
                 users: UserNames::default(),
                 owner_lists: HashMap::default(),
             }
+        }
+
+        /// Make the next collection scan every process's fds.
+        pub fn forget_holders(&mut self) {
+            self.scanned_at = None;
         }
 
         pub fn collect(&mut self, options: CollectOptions) -> Result<Snapshot, CollectError> {
@@ -293,18 +301,18 @@ mod linux {
             taken_at: u64,
             mut warnings: Vec<String>,
         ) -> Result<Snapshot, CollectError> {
-            let wanted: HashSet<u64> = kernel_sockets
+            // Every socket a process may hold (inode 0 is a TIME-WAIT or other orphan), and
+            // whether it listens.
+            let wanted: Vec<Wanted> = kernel_sockets
                 .iter()
-                .map(|s| s.inode)
-                .filter(|&i| i != 0)
-                .collect();
-            let listening: HashSet<u64> = kernel_sockets
-                .iter()
-                .filter(|k| k.state().is_listener())
-                .map(|k| k.inode)
+                .filter(|k| k.inode != 0)
+                .map(|k| Wanted {
+                    inode: k.inode,
+                    listens: k.state().is_listener(),
+                })
                 .collect();
             let clock = self.proc.clock();
-            let owners = self.owners_of(&wanted, &listening, &clock)?;
+            let owners = self.owners_of(&wanted, &clock)?;
 
             // SAFETY: geteuid has no preconditions.
             let euid = unsafe { libc::geteuid() };
@@ -316,66 +324,73 @@ mod linux {
                 sees_all_owners,
                 child_pid_namespace,
             };
-            let owned = |k: &KernelSocket| {
-                self.holders
-                    .get(&k.inode)
-                    .is_some_and(|hs| hs.iter().any(|h| owners.contains_key(&h.pid)))
-            };
+            // Each socket's owners, looked up once: one shared list per set of holders, so a
+            // server's 20,000 connections point at one copy of its details.
+            let last_lists = std::mem::take(&mut self.owner_lists);
+            let mut shared: HashMap<Vec<u32>, Owners> = HashMap::default();
+            let mut pids: Vec<u32> = Vec::new();
+            let found: Vec<Owners> = kernel_sockets
+                .iter()
+                .map(|k| {
+                    pids.clear();
+                    pids.extend(
+                        self.holders
+                            .get(&k.inode)
+                            .into_iter()
+                            .flatten()
+                            .map(|h| h.pid)
+                            .filter(|pid| owners.contains_key(pid)),
+                    );
+                    if let Some(found) = shared.get(pids.as_slice()) {
+                        return found.clone();
+                    }
+                    let mut found: Owners = pids
+                        .iter()
+                        .filter_map(|pid| owners.get(pid).cloned())
+                        .collect();
+                    if let Some(last) = last_lists.get(pids.as_slice()) {
+                        if *last == found {
+                            found = last.clone();
+                        }
+                    }
+                    shared.insert(pids.clone(), found.clone());
+                    found
+                })
+                .collect();
+            self.owner_lists = shared;
+            let ownerless =
+                |(k, found): &(&KernelSocket, &Owners)| k.inode != 0 && found.is_empty();
             // Sockets without a live owner may have closed after the dump: ask the kernel again.
             // Inode 0 is a TIME-WAIT or other orphan no process could hold; a socket the last
             // snapshot already listed without an owner (a kernel socket, a hidden one) is what
             // it was, so a refresh re-checks only sockets that are newly ownerless.
             let recheck: Vec<&KernelSocket> = kernel_sockets
                 .iter()
-                .filter(|k| k.inode != 0 && !owned(k))
+                .zip(&found)
+                .filter(ownerless)
+                .map(|(k, _)| k)
                 .filter(|k| !self.listed_ownerless.contains(&k.inode))
                 // The re-check asks this namespace's kernel tables; another namespace's socket
                 // is not in them and must not be taken for closed.
                 .filter(|k| k.netns.is_none())
                 .collect();
             let gone = closed_since_dump(&recheck);
+            let is_gone =
+                |k: &KernelSocket| !gone.is_empty() && gone.contains(&(k.protocol, k.inode));
             self.listed_ownerless = kernel_sockets
                 .iter()
-                .filter(|k| k.inode != 0 && !owned(k) && !gone.contains(&(k.protocol, k.inode)))
-                .map(|k| k.inode)
+                .zip(&found)
+                .filter(ownerless)
+                .filter(|(k, _)| !is_gone(k))
+                .map(|(k, _)| k.inode)
                 .collect();
 
             let v6only_default = bindv6only();
             let mut sockets: Vec<Socket> = Vec::with_capacity(kernel_sockets.len());
-            let last_lists = std::mem::take(&mut self.owner_lists);
-            let mut shared: HashMap<Vec<u32>, Owners> = HashMap::default();
-            let mut pids: Vec<u32> = Vec::new();
-            for k in kernel_sockets {
-                if gone.contains(&(k.protocol, k.inode)) {
+            for (k, found) in kernel_sockets.into_iter().zip(found) {
+                if is_gone(&k) {
                     continue;
                 }
-                // One shared owner list per set of holders: a server's 20,000 connections
-                // point at one copy of its details.
-                pids.clear();
-                pids.extend(
-                    self.holders
-                        .get(&k.inode)
-                        .into_iter()
-                        .flatten()
-                        .map(|h| h.pid)
-                        .filter(|pid| owners.contains_key(pid)),
-                );
-                let found = match shared.get(pids.as_slice()) {
-                    Some(found) => found.clone(),
-                    None => {
-                        let mut found: Owners = pids
-                            .iter()
-                            .filter_map(|pid| owners.get(pid).cloned())
-                            .collect();
-                        if let Some(last) = last_lists.get(pids.as_slice()) {
-                            if *last == found {
-                                found = last.clone();
-                            }
-                        }
-                        shared.insert(pids.clone(), found.clone());
-                        found
-                    }
-                };
                 let owner_unknown = found.is_empty().then(|| why.reason(&k, &self.holders));
                 let remote = k.remote();
                 sockets.push(Socket {
@@ -394,11 +409,7 @@ mod linux {
                     netns: k.netns,
                 });
             }
-            self.owner_lists = shared;
-            // The inode makes the order total. Each key is built once and the keys sorted, not
-            // the sockets: moving 40,000 whole sockets about and building two keys for each
-            // comparison was a tenth of what a refresh cost.
-            sockets.sort_by_cached_key(|s| (s.local_port, s.key(), s.inode));
+            crate::sockets::sort_for_listing(&mut sockets);
             if child_pid_namespace {
                 warnings.push(
                     "this /proc shows only a child pid namespace: sockets held by processes outside it have no owner here (run portscope in the host's pid namespace)".to_string(),
@@ -430,39 +441,47 @@ mod linux {
         /// and read each holder's details, by pid.
         fn owners_of(
             &mut self,
-            wanted: &HashSet<u64>,
-            listening: &HashSet<u64>,
+            wanted: &[Wanted],
             clock: &Clock,
         ) -> Result<HashMap<u32, Owner>, CollectError> {
-            self.turn = self.turn.wrapping_add(1);
-            let known = |i: &u64| self.holders.contains_key(i) || self.ownerless.contains(i);
             let mut fresh = self
                 .scanned_at
-                .is_none_or(|t| t.elapsed() > FULL_RESCAN_EVERY)
-                || !wanted.iter().all(known)
-                || !self.remembered_holders_still_hold(wanted, listening);
+                .is_none_or(|t| t.elapsed() > FULL_RESCAN_EVERY);
             loop {
                 if fresh {
                     self.rescan(wanted)?;
                 }
-                let mut details: HashMap<u32, Option<Owner>> = HashMap::default();
+                // Who holds the wanted sockets, one look each. A socket neither held nor
+                // known to be ownerless is new since the last scan.
+                let mut holding: HashSet<u32> = HashSet::default();
+                let mut all_known = true;
+                for w in wanted {
+                    match self.holders.get(&w.inode) {
+                        Some(holders) => holding.extend(holders.iter().map(|h| h.pid)),
+                        None => all_known &= self.ownerless.contains(&w.inode),
+                    }
+                }
+                let memory_holds = || all_known && self.remembered_holders_still_hold(wanted);
+                if !fresh && !memory_holds() {
+                    fresh = true;
+                    continue;
+                }
+                let mut details: HashMap<u32, Owner> = HashMap::default();
                 let mut stale = false;
-                for inode in wanted {
-                    for holder in self.holders.get(inode).into_iter().flatten() {
-                        let pid = holder.pid;
-                        let owner = details.entry(pid).or_insert_with(|| {
-                            let owner =
-                                owners::read_owner(&self.proc, pid, clock, &mut self.users)?;
+                for pid in holding {
+                    let owner = owners::read_owner(&self.proc, pid, clock, &mut self.users)
+                        .and_then(|owner| {
                             let ticks = owner.start_ticks?;
                             match self.started.insert(pid, ticks) {
-                                Some(before) if before != ticks => {
-                                    stale = true; // the pid now names another process
-                                    None
-                                }
+                                Some(before) if before != ticks => None, // the pid names another process now
                                 _ => Some(owner),
                             }
                         });
-                        stale |= owner.is_none();
+                    match owner {
+                        Some(owner) => {
+                            details.insert(pid, owner);
+                        }
+                        None => stale = true,
                     }
                 }
                 if stale && !fresh {
@@ -470,41 +489,32 @@ mod linux {
                     fresh = true;
                     continue;
                 }
-                let details = details
-                    .into_iter()
-                    .filter_map(|(pid, owner)| Some((pid, owner?)))
-                    .collect();
                 return Ok(details);
             }
         }
 
-        /// Whether every remembered (pid, fd) for the wanted listeners, and for this turn's
-        /// share of the wanted connections ([`CONNECTION_CHECK_TURNS`]), still points at its
+        /// Whether every remembered (pid, fd) for the wanted listeners still points at its
         /// socket: after an fd handoff (A passes its listener to B and closes its copy, staying
         /// alive) A's entry fails here, and the scan that follows finds B.
-        fn remembered_holders_still_hold(
-            &self,
-            wanted: &HashSet<u64>,
-            listening: &HashSet<u64>,
-        ) -> bool {
-            let turn = self.turn % CONNECTION_CHECK_TURNS;
+        fn remembered_holders_still_hold(&self, wanted: &[Wanted]) -> bool {
             let mut pairs: Vec<(u64, Holder)> = wanted
                 .iter()
-                .filter(|&i| listening.contains(i) || i % CONNECTION_CHECK_TURNS == turn)
-                .flat_map(|&inode| {
+                .filter(|w| w.listens)
+                .flat_map(|w| {
                     self.holders
-                        .get(&inode)
+                        .get(&w.inode)
                         .into_iter()
                         .flatten()
-                        .map(move |&h| (inode, h))
+                        .map(move |&h| (w.inode, h))
                 })
                 .collect();
             pairs.sort_unstable_by_key(|&(_, h)| h);
             owners::still_held(&self.proc, &pairs)
         }
 
-        fn rescan(&mut self, wanted: &HashSet<u64>) -> Result<(), CollectError> {
-            let scan = owners::scan(&self.proc, wanted).map_err(|e| {
+        fn rescan(&mut self, wanted: &[Wanted]) -> Result<(), CollectError> {
+            let wanted: HashSet<u64> = wanted.iter().map(|w| w.inode).collect();
+            let scan = owners::scan(&self.proc, &wanted).map_err(|e| {
                 CollectError::Failed(format!(
                     "cannot list processes in {} ({e}); is /proc mounted?",
                     self.proc.root().display()
@@ -522,6 +532,13 @@ mod linux {
             self.scanned_at = Some(Instant::now());
             Ok(())
         }
+    }
+
+    /// A socket some process may hold, by inode.
+    struct Wanted {
+        inode: u64,
+        /// Listeners' holders are re-checked on every refresh (see [`FULL_RESCAN_EVERY`]).
+        listens: bool,
     }
 
     /// What decides why a socket has no owner.

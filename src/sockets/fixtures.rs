@@ -2,9 +2,13 @@
 //! explain, the explorer's state): one place that knows how to build a plausible socket.
 
 use std::net::IpAddr;
+use std::sync::Arc;
+
+use proptest::prelude::*;
 
 use crate::sockets::{
-    Family, HostInfo, Owner, Protocol, Snapshot, Socket, SocketState, SCHEMA_VERSION,
+    Family, HostInfo, NetNs, Owner, Protocol, Snapshot, Socket, SocketState, UnknownOwner,
+    SCHEMA_VERSION,
 };
 
 /// "Now" in every fixture snapshot.
@@ -75,4 +79,75 @@ pub fn snapshot(sockets: Vec<Socket>) -> Snapshot {
         },
         sockets,
     }
+}
+
+/// Any socket, as a property test would have one: TCP or UDP, IPv4 or IPv6, with or without a
+/// peer, owners, user and namespace, and names that need escaping.
+pub fn arbitrary_socket() -> impl Strategy<Value = Socket> {
+    let text = prop::sample::select(vec![
+        "nginx",
+        "we\"b",
+        "é",
+        "tab\there",
+        "\u{1b}[31m",
+        "a\\b",
+    ]);
+    let address = prop::sample::select(vec![
+        "127.0.0.1",
+        "0.0.0.0",
+        "::",
+        "fe80::1",
+        "::ffff:10.0.0.1",
+    ]);
+    let state = prop::sample::select(vec![
+        SocketState::Listen,
+        SocketState::Unconnected,
+        SocketState::Established,
+        SocketState::FinWait1,
+    ]);
+    (
+        (any::<bool>(), 0usize..3, address.clone(), any::<u16>()),
+        proptest::option::of((address, any::<u16>())),
+        (state, any::<u64>(), 0usize..4, 0u32..3, text.clone()),
+        proptest::option::of(any::<u32>()),
+        proptest::option::of(text.clone()),
+        proptest::option::of((
+            any::<u64>(),
+            proptest::option::of(text),
+            proptest::option::of(any::<u32>()),
+        )),
+    )
+        .prop_map(
+            |(
+                (udp, family, addr, port),
+                remote,
+                (state, inode, holders, pid, name),
+                uid,
+                user,
+                netns,
+            )| {
+                let owners: Vec<Owner> = (0..holders as u32)
+                    .map(|i| owner(pid + i, name, 1000, "/usr/sbin/nginx"))
+                    .collect();
+                Socket {
+                    protocol: if udp { Protocol::Udp } else { Protocol::Tcp },
+                    family: [Family::V4, Family::V6, Family::Dual][family],
+                    local_addr: addr.parse().unwrap(),
+                    local_port: port,
+                    remote_addr: remote.map(|r| r.0.parse().unwrap()),
+                    remote_port: remote.map(|r| r.1),
+                    state,
+                    inode,
+                    owner_unknown: owners.is_empty().then_some(UnknownOwner::Kernel),
+                    owners: owners.into(),
+                    uid,
+                    user: user.map(Arc::from),
+                    netns: netns.map(|(inode, name, pid)| NetNs {
+                        inode,
+                        name: name.map(String::from),
+                        pid,
+                    }),
+                }
+            },
+        )
 }

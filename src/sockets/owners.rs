@@ -196,6 +196,33 @@ pub fn still_held(proc: &ProcFs, pairs: &[(u64, Holder)]) -> bool {
     true
 }
 
+/// Whether process `pid` holds socket `inode` now (one of its fds points at it); `None` when
+/// its fds cannot be read (it exited, or they are not ours to see). What the explorer asks just
+/// before it signals a socket's process, so a socket handed to another process since the last
+/// refresh does not get the wrong one ended.
+pub fn holds_socket(proc: &ProcFs, pid: u32, inode: u64) -> Option<bool> {
+    let path = proc.pid_dir(pid).join("fd");
+    let dir = File::open(&path).ok()?;
+    let mut name = [0u8; 12];
+    let mut buf = [0u8; 64];
+    for entry in std::fs::read_dir(&path).ok()? {
+        let Some(fd) = entry
+            .ok()?
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse().ok())
+        else {
+            continue;
+        };
+        match read_socket_link(&dir, fd, &mut name, &mut buf) {
+            Ok(Some(found)) if found == inode => return Some(true),
+            Err(e) if e.raw_os_error() == Some(libc::EACCES) => return None,
+            _ => {} // another file, or an fd closed while we looked
+        }
+    }
+    Some(false)
+}
+
 /// Write `fd` as a NUL-terminated decimal file name into `out` (no allocation per fd).
 fn fd_name(mut fd: u32, out: &mut [u8; 12]) {
     let mut digits = [0u8; 10];

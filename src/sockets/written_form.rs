@@ -265,9 +265,8 @@ impl<'a> Cursor<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::Protocol;
-    use crate::sockets::fixtures::{owner, snapshot, tcp};
-    use crate::sockets::{Family, FixtureCollector, SocketState, UnknownOwner};
+    use crate::sockets::fixtures::{arbitrary_socket, owner, snapshot, tcp};
+    use crate::sockets::FixtureCollector;
     use crate::text::{write_json_as, SafeJsonFormatter};
     use proptest::prelude::*;
 
@@ -289,75 +288,6 @@ mod tests {
         };
         write_json_as(&mut bytes, &file, layout).unwrap();
         String::from_utf8(bytes).unwrap()
-    }
-
-    fn arbitrary_socket() -> impl Strategy<Value = Socket> {
-        let text = prop::sample::select(vec![
-            "nginx",
-            "we\"b",
-            "é",
-            "tab\there",
-            "\u{1b}[31m",
-            "a\\b",
-        ]);
-        let address = prop::sample::select(vec![
-            "127.0.0.1",
-            "0.0.0.0",
-            "::",
-            "fe80::1",
-            "::ffff:10.0.0.1",
-        ]);
-        let state = prop::sample::select(vec![
-            SocketState::Listen,
-            SocketState::Unconnected,
-            SocketState::Established,
-            SocketState::FinWait1,
-        ]);
-        (
-            (any::<bool>(), 0usize..3, address.clone(), any::<u16>()),
-            proptest::option::of((address, any::<u16>())),
-            (state, any::<u64>(), 0usize..4, 0u32..3, text.clone()),
-            proptest::option::of(any::<u32>()),
-            proptest::option::of(text.clone()),
-            proptest::option::of((
-                any::<u64>(),
-                proptest::option::of(text),
-                proptest::option::of(any::<u32>()),
-            )),
-        )
-            .prop_map(
-                |(
-                    (udp, family, addr, port),
-                    remote,
-                    (state, inode, holders, pid, name),
-                    uid,
-                    user,
-                    netns,
-                )| {
-                    let owners: Vec<Owner> = (0..holders as u32)
-                        .map(|i| owner(pid + i, name, 1000, "/usr/sbin/nginx"))
-                        .collect();
-                    Socket {
-                        protocol: if udp { Protocol::Udp } else { Protocol::Tcp },
-                        family: [Family::V4, Family::V6, Family::Dual][family],
-                        local_addr: addr.parse().unwrap(),
-                        local_port: port,
-                        remote_addr: remote.map(|r| r.0.parse().unwrap()),
-                        remote_port: remote.map(|r| r.1),
-                        state,
-                        inode,
-                        owner_unknown: owners.is_empty().then_some(UnknownOwner::Kernel),
-                        owners: owners.into(),
-                        uid,
-                        user: user.map(Arc::from),
-                        netns: netns.map(|(inode, name, pid)| NetNs {
-                            inode,
-                            name: name.map(String::from),
-                            pid,
-                        }),
-                    }
-                },
-            )
     }
 
     proptest! {

@@ -140,10 +140,13 @@ mod tests {
     #[test]
     fn only_y_confirms_a_kill() {
         let mode = Mode::ConfirmKill {
-            pid: 1,
             name: "x".into(),
-            start_ticks: None,
-            start_time: None,
+            target: crate::tui::state::Target {
+                pid: 1,
+                inode: 7,
+                start_ticks: None,
+                start_time: None,
+            },
         };
         assert!(matches!(
             action_for(&mode, key(KeyCode::Char('y'))),

@@ -29,7 +29,7 @@ mod view;
 // any backend.
 pub use action::{action_for, HELP};
 pub use event::{spawn_collector, Control, Msg, Source};
-pub use state::{Action, App, Effect, Mode, Pane, Refresh};
+pub use state::{Action, App, Effect, Mode, Pane, Refresh, Target};
 pub use view::{badge, draw, Scroll, Theme};
 
 use view::Drawn;
@@ -219,9 +219,9 @@ pub struct Outside<'a> {
     pub restored: &'a dyn Fn() -> bool,
     /// True once the terminal is gone (the SSH connection dropped, the pty closed).
     pub hung_up: &'a dyn Fn() -> bool,
-    /// End a pid whose start time is as recorded (clock ticks after boot, seconds since the
-    /// epoch: each OS compares the one it reads); returns what to tell the user.
-    pub terminate: &'a dyn Fn(u32, Option<u64>, Option<u64>) -> String,
+    /// End a process if it is still the one shown (see [`Target`]); returns what to tell the
+    /// user.
+    pub terminate: &'a dyn Fn(&Target) -> String,
     pub theme: Theme,
 }
 
@@ -306,12 +306,8 @@ fn handle(app: &mut App, msg: Msg, control: &Sender<Control>, outside: &Outside)
         Effect::RefreshNow => send(Control::RefreshNow),
         Effect::SetPaused(p) => send(Control::Pause(p)),
         Effect::IncludeConnections(on) => send(Control::IncludeConnections(on)),
-        Effect::Terminate {
-            pid,
-            start_ticks,
-            start_time,
-        } => {
-            let notice = (outside.terminate)(pid, start_ticks, start_time);
+        Effect::Terminate(target) => {
+            let notice = (outside.terminate)(&target);
             app.update(Action::Notice(notice));
         }
     }

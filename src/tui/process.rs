@@ -8,24 +8,30 @@
 //!
 //! Owns nothing else of the process.
 
-/// Ask `pid` to end, unless it now belongs to another process. `start_ticks` is what the Linux
-/// collector recorded, `start_time` (seconds since the epoch) what the portable one did; each OS
-/// compares the one it can read now. Returns the notice shown to the user.
+use super::state::Target;
+
+/// Ask the target to end, unless its pid now belongs to another process or (on Linux) it no
+/// longer holds the socket. `start_ticks` is what the Linux collector recorded, `start_time`
+/// (seconds since the epoch) what the portable one did; each OS compares the one it can read
+/// now. Returns the notice shown to the user.
 #[cfg(target_os = "linux")]
-pub(super) fn terminate(pid: u32, start_ticks: Option<u64>, _start_time: Option<u64>) -> String {
-    by_ticks(&crate::sockets::procfs::ProcFs::default(), pid, start_ticks)
+pub(super) fn terminate(target: &Target) -> String {
+    by_ticks(&crate::sockets::procfs::ProcFs::default(), target)
 }
 
 #[cfg(not(target_os = "linux"))]
-pub(super) fn terminate(pid: u32, _start_ticks: Option<u64>, start_time: Option<u64>) -> String {
-    by_start_time(pid, start_time)
+pub(super) fn terminate(target: &Target) -> String {
+    by_start_time(target.pid, target.start_time)
 }
 
 /// Linux: the start time in clock ticks (as `proc` shows it now) must equal the one recorded
-/// with the socket. Without a recorded start time nothing is signalled.
+/// with the socket, and the process must still hold the socket: the collector re-reads a
+/// connection's holders every half minute, so one handed to another process since is caught
+/// here. Without a recorded start time nothing is signalled.
 #[cfg(target_os = "linux")]
-fn by_ticks(proc: &crate::sockets::procfs::ProcFs, pid: u32, start_ticks: Option<u64>) -> String {
-    let Some(expected) = start_ticks else {
+fn by_ticks(proc: &crate::sockets::procfs::ProcFs, target: &Target) -> String {
+    let pid = target.pid;
+    let Some(expected) = target.start_ticks else {
         return unknown_start(pid);
     };
     match proc.start_ticks(pid) {
@@ -33,7 +39,13 @@ fn by_ticks(proc: &crate::sockets::procfs::ProcFs, pid: u32, start_ticks: Option
         Some(_) => return another_process(pid),
         None => return gone(pid),
     }
-    end(pid)
+    match crate::sockets::holds_socket(proc, pid, target.inode) {
+        Some(true) => end(pid),
+        Some(false) => format!(
+            "pid {pid} no longer holds this socket (closed, or handed to another process): nothing was signalled; press r to read its owners again"
+        ),
+        None => gone(pid),
+    }
 }
 
 /// macOS and Windows: sysinfo's start time (whole seconds) must equal the recorded one. A pid
@@ -124,22 +136,32 @@ mod tests {
     use super::*;
     use crate::sockets::procfs::ProcFs;
 
+    fn target(pid: u32, inode: u64, start_ticks: Option<u64>) -> Target {
+        Target {
+            pid,
+            inode,
+            start_ticks,
+            start_time: None,
+        }
+    }
+
     #[test]
     fn a_reused_pid_is_not_signalled() {
         let me = std::process::id();
-        let msg = by_ticks(&ProcFs::default(), me, Some(1));
+        let msg = by_ticks(&ProcFs::default(), &target(me, 1, Some(1)));
         assert!(msg.contains("another process"), "{msg}");
     }
 
-    /// A fixture /proc where `pid` started at `ticks`.
+    /// A fixture /proc where `pid` started at `ticks` and holds socket 77 at fd 3.
     fn proc_with(pid: u32, ticks: u64) -> (tempfile::TempDir, ProcFs) {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join(pid.to_string())).unwrap();
+        std::fs::create_dir_all(dir.path().join(format!("{pid}/fd"))).unwrap();
         std::fs::write(
             dir.path().join(format!("{pid}/stat")),
             format!("{pid} (srv) S 1 {pid} {pid} 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 {ticks} 0 0"),
         )
         .unwrap();
+        std::os::unix::fs::symlink("socket:[77]", dir.path().join(format!("{pid}/fd/3"))).unwrap();
         let proc = ProcFs::new(dir.path());
         (dir, proc)
     }
@@ -150,13 +172,50 @@ mod tests {
         // signal reaches nobody.
         let pid = 4_194_400;
         let (_dir, proc) = proc_with(pid, 100_001);
-        let msg = by_ticks(&proc, pid, Some(100_000));
+        let msg = by_ticks(&proc, &target(pid, 77, Some(100_000)));
         assert!(msg.contains("another process"), "{msg}");
-        let msg = by_ticks(&proc, pid, None);
+        let msg = by_ticks(&proc, &target(pid, 77, None));
         assert!(msg.contains("nothing was signalled"), "{msg}");
         // The same start time passes the guard and goes on to kill(2), which finds no process.
-        let msg = by_ticks(&proc, pid, Some(100_001));
+        let msg = by_ticks(&proc, &target(pid, 77, Some(100_001)));
         assert!(msg.starts_with("cannot signal"), "{msg}");
+    }
+
+    #[test]
+    fn a_process_that_no_longer_holds_the_socket_is_not_signalled() {
+        let pid = 4_194_401;
+        let (_dir, proc) = proc_with(pid, 100_001);
+        let msg = by_ticks(&proc, &target(pid, 78, Some(100_001)));
+        assert!(msg.contains("no longer holds this socket"), "{msg}");
+        assert!(msg.contains("nothing was signalled"), "{msg}");
+    }
+
+    /// The same on a real process: a child that holds no socket is not signalled for one.
+    #[test]
+    fn a_live_process_is_signalled_only_for_a_socket_it_holds() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let inode = {
+            use std::os::fd::AsRawFd;
+            // SAFETY: fstat on an open fd into a zeroed stat buffer.
+            let mut st: libc::stat = unsafe { std::mem::zeroed() };
+            assert_eq!(unsafe { libc::fstat(listener.as_raw_fd(), &mut st) }, 0);
+            st.st_ino
+        };
+        let proc = ProcFs::default();
+        assert_eq!(
+            crate::sockets::holds_socket(&proc, std::process::id(), inode),
+            Some(true)
+        );
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("sleep");
+        let ticks = proc.start_ticks(child.id());
+        let msg = by_ticks(&proc, &target(child.id(), inode, ticks));
+        assert!(msg.contains("no longer holds this socket"), "{msg}");
+        assert!(child.try_wait().unwrap().is_none(), "signalled");
+        child.kill().unwrap();
+        child.wait().unwrap();
     }
 
     /// The guard macOS and Windows use, run here on a real process: sysinfo's start time of a

@@ -3,7 +3,7 @@
 //! Nothing here knows about crossterm, frames or threads, so all of it is tested without a
 //! terminal. Sorting, filtering and search results are computed here, never while drawing.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use crate::facts::FactsTable;
 use crate::hints::{Assessor, Flags, PortIndex, ReachSource, Severity};
@@ -11,6 +11,7 @@ use crate::policy::Marker;
 use crate::registry::{PortRange, Protocol, Registry};
 use crate::report::{self, Detail, Filter, SortKey};
 use crate::search::{Engine, Hit, Kind, Query};
+use crate::sockets::matching::{match_previous, Previous};
 use crate::sockets::{HostInfo, Snapshot, Socket, SocketKey};
 
 /// How many refreshes a new socket stays highlighted and a vanished one stays dimmed.
@@ -21,9 +22,10 @@ pub const SEARCH_LIMIT: usize = 2000;
 pub const NOTICE_TICKS: u8 = 5;
 
 /// One refresh as it reaches the UI: the snapshot, plus what is worked out off the UI thread:
-/// the flags of every socket (`flags[i]` belongs to `snapshot.sockets[i]`) and the snapshot's
-/// index of listeners per port, which the selected socket's detail reuses. Only that socket's
-/// hints are spelled out: the text of every socket's hints would cost kilobytes each.
+/// the flags of every socket (`flags[i]` belongs to `snapshot.sockets[i]`), the snapshot's index
+/// of listeners per port, which the selected socket's detail reuses, and which socket was which
+/// in the refresh before. Only the selected socket's hints are spelled out: the text of every
+/// socket's hints would cost kilobytes each.
 #[derive(Debug, Clone)]
 pub struct Refresh {
     /// Shared with the collector thread, which keeps it to reuse its flags next time.
@@ -32,6 +34,18 @@ pub struct Refresh {
     index: PortIndex,
     /// The owners' cheap facts (package, unit, container), established off the UI thread.
     pub facts: FactsTable,
+    since: Option<Arc<Since>>,
+}
+
+/// Each socket of a refresh matched with the sockets of the refresh before, so the explorer's
+/// rows keep their age without matching 40,000 sockets again on the UI thread.
+#[derive(Debug)]
+struct Since {
+    /// The snapshot matched against. Weak: it names that snapshot (the UI uses the matches
+    /// only if that is the one it shows, no refresh having been lost in between) without
+    /// keeping its sockets alive.
+    snapshot: Weak<Snapshot>,
+    matched: Vec<Option<Previous>>,
 }
 
 impl Refresh {
@@ -58,15 +72,24 @@ impl Refresh {
     ) -> Refresh {
         let index = PortIndex::new(&snapshot);
         let assessor = Assessor::with_index(registry, &snapshot, &index).with_facts(&facts);
-        let flags = match previous {
-            Some(p) => assessor.flags_all_since(&p.snapshot, &p.index, &p.flags),
-            None => assessor.flags_all(),
+        let (flags, since) = match previous {
+            Some(p) => {
+                let matched = match_previous(&p.snapshot.sockets, &snapshot.sockets);
+                let flags = assessor.flags_all_since(&p.snapshot, &p.index, &p.flags, &matched);
+                let since = Since {
+                    snapshot: Arc::downgrade(&p.snapshot),
+                    matched,
+                };
+                (flags, Some(Arc::new(since)))
+            }
+            None => (assessor.flags_all(), None),
         };
         Refresh {
             snapshot: Arc::new(snapshot),
             flags,
             index,
             facts,
+            since,
         }
     }
 }
@@ -132,13 +155,21 @@ pub enum Effect {
     SetPaused(bool),
     /// Collect connections too (or stop collecting them).
     IncludeConnections(bool),
-    /// End this pid (SIGTERM; TerminateProcess on Windows); its start time, in clock ticks
-    /// after boot (Linux) or seconds since the epoch (elsewhere), guards against a reused pid.
-    Terminate {
-        pid: u32,
-        start_ticks: Option<u64>,
-        start_time: Option<u64>,
-    },
+    /// End this process (SIGTERM; TerminateProcess on Windows), if it is still the one shown.
+    Terminate(Target),
+}
+
+/// The process `K` ends, as the last refresh showed it holding the selected socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub pid: u32,
+    /// The socket it was shown holding: on Linux it must hold it still, so a socket handed to
+    /// another process since does not get the wrong one ended.
+    pub inode: u64,
+    /// Its start time in clock ticks after boot (Linux) or seconds since the epoch (elsewhere):
+    /// a pid reused since is another process.
+    pub start_ticks: Option<u64>,
+    pub start_time: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,10 +189,8 @@ pub enum Mode {
     Help,
     /// Waiting for `y` to terminate the named process.
     ConfirmKill {
-        pid: u32,
         name: String,
-        start_ticks: Option<u64>,
-        start_time: Option<u64>,
+        target: Target,
     },
 }
 
@@ -216,58 +245,6 @@ type RowId = (SocketKey, u64);
 
 fn row_id(s: &Socket) -> RowId {
     (s.key(), s.inode)
-}
-
-/// The rows of the last refresh, to be matched with the sockets of the next. Found by inode,
-/// which the kernel gives each open socket alone: hashing and comparing a whole [`RowId`] for
-/// each of 40,000 connections was a third of what a refresh cost the UI. The few without one
-/// (inode 0, TIME-WAIT), and any inode seen twice, are found by their whole id.
-struct PreviousRows {
-    rows: Vec<Option<Row>>,
-    by_inode: rustc_hash::FxHashMap<u64, usize>,
-    by_id: rustc_hash::FxHashMap<RowId, usize>,
-}
-
-impl PreviousRows {
-    fn new<'s>(rows: Vec<Row>, socket: impl Fn(&Row) -> &'s Socket) -> PreviousRows {
-        let mut by_inode = rustc_hash::FxHashMap::default();
-        by_inode.reserve(rows.len());
-        let mut by_id = rustc_hash::FxHashMap::default();
-        for (i, row) in rows.iter().enumerate() {
-            let s = socket(row);
-            if s.inode == 0 || by_inode.insert(s.inode, i).is_some() {
-                by_id.insert(row_id(s), i);
-            }
-        }
-        PreviousRows {
-            rows: rows.into_iter().map(Some).collect(),
-            by_inode,
-            by_id,
-        }
-    }
-
-    /// The last refresh's row of `socket`, if it had one; each is taken once.
-    fn take<'s>(&mut self, socket: &Socket, of: impl Fn(&Row) -> &'s Socket) -> Option<Row> {
-        let id = row_id(socket);
-        let same = |row: &Option<Row>| row.as_ref().is_some_and(|r| row_id(of(r)) == id);
-        let at = self
-            .by_inode
-            .get(&socket.inode)
-            .copied()
-            .filter(|&i| socket.inode != 0 && same(&self.rows[i]))
-            .or_else(|| {
-                self.by_id
-                    .get(&id)
-                    .copied()
-                    .filter(|&i| same(&self.rows[i]))
-            })?;
-        self.rows[at].take()
-    }
-
-    /// The rows no socket took, in their last order.
-    fn left(self) -> impl Iterator<Item = Row> {
-        self.rows.into_iter().flatten()
-    }
 }
 
 fn socket_of<'a>(snapshot: Option<&'a Snapshot>, vanished: &'a [Socket], row: &Row) -> &'a Socket {
@@ -584,20 +561,8 @@ impl<'r> App<'r> {
         self.dirty = true;
         // Confirmation and help are modal: they take the next key.
         match (&self.mode, &action) {
-            (
-                Mode::ConfirmKill {
-                    pid,
-                    start_ticks,
-                    start_time,
-                    ..
-                },
-                Action::Confirm,
-            ) => {
-                let effect = Effect::Terminate {
-                    pid: *pid,
-                    start_ticks: *start_ticks,
-                    start_time: *start_time,
-                };
+            (Mode::ConfirmKill { target, .. }, Action::Confirm) => {
+                let effect = Effect::Terminate(target.clone());
                 self.mode = Mode::Normal;
                 return Some(effect);
             }
@@ -1036,17 +1001,21 @@ impl<'r> App<'r> {
             return;
         }
         let owner = if self.detail_of == Pane::Listeners {
-            self.selected_socket().and_then(|s| s.owners.first())
+            self.selected_socket()
+                .and_then(|s| Some((s.inode, s.owners.first()?)))
         } else {
             None
         };
         match owner {
-            Some(o) => {
+            Some((inode, o)) => {
                 self.mode = Mode::ConfirmKill {
-                    pid: o.pid,
                     name: o.name.clone(),
-                    start_ticks: o.start_ticks,
-                    start_time: o.start_time,
+                    target: Target {
+                        pid: o.pid,
+                        inode,
+                        start_ticks: o.start_ticks,
+                        start_time: o.start_time,
+                    },
                 }
             }
             None => self.say("select a socket with a known process first"),
@@ -1063,6 +1032,7 @@ impl<'r> App<'r> {
             flags,
             index,
             facts,
+            since,
         } = refresh;
         self.index = index;
         self.facts = facts;
@@ -1087,21 +1057,62 @@ impl<'r> App<'r> {
         let old_snapshot = self.snapshot.replace(snapshot);
         let old_vanished = std::mem::take(&mut self.vanished);
         let old_socket = |row: &Row| socket_of(old_snapshot.as_deref(), &old_vanished, row);
-        let mut previous = PreviousRows::new(std::mem::take(&mut self.rows), old_socket);
         let sockets = &self.snapshot.as_ref().expect("just set").sockets;
+        // Which socket was which: the collector matched them with the snapshot on screen,
+        // unless a refresh in between was lost (then, and for a refresh made without one, here).
+        let matched_here;
+        let matched: &[Option<Previous>] = match (&since, &old_snapshot) {
+            (Some(since), Some(old)) if since.snapshot.as_ptr() == Arc::as_ptr(old) => {
+                &since.matched
+            }
+            (_, Some(old)) => {
+                matched_here = match_previous(&old.sockets, sockets);
+                &matched_here
+            }
+            (_, None) => &[],
+        };
+        // The last rows: the snapshot's by their index in it, and the vanished ones.
+        let mut live: Vec<Option<Row>> = Vec::new();
+        live.resize_with(old_snapshot.as_ref().map_or(0, |s| s.sockets.len()), || {
+            None
+        });
+        let mut dimmed = Vec::new();
+        for row in std::mem::take(&mut self.rows) {
+            match row.vanished_at {
+                None => {
+                    let at = row.at;
+                    live[at] = Some(row);
+                }
+                Some(_) => dimmed.push(Some(row)),
+            }
+        }
+        // A vanished socket that is back is new again (usually there is none).
+        let dimmed_ids: rustc_hash::FxHashMap<RowId, usize> = dimmed
+            .iter()
+            .enumerate()
+            .filter_map(|(i, row)| Some((row_id(old_socket(row.as_ref()?)), i)))
+            .collect();
         let mut rows = Vec::with_capacity(sockets.len());
         let mut flags = flags.into_iter();
         for (at, socket) in sockets.iter().enumerate() {
             let flags = flags.next().unwrap_or_default();
-            let first_seen = match previous.take(socket, old_socket) {
-                Some(old) if old.vanished_at.is_none() => {
+            let kept = match matched.get(at).copied().flatten() {
+                Some(p) => live
+                    .get_mut(p.at as usize)
+                    .and_then(Option::take)
+                    .map(|row| (row, p.unchanged)),
+                None if !dimmed_ids.is_empty() => dimmed_ids
+                    .get(&row_id(socket))
+                    .and_then(|&i| dimmed[i].take())
+                    .map(|row| (row, false)),
+                None => None,
+            };
+            let first_seen = match kept {
+                Some((old, unchanged)) if old.vanished_at.is_none() => {
                     let stops_being_new =
                         old.first_seen > 1 && generation == old.first_seen + AGE_REFRESHES;
                     // Once something changed, the rest need not be compared.
-                    changed = changed
-                        || stops_being_new
-                        || old_socket(&old) != socket
-                        || old.flags != flags;
+                    changed = changed || stops_being_new || !unchanged || old.flags != flags;
                     old.first_seen
                 }
                 _ => {
@@ -1123,7 +1134,7 @@ impl<'r> App<'r> {
         }
         // Keep what vanished for a few refreshes, dimmed, so a short-lived listener is noticed;
         // not when the scope narrowed (connections switched off): those did not close.
-        for mut old in previous.left() {
+        for mut old in live.into_iter().chain(dimmed).flatten() {
             if scope_changed {
                 changed = true;
                 continue;
@@ -1169,7 +1180,11 @@ impl<'r> App<'r> {
             .collect();
         let rows = &self.rows;
         let socket = |i: usize| self.socket(&rows[i]);
-        visible.sort_by(|&a, &b| self.sort.compare(socket(a), socket(b)));
+        let order = |&a: &usize, &b: &usize| self.sort.compare(socket(a), socket(b));
+        // The snapshot comes in port order, the default sort: one look finds it sorted.
+        if !visible.is_sorted_by(|a, b| order(a, b).is_le()) {
+            visible.sort_by(order);
+        }
         self.visible = visible;
         let kept = self.selected_key.and_then(|key| {
             self.visible
@@ -1366,6 +1381,54 @@ mod tests {
         assert_eq!(fresh(&app, 9999), None);
     }
 
+    /// What the collector thread sends: each refresh assessed since the one before.
+    fn refresh_since(sockets: Vec<Socket>, previous: Option<&Refresh>) -> Refresh {
+        let snapshot = Snapshot {
+            schema_version: SCHEMA_VERSION,
+            host: HostInfo {
+                hostname: "box".into(),
+                ..HostInfo::default()
+            },
+            sockets,
+        };
+        let facts = FactsTable::unknown("not established");
+        Refresh::assess_since(registry(), snapshot, facts, previous)
+    }
+
+    #[test]
+    fn rows_keep_their_age_through_the_collector_s_matching_even_after_a_lost_refresh() {
+        let fresh = |app: &App, port| {
+            app.visible_rows()
+                .find(|r| app.socket(r).local_port == port)
+                .map(|r| app.freshness(r))
+        };
+        let first = refresh_since(sample(), None);
+        let mut app = App::new(registry(), "test", false, 2.0);
+        app.update(Action::Refreshed(Box::new(first.clone())));
+        // A socket opens before the first listed one: every index after it moves.
+        let mut more = sample();
+        more.insert(0, socket(Protocol::Tcp, 21, 60, "early"));
+        let second = refresh_since(more.clone(), Some(&first));
+        app.update(Action::Refreshed(Box::new(second.clone())));
+        assert_eq!(fresh(&app, 21), Some(Freshness::New));
+        assert_eq!(fresh(&app, 22), Some(Freshness::Steady));
+        // The third refresh never reaches the explorer; the fourth was matched with it, not
+        // with what is on screen, so the explorer matches it again itself.
+        let mut fewer = more.clone();
+        fewer.remove(2);
+        let lost = refresh_since(fewer.clone(), Some(&second));
+        fewer.push(socket(Protocol::Tcp, 9999, 61, "late"));
+        let fourth = refresh_since(fewer, Some(&lost));
+        app.update(Action::Refreshed(Box::new(fourth)));
+        assert_eq!(fresh(&app, 21), Some(Freshness::New));
+        assert_eq!(fresh(&app, 9999), Some(Freshness::New));
+        assert_eq!(fresh(&app, 22), Some(Freshness::Vanished));
+        assert!(app
+            .visible_rows()
+            .filter(|r| ![21, 22, 9999].contains(&app.socket(r).local_port))
+            .all(|r| app.freshness(r) == Freshness::Steady));
+    }
+
     #[test]
     fn filters_and_sort_change_the_listing() {
         let mut app = app_with(sample());
@@ -1485,7 +1548,9 @@ mod tests {
     fn killing_needs_a_confirmation_that_names_the_process() {
         let mut app = app_with(sample());
         assert_eq!(app.update(Action::AskKill), None);
-        assert!(matches!(&app.mode, Mode::ConfirmKill { pid: 10, name, .. } if name == "sshd"));
+        assert!(
+            matches!(&app.mode, Mode::ConfirmKill { name, target } if name == "sshd" && target.pid == 10)
+        );
         // Any other key cancels.
         assert_eq!(app.update(Action::Down), None);
         assert_eq!(app.mode, Mode::Normal);
@@ -1497,11 +1562,12 @@ mod tests {
         app.update(Action::AskKill);
         assert_eq!(
             app.update(Action::Confirm),
-            Some(Effect::Terminate {
+            Some(Effect::Terminate(Target {
                 pid: 10,
+                inode: 22,
                 start_ticks: Some(170_000),
                 start_time: Some(1_700_000_000),
-            })
+            }))
         );
         // A refresh arriving meanwhile does not cancel it.
         app.update(Action::AskKill);

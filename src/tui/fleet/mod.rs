@@ -45,7 +45,12 @@ pub fn run_fleet(registry: Registry, fleet: Fleet, source: &str) -> Result<Endin
         restored: &|| !super::terminal::active(),
         hung_up: &super::terminal::hung_up,
         // Saved snapshots are read-only: the explorer never asks to signal.
-        terminate: &|pid, _, _| format!("pid {pid} is in a saved snapshot: nothing was signalled"),
+        terminate: &|target| {
+            format!(
+                "pid {} is in a saved snapshot: nothing was signalled",
+                target.pid
+            )
+        },
         theme: super::Theme::from_env(),
     };
     let ending = run_fleet_session(&mut app, &mut term, &rx, &outside, registry);

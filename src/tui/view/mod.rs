@@ -164,7 +164,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, scroll: &mut Scroll) -> 
 
     match &app.mode {
         Mode::Help => draw_help(frame, area, theme),
-        Mode::ConfirmKill { pid, name, .. } => draw_confirm(frame, area, *pid, name, theme),
+        Mode::ConfirmKill { name, target } => draw_confirm(frame, area, target.pid, name, theme),
         _ => {}
     }
     drawn
