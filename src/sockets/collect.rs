@@ -472,8 +472,9 @@ mod linux {
                     let owner = owners::read_owner(&self.proc, pid, clock, &mut self.users)
                         .and_then(|owner| {
                             let ticks = owner.start_ticks?;
+                            // A start time that changed: the pid names another process now.
                             match self.started.insert(pid, ticks) {
-                                Some(before) if before != ticks => None, // the pid names another process now
+                                Some(before) if before != ticks => None,
                                 _ => Some(owner),
                             }
                         });

@@ -8,7 +8,7 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
-use super::kernel::KernelSocket;
+use super::kernel::{KernelSocket, TCP_CLOSE, TCP_LISTEN};
 use super::Protocol;
 
 const SOCK_DIAG_BY_FAMILY: u16 = 20;
@@ -435,10 +435,14 @@ fn parse_diag_msg(msg: &[u8], protocol: Protocol) -> Option<KernelSocket> {
             ))
         }
     };
+    // The kernel sends IPV6_V6ONLY only for an IPv6 socket that listens or is unbound (an
+    // unconnected UDP socket is TCP_CLOSE): the attributes of 40,000 connections are not read.
     let mut v6only = None;
-    for (kind, value) in attrs(&msg[MSG_LEN..]).map_while(Result::ok) {
-        if kind == INET_DIAG_SKV6ONLY && !value.is_empty() {
-            v6only = Some(value[0] != 0);
+    if ipv6 && matches!(msg[1], TCP_LISTEN | TCP_CLOSE) {
+        for (kind, value) in attrs(&msg[MSG_LEN..]).map_while(Result::ok) {
+            if kind == INET_DIAG_SKV6ONLY && !value.is_empty() {
+                v6only = Some(value[0] != 0);
+            }
         }
     }
     Some(KernelSocket {
