@@ -1000,6 +1000,15 @@ impl<'r> App<'r> {
             self.say("a saved snapshot cannot signal processes");
             return;
         }
+        // Its pids are another host's: checked against this host's /proc, one could name a
+        // process here.
+        if let Some(host) = &self.remote {
+            let msg = format!(
+                "the processes of {host} cannot be signalled from here; run portscope on that host"
+            );
+            self.say(msg);
+            return;
+        }
         let owner = if self.detail_of == Pane::Listeners {
             self.selected_socket()
                 .and_then(|s| Some((s.inode, s.owners.first()?)))
@@ -1080,8 +1089,9 @@ impl<'r> App<'r> {
         for row in std::mem::take(&mut self.rows) {
             match row.vanished_at {
                 None => {
-                    let at = row.at;
-                    live[at] = Some(row);
+                    if let Some(slot) = live.get_mut(row.at) {
+                        *slot = Some(row);
+                    }
                 }
                 Some(_) => dimmed.push(Some(row)),
             }
@@ -1581,6 +1591,15 @@ mod tests {
         app.update(Action::AskKill);
         app.update(refresh(sample()));
         assert!(matches!(app.mode, Mode::ConfirmKill { .. }));
+    }
+
+    #[test]
+    fn a_remote_host_s_processes_are_not_signalled_from_here() {
+        let mut app = app_with(sample());
+        app.remote = Some("web1".into());
+        assert_eq!(app.update(Action::AskKill), None);
+        assert!(matches!(app.mode, Mode::Normal));
+        assert!(app.notice.as_deref().is_some_and(|n| n.contains("web1")));
     }
 
     #[test]
