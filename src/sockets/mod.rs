@@ -290,8 +290,9 @@ pub fn sort_for_listing(sockets: &mut [Socket]) {
         }
         run = end;
     }
-    // Put each socket in its place, following the permutation's cycles (as the standard
-    // library's cached-key sort does).
+    // Put each socket in its place, following the permutation's cycles, as the standard
+    // library's cached-key sort does; that sort itself was slower here (its entries carry a
+    // tuple key and a separate index: 48 bytes, against 32).
     for i in 0..order.len() {
         let mut from = order[i].2 as usize;
         while from < i {
@@ -308,12 +309,10 @@ pub fn sort_for_listing(sockets: &mut [Socket]) {
 /// part that does not fit, so it still never orders two sockets the wrong way round.
 fn ordinal(s: &Socket) -> (u128, bool) {
     let head = u128::from(s.local_port) << 112 | (s.protocol as u128) << 110;
-    let IpAddr::V4(local) = s.local_addr else {
-        let IpAddr::V6(local) = s.local_addr else {
-            unreachable!()
-        };
+    let local = match s.local_addr {
+        IpAddr::V4(local) => local,
         // Tag 2, then as much of the IPv6 address as fits.
-        return (head | 2 << 108 | u128::from(local) >> 20, false);
+        IpAddr::V6(local) => return (head | 2 << 108 | u128::from(local) >> 20, false),
     };
     let head = head | 1 << 108 | u128::from(u32::from(local)) << 76;
     let (remote_tag, remote, whole) = match s.remote_addr {
