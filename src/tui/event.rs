@@ -161,10 +161,17 @@ impl Drop for DeathNotice {
     }
 }
 
-/// Hand the pages freed since the last refresh back to the system. Each refresh of 40,000
-/// sockets allocates and frees tens of megabytes; glibc keeps what is freed in the middle of its
-/// heap resident, so the explorer's memory stayed at the heap's high-water mark rather than
-/// what it holds. By now the UI has dropped the refresh before last, so this is when most is
+/// How often the collector hands freed pages back to the system, at most.
+///
+/// Each refresh of 40,000 sockets allocates and frees tens of megabytes, and glibc keeps what is
+/// freed in the middle of its heap resident. Trimming it before every refresh kept the resident
+/// size low between refreshes, but the refresh then faulted the same pages back in: a tenth of
+/// the explorer's CPU in every-socket mode, for no lower peak (the peak is the refresh itself).
+/// Every 30 s, the memory of a mode left (`a` off) still goes back soon.
+const GIVE_BACK_EVERY: Duration = Duration::from_secs(30);
+
+/// Hand the pages freed since the last trim back to the system. The collector calls it before
+/// a collection: by then the UI has dropped the refresh before last, so this is when most is
 /// free.
 fn give_back_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -191,12 +198,16 @@ pub fn spawn_collector(
             let mut collect_now = true;
             let period = interval.unwrap_or(Duration::from_secs(3600));
             let mut due = Instant::now() + period;
+            let mut given_back = Instant::now();
             // The last refresh sent (its snapshot shared with the UI): unchanged sockets keep
             // its flags instead of being assessed again.
             let mut last: Option<Refresh> = None;
             loop {
                 if collect_now {
-                    give_back_freed_memory();
+                    if given_back.elapsed() >= GIVE_BACK_EVERY {
+                        give_back_freed_memory();
+                        given_back = Instant::now();
+                    }
                     let msg = match source.collect() {
                         Ok(snapshot) => {
                             let table = facts.of(&snapshot);
