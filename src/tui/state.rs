@@ -1127,7 +1127,10 @@ impl<'r> App<'r> {
                     let stops_being_new =
                         old.first_seen > 1 && generation == old.first_seen + AGE_REFRESHES;
                     // Once something changed, the rest need not be compared.
-                    changed = changed || stops_being_new || !unchanged || old.flags != flags;
+                    // Reused flags are the same list: `Arc`'s `==` does not look at pointers
+                    // for a slice.
+                    let same_flags = Arc::ptr_eq(&old.flags, &flags) || old.flags == flags;
+                    changed = changed || stops_being_new || !unchanged || !same_flags;
                     old.first_seen
                 }
                 _ => {
