@@ -381,6 +381,51 @@ fn a_connection_handed_on_has_its_new_owner_after_a_retry() {
     assert_eq!(owner_pids(&collector.collect().unwrap()), [receiver.pid()]);
 }
 
+/// Between full scans, a scan takes an fd that held a socket last time to hold it still. Here
+/// that fd is opened again on a new listener while a child keeps the first one alive: the scan
+/// the new listener sets off finds it without an owner, and must read every link again.
+#[test]
+fn an_fd_opened_again_on_a_new_socket_is_read_again() {
+    use std::os::fd::AsRawFd;
+    let first = TcpListener::bind("127.0.0.1:0").unwrap();
+    let first_addr = first.local_addr().unwrap();
+    let shared: OwnedFd = first.try_clone().unwrap().into();
+    let mut sleeper = Command::new("sleep")
+        .arg("60")
+        .stdin(Stdio::from(shared))
+        .spawn()
+        .unwrap();
+    let mut collector = SystemCollector::new(CollectOptions {
+        include_connections: false,
+        host_namespace_only: true,
+    });
+    let pids = |snapshot: &Snapshot, addr| -> Vec<u32> {
+        let socket = find(snapshot, Protocol::Tcp, addr).expect("listed");
+        socket.owners.iter().map(|o| o.pid).collect()
+    };
+    let me = std::process::id();
+    let before = collector.collect().unwrap();
+    assert!(pids(&before, first_addr).contains(&me));
+
+    let second = TcpListener::bind("127.0.0.1:0").unwrap();
+    let second_addr = second.local_addr().unwrap();
+    // SAFETY: both are open descriptors of ours; `first`'s number now names the second socket.
+    assert!(unsafe { libc::dup2(second.as_raw_fd(), first.as_raw_fd()) } >= 0);
+    drop(second);
+    let after = collector.collect().unwrap();
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
+    assert!(
+        pids(&after, second_addr).contains(&me),
+        "the new listener is ours"
+    );
+    let first_owners = pids(&after, first_addr);
+    assert!(
+        first_owners.contains(&sleeper.id()) && !first_owners.contains(&me),
+        "the first listener is the child's alone: {first_owners:?}"
+    );
+}
+
 #[test]
 fn a_process_name_with_invalid_utf8_keeps_its_uid_and_user() {
     use std::ffi::OsStr;

@@ -219,7 +219,27 @@ mod linux {
     /// a server's 40,000 connections would cost 40,000 link reads each time, and a
     /// connection handed on after it was accepted is rare. The explorer checks the holder
     /// once more before it signals one (`K`), and `r` rescans at once.
-    const FULL_RESCAN_EVERY: Duration = Duration::from_secs(30);
+    ///
+    /// This scan, and the one a new socket sets off, is [`Scan::Trusting`]: it reads the links
+    /// of new processes and new fds only, so on a busy server it costs a listing of the fds
+    /// rather than a read of each.
+    const RESCAN_EVERY: Duration = Duration::from_secs(30);
+
+    /// This often, a scan reads every link again ([`Scan::Full`]).
+    const FULL_RESCAN_EVERY: Duration = Duration::from_secs(300);
+
+    /// How much of the last scan a scan of `/proc/*/fd` takes on trust.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Scan {
+        /// In a process with the same pid and start time as at the last scan, an fd that held a
+        /// socket still wanted is taken to hold it still ([`owners::scan`]). An fd closed and
+        /// opened again on another socket is missed while the first socket lives on in another
+        /// process; a wanted socket this scan leaves without an owner sets off a full one.
+        Trusting,
+        /// Every link read again: the first scan, after `r`, when a listener's remembered fd
+        /// has moved, and every [`FULL_RESCAN_EVERY`].
+        Full,
+    }
 
     /// What the collector remembers between refreshes.
     pub struct Live {
@@ -234,9 +254,13 @@ mod linux {
         listed_ownerless: HashSet<u64>,
         /// Start time (ticks after boot) of every holder pid, to tell a reused pid.
         started: HashMap<u32, u64>,
+        /// What the last scan found that the next [`Scan::Trusting`] need not read again.
+        remembered: owners::Remembered,
+        /// When the last scan was, and the last [`Scan::Full`].
+        scanned_at: Option<Instant>,
+        fully_scanned_at: Option<Instant>,
         /// Processes whose fds the last scan could not read.
         unreadable: usize,
-        scanned_at: Option<Instant>,
         /// How many sockets the last dump listed: the next one's list starts that large,
         /// rather than doubling its way there (at 40,000 sockets, twice their size at the peak).
         dumped: usize,
@@ -261,8 +285,10 @@ mod linux {
                 ownerless: HashSet::default(),
                 listed_ownerless: HashSet::default(),
                 started: HashMap::default(),
-                unreadable: 0,
+                remembered: owners::Remembered::default(),
                 scanned_at: None,
+                fully_scanned_at: None,
+                unreadable: 0,
                 dumped: 0,
                 users: UserNames::default(),
                 owner_lists: HashMap::default(),
@@ -272,6 +298,19 @@ mod linux {
         /// Make the next collection scan every process's fds.
         pub fn forget_holders(&mut self) {
             self.scanned_at = None;
+            self.fully_scanned_at = None;
+        }
+
+        /// The scan the memory's age calls for, if any.
+        fn scan_due(&self) -> Option<Scan> {
+            let older_than = |at: Option<Instant>, age| at.is_none_or(|t| t.elapsed() > age);
+            if older_than(self.fully_scanned_at, FULL_RESCAN_EVERY) {
+                Some(Scan::Full)
+            } else if older_than(self.scanned_at, RESCAN_EVERY) {
+                Some(Scan::Trusting)
+            } else {
+                None
+            }
         }
 
         pub fn collect(&mut self, options: CollectOptions) -> Result<Snapshot, CollectError> {
@@ -312,7 +351,7 @@ mod linux {
                 })
                 .collect();
             let clock = self.proc.clock();
-            let owners = self.owners_of(&wanted, &clock)?;
+            let Holding { owners, holders } = self.owners_of(&wanted, &clock)?;
 
             // SAFETY: geteuid has no preconditions.
             let euid = unsafe { libc::geteuid() };
@@ -329,15 +368,19 @@ mod linux {
             let last_lists = std::mem::take(&mut self.owner_lists);
             let mut shared: HashMap<Vec<u32>, Owners> = HashMap::default();
             let mut pids: Vec<u32> = Vec::new();
+            let mut holders = holders.into_iter();
             let found: Vec<Owners> = kernel_sockets
                 .iter()
                 .map(|k| {
+                    // `wanted` left the sockets of inode 0 out: nothing holds them.
+                    let held = if k.inode == 0 {
+                        Holders::new()
+                    } else {
+                        holders.next().unwrap_or_default()
+                    };
                     pids.clear();
                     pids.extend(
-                        self.holders
-                            .get(&k.inode)
-                            .into_iter()
-                            .flatten()
+                        held.iter()
                             .map(|h| h.pid)
                             .filter(|pid| owners.contains_key(pid)),
                     );
@@ -437,34 +480,42 @@ mod linux {
         }
 
         /// Bring `holders` up to date for every wanted socket (from memory when it covers them
-        /// all and every remembered holder still holds its socket, else from a fresh fd scan)
-        /// and read each holder's details, by pid.
-        fn owners_of(
-            &mut self,
-            wanted: &[Wanted],
-            clock: &Clock,
-        ) -> Result<HashMap<u32, Owner>, CollectError> {
-            let mut fresh = self
-                .scanned_at
-                .is_none_or(|t| t.elapsed() > FULL_RESCAN_EVERY);
+        /// all and every remembered listener's holder still holds it, else from a scan; see
+        /// [`Scan`]) and read each holder's details, by pid.
+        fn owners_of(&mut self, wanted: &[Wanted], clock: &Clock) -> Result<Holding, CollectError> {
+            let mut scanned = self.scan_due();
             loop {
-                if fresh {
-                    self.rescan(wanted)?;
+                if let Some(kind) = scanned {
+                    self.rescan(wanted, kind)?;
                 }
                 // Who holds the wanted sockets, one look each. A socket neither held nor
                 // known to be ownerless is new since the last scan.
                 let mut holding: HashSet<u32> = HashSet::default();
+                let mut each = Vec::with_capacity(wanted.len());
                 let mut all_known = true;
                 for w in wanted {
                     match self.holders.get(&w.inode) {
-                        Some(holders) => holding.extend(holders.iter().map(|h| h.pid)),
-                        None => all_known &= self.ownerless.contains(&w.inode),
+                        Some(holders) => {
+                            holding.extend(holders.iter().map(|h| h.pid));
+                            each.push(holders.clone());
+                        }
+                        None => {
+                            all_known &= self.ownerless.contains(&w.inode);
+                            each.push(Holders::new());
+                        }
                     }
                 }
-                let memory_holds = || all_known && self.remembered_holders_still_hold(wanted);
-                if !fresh && !memory_holds() {
-                    fresh = true;
-                    continue;
+                if scanned.is_none() {
+                    // New sockets: their holders are among the fds not read before.
+                    if !all_known {
+                        scanned = Some(Scan::Trusting);
+                        continue;
+                    }
+                    // A listener's remembered fd has moved: what the memory trusts is wrong.
+                    if !self.remembered_holders_still_hold(wanted) {
+                        scanned = Some(Scan::Full);
+                        continue;
+                    }
                 }
                 let mut details: HashMap<u32, Owner> = HashMap::default();
                 let mut stale = false;
@@ -473,10 +524,10 @@ mod linux {
                         .and_then(|owner| {
                             let ticks = owner.start_ticks?;
                             // A start time that changed: the pid names another process now.
-                            match self.started.insert(pid, ticks) {
-                                Some(before) if before != ticks => None,
-                                _ => Some(owner),
-                            }
+                            // The memory keeps the first one: the next scan, seeing it changed,
+                            // trusts nothing found in the pid before.
+                            let first = *self.started.entry(pid).or_insert(ticks);
+                            (first == ticks).then_some(owner)
                         });
                     match owner {
                         Some(owner) => {
@@ -485,12 +536,15 @@ mod linux {
                         None => stale = true,
                     }
                 }
-                if stale && !fresh {
+                if stale && scanned.is_none() {
                     // Memory is out of date: a holder exited or its pid was reused.
-                    fresh = true;
+                    scanned = Some(Scan::Trusting);
                     continue;
                 }
-                return Ok(details);
+                return Ok(Holding {
+                    owners: details,
+                    holders: each,
+                });
             }
         }
 
@@ -513,14 +567,38 @@ mod linux {
             owners::still_held(&self.proc, &pairs)
         }
 
-        fn rescan(&mut self, wanted: &[Wanted]) -> Result<(), CollectError> {
+        fn rescan(&mut self, wanted: &[Wanted], kind: Scan) -> Result<(), CollectError> {
             let wanted: HashSet<u64> = wanted.iter().map(|w| w.inode).collect();
-            let scan = owners::scan(&self.proc, &wanted).map_err(|e| {
+            // Only a process that is the same one (pid and start time) is trusted.
+            let proc = &self.proc;
+            self.started
+                .retain(|&pid, ticks| proc.start_ticks(pid) == Some(*ticks));
+            let mut trusted = std::mem::take(&mut self.remembered);
+            match kind {
+                Scan::Trusting => trusted.retain_pids(|pid| self.started.contains_key(&pid)),
+                Scan::Full => trusted = owners::Remembered::default(),
+            }
+            let failed = |e: std::io::Error| {
                 CollectError::Failed(format!(
                     "cannot list processes in {} ({e}); is /proc mounted?",
                     self.proc.root().display()
                 ))
-            })?;
+            };
+            let mut scan = owners::scan(&self.proc, &wanted, &trusted).map_err(failed)?;
+            // A socket now without an owner that had one, or was not seen, may sit behind a
+            // trusted fd reopened on it: read every link.
+            let unexplained = |scan: &owners::FdScan| {
+                wanted
+                    .iter()
+                    .any(|i| !scan.holders.contains_key(i) && !self.ownerless.contains(i))
+            };
+            let kind = if kind == Scan::Trusting && unexplained(&scan) {
+                scan = owners::scan(&self.proc, &wanted, &owners::Remembered::default())
+                    .map_err(failed)?;
+                Scan::Full
+            } else {
+                kind
+            };
             self.ownerless = wanted
                 .iter()
                 .filter(|i| !scan.holders.contains_key(i))
@@ -529,16 +607,28 @@ mod linux {
             let holding: HashSet<u32> = scan.holders.values().flatten().map(|h| h.pid).collect();
             self.started.retain(|pid, _| holding.contains(pid));
             self.holders = scan.holders;
+            self.remembered = scan.remembered;
             self.unreadable = scan.unreadable;
             self.scanned_at = Some(Instant::now());
+            if kind == Scan::Full {
+                self.fully_scanned_at = self.scanned_at;
+            }
             Ok(())
         }
+    }
+
+    /// Who holds the wanted sockets.
+    struct Holding {
+        /// Each holder's details, by pid; a holder that exited since the scan is not here.
+        owners: HashMap<u32, Owner>,
+        /// Each wanted socket's holders, in the order of the sockets asked about.
+        holders: Vec<Holders>,
     }
 
     /// A socket some process may hold, by inode.
     struct Wanted {
         inode: u64,
-        /// Listeners' holders are re-checked on every refresh (see [`FULL_RESCAN_EVERY`]).
+        /// Listeners' holders are re-checked on every refresh (see [`RESCAN_EVERY`]).
         listens: bool,
     }
 

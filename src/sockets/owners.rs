@@ -26,46 +26,123 @@ pub struct Holder {
 /// The holders of one socket: one, or a handful for a pre-fork server, kept inline.
 pub type Holders = smallvec::SmallVec<[Holder; 2]>;
 
+/// A wanted socket a process held at one of its fds when a scan read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct HeldFd {
+    pub pid: u32,
+    pub fd: u32,
+    pub inode: u64,
+}
+
 /// What one scan of `/proc/*/fd` found.
 #[derive(Debug, Default)]
 pub struct FdScan {
     /// Socket inode → every (pid, fd) holding it, in ascending pid order, one fd per pid.
     pub holders: HashMap<u64, Holders>,
+    /// What the next scan may take on trust (see [`scan`]).
+    pub remembered: Remembered,
     /// Processes whose fd directory or links could not be read (not ours and we are not root,
     /// or a sandbox refusing even root).
     pub unreadable: usize,
 }
 
+/// What a scan found that a later one may take on trust (see [`scan`]).
+#[derive(Debug, Default)]
+pub struct Remembered {
+    /// Every fd found holding a wanted socket, in (pid, fd) order.
+    pub held: Vec<HeldFd>,
+    /// How many fds each process listed had open, in pid order; 0 when the kernel does not say
+    /// (before Linux 6.2).
+    pub open_fds: Vec<(u32, u64)>,
+}
+
+impl Remembered {
+    /// Forget every process but those `keep` accepts.
+    pub fn retain_pids(&mut self, keep: impl Fn(u32) -> bool) {
+        self.held.retain(|h| keep(h.pid));
+        self.open_fds.retain(|&(pid, _)| keep(pid));
+    }
+
+    /// The remembered fds of `pid`, in fd order.
+    fn held_by(&self, pid: u32) -> &[HeldFd] {
+        let from = self.held.partition_point(|h| h.pid < pid);
+        let to = from + self.held[from..].partition_point(|h| h.pid == pid);
+        &self.held[from..to]
+    }
+
+    fn open_fds_of(&self, pid: u32) -> Option<u64> {
+        let at = self.open_fds.binary_search_by_key(&pid, |&(p, _)| p).ok()?;
+        Some(self.open_fds[at].1)
+    }
+}
+
 /// Below this many fds a second thread costs more than it saves.
 const PARALLEL_FDS: usize = 4096;
 
+/// One process's open `fd` directory, its fds, and what the last scan found in them.
+struct FdDir<'a> {
+    pid: u32,
+    dir: File,
+    fds: Vec<u32>,
+    /// The fds of this process that held a wanted socket last time, by fd (see [`scan`]).
+    trusted: &'a [HeldFd],
+}
+
 /// Scan every process's fds for the socket inodes in `wanted`. Fails only when the proc root
 /// itself cannot be listed; a process that exits mid-scan is skipped.
-pub fn scan(proc: &ProcFs, wanted: &HashSet<u64>) -> io::Result<FdScan> {
+///
+/// `trusted` is what an earlier scan found ([`FdScan::remembered`]), of the processes the caller
+/// knows are the same ones still (same pid and start time). In those:
+/// - a trusted fd still open, whose socket is still wanted, is taken to hold it still, without
+///   reading its link again;
+/// - a process with as many open fds as then is taken to have the same fds: only its trusted
+///   ones are looked at. Listing a server's 20,000 fds costs a third of reading their links.
+///
+/// Every other fd is read. So an fd closed and opened again on another socket, or a socket
+/// handed in while another fd closed, is missed while the first socket lives on in another
+/// process. The caller scans with nothing trusted now and then, and as soon as a wanted socket
+/// is left without an owner.
+pub fn scan(proc: &ProcFs, wanted: &HashSet<u64>, trusted: &Remembered) -> io::Result<FdScan> {
     let pids = proc.pids()?;
     let mut result = FdScan::default();
     // Open each fd directory and list it; the links are read afterwards, possibly in parallel.
-    let mut dirs: Vec<(u32, File, Vec<u32>)> = Vec::with_capacity(pids.len());
+    let mut dirs: Vec<FdDir> = Vec::with_capacity(pids.len());
     for pid in pids {
         let path = proc.pid_dir(pid).join("fd");
-        let listing = match std::fs::read_dir(&path) {
-            Ok(listing) => listing,
+        let dir = match File::open(&path) {
+            Ok(dir) => dir,
             Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
                 result.unreadable += 1;
                 continue;
             }
-            Err(_) => continue, // exited, or a kernel thread's empty table
+            Err(_) => continue, // exited
         };
-        let Ok(dir) = File::open(&path) else { continue };
-        let fds: Vec<u32> = listing
-            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-            .collect();
+        // Since Linux 6.2 the directory's size is the number of fds open.
+        let open_fds = dir.metadata().map_or(0, |m| m.len());
+        let held = trusted.held_by(pid);
+        let fds: Vec<u32> =
+            if open_fds > 0 && !held.is_empty() && trusted.open_fds_of(pid) == Some(open_fds) {
+                held.iter().map(|h| h.fd).collect()
+            } else {
+                match std::fs::read_dir(&path) {
+                    Ok(listing) => listing
+                        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                        .collect(),
+                    Err(_) => continue,
+                }
+            };
+        result.remembered.open_fds.push((pid, open_fds));
         if !fds.is_empty() {
-            dirs.push((pid, dir, fds));
+            dirs.push(FdDir {
+                pid,
+                dir,
+                fds,
+                trusted: held,
+            });
         }
     }
 
-    let total: usize = dirs.iter().map(|(_, _, fds)| fds.len()).sum();
+    let total: usize = dirs.iter().map(|d| d.fds.len()).sum();
     let Links { found, denied } = if total < PARALLEL_FDS {
         read_links(&dirs, 0, total, wanted)
     } else {
@@ -85,6 +162,16 @@ pub fn scan(proc: &ProcFs, wanted: &HashSet<u64>) -> io::Result<FdScan> {
     denied.sort_unstable();
     denied.dedup();
     result.unreadable += denied.len();
+    result.remembered.held = found
+        .iter()
+        .map(|&(inode, h)| HeldFd {
+            pid: h.pid,
+            fd: h.fd,
+            inode,
+        })
+        .collect();
+    // Already in pid order, and in fd order as `/proc` lists them; the sort only makes sure.
+    result.remembered.held.sort_unstable();
     for (inode, holder) in found {
         let holders = result.holders.entry(inode).or_default();
         // A process holding one socket twice (dup) is one owner: keep its first fd.
@@ -108,35 +195,38 @@ struct Links {
 
 /// Read the fd links numbered `from..to` across all directories (counting fds in order), keeping
 /// those that point at a wanted socket.
-fn read_links(
-    dirs: &[(u32, File, Vec<u32>)],
-    from: usize,
-    to: usize,
-    wanted: &HashSet<u64>,
-) -> Links {
+fn read_links(dirs: &[FdDir], from: usize, to: usize, wanted: &HashSet<u64>) -> Links {
     let mut found = Vec::new();
     let mut denied = Vec::new();
     let mut index = 0;
     let mut buf = [0u8; 64];
     let mut name = [0u8; 12];
-    for (pid, dir, fds) in dirs {
-        if index + fds.len() <= from {
-            index += fds.len();
+    for d in dirs {
+        if index + d.fds.len() <= from {
+            index += d.fds.len();
             continue;
         }
-        for &fd in fds {
+        let pid = d.pid;
+        for &fd in &d.fds {
             if index >= to {
                 return Links { found, denied };
             }
             if index >= from {
-                match read_socket_link(dir, fd, &mut name, &mut buf) {
+                let remembered = d.trusted.binary_search_by_key(&fd, |h| h.fd).ok();
+                let read = match remembered.map(|at| d.trusted[at].inode) {
+                    // Trusted, and its socket still wanted: not read again.
+                    Some(inode) if wanted.contains(&inode) => Ok(Some(inode)),
+                    _ => read_socket_link(&d.dir, fd, &mut name, &mut buf),
+                };
+                match read {
                     Ok(Some(inode)) if wanted.contains(&inode) => {
-                        found.push((inode, Holder { pid: *pid, fd }));
+                        found.push((inode, Holder { pid, fd }));
                     }
                     Err(e)
-                        if e.raw_os_error() == Some(libc::EACCES) && denied.last() != Some(pid) =>
+                        if e.raw_os_error() == Some(libc::EACCES)
+                            && denied.last() != Some(&pid) =>
                     {
-                        denied.push(*pid);
+                        denied.push(pid);
                     }
                     _ => {}
                 }
@@ -354,6 +444,92 @@ mod tests {
         assert!(me.exe.is_some() && !me.exe_deleted);
         // SAFETY: geteuid has no preconditions.
         assert_eq!(me.uid, Some(unsafe { libc::geteuid() }));
+    }
+
+    /// A fixture `/proc` whose pid 10 has fd 3 on socket 222 and fd 4 on a pipe.
+    fn one_process_tree() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let fd = dir.path().join("10/fd");
+        std::fs::create_dir_all(&fd).unwrap();
+        std::os::unix::fs::symlink("socket:[222]", fd.join("3")).unwrap();
+        std::os::unix::fs::symlink("pipe:[9]", fd.join("4")).unwrap();
+        dir
+    }
+
+    fn holders_of(scan: &FdScan, inode: u64) -> Vec<Holder> {
+        scan.holders
+            .get(&inode)
+            .map(|h| h.to_vec())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_trusted_fd_is_not_read_again_while_its_socket_is_wanted() {
+        let dir = one_process_tree();
+        let proc = ProcFs::new(dir.path());
+        let held = |fd, inode| HeldFd { pid: 10, fd, inode };
+        let trust = |held: Vec<HeldFd>| Remembered {
+            held,
+            open_fds: Vec::new(),
+        };
+        let at = |fd| vec![Holder { pid: 10, fd }];
+        let wanted = |inodes: &[u64]| inodes.iter().copied().collect::<HashSet<u64>>();
+
+        // Read: fd 3 holds 222, and that is what the scan remembers.
+        let read = scan(&proc, &wanted(&[111, 222]), &Remembered::default()).unwrap();
+        assert_eq!(holders_of(&read, 222), at(3));
+        assert_eq!(read.remembered.held, [held(3, 222)]);
+
+        // Trusted: the scan takes fd 3 to hold 111 still, as the last scan said.
+        let trusting = scan(&proc, &wanted(&[111, 222]), &trust(vec![held(3, 111)])).unwrap();
+        assert_eq!(holders_of(&trusting, 111), at(3));
+        assert!(holders_of(&trusting, 222).is_empty());
+        // A trusted socket no longer wanted is not trusted: the link is read.
+        let gone = scan(&proc, &wanted(&[222]), &trust(vec![held(3, 111)])).unwrap();
+        assert_eq!(holders_of(&gone, 222), at(3));
+        // Nor is one of another process, or of an fd now closed (fd 5).
+        let others = vec![
+            held(5, 111),
+            HeldFd {
+                pid: 11,
+                fd: 3,
+                inode: 111,
+            },
+        ];
+        let elsewhere = scan(&proc, &wanted(&[111, 222]), &trust(others)).unwrap();
+        assert_eq!(holders_of(&elsewhere, 222), at(3));
+        assert!(holders_of(&elsewhere, 111).is_empty());
+    }
+
+    #[test]
+    fn a_process_with_as_many_fds_as_before_is_not_listed_again() {
+        let dir = one_process_tree();
+        let proc = ProcFs::new(dir.path());
+        let fd_dir = dir.path().join("10/fd");
+        let wanted: HashSet<u64> = [222, 333].into_iter().collect();
+        let first = scan(&proc, &wanted, &Remembered::default()).unwrap();
+        // What the scan records as the number of fds open: here, the fixture directory's size.
+        let size = std::fs::metadata(&fd_dir).unwrap().len();
+        assert_eq!(first.remembered.open_fds, [(10, size)]);
+
+        // A new fd on a wanted socket: not seen while the count is the one remembered...
+        std::os::unix::fs::symlink("socket:[333]", fd_dir.join("5")).unwrap();
+        let same_count = Remembered {
+            held: first.remembered.held.clone(),
+            open_fds: vec![(10, std::fs::metadata(&fd_dir).unwrap().len())],
+        };
+        let trusting = scan(&proc, &wanted, &same_count).unwrap();
+        assert!(!trusting.holders.contains_key(&333));
+        assert!(trusting.holders.contains_key(&222));
+        // ...and found once it differs, or when nothing is trusted.
+        let other_count = Remembered {
+            held: first.remembered.held.clone(),
+            open_fds: vec![(10, size + 12345)],
+        };
+        for trusted in [other_count, Remembered::default()] {
+            let scan = scan(&proc, &wanted, &trusted).unwrap();
+            assert_eq!(holders_of(&scan, 333), [Holder { pid: 10, fd: 5 }]);
+        }
     }
 
     #[test]
