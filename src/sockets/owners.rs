@@ -4,8 +4,9 @@
 //!
 //! The fd scan is most of a collection's cost, so it is cut to the bone: each fd link is read
 //! relative to its already-open `fd` directory (`readlinkat`, no path walk per fd), only wanted
-//! inodes are kept, and big scans are split over two threads. It must not decide what an
-//! ownerless socket means; the collector does.
+//! inodes are kept, and big scans are split over two threads. A rescan may take on trust what
+//! the last one read in a process that is still the same one ([`scan`]); the collector decides
+//! when. It must not decide what an ownerless socket means either; the collector does.
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::fs::File;
