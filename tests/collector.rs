@@ -162,17 +162,22 @@ fn a_child_listener_carries_the_childs_details() {
     assert_eq!(owner.uid, snapshot.host.uid.into());
 }
 
-#[test]
-fn a_listener_shared_with_a_child_lists_both_pids() {
-    // As inetd and pre-forking servers do: the child inherits the listener (here as its stdin).
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
+/// A `sleep` child holding a copy of `listener` (as its stdin), as inetd and pre-forking servers
+/// hand a listener down.
+fn share_with_child(listener: &TcpListener) -> std::process::Child {
     let shared: OwnedFd = listener.try_clone().unwrap().into();
-    let mut sleeper = Command::new("sleep")
+    Command::new("sleep")
         .arg("60")
         .stdin(Stdio::from(shared))
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn a_listener_shared_with_a_child_lists_both_pids() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut sleeper = share_with_child(&listener);
     let snapshot = collect(false);
     let _ = sleeper.kill();
     let _ = sleeper.wait();
@@ -389,12 +394,7 @@ fn an_fd_opened_again_on_a_new_socket_is_read_again() {
     use std::os::fd::AsRawFd;
     let first = TcpListener::bind("127.0.0.1:0").unwrap();
     let first_addr = first.local_addr().unwrap();
-    let shared: OwnedFd = first.try_clone().unwrap().into();
-    let mut sleeper = Command::new("sleep")
-        .arg("60")
-        .stdin(Stdio::from(shared))
-        .spawn()
-        .unwrap();
+    let mut sleeper = share_with_child(&first);
     let mut collector = SystemCollector::new(CollectOptions {
         include_connections: false,
         host_namespace_only: true,
