@@ -310,18 +310,23 @@ fn effective_uid() -> u32 {
         .unwrap()
 }
 
+/// A helper named `name` that takes the fds sent to the Unix socket at `path` (SCM_RIGHTS).
+fn fd_receiver(name: &str, path: &std::path::Path) -> support::Holder {
+    hold(&[
+        "--name".as_ref(),
+        name.as_ref(),
+        "--receive-at".as_ref(),
+        path.as_os_str(),
+    ])
+}
+
 #[test]
 fn after_an_fd_handoff_the_receiver_is_the_owner_on_the_next_refresh() {
     // A passes its listener to B over a Unix socket (SCM_RIGHTS), closes its copy and stays
     // alive: the collector must not keep naming A from memory.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("handoff.sock");
-    let mut receiver = hold(&[
-        "--name".as_ref(),
-        "ps-receiver".as_ref(),
-        "--receive-at".as_ref(),
-        path.as_os_str(),
-    ]);
+    let mut receiver = fd_receiver("ps-receiver", &path);
     let mut sender = hold(&["--name", "ps-sender", "--tcp", "127.0.0.1:0"]);
     let addr = sender.tcp[0];
     let mut collector = SystemCollector::new(CollectOptions::default());
@@ -351,12 +356,7 @@ fn after_an_fd_handoff_the_receiver_is_the_owner_on_the_next_refresh() {
 fn a_connection_handed_on_has_its_new_owner_after_a_retry() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("handoff.sock");
-    let mut receiver = hold(&[
-        "--name".as_ref(),
-        "ps-conn-recv".as_ref(),
-        "--receive-at".as_ref(),
-        path.as_os_str(),
-    ]);
+    let mut receiver = fd_receiver("ps-conn-recv", &path);
     let mut sender = hold(&["--name", "ps-conn-send", "--pairs", "1"]);
     let listener = sender.pairs[0];
     let mut collector = SystemCollector::new(CollectOptions {

@@ -25,8 +25,8 @@ pub(super) fn terminate(target: &Target) -> String {
 }
 
 /// Linux: the start time in clock ticks (as `proc` shows it now) must equal the one recorded
-/// with the socket, and the process must still hold the socket: the collector re-reads a
-/// connection's holders every half minute, so one handed to another process since is caught
+/// with the socket, and the process must still hold the socket: the collector does not re-read
+/// a connection's holder on each refresh, so one handed to another process since is caught
 /// here. Without a recorded start time nothing is signalled.
 #[cfg(target_os = "linux")]
 fn by_ticks(proc: &crate::sockets::procfs::ProcFs, target: &Target) -> String {
@@ -195,11 +195,9 @@ mod tests {
     fn a_live_process_is_signalled_only_for_a_socket_it_holds() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let inode = {
-            use std::os::fd::AsRawFd;
-            // SAFETY: fstat on an open fd into a zeroed stat buffer.
-            let mut st: libc::stat = unsafe { std::mem::zeroed() };
-            assert_eq!(unsafe { libc::fstat(listener.as_raw_fd(), &mut st) }, 0);
-            st.st_ino
+            use std::os::{fd::AsRawFd, unix::fs::MetadataExt};
+            let link = format!("/proc/self/fd/{}", listener.as_raw_fd());
+            std::fs::metadata(link).unwrap().ino()
         };
         let proc = ProcFs::default();
         assert_eq!(
