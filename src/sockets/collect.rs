@@ -234,7 +234,8 @@ mod linux {
         /// In a process with the same pid and start time as at the last scan, an fd that held a
         /// socket still wanted is taken to hold it still ([`owners::scan`]). An fd closed and
         /// opened again on another socket is missed while the first socket lives on in another
-        /// process; a wanted socket this scan leaves without an owner sets off a full one.
+        /// process; a wanted socket this scan leaves without an owner, or a new one it finds
+        /// only in processes it had not seen, sets off a full one.
         Trusting,
         /// Every link read again: the first scan, after `r`, when a listener's remembered fd
         /// has moved, and every [`FULL_RESCAN_EVERY`].
@@ -585,12 +586,20 @@ mod linux {
                 ))
             };
             let mut scan = owners::scan(&self.proc, &wanted, &trusted).map_err(failed)?;
-            // A socket now without an owner that had one, or was not seen, may sit behind a
-            // trusted fd reopened on it: read every link.
+            // A trusted fd reopened on another socket hides that socket's holder. It shows as
+            // a socket now without an owner that had one or was not seen, or as a new socket
+            // held only by processes read in full (a child forked meanwhile holds copies of
+            // its parent's fds): read every link.
+            let new_to_memory = |i: &u64| !self.holders.contains_key(i);
             let unexplained = |scan: &owners::FdScan| {
-                wanted
-                    .iter()
-                    .any(|i| !scan.holders.contains_key(i) && !self.ownerless.contains(i))
+                wanted.iter().any(|i| match scan.holders.get(i) {
+                    None => !self.ownerless.contains(i),
+                    Some(holders) => {
+                        new_to_memory(i)
+                            && !self.ownerless.contains(i)
+                            && holders.iter().all(|h| !self.started.contains_key(&h.pid))
+                    }
+                })
             };
             let kind = if kind == Scan::Trusting && unexplained(&scan) {
                 scan = owners::scan(&self.proc, &wanted, &owners::Remembered::default())
